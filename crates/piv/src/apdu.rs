@@ -324,8 +324,16 @@ impl Response {
         self.data
     }
 
-    /// Appends more data (used while collecting `61xx` GET RESPONSE parts).
+    /// Appends more data (used while collecting `61xx` GET RESPONSE parts). When the buffer must grow,
+    /// the data moves to a fresh zeroizing buffer, so no un-wiped copy is left behind by a reallocation.
     pub(crate) fn extend(&mut self, more: &[u8]) {
+        if self.data.capacity() - self.data.len() < more.len() {
+            let mut grown = Zeroizing::new(Vec::with_capacity(
+                (self.data.len() + more.len()).max(2 * self.data.len()),
+            ));
+            grown.extend_from_slice(&self.data);
+            self.data = grown;
+        }
         self.data.extend_from_slice(more);
     }
 }

@@ -207,7 +207,8 @@ impl<T: Transport> Session<T> {
 
     fn raw(&mut self, apdu: &[u8]) -> Result<Response> {
         match self.transport.transmit(apdu) {
-            Ok(bytes) => Ok(Response::parse(&bytes)?),
+            // The answer may be a decrypted secret or a PIN-protected object: wipe the raw copy too.
+            Ok(bytes) => Ok(Response::parse(&Zeroizing::new(bytes))?),
             Err(e) => {
                 if matches!(e, TransportError::CardReset | TransportError::CardRemoved) {
                     self.note_reset();
@@ -220,11 +221,13 @@ impl<T: Transport> Session<T> {
     /// Sends a command with full framing and returns the complete response; a non-success status word
     /// is returned as such, not as an error. Does not select the application first.
     pub fn transmit(&mut self, cmd: &Command) -> Result<Response> {
-        let encoded = if self.options.extended_length && cmd.data().len() > crate::apdu::SHORT_MAX_DATA {
+        // The encoded blocks carry the command data (a PIN, a key): zeroized like the command itself.
+        let extended = self.options.extended_length && cmd.data().len() > crate::apdu::SHORT_MAX_DATA;
+        let encoded = Zeroizing::new(if extended {
             vec![cmd.to_extended()?]
         } else {
             cmd.to_short_chain()
-        };
+        });
         let Some((last, leading)) = encoded.split_last() else {
             return Err(PivError::InvalidArgument("empty command encoding"));
         };
@@ -235,8 +238,10 @@ impl<T: Transport> Session<T> {
             }
         }
         let mut response = self.raw(last)?;
-        if let Some(le) = response.sw.correct_le() {
-            let mut again = last.clone();
+        // `6Cxx` is a short-APDU answer: it names a one-byte Le.
+        if let (Some(le), false) = (response.sw.correct_le(), extended) {
+            let mut again = Zeroizing::new(Vec::with_capacity(last.len() + 1));
+            again.extend_from_slice(last);
             // Replace Le (the last byte of a short APDU) with the value the card asked for.
             if cmd.le.is_some() {
                 again.pop();
@@ -325,7 +330,7 @@ impl<T: Transport> Session<T> {
     /// PUT DATA — Part 2 §3.2.1, with `content` wrapped as the object needs (`53`, or `7E`/`7F61`).
     /// An empty `content` deletes the object.
     pub fn put_data(&mut self, tag: u32, content: &[u8]) -> Result<()> {
-        let object = tlv::encode(object_wrapper_tag(tag), content)?;
+        let object = Zeroizing::new(tlv::encode(object_wrapper_tag(tag), content)?);
         self.execute("PUT DATA", &commands::put_data(tag, &object)?)?;
         Ok(())
     }

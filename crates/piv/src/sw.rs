@@ -95,9 +95,10 @@ impl StatusWord {
         }
     }
 
-    /// For `63Cx`: the tries left (0–15). Also accepts the legacy `630x` form some cards send.
+    /// For `63Cx`: the tries left (0–15). Also accepts the legacy `630x` form some cards send, except
+    /// `6300` itself, which ISO 7816-4 defines as "no information given".
     pub const fn retries(self) -> Option<u8> {
-        if self.0 & 0xFFF0 == Self::VERIFY_FAILED_BASE.0 || self.0 & 0xFFF0 == 0x6300 {
+        if self.0 & 0xFFF0 == Self::VERIFY_FAILED_BASE.0 || (self.0 & 0xFFF0 == 0x6300 && self.0 != 0x6300) {
             Some((self.0 & 0x0F) as u8)
         } else {
             None
@@ -193,6 +194,7 @@ mod tests {
         assert_eq!(StatusWord(0x63C3).retries(), Some(3));
         assert_eq!(StatusWord(0x63C0).retries(), Some(0));
         assert_eq!(StatusWord(0x6302).retries(), Some(2));
+        assert_eq!(StatusWord(0x6300).retries(), None, "no information given");
         assert_eq!(StatusWord(0x6983).retries(), None);
         assert_eq!(StatusWord::verify_failed(20), StatusWord(0x63CF));
         assert_eq!(StatusWord::verify_failed(2), StatusWord(0x63C2));

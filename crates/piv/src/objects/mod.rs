@@ -1,13 +1,60 @@
 //! PIV data objects (SP 800-73-4 Part 1 Appendix A) and the Yubico vendor objects, one module each,
-//! each with `TryFrom<&[u8]>` (the content inside the `53` wrapper) and `encode`.
+//! each with `TryFrom<&[u8]>` (the content inside the `53` wrapper, which is what
+//! [`Session::get_data`](crate::Session::get_data) returns) and `encode` (the content to give
+//! [`Session::put_data`](crate::Session::put_data)).
+//!
+//! Every parser treats the bytes as hostile: the TLV structure must cover the whole content (no
+//! truncation, no trailing garbage), fixed-size elements must have their size, and nothing allocates
+//! more than the input (or, for compressed certificates, a fixed bound). Unknown elements are skipped
+//! so that newer cards still parse; the admin and PIN-protected objects keep them for writing back.
+//!
+//! The main types are re-exported here; each module also holds its object's constants and helpers.
 
+pub mod admin_data;
 mod application_properties;
+pub mod ccc;
+pub mod certificate;
+pub mod chuid;
+pub mod container_map;
+pub mod discovery;
+pub mod key_history;
+pub mod printed_info;
+pub mod protected_data;
+pub mod root_store;
+pub mod security_object;
 
+pub use admin_data::{AdminData, FLAG_MANAGEMENT_KEY_PROTECTED, FLAG_PUK_BLOCKED};
 pub use application_properties::ApplicationProperties;
+pub use ccc::{Ccc, YUBICO_CARD_IDENTIFIER_PREFIX};
+pub use certificate::{
+    CertificateObject, Compression, MAX_CERTIFICATE_LEN, decompress as decompress_certificate,
+};
+pub use chuid::{
+    CardIdentifier, Chuid, YUBICO_TEMPLATE_EXPIRATION, YUBICO_TEMPLATE_FASC_N, is_non_government_fasc_n,
+};
+pub use container_map::{
+    CMAP_RECORD_LEN, CONTAINER_MAP_DEFAULT_CONTAINER, CONTAINER_MAP_VALID_CONTAINER, CmapRecord,
+    ContainerMap, ContainerRecord, MAX_RECORDS as MAX_CONTAINER_RECORDS, RECORD_LEN as CONTAINER_RECORD_LEN,
+    key_spec,
+};
+pub use discovery::{Discovery, policy as pin_usage_policy};
+pub use key_history::KeyHistory;
+pub use printed_info::PrintedInformation;
+pub use protected_data::{FLAG_PUK_NOBLOCK_ON_UPGRADE, ProtectedData};
+pub use root_store::{
+    MAX_BLOB as MAX_ROOT_STORE_LEN, MAX_CHUNK as MAX_ROOT_STORE_CHUNK, RootStoreAssembler, RootStoreChunk,
+    split as split_root_store,
+};
+pub use security_object::SecurityObject;
 
 use thiserror::Error;
 
-use crate::tlv::TlvError;
+use crate::tlv::{self, Tlv, TlvError};
+
+/// Largest object content a YubiKey stores (inside the `53` wrapper): libykpiv's `CB_OBJ_MAX`, the
+/// 3072-byte PUT DATA buffer minus `5C 03 tag` and `53 82 LL LL`. (Yubico's documents quote "about
+/// 3052 bytes" for a certificate: a little less, because of the certificate object's own tags.)
+pub const YUBICO_MAX_OBJECT_CONTENT: usize = 3063;
 
 /// Object tags (the value after `5C` in GET/PUT DATA).
 pub mod tags {
@@ -85,6 +132,13 @@ pub enum ObjectError {
         /// What is wrong.
         reason: String,
     },
+    /// The object is empty (`53 00`, or a certificate object with an empty `70`): a deleted object,
+    /// which callers treat as absent.
+    #[error("{object}: empty (deleted) object")]
+    Empty {
+        /// Object name.
+        object: &'static str,
+    },
     /// The object is too large for the card or the encoding.
     #[error("{object}: {size} bytes exceed the limit of {limit}")]
     TooLarge {
@@ -109,5 +163,50 @@ impl ObjectError {
             object,
             reason: reason.into(),
         }
+    }
+}
+
+/// Parses `data` as a sequence of TLVs that must cover every byte.
+fn elements<'a>(object: &'static str, data: &'a [u8]) -> Result<Vec<Tlv<'a>>, ObjectError> {
+    tlv::parse_all(data).map_err(ObjectError::tlv(object))
+}
+
+/// The value of the first element with `tag`, checked to be exactly `N` bytes long.
+fn fixed<const N: usize>(
+    object: &'static str,
+    elements: &[Tlv<'_>],
+    tag: u32,
+) -> Result<Option<[u8; N]>, ObjectError> {
+    match tlv::find(elements, tag) {
+        None => Ok(None),
+        Some(value) => value.try_into().map(Some).map_err(|_| {
+            ObjectError::invalid(
+                object,
+                format!("element {tag:X} has {} bytes instead of {N}", value.len()),
+            )
+        }),
+    }
+}
+
+/// Like [`fixed`], but the element is mandatory.
+fn required_fixed<const N: usize>(
+    object: &'static str,
+    elements: &[Tlv<'_>],
+    tag: u32,
+) -> Result<[u8; N], ObjectError> {
+    fixed(object, elements, tag)?.ok_or(ObjectError::Missing { object, tag })
+}
+
+/// Finishes a [`tlv::Builder`], naming the object in the error.
+fn finish(object: &'static str, builder: tlv::Builder) -> Result<Vec<u8>, ObjectError> {
+    builder.finish().map_err(ObjectError::tlv(object))
+}
+
+#[cfg(test)]
+pub(crate) mod test_support {
+    /// Hex with any whitespace, for readable vectors.
+    pub(crate) fn hex(s: &str) -> Vec<u8> {
+        let s: String = s.split_whitespace().collect();
+        hex::decode(s).unwrap()
     }
 }

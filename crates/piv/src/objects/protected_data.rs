@@ -1,0 +1,247 @@
+//! Yubico PIN-protected data (tag 5FC109 on YubiKeys, where the standard puts the printed information):
+//! `88 { 81 flags, 89 management key }`, readable only after VERIFY PIN.
+//!
+//! Source: yubico-piv-tool `lib/internal.h` (`TAG_PROTECTED*`, `PROTECTED_FLAGS_1_PUK_NOBLOCK`) and
+//! `lib/util.c` (`ykpiv_util_get_protected_mgm`, `ykpiv_util_set_protected_mgm`); ykman
+//! `yubikit/piv.py`. ykmd keeps a random management key here (and flag `02` in the admin data), so a
+//! minidriver can act as administrator after a PIN verification alone.
+//!
+//! The key bytes are a secret: every value is zeroized on drop and `Debug` prints none of them. The
+//! algorithm is not stored; the key length narrows it (16 AES-128, 24 3DES or AES-192, 32 AES-256) and
+//! GET METADATA on 9B settles it, so the raw bytes are kept as they are.
+
+use std::fmt;
+
+use zeroize::Zeroizing;
+
+use crate::algorithm::ManagementAlgorithm;
+use crate::mgm::ManagementKey;
+use crate::objects::{ObjectError, elements, finish, fixed};
+use crate::tlv::{self, Builder};
+
+const OBJECT: &str = "Yubico PIN-protected data";
+
+mod tag {
+    pub const PROTECTED: u32 = 0x88;
+    pub const FLAGS: u32 = 0x81;
+    pub const MANAGEMENT_KEY: u32 = 0x89;
+}
+
+/// Flag `01`: do not block the PUK when upgrading to a PIN-protected management key.
+pub const FLAG_PUK_NOBLOCK_ON_UPGRADE: u8 = 0x01;
+
+/// The PIN-protected data. Zeroized on drop; `Debug` shows only lengths.
+#[derive(Clone, PartialEq, Eq, Default)]
+pub struct ProtectedData {
+    /// `81`: flags (see [`FLAG_PUK_NOBLOCK_ON_UPGRADE`]).
+    pub flags: Option<u8>,
+    management_key: Option<Zeroizing<Vec<u8>>>,
+    other: Vec<(u32, Zeroizing<Vec<u8>>)>,
+}
+
+impl ProtectedData {
+    /// Protected data holding `key`.
+    pub fn with_management_key(key: &ManagementKey) -> Self {
+        Self {
+            flags: None,
+            management_key: Some(Zeroizing::new(key.as_bytes().to_vec())),
+            other: Vec::new(),
+        }
+    }
+
+    /// The stored management key bytes, if any.
+    pub fn management_key_bytes(&self) -> Option<&[u8]> {
+        self.management_key.as_deref().map(Vec::as_slice)
+    }
+
+    /// Replaces (or with `None` removes) the stored key.
+    pub fn set_management_key(&mut self, key: Option<&ManagementKey>) {
+        self.management_key = key.map(|k| Zeroizing::new(k.as_bytes().to_vec()));
+    }
+
+    /// The algorithms the stored key's length allows (empty without a key).
+    pub fn candidate_algorithms(&self) -> &'static [ManagementAlgorithm] {
+        match self.management_key_bytes().map(<[u8]>::len) {
+            Some(16) => &[ManagementAlgorithm::Aes128],
+            Some(24) => &[ManagementAlgorithm::Tdes, ManagementAlgorithm::Aes192],
+            Some(32) => &[ManagementAlgorithm::Aes256],
+            _ => &[],
+        }
+    }
+
+    /// The stored key as a [`ManagementKey`] of `algorithm` (as GET METADATA 9B reports it). No weak-key
+    /// check: a key already on the card must stay usable.
+    pub fn management_key(
+        &self,
+        algorithm: ManagementAlgorithm,
+    ) -> Result<Option<ManagementKey>, ObjectError> {
+        self.management_key_bytes()
+            .map(|bytes| {
+                ManagementKey::new_unchecked_strength(algorithm, bytes)
+                    .map_err(|e| ObjectError::invalid(OBJECT, e.to_string()))
+            })
+            .transpose()
+    }
+
+    /// True when the "don't block the PUK" flag is set.
+    pub fn puk_noblock_on_upgrade(&self) -> bool {
+        self.flags.unwrap_or(0) & FLAG_PUK_NOBLOCK_ON_UPGRADE != 0
+    }
+
+    /// The content to store: `88 { [81 01 flags] [89 L key] other… }`, zeroized on drop.
+    pub fn encode(&self) -> Result<Zeroizing<Vec<u8>>, ObjectError> {
+        let mut inner = Builder::new()
+            .tlv_opt(tag::FLAGS, self.flags.as_ref().map(std::slice::from_ref))
+            .tlv_opt(tag::MANAGEMENT_KEY, self.management_key_bytes());
+        for (t, value) in &self.other {
+            inner = inner.tlv(*t, value);
+        }
+        let inner = Zeroizing::new(finish(OBJECT, inner)?);
+        let outer = tlv::encode(tag::PROTECTED, &inner).map_err(ObjectError::tlv(OBJECT))?;
+        Ok(Zeroizing::new(outer))
+    }
+}
+
+fn check_key_len(len: usize) -> Result<(), ObjectError> {
+    if matches!(len, 16 | 24 | 32) {
+        Ok(())
+    } else {
+        Err(ObjectError::invalid(
+            OBJECT,
+            format!("management key of {len} bytes"),
+        ))
+    }
+}
+
+impl TryFrom<&[u8]> for ProtectedData {
+    type Error = ObjectError;
+
+    fn try_from(data: &[u8]) -> Result<Self, ObjectError> {
+        if data.is_empty() {
+            return Err(ObjectError::Empty { object: OBJECT });
+        }
+        let inner = tlv::parse_single(data, tag::PROTECTED).map_err(ObjectError::tlv(OBJECT))?;
+        let e = elements(OBJECT, inner)?;
+        let management_key = tlv::find(&e, tag::MANAGEMENT_KEY)
+            .map(|key| check_key_len(key.len()).map(|()| Zeroizing::new(key.to_vec())))
+            .transpose()?;
+        Ok(Self {
+            flags: fixed::<1>(OBJECT, &e, tag::FLAGS)?.map(|[f]| f),
+            management_key,
+            other: e
+                .iter()
+                .filter(|t| !matches!(t.tag, tag::FLAGS | tag::MANAGEMENT_KEY))
+                .map(|t| (t.tag, Zeroizing::new(t.value.to_vec())))
+                .collect(),
+        })
+    }
+}
+
+impl fmt::Debug for ProtectedData {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ProtectedData")
+            .field("flags", &self.flags)
+            .field(
+                "management_key",
+                &self
+                    .management_key_bytes()
+                    .map(|k| format!("<redacted {} bytes>", k.len())),
+            )
+            .field("other", &format_args!("<{} redacted elements>", self.other.len()))
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mgm::DEFAULT_MANAGEMENT_KEY;
+    use crate::objects::test_support::hex;
+
+    #[test]
+    fn tdes_key_byte_exact() {
+        // libykpiv `ykpiv_util_set_protected_mgm`: 88 1A 89 18 <24-byte key>.
+        let key = ManagementKey::default_for(ManagementAlgorithm::Tdes).unwrap();
+        let pd = ProtectedData::with_management_key(&key);
+        let bytes = pd.encode().unwrap();
+        let mut expected = hex("88 1A 89 18");
+        expected.extend_from_slice(&DEFAULT_MANAGEMENT_KEY);
+        assert_eq!(*bytes, expected);
+        let back = ProtectedData::try_from(&bytes[..]).unwrap();
+        assert_eq!(back, pd);
+        assert_eq!(
+            back.candidate_algorithms(),
+            [ManagementAlgorithm::Tdes, ManagementAlgorithm::Aes192]
+        );
+        assert_eq!(
+            back.management_key(ManagementAlgorithm::Aes192)
+                .unwrap()
+                .unwrap()
+                .as_bytes(),
+            &DEFAULT_MANAGEMENT_KEY
+        );
+        assert!(back.management_key(ManagementAlgorithm::Aes128).is_err());
+    }
+
+    #[test]
+    fn aes_keys_and_flags() {
+        for (len, alg) in [
+            (16, ManagementAlgorithm::Aes128),
+            (32, ManagementAlgorithm::Aes256),
+        ] {
+            let key = ManagementKey::new(alg, &vec![0x5A; len]).unwrap();
+            let mut pd = ProtectedData::with_management_key(&key);
+            pd.flags = Some(FLAG_PUK_NOBLOCK_ON_UPGRADE);
+            let bytes = pd.encode().unwrap();
+            assert_eq!(
+                &bytes[..7],
+                &[0x88, len as u8 + 5, 0x81, 0x01, 0x01, 0x89, len as u8]
+            );
+            let back = ProtectedData::try_from(&bytes[..]).unwrap();
+            assert!(back.puk_noblock_on_upgrade());
+            assert_eq!(back.candidate_algorithms(), [alg]);
+            assert_eq!(back.management_key(alg).unwrap().unwrap(), key);
+        }
+        // Unknown elements survive a rewrite; an empty object has no key.
+        let data = hex("88 06 81 01 00 8A 01 07");
+        let pd = ProtectedData::try_from(&data[..]).unwrap();
+        assert_eq!(pd.management_key_bytes(), None);
+        assert_eq!(*pd.encode().unwrap(), data);
+        assert_eq!(
+            ProtectedData::try_from(&hex("88 00")[..]).unwrap(),
+            ProtectedData::default()
+        );
+    }
+
+    #[test]
+    fn debug_redacts_the_key() {
+        let key = ManagementKey::new(ManagementAlgorithm::Aes128, &[0x42; 16]).unwrap();
+        let pd = ProtectedData::with_management_key(&key);
+        let s = format!("{pd:?}");
+        assert!(s.contains("<redacted 16 bytes>"), "{s}");
+        assert!(!s.contains("42") && !s.contains("66"), "{s}");
+    }
+
+    #[test]
+    fn rejects_bad_input() {
+        let mut good = hex("88 1A 89 18");
+        good.extend_from_slice(&DEFAULT_MANAGEMENT_KEY);
+        for cut in 1..good.len() {
+            assert!(ProtectedData::try_from(&good[..cut]).is_err(), "cut at {cut}");
+        }
+        let mut trailing = good.clone();
+        trailing.push(0);
+        assert!(matches!(
+            ProtectedData::try_from(&trailing[..]),
+            Err(ObjectError::Tlv { .. })
+        ));
+        assert!(matches!(
+            ProtectedData::try_from(&hex("88 05 89 03 010203")[..]),
+            Err(ObjectError::Invalid { .. })
+        ));
+        assert!(matches!(
+            ProtectedData::try_from(&hex("53 02 89 00")[..]),
+            Err(ObjectError::Tlv { .. })
+        ));
+    }
+}

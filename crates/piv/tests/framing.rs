@@ -1,0 +1,402 @@
+//! Session framing against a scripted card: command chaining, `61xx` GET RESPONSE, `6Cxx` re-send, the
+//! response-size bound, resets, and how status words become results. Every byte the host sends is
+//! checked by the script.
+#![allow(clippy::unwrap_used)]
+
+use tessera_piv::apdu::Command;
+use tessera_piv::session::SessionOptions;
+use tessera_piv::transport::Scripted;
+use tessera_piv::{KeyRef, PaddedPin, PinStatus, PivError, Session, StatusWord, TransportError};
+
+/// SELECT with the 9-byte AID, and a YubiKey 5's answer (piv.md §1).
+const SELECT: &str = "00 A4 04 00 09 A0 00 00 03 08 00 00 10 00 00";
+const SELECT_OK: &str = "61 11 4F 06 00 00 10 00 01 00 79 07 4F 05 A0 00 00 03 08 90 00";
+const GET_CHUID: &str = "00 CB 3F FF 05 5C 03 5F C1 02 00";
+
+fn hex(s: &str) -> Vec<u8> {
+    hex::decode(s.split_whitespace().collect::<String>()).unwrap()
+}
+
+fn selected(script: Scripted) -> Scripted {
+    Scripted::new().expect_hex(SELECT, SELECT_OK).then(script)
+}
+
+fn with(bytes: &[u8], sw: u16) -> Vec<u8> {
+    let mut out = bytes.to_vec();
+    out.extend_from_slice(&sw.to_be_bytes());
+    out
+}
+
+#[test]
+fn chained_put_data_is_three_exact_blocks() {
+    // 5C 03 5F C1 05 (5) + 53 82 02 4F (4) + 591 content bytes = 600 bytes of command data.
+    let content: Vec<u8> = (0..591u32).map(|i| (i % 251) as u8).collect();
+    let mut data = hex("5C 03 5F C1 05 53 82 02 4F");
+    data.extend_from_slice(&content);
+    assert_eq!(data.len(), 600);
+    let block = |cla: u8, lc: u8, part: &[u8]| [&[cla, 0xDB, 0x3F, 0xFF, lc][..], part].concat();
+    let script = selected(
+        Scripted::new()
+            .expect(block(0x10, 0xFF, &data[..255]), [0x90, 0x00])
+            .expect(block(0x10, 0xFF, &data[255..510]), [0x90, 0x00])
+            .expect(block(0x00, 0x5A, &data[510..]), [0x90, 0x00]),
+    );
+    let mut session = Session::new(script);
+    session.put_data(0x5FC105, &content).unwrap();
+    let sent = session.transport().received();
+    assert_eq!(sent[1].len(), 5 + 255, "no Le on a PUT DATA block");
+    assert_eq!(sent[3].len(), 5 + 90, "no Le on the last PUT DATA block either");
+    session.transport().assert_done();
+}
+
+#[test]
+fn chained_command_with_le_carries_it_only_on_the_last_block() {
+    let data: Vec<u8> = (0..600u32).map(|i| i as u8).collect();
+    let cmd = Command::new(0x00, 0x87, 0x07, 0x9A)
+        .with_data(data.clone())
+        .with_le(256);
+    let mut first = hex("10 87 07 9A FF");
+    first.extend_from_slice(&data[..255]);
+    let mut second = hex("10 87 07 9A FF");
+    second.extend_from_slice(&data[255..510]);
+    let mut last = hex("00 87 07 9A 5A");
+    last.extend_from_slice(&data[510..]);
+    last.push(0x00);
+    let script = Scripted::new()
+        .expect(first, [0x90, 0x00])
+        .expect(second, [0x90, 0x00])
+        .expect(last, hex("7C 02 82 00 90 00"));
+    let mut session = Session::new(script);
+    let r = session.transmit(&cmd).unwrap();
+    assert_eq!((r.data(), r.sw), (&hex("7C 02 82 00")[..], StatusWord::SUCCESS));
+    session.transport().assert_done();
+}
+
+#[test]
+fn refused_chained_block_ends_the_command() {
+    let content = vec![0x42; 591];
+    let mut data = hex("5C 03 5F C1 05 53 82 02 4F");
+    data.extend_from_slice(&content);
+    let first = [&hex("10 DB 3F FF FF")[..], &data[..255]].concat();
+    let second = [&hex("10 DB 3F FF FF")[..], &data[255..510]].concat();
+    // The card refuses the second block: its status is the answer and the third block is never sent.
+    let script = selected(
+        Scripted::new()
+            .expect(first, [0x90, 0x00])
+            .expect(second, [0x6A, 0x84]),
+    );
+    let mut session = Session::new(script);
+    let err = session.put_data(0x5FC105, &content).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            PivError::Status {
+                sw: StatusWord::NOT_ENOUGH_MEMORY,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    session.transport().assert_done();
+    assert_eq!(session.transport().received().len(), 3);
+
+    // The same through `transmit`: the refusal comes back as the response.
+    let cmd = Command::new(0x00, 0xDB, 0x3F, 0xFF).with_data(data.clone());
+    let script = Scripted::new().expect([&hex("10 DB 3F FF FF")[..], &data[..255]].concat(), [0x69, 0x82]);
+    let mut session = Session::new(script);
+    let r = session.transmit(&cmd).unwrap();
+    assert_eq!(r.sw, StatusWord::SECURITY_STATUS_NOT_SATISFIED);
+    assert!(r.data().is_empty());
+    session.transport().assert_done();
+}
+
+#[test]
+fn get_response_sequences_are_concatenated() {
+    let part1: Vec<u8> = (0..256u32).map(|i| i as u8).collect();
+    let part2: Vec<u8> = (0..256u32).map(|i| (255 - i) as u8).collect();
+    let part3: Vec<u8> = vec![0xEE; 0x10];
+    let script = Scripted::new()
+        .expect_hex("00 FD 00 00 00", &hex::encode(with(&part1, 0x6100)))
+        .expect_hex("00 C0 00 00 00", &hex::encode(with(&part2, 0x6110)))
+        .expect_hex("00 C0 00 00 10", &hex::encode(with(&part3, 0x9000)));
+    let mut session = Session::new(script);
+    let r = session
+        .transmit(&Command::new(0x00, 0xFD, 0x00, 0x00).with_le(256))
+        .unwrap();
+    assert_eq!(r.sw, StatusWord::SUCCESS);
+    assert_eq!(r.data(), [part1, part2, part3].concat());
+    session.transport().assert_done();
+}
+
+#[test]
+fn get_data_through_several_get_response_rounds() {
+    // A 600-byte certificate object read in 256 + 256 + rest.
+    let content: Vec<u8> = (0..596u32).map(|i| (i * 7) as u8).collect();
+    let object = [&hex("53 82 02 54")[..], &content].concat();
+    assert_eq!(object.len(), 600);
+    let script = selected(
+        Scripted::new()
+            .expect(
+                hex("00 CB 3F FF 05 5C 03 5F C1 05 00"),
+                with(&object[..256], 0x6100),
+            )
+            .expect(hex("00 C0 00 00 00"), with(&object[256..512], 0x6158))
+            .expect(hex("00 C0 00 00 58"), with(&object[512..], 0x9000)),
+    );
+    let mut session = Session::new(script);
+    let got = session.get_data(0x5FC105).unwrap().unwrap();
+    assert_eq!(*got, content);
+    session.transport().assert_done();
+}
+
+#[test]
+fn wrong_le_is_resent_with_the_le_the_card_asks_for() {
+    // With Le: the last byte is replaced.
+    let script = Scripted::new()
+        .expect_hex("00 CB 3F FF 03 5C 01 7E 00", "6C 14")
+        .expect_hex(
+            "00 CB 3F FF 03 5C 01 7E 14",
+            "7E 12 4F 0B A0000003080000100001 00 5F2F 02 40 00 90 00",
+        );
+    let mut session = Session::new(script);
+    let cmd = tessera_piv::commands::get_data(0x7E).unwrap();
+    let r = session.transmit(&cmd).unwrap();
+    assert_eq!(r.data().len(), 0x14);
+    session.transport().assert_done();
+    // Without Le: one is appended.
+    let script = Scripted::new()
+        .expect_hex("00 F8 00 00", "6C 04")
+        .expect_hex("00 F8 00 00 04", "00 52 F7 43 90 00");
+    let mut session = Session::new(script);
+    let r = session.transmit(&Command::new(0x00, 0xF8, 0x00, 0x00)).unwrap();
+    assert_eq!(r.data(), [0x00, 0x52, 0xF7, 0x43]);
+    session.transport().assert_done();
+    // 6Cxx followed by 61xx: both are honoured.
+    let script = Scripted::new()
+        .expect_hex("00 F8 00 00 00", "6C 02")
+        .expect_hex("00 F8 00 00 02", "00 52 61 02")
+        .expect_hex("00 C0 00 00 02", "F7 43 90 00");
+    let mut session = Session::new(script);
+    let r = session.transmit(&tessera_piv::commands::get_serial()).unwrap();
+    assert_eq!(r.data(), [0x00, 0x52, 0xF7, 0x43]);
+    session.transport().assert_done();
+}
+
+fn endless_get_response(mut script: Scripted, rounds: usize) -> Scripted {
+    for _ in 0..rounds {
+        script = script.expect(hex("00 C0 00 00 00"), with(&[0xAB; 256], 0x6100));
+    }
+    script
+}
+
+#[test]
+fn hostile_card_cannot_exceed_max_response() {
+    // Small limit: 256 + 3 × 256 = 1024 is accepted, the fourth GET RESPONSE crosses the limit.
+    let options = SessionOptions {
+        max_response: 1024,
+        ..SessionOptions::default()
+    };
+    let script = Scripted::new().expect(hex("00 FD 00 00 00"), with(&[0xAB; 256], 0x6100));
+    let script = endless_get_response(script, 4);
+    let mut session = Session::with_options(script, options);
+    let err = session
+        .transmit(&Command::new(0x00, 0xFD, 0x00, 0x00).with_le(256))
+        .unwrap_err();
+    assert!(
+        matches!(err, PivError::ResponseTooLong { limit: 1024 }),
+        "{err:?}"
+    );
+    session.transport().assert_done();
+
+    // Default limit (64 KiB): a card answering 61 00 forever is cut off after 256 rounds.
+    let script = Scripted::new().expect(hex("00 FD 00 00 00"), with(&[0xAB; 256], 0x6100));
+    let script = endless_get_response(script, 256);
+    let mut session = Session::new(script);
+    let err = session
+        .transmit(&Command::new(0x00, 0xFD, 0x00, 0x00).with_le(256))
+        .unwrap_err();
+    assert!(
+        matches!(err, PivError::ResponseTooLong { limit: 65536 }),
+        "{err:?}"
+    );
+    session.transport().assert_done();
+}
+
+#[test]
+fn bytes_remaining_without_data() {
+    // The usual case: 61 xx with no data, then everything through GET RESPONSE.
+    let script = Scripted::new()
+        .expect_hex("00 FD 00 00 00", "61 03")
+        .expect_hex("00 C0 00 00 03", "05 07 02 90 00");
+    let mut session = Session::new(script);
+    let r = session.transmit(&tessera_piv::commands::get_version()).unwrap();
+    assert_eq!(r.data(), [5, 7, 2]);
+    session.transport().assert_done();
+
+    // A GET RESPONSE that brings nothing but promises more would loop forever: refused.
+    let script = Scripted::new()
+        .expect_hex("00 FD 00 00 00", "61 10")
+        .expect_hex("00 C0 00 00 10", "61 10");
+    let mut session = Session::new(script);
+    let err = session
+        .transmit(&tessera_piv::commands::get_version())
+        .unwrap_err();
+    assert!(matches!(err, PivError::MalformedResponse { .. }), "{err:?}");
+    session.transport().assert_done();
+}
+
+#[test]
+fn card_reset_makes_the_session_select_again() {
+    let script = Scripted::new()
+        .expect_hex(SELECT, SELECT_OK)
+        .expect_hex(GET_CHUID, "6A 82")
+        .expect_fail(hex(GET_CHUID), TransportError::CardReset)
+        .expect_hex(SELECT, SELECT_OK)
+        .expect_hex(GET_CHUID, "6A 82");
+    let mut session = Session::new(script);
+    assert_eq!(session.get_data(0x5FC102).unwrap(), None);
+    assert!(session.is_selected());
+    let err = session.get_data(0x5FC102).unwrap_err();
+    assert!(err.is_reset_or_removed(), "{err:?}");
+    assert_eq!(session.resets_seen(), 1);
+    assert!(!session.is_selected());
+    // The next command selects first.
+    assert_eq!(session.get_data(0x5FC102).unwrap(), None);
+    assert_eq!(session.resets_seen(), 1);
+    session.transport().assert_done();
+
+    // Removal counts as well; an I/O error does not.
+    let script = Scripted::new()
+        .expect_hex(SELECT, SELECT_OK)
+        .fail_next(TransportError::CardRemoved)
+        .fail_next(TransportError::Io("cable".into()));
+    let mut session = Session::new(script);
+    session.select().unwrap();
+    assert!(session.get_data(0x5FC102).unwrap_err().is_reset_or_removed());
+    assert_eq!(session.resets_seen(), 1);
+    let err = session.select().unwrap_err();
+    assert!(matches!(err, PivError::Transport(TransportError::Io(_))));
+    assert_eq!(session.resets_seen(), 1);
+    session.transport().assert_done();
+}
+
+#[test]
+fn get_data_absent_forms() {
+    let script = selected(
+        Scripted::new()
+            .expect_hex(GET_CHUID, "6A 82")
+            .expect_hex(GET_CHUID, "53 00 90 00")
+            .expect_hex(GET_CHUID, "53 03 34 01 AA 90 00")
+            .expect_hex(GET_CHUID, "54 00 90 00")
+            .expect_hex(GET_CHUID, "53 03 34 01 90 00")
+            .expect_hex(GET_CHUID, "69 82")
+            .expect_hex("00 CB 3F FF 03 5C 01 7E 00", "7E 08 4F 01 A0 5F2F 02 40 00 90 00"),
+    );
+    let mut session = Session::new(script);
+    assert_eq!(session.get_data(0x5FC102).unwrap(), None, "6A82");
+    assert_eq!(session.get_data(0x5FC102).unwrap(), None, "53 00");
+    assert_eq!(*session.get_data(0x5FC102).unwrap().unwrap(), [0x34, 0x01, 0xAA]);
+    assert!(matches!(
+        session.get_data(0x5FC102).unwrap_err(),
+        PivError::MalformedResponse { .. }
+    ));
+    assert!(matches!(
+        session.get_data(0x5FC102).unwrap_err(),
+        PivError::MalformedResponse { .. }
+    ));
+    assert!(matches!(
+        session.get_data(0x5FC102).unwrap_err(),
+        PivError::SecurityStatusNotSatisfied { .. }
+    ));
+    // The discovery object comes back as the value inside 7E.
+    assert_eq!(
+        *session.get_data(0x7E).unwrap().unwrap(),
+        hex("4F 01 A0 5F2F 02 40 00")
+    );
+    session.transport().assert_done();
+}
+
+#[test]
+fn verify_status_words_become_errors() {
+    let verify = "00 20 00 80 08 31 32 33 34 35 36 FF FF";
+    let script = selected(
+        Scripted::new()
+            .expect_hex(verify, "63 C2")
+            .expect_hex(verify, "69 83")
+            .expect_hex(verify, "63 C0")
+            .expect_hex(verify, "90 00"),
+    );
+    let mut session = Session::new(script);
+    let pin = PaddedPin::new(b"123456").unwrap();
+    assert!(matches!(
+        session.verify(KeyRef::PIN, &pin).unwrap_err(),
+        PivError::WrongPin { retries: 2 }
+    ));
+    assert!(matches!(
+        session.verify(KeyRef::PIN, &pin).unwrap_err(),
+        PivError::Blocked
+    ));
+    assert!(matches!(
+        session.verify(KeyRef::PIN, &pin).unwrap_err(),
+        PivError::WrongPin { retries: 0 }
+    ));
+    session.verify(KeyRef::PIN, &pin).unwrap();
+    session.transport().assert_done();
+}
+
+#[test]
+fn pin_status_variants() {
+    let status = "00 20 00 80";
+    let script = selected(
+        Scripted::new()
+            .expect_hex(status, "90 00")
+            .expect_hex(status, "63 C3")
+            .expect_hex(status, "63 02") // old cards (OpenSC CI_VERIFY_630X)
+            .expect_hex(status, "63 C0")
+            .expect_hex(status, "69 83")
+            .expect_hex(status, "6A 88")
+            .expect_hex("00 20 FF 80", "90 00")
+            .expect_hex("00 20 00 81", "63 C5"),
+    );
+    let mut session = Session::new(script);
+    assert_eq!(session.pin_status(KeyRef::PIN).unwrap(), PinStatus::Verified);
+    assert_eq!(
+        session.pin_status(KeyRef::PIN).unwrap(),
+        PinStatus::NotVerified { retries: 3 }
+    );
+    assert_eq!(
+        session.pin_status(KeyRef::PIN).unwrap(),
+        PinStatus::NotVerified { retries: 2 }
+    );
+    assert_eq!(session.pin_status(KeyRef::PIN).unwrap(), PinStatus::Blocked);
+    assert_eq!(session.pin_status(KeyRef::PIN).unwrap(), PinStatus::Blocked);
+    assert!(matches!(
+        session.pin_status(KeyRef::PIN).unwrap_err(),
+        PivError::Status {
+            sw: StatusWord::REFERENCE_NOT_FOUND,
+            ..
+        }
+    ));
+    session.logout(KeyRef::PIN).unwrap();
+    assert_eq!(
+        session.pin_status(KeyRef::PUK).unwrap(),
+        PinStatus::NotVerified { retries: 5 }
+    );
+    session.transport().assert_done();
+}
+
+#[test]
+fn a_script_mismatch_surfaces_as_a_transport_error() {
+    let script = Scripted::new()
+        .expect_hex(SELECT, SELECT_OK)
+        .expect_hex(GET_CHUID, "90 00");
+    let mut session = Session::new(script);
+    // The host asks for a different object than the script expects.
+    let err = session.get_data(0x5FC105).unwrap_err();
+    assert!(
+        matches!(err, PivError::Transport(TransportError::Io(ref m)) if m.contains("step 2")),
+        "{err:?}"
+    );
+    assert!(session.transport().mismatch().is_some());
+    assert!(!session.transport().is_done());
+}
