@@ -1,0 +1,265 @@
+//! PC/SC tier: `OwnedCard` and `BorrowedCard` against a real pcscd.
+//!
+//! These tests need a private pcscd with a vpcd reader and skip (printing "skipped: …") unless
+//! `TESSERA_PCSC_TIER=1`. `scripts/test.sh pcsc` runs them as
+//! `scripts/with-virtual-reader.sh -- cargo test -p tessera-pcsc --test private_pcscd`, which exports
+//! `TESSERA_READER` (the reader's exact name), `TESSERA_PCSC_READERS` (every reader, as `pcsc_scan`
+//! lists them), `TESSERA_ATR` and `TESSERA_VIRTUAL_CARD` (1 when the virtual card is attached; the
+//! tests that send APDUs skip without it).
+#![allow(clippy::unwrap_used)]
+// The borrowed-handle test opens the handle itself, through pcsc-sys, as the Base CSP would.
+#![allow(unsafe_code)]
+
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+use tessera_pcsc::{Disposition, OwnedCard, PcscError};
+use tessera_piv::pin::DEFAULT_PIN;
+use tessera_piv::{KeyRef, PaddedPin, PinStatus, PivError, Session, Transport, TransportError};
+
+/// Tests that talk to the card reset it; one at a time keeps the resets where each test expects them.
+static CARD: Mutex<()> = Mutex::new(());
+
+/// What `scripts/with-virtual-reader.sh` tells the tests.
+struct Environment {
+    reader: String,
+    readers: Vec<String>,
+    atr: String,
+    card: bool,
+}
+
+/// The environment, or `None` (after printing why) outside the pcsc tier.
+fn pcsc_tier(test: &str) -> Option<Environment> {
+    if std::env::var("TESSERA_PCSC_TIER").as_deref() != Ok("1") {
+        println!("skipped: {test} needs TESSERA_PCSC_TIER=1 and a private pcscd (scripts/test.sh pcsc)");
+        return None;
+    }
+    let var = |name: &str| {
+        std::env::var(name).unwrap_or_else(|_| panic!("TESSERA_PCSC_TIER=1 but {name} is not set"))
+    };
+    Some(Environment {
+        reader: var("TESSERA_READER"),
+        readers: var("TESSERA_PCSC_READERS").lines().map(str::to_owned).collect(),
+        atr: std::env::var("TESSERA_ATR").unwrap_or_default(),
+        card: std::env::var("TESSERA_VIRTUAL_CARD").as_deref() == Ok("1"),
+    })
+}
+
+/// The environment and exclusive use of the card, or `None` (after printing why) when no card is
+/// attached.
+fn with_card(test: &str) -> Option<(Environment, MutexGuard<'static, ()>)> {
+    let env = pcsc_tier(test)?;
+    if !env.card {
+        println!("skipped: {test} needs the virtual card in the reader (TESSERA_VIRTUAL_CARD=1)");
+        return None;
+    }
+    Some((env, CARD.lock().unwrap_or_else(PoisonError::into_inner)))
+}
+
+#[test]
+fn owned_card_lists_the_readers_of_the_private_pcscd() {
+    let Some(env) = pcsc_tier("owned_card_lists_the_readers_of_the_private_pcscd") else {
+        return;
+    };
+    let readers = OwnedCard::list_readers().unwrap();
+    // Exactly what pcsc_scan saw, in the same order: the private daemon's vpcd slots and nothing else.
+    assert_eq!(readers, env.readers);
+    assert!(
+        readers.contains(&env.reader),
+        "{:?} not in {readers:?}",
+        env.reader
+    );
+    assert_eq!(
+        env.reader,
+        format!("{} 00 00", env.reader.trim_end_matches(" 00 00"))
+    );
+    assert_eq!(readers.len(), 2, "vpcd has two slots per port: {readers:?}");
+}
+
+#[test]
+fn connecting_to_an_unknown_reader_names_the_readers_that_exist() {
+    let Some(env) = pcsc_tier("connecting_to_an_unknown_reader_names_the_readers_that_exist") else {
+        return;
+    };
+    // A prefix of a real name is not a match: names are compared exactly.
+    let prefix = env.reader.trim_end_matches(" 00 00").to_owned();
+    match OwnedCard::connect(&prefix) {
+        Err(PcscError::UnknownReader { name, available }) => {
+            assert_eq!(name, prefix);
+            assert_eq!(available, env.readers);
+        }
+        other => panic!("expected UnknownReader, got {other:?}"),
+    }
+}
+
+#[test]
+fn owned_card_connects_by_name_and_reports_the_atr_pcscd_shows() {
+    let Some((env, _card)) = with_card("owned_card_connects_by_name_and_reports_the_atr_pcscd_shows") else {
+        return;
+    };
+    let card = OwnedCard::connect(&env.reader).unwrap();
+    assert_eq!(card.reader_name(), env.reader);
+    assert_eq!(hex::encode_upper(card.atr()), env.atr);
+
+    let first = OwnedCard::connect_first().unwrap();
+    assert_eq!(first.reader_name(), env.reader);
+}
+
+#[test]
+fn a_reset_by_another_connection_is_reported_once_then_the_session_selects_again() {
+    let Some((env, _card)) =
+        with_card("a_reset_by_another_connection_is_reported_once_then_the_session_selects_again")
+    else {
+        return;
+    };
+    let mut session = Session::new(OwnedCard::connect(&env.reader).unwrap());
+    session.select().unwrap();
+
+    let mut other = OwnedCard::connect(&env.reader).unwrap();
+    other.reset().unwrap();
+
+    let err = session.get_version().unwrap_err();
+    assert!(
+        matches!(err, PivError::Transport(TransportError::CardReset)),
+        "{err:?}"
+    );
+    assert_eq!(session.resets_seen(), 1);
+    assert!(!session.is_selected());
+    // The transport reconnected: the next command selects the application again and works.
+    session.get_version().unwrap();
+    assert!(session.is_selected());
+    assert_eq!(session.resets_seen(), 1);
+}
+
+#[test]
+fn a_session_runs_inside_a_transaction() {
+    let Some((env, _card)) = with_card("a_session_runs_inside_a_transaction") else {
+        return;
+    };
+    let mut card = OwnedCard::connect(&env.reader).unwrap();
+    let properties = card
+        .with_transaction(|tx| {
+            assert_eq!(tx.reader_name(), env.reader);
+            Session::new(tx).select()
+        })
+        .unwrap()
+        .unwrap();
+    assert!(!properties.application_id.is_empty());
+    // The transaction ended: another connection can begin one.
+    let mut other = OwnedCard::connect(&env.reader).unwrap();
+    other.transaction().unwrap().end().unwrap();
+}
+
+#[test]
+fn dropping_a_connection_resets_the_card_unless_told_to_leave_it() {
+    let Some((env, _card)) = with_card("dropping_a_connection_resets_the_card_unless_told_to_leave_it")
+    else {
+        return;
+    };
+    let mut session = Session::new(OwnedCard::connect(&env.reader).unwrap());
+    let pin = PaddedPin::new(DEFAULT_PIN).unwrap();
+    session.verify(KeyRef::PIN, &pin).unwrap();
+    assert_eq!(session.pin_status(KeyRef::PIN).unwrap(), PinStatus::Verified);
+
+    let mut leaving = OwnedCard::connect(&env.reader).unwrap();
+    leaving.set_disposition_on_drop(Disposition::LeaveCard);
+    drop(leaving);
+    assert_eq!(session.pin_status(KeyRef::PIN).unwrap(), PinStatus::Verified);
+
+    drop(OwnedCard::connect(&env.reader).unwrap()); // the default: SCARD_RESET_CARD
+    let err = session.pin_status(KeyRef::PIN).unwrap_err();
+    assert!(
+        matches!(err, PivError::Transport(TransportError::CardReset)),
+        "{err:?}"
+    );
+    assert!(matches!(
+        session.pin_status(KeyRef::PIN).unwrap(),
+        PinStatus::NotVerified { .. }
+    ));
+}
+
+#[test]
+fn a_reset_noticed_when_a_transaction_begins_is_reported_by_its_first_exchange() {
+    let Some((env, _card)) =
+        with_card("a_reset_noticed_when_a_transaction_begins_is_reported_by_its_first_exchange")
+    else {
+        return;
+    };
+    let mut card = OwnedCard::connect(&env.reader).unwrap();
+    Session::new(&mut card).select().unwrap();
+    OwnedCard::connect(&env.reader).unwrap().reset().unwrap();
+
+    let mut tx = card.transaction().unwrap();
+    let mut session = Session::new(&mut tx);
+    let err = session.get_version().unwrap_err();
+    assert!(
+        matches!(err, PivError::Transport(TransportError::CardReset)),
+        "{err:?}"
+    );
+    session.get_version().unwrap();
+}
+
+#[cfg(not(windows))]
+#[test]
+fn borrowed_card_uses_a_foreign_handle_reconnects_it_after_a_reset_and_never_disconnects_it() {
+    use std::ffi::CString;
+    use std::ptr;
+
+    use pcsc_sys as ffi;
+    use tessera_pcsc::{BorrowedCard, Protocol};
+
+    let Some((env, _card)) = with_card("borrowed_card_uses_a_foreign_handle…") else {
+        return;
+    };
+    let reader = CString::new(env.reader.clone()).unwrap();
+    let mut context: ffi::SCARDCONTEXT = 0;
+    // SAFETY: valid out-pointer; reserved arguments null as documented.
+    let rv =
+        unsafe { ffi::SCardEstablishContext(ffi::SCARD_SCOPE_USER, ptr::null(), ptr::null(), &mut context) };
+    assert_eq!(rv, ffi::SCARD_S_SUCCESS);
+    let mut handle: ffi::SCARDHANDLE = 0;
+    let mut active: ffi::DWORD = 0;
+    // SAFETY: live context, NUL-terminated reader name, valid out-pointers.
+    let rv = unsafe {
+        ffi::SCardConnect(
+            context,
+            reader.as_ptr(),
+            ffi::SCARD_SHARE_SHARED,
+            ffi::SCARD_PROTOCOL_T0 | ffi::SCARD_PROTOCOL_T1,
+            &mut handle,
+            &mut active,
+        )
+    };
+    assert_eq!(rv, ffi::SCARD_S_SUCCESS);
+
+    {
+        #[allow(clippy::cast_sign_loss)]
+        // SAFETY: `handle` was just connected and stays connected until the end of this block.
+        let mut card = unsafe { BorrowedCard::from_raw(handle as usize) };
+        let expected = Protocol::from_raw(u32::try_from(active).unwrap()).unwrap();
+        assert_eq!(card.refresh_protocol(), Ok(expected));
+
+        let mut session = Session::new(card);
+        session.select().unwrap();
+        OwnedCard::connect(&env.reader).unwrap().reset().unwrap();
+        let err = session.get_version().unwrap_err();
+        assert!(
+            matches!(err, PivError::Transport(TransportError::CardReset)),
+            "{err:?}"
+        );
+        session.get_version().unwrap();
+
+        let mut card = session.into_transport();
+        assert_eq!(
+            card.reset(),
+            Err(TransportError::Unsupported("reset of a borrowed card handle"))
+        );
+    }
+
+    // The borrowed handle is still ours to disconnect: BorrowedCard neither closed nor replaced it.
+    // SAFETY: the handle and context are live; no BorrowedCard uses them any more.
+    let rv = unsafe { ffi::SCardDisconnect(handle, ffi::SCARD_LEAVE_CARD) };
+    assert_eq!(rv, ffi::SCARD_S_SUCCESS);
+    // SAFETY: the context is live and has no connections left.
+    let rv = unsafe { ffi::SCardReleaseContext(context) };
+    assert_eq!(rv, ffi::SCARD_S_SUCCESS);
+}
