@@ -1,0 +1,28 @@
+//! Helpers shared by the integration tests.
+#![allow(dead_code, clippy::unwrap_used)]
+
+use tessera_piv::{ManagementAlgorithm, ManagementKey, Session};
+use tessera_virtual_card::{CardConfig, VirtualCard};
+
+/// A seeded in-memory card.
+pub fn card(seed: u64) -> VirtualCard {
+    VirtualCard::new(CardConfig::seeded(seed)).unwrap()
+}
+
+/// The default 3DES management key.
+pub fn default_key() -> ManagementKey {
+    ManagementKey::default_for(ManagementAlgorithm::Tdes).unwrap()
+}
+
+/// A session over `card`, selected and authenticated with the default management key.
+pub fn admin_session(card: &mut VirtualCard) -> Session<&mut VirtualCard> {
+    let mut session = Session::new(card);
+    session.select().unwrap();
+    session.authenticate_management_key(&default_key()).unwrap();
+    session
+}
+
+/// Uppercase hex.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02X}")).collect()
+}
