@@ -1,0 +1,60 @@
+//! The administrator role: the PIV management key (9B) as Windows' challenge/response PIN (spec §4.2.3,
+//! §4.2.4, §7.6). The module hands out the card's external-authentication challenge; the response is the
+//! challenge encrypted with the management key, checked by the card.
+
+use tessera_piv::{KeyRef, ManagementAlgorithm};
+use zeroize::Zeroizing;
+
+use crate::context::CardContext;
+use crate::error::{MdError, Result};
+
+impl CardContext {
+    /// The management key's algorithm: from GET METADATA 9B when the card reports it, else 3DES (the
+    /// PIV default before YubiKey 5.7).
+    fn management_algorithm(&mut self) -> ManagementAlgorithm {
+        self.read(|s| s.get_metadata(KeyRef::MANAGEMENT))
+            .ok()
+            .flatten()
+            .and_then(|m| m.algorithm)
+            .and_then(|a| a.management())
+            .unwrap_or(ManagementAlgorithm::Tdes)
+    }
+
+    /// `CardGetChallenge` / `CardGetChallengeEx(ROLE_ADMIN)`.
+    pub fn admin_challenge(&mut self) -> Result<Zeroizing<Vec<u8>>> {
+        let algorithm = self.management_algorithm();
+        // The challenge must directly precede its answer: nothing else goes to the card in between
+        // (the card forgets the challenge otherwise), so no retry after a reset either.
+        let challenge = self.session.management_challenge(algorithm);
+        self.sync_resets();
+        let challenge = challenge?;
+        self.pending_challenge = Some(algorithm);
+        self.auth.admin = false;
+        Ok(challenge)
+    }
+
+    /// `CardAuthenticateChallenge` / `CardAuthenticateEx(ROLE_ADMIN)`. Without an outstanding challenge
+    /// the answer is wrong by definition and nothing is sent. The management key has no retry counter
+    /// the card reports, so the tries left are unknown.
+    pub fn admin_response(&mut self, response: &[u8]) -> Result<()> {
+        let Some(algorithm) = self.pending_challenge.take() else {
+            return Err(MdError::WrongPin { remaining: None });
+        };
+        let result = self.session.management_response(algorithm, response);
+        self.sync_resets();
+        match result {
+            Ok(()) => {
+                self.auth.admin = true;
+                Ok(())
+            }
+            Err(e) if e.status_word().is_some() => {
+                self.auth.admin = false;
+                Err(MdError::WrongPin { remaining: None })
+            }
+            Err(e) => {
+                self.auth.admin = false;
+                Err(e.into())
+            }
+        }
+    }
+}

@@ -1,0 +1,103 @@
+//! PIN authentication and de-authentication (digest §4.2).
+//!
+//! A PIN is never sent twice: before sending it, the module asks for the PIN status with an empty
+//! VERIFY (which spends no try). That query also detects a card that lost its PIV selection (reset
+//! through the same handle) — it is then re-selected — and tells how many tries are left. PINs that
+//! cannot be right (not 6–8 bytes, or containing `FF`) are refused without being sent.
+
+use tessera_piv::{PaddedPin, PinStatus};
+
+use crate::context::CardContext;
+use crate::error::{MdError, Result};
+use crate::pins::{self, ROLE_ADMIN, ROLE_EVERYONE, ROLE_PIN_ALWAYS, ROLE_PUK, ROLE_USER};
+
+/// `CARD_AUTHENTICATE_GENERATE_SESSION_PIN`.
+pub const GENERATE_SESSION_PIN: u32 = 0x1000_0000;
+/// `CARD_AUTHENTICATE_SESSION_PIN`.
+pub const SESSION_PIN: u32 = 0x2000_0000;
+/// `CARD_PIN_SILENT_CONTEXT`.
+pub const PIN_SILENT_CONTEXT: u32 = 0x40;
+
+/// Checks a `PIN_ID` argument (1–7; 0 is ROLE_EVERYONE, which has no secret).
+pub fn check_pin_id(pin_id: u32) -> Result<()> {
+    if (1..pins::MAX_PINS).contains(&pin_id) {
+        Ok(())
+    } else {
+        Err(MdError::InvalidParameter("PIN identifier"))
+    }
+}
+
+impl CardContext {
+    /// `CardAuthenticateEx` with a plaintext PIN (flags already checked by the caller).
+    pub fn authenticate(&mut self, pin_id: u32, pin: &[u8]) -> Result<()> {
+        match pin_id {
+            ROLE_USER | ROLE_PIN_ALWAYS => self.verify_pin(pin),
+            ROLE_ADMIN => Err(MdError::Unsupported(
+                "the administrator authenticates by challenge/response",
+            )),
+            ROLE_PUK => Err(MdError::Unsupported(
+                "the PUK only unblocks the PIN; it cannot be verified alone",
+            )),
+            ROLE_EVERYONE => Err(MdError::InvalidParameter("ROLE_EVERYONE has no PIN")),
+            _ => Err(MdError::InvalidParameter("no such PIN on this card")),
+        }
+    }
+
+    fn verify_pin(&mut self, pin: &[u8]) -> Result<()> {
+        let reference = self.pin_reference()?;
+        let status = self.read(|s| s.pin_status(reference))?;
+        let retries = match status {
+            PinStatus::Blocked => return Err(MdError::PinBlocked),
+            PinStatus::NotVerified { retries } => Some(u32::from(retries)),
+            PinStatus::Verified => None,
+        };
+        if !pins::plausible_pin(pin) {
+            return Err(MdError::WrongPin { remaining: retries });
+        }
+        let padded = PaddedPin::new(pin).map_err(|_| MdError::WrongPin { remaining: retries })?;
+        let result = self.session.verify(reference, &padded);
+        self.sync_resets();
+        match result {
+            Ok(()) => {
+                self.auth.user = true;
+                self.auth.pin_always = true;
+                Ok(())
+            }
+            Err(e) => {
+                self.auth.user = false;
+                self.auth.pin_always = false;
+                Err(e.into())
+            }
+        }
+    }
+
+    /// `CardDeauthenticateEx` for a PIN set (bit 0, ROLE_EVERYONE, is ignored). The PIN is logged out
+    /// with VERIFY `FF`; when that is not possible, or the administrator must be logged out too, the
+    /// application is selected again and the PIN status checked. If the PIN is still verified the card
+    /// cannot log out without a reset: `SCARD_E_UNSUPPORTED_FEATURE` tells the CSP to reset it.
+    pub fn deauthenticate(&mut self, roles: u32) -> Result<()> {
+        let roles = roles & !pins::pin_set(ROLE_EVERYONE);
+        if roles == 0 {
+            return Ok(());
+        }
+        let reference = self.pin_reference()?;
+        let logged_out = self.session.logout(reference).is_ok();
+        self.sync_resets();
+        let admin_requested = roles & pins::pin_set(ROLE_ADMIN) != 0;
+        if logged_out && !admin_requested {
+            self.auth.user = false;
+            self.auth.pin_always = false;
+            return Ok(());
+        }
+        self.session.mark_deselected();
+        let status = self.read(|s| {
+            s.select()?;
+            s.pin_status(reference)
+        })?;
+        self.auth = pins::AuthState::default();
+        if status == PinStatus::Verified {
+            return Err(MdError::Unsupported("this card cannot log out without a reset"));
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,94 @@
+//! The numeric return codes of the minidriver interface (digest §3). Kept here, as plain `u32`s, so that
+//! the safe layer can name them without touching FFI types.
+
+/// Success.
+pub const SCARD_S_SUCCESS: u32 = 0;
+/// Internal error (used for a panic caught at the boundary, together with `SCARD_E_UNEXPECTED`).
+pub const SCARD_F_INTERNAL_ERROR: u32 = 0x8010_0001;
+/// An invalid handle.
+pub const SCARD_E_INVALID_HANDLE: u32 = 0x8010_0003;
+/// NULL or invalid parameters, including unknown flags.
+pub const SCARD_E_INVALID_PARAMETER: u32 = 0x8010_0004;
+/// Allocation failure.
+pub const SCARD_E_NO_MEMORY: u32 = 0x8010_0006;
+/// A caller buffer is too small (CardRSADecrypt input shorter than the modulus).
+pub const SCARD_E_INSUFFICIENT_BUFFER: u32 = 0x8010_0008;
+/// The card is not one of ours, or the ATR is invalid.
+pub const SCARD_E_UNKNOWN_CARD: u32 = 0x8010_000D;
+/// Communication error.
+pub const SCARD_F_COMM_ERROR: u32 = 0x8010_0013;
+/// Invalid value (bad key data).
+pub const SCARD_E_INVALID_VALUE: u32 = 0x8010_0011;
+/// Generic failure.
+pub const SCARD_E_UNEXPECTED: u32 = 0x8010_001F;
+/// Optional function or feature not implemented.
+pub const SCARD_E_UNSUPPORTED_FEATURE: u32 = 0x8010_0022;
+/// Directory not found.
+pub const SCARD_E_DIR_NOT_FOUND: u32 = 0x8010_0023;
+/// File not found.
+pub const SCARD_E_FILE_NOT_FOUND: u32 = 0x8010_0024;
+/// The card is out of space.
+pub const SCARD_E_WRITE_TOO_MANY: u32 = 0x8010_0028;
+/// A file cannot be read because of an I/O or data problem.
+pub const SCARD_E_COMM_DATA_LOST: u32 = 0x8010_002F;
+/// Bad or empty container index.
+pub const SCARD_E_NO_KEY_CONTAINER: u32 = 0x8010_0030;
+/// The card is read-only.
+pub const SCARD_E_READ_ONLY_CARD: u32 = 0x8010_0034;
+/// The card was reset.
+pub const SCARD_W_RESET_CARD: u32 = 0x8010_0068;
+/// The card was removed.
+pub const SCARD_W_REMOVED_CARD: u32 = 0x8010_0069;
+/// The operation needs an authentication the caller has not made.
+pub const SCARD_W_SECURITY_VIOLATION: u32 = 0x8010_006A;
+/// Wrong PIN or wrong response.
+pub const SCARD_W_WRONG_CHV: u32 = 0x8010_006B;
+/// PIN blocked.
+pub const SCARD_W_CHV_BLOCKED: u32 = 0x8010_006C;
+/// Cancelled by the user.
+pub const SCARD_W_CANCELLED_BY_USER: u32 = 0x8010_006E;
+/// `ERROR_FILE_EXISTS`.
+pub const ERROR_FILE_EXISTS: u32 = 80;
+/// `ERROR_INSUFFICIENT_BUFFER`: a property buffer is too small (the needed size is reported).
+pub const ERROR_INSUFFICIENT_BUFFER: u32 = 122;
+/// `ERROR_DIR_NOT_EMPTY`.
+pub const ERROR_DIR_NOT_EMPTY: u32 = 145;
+/// `ERROR_NOT_FOUND`: a cache lookup missed.
+pub const ERROR_NOT_FOUND: u32 = 1168;
+/// `ERROR_REVISION_MISMATCH`: a structure or interface version the module does not speak.
+pub const ERROR_REVISION_MISMATCH: u32 = 1306;
+
+/// The symbolic name of a code, for logs and reports.
+pub fn name(code: u32) -> &'static str {
+    match code {
+        SCARD_S_SUCCESS => "SCARD_S_SUCCESS",
+        SCARD_F_INTERNAL_ERROR => "SCARD_F_INTERNAL_ERROR",
+        SCARD_E_INVALID_HANDLE => "SCARD_E_INVALID_HANDLE",
+        SCARD_E_INVALID_PARAMETER => "SCARD_E_INVALID_PARAMETER",
+        SCARD_E_NO_MEMORY => "SCARD_E_NO_MEMORY",
+        SCARD_E_INSUFFICIENT_BUFFER => "SCARD_E_INSUFFICIENT_BUFFER",
+        SCARD_E_UNKNOWN_CARD => "SCARD_E_UNKNOWN_CARD",
+        SCARD_F_COMM_ERROR => "SCARD_F_COMM_ERROR",
+        SCARD_E_INVALID_VALUE => "SCARD_E_INVALID_VALUE",
+        SCARD_E_UNEXPECTED => "SCARD_E_UNEXPECTED",
+        SCARD_E_UNSUPPORTED_FEATURE => "SCARD_E_UNSUPPORTED_FEATURE",
+        SCARD_E_DIR_NOT_FOUND => "SCARD_E_DIR_NOT_FOUND",
+        SCARD_E_FILE_NOT_FOUND => "SCARD_E_FILE_NOT_FOUND",
+        SCARD_E_WRITE_TOO_MANY => "SCARD_E_WRITE_TOO_MANY",
+        SCARD_E_COMM_DATA_LOST => "SCARD_E_COMM_DATA_LOST",
+        SCARD_E_NO_KEY_CONTAINER => "SCARD_E_NO_KEY_CONTAINER",
+        SCARD_E_READ_ONLY_CARD => "SCARD_E_READ_ONLY_CARD",
+        SCARD_W_RESET_CARD => "SCARD_W_RESET_CARD",
+        SCARD_W_REMOVED_CARD => "SCARD_W_REMOVED_CARD",
+        SCARD_W_SECURITY_VIOLATION => "SCARD_W_SECURITY_VIOLATION",
+        SCARD_W_WRONG_CHV => "SCARD_W_WRONG_CHV",
+        SCARD_W_CHV_BLOCKED => "SCARD_W_CHV_BLOCKED",
+        SCARD_W_CANCELLED_BY_USER => "SCARD_W_CANCELLED_BY_USER",
+        ERROR_FILE_EXISTS => "ERROR_FILE_EXISTS",
+        ERROR_INSUFFICIENT_BUFFER => "ERROR_INSUFFICIENT_BUFFER",
+        ERROR_DIR_NOT_EMPTY => "ERROR_DIR_NOT_EMPTY",
+        ERROR_NOT_FOUND => "ERROR_NOT_FOUND",
+        ERROR_REVISION_MISMATCH => "ERROR_REVISION_MISMATCH",
+        _ => "unknown",
+    }
+}

@@ -1,0 +1,376 @@
+//! Key containers: how PIV slots become the CSP's indexed containers.
+//!
+//! Without a container map on the card, indices are fixed per slot so that they never move:
+//! 9A → 0, 9C → 1, 9D → 2, 9E → 3, retired 82…95 → 4…23. An elliptic-curve key whose use allows key
+//! agreement also gets an ECDH container at index 24 + its slot index, named after the ECDSA one, and the
+//! two are paired through `CCP_ASSOCIATED_ECDH_KEY`. RSA keys get one container: an exchange key
+//! (`AT_KEYEXCHANGE`, which CAPI also lets sign) unless the certificate restricts the key to signing.
+//! With a Yubico container map (5FFF10) on the card, its records decide indices, names and specs.
+
+use std::collections::BTreeMap;
+
+use tessera_piv::commands::Metadata;
+use tessera_piv::objects::{ContainerMap, ContainerRecord};
+use tessera_piv::{AlgorithmId, KeyRef, PinPolicy, PublicKey};
+
+use crate::cert::{self, Usage};
+use crate::error::{MdError, Result};
+use crate::pins::{ROLE_EVERYONE, ROLE_PIN_ALWAYS, ROLE_USER};
+
+/// Key specs (`AT_*`, digest §4.4).
+pub mod spec {
+    /// RSA exchange key.
+    pub const AT_KEYEXCHANGE: u32 = 1;
+    /// RSA signature key.
+    pub const AT_SIGNATURE: u32 = 2;
+    /// ECDSA P-256.
+    pub const AT_ECDSA_P256: u32 = 3;
+    /// ECDSA P-384.
+    pub const AT_ECDSA_P384: u32 = 4;
+    /// ECDSA P-521.
+    pub const AT_ECDSA_P521: u32 = 5;
+    /// ECDH P-256.
+    pub const AT_ECDHE_P256: u32 = 6;
+    /// ECDH P-384.
+    pub const AT_ECDHE_P384: u32 = 7;
+    /// ECDH P-521.
+    pub const AT_ECDHE_P521: u32 = 8;
+}
+
+/// The slots in fixed-index order.
+pub const SLOT_ORDER: [u8; 24] = [
+    0x9A, 0x9C, 0x9D, 0x9E, 0x82, 0x83, 0x84, 0x85, 0x86, 0x87, 0x88, 0x89, 0x8A, 0x8B, 0x8C, 0x8D, 0x8E,
+    0x8F, 0x90, 0x91, 0x92, 0x93, 0x94, 0x95,
+];
+/// Offset of the ECDH twin containers.
+pub const ECDH_INDEX_OFFSET: u8 = 24;
+/// Size of a `CONTAINER_MAP_RECORD`.
+pub const CMAP_RECORD_LEN: usize = 86;
+
+/// The fixed index of a slot.
+pub fn slot_index(slot: KeyRef) -> Option<u8> {
+    SLOT_ORDER.iter().position(|&s| s == slot.0).map(|i| i as u8)
+}
+
+/// What the container presents to Windows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ContainerKind {
+    /// RSA key in the exchange position (signs and decrypts).
+    RsaExchange,
+    /// RSA key restricted to signing.
+    RsaSignature,
+    /// EC key used for ECDSA.
+    Ecdsa,
+    /// EC key used for ECDH.
+    Ecdh,
+}
+
+/// One container.
+#[derive(Debug, Clone)]
+pub struct Container {
+    /// Container index.
+    pub index: u8,
+    /// Container name (≤ 39 characters).
+    pub name: String,
+    /// The PIV slot holding the key.
+    pub slot: KeyRef,
+    /// How it is presented.
+    pub kind: ContainerKind,
+    /// The public key.
+    pub public_key: PublicKey,
+    /// The certificate (DER, decompressed), when the slot has one.
+    pub certificate: Option<Vec<u8>>,
+    /// The default container.
+    pub default: bool,
+    /// The PIN role that unlocks the key (`CCP_PIN_IDENTIFIER`).
+    pub pin: u32,
+    /// For an ECDSA container, the index of its ECDH twin.
+    pub associated_ecdh: Option<u8>,
+}
+
+impl Container {
+    /// The key spec (`AT_*`).
+    pub fn key_spec(&self) -> u32 {
+        let p384 = self.public_key.algorithm() == AlgorithmId::ECCP384;
+        match self.kind {
+            ContainerKind::RsaExchange => spec::AT_KEYEXCHANGE,
+            ContainerKind::RsaSignature => spec::AT_SIGNATURE,
+            ContainerKind::Ecdsa if p384 => spec::AT_ECDSA_P384,
+            ContainerKind::Ecdsa => spec::AT_ECDSA_P256,
+            ContainerKind::Ecdh if p384 => spec::AT_ECDHE_P384,
+            ContainerKind::Ecdh => spec::AT_ECDHE_P256,
+        }
+    }
+
+    /// True when the key sits in the exchange position of `CONTAINER_INFO` and `cmapfile`.
+    pub fn is_exchange(&self) -> bool {
+        matches!(self.kind, ContainerKind::RsaExchange | ContainerKind::Ecdh)
+    }
+
+    /// Key size in bits.
+    pub fn key_bits(&self) -> u32 {
+        self.public_key.algorithm().key_bits().unwrap_or(0)
+    }
+
+    /// The certificate file name (`kxcNN` or `kscNN`, two lowercase hex digits).
+    pub fn certificate_file(&self) -> String {
+        let prefix = if self.is_exchange() { "kxc" } else { "ksc" };
+        format!("{prefix}{:02x}", self.index)
+    }
+
+    /// True when `key_spec` may be used with this container. RSA keys accept both RSA specs, so that a
+    /// dual-use certificate signs and decrypts whichever spec the CSP asks with.
+    pub fn accepts_spec(&self, key_spec: u32) -> bool {
+        match self.kind {
+            ContainerKind::RsaExchange | ContainerKind::RsaSignature => {
+                key_spec == spec::AT_KEYEXCHANGE || key_spec == spec::AT_SIGNATURE
+            }
+            _ => key_spec == self.key_spec(),
+        }
+    }
+
+    /// The 86-byte `CONTAINER_MAP_RECORD`.
+    pub fn cmap_record(&self) -> [u8; CMAP_RECORD_LEN] {
+        let mut r = [0u8; CMAP_RECORD_LEN];
+        for (i, unit) in self.name.encode_utf16().take(39).enumerate() {
+            r[2 * i..2 * i + 2].copy_from_slice(&unit.to_le_bytes());
+        }
+        r[80] = 0x01 | if self.default { 0x02 } else { 0 };
+        let bits = (self.key_bits() as u16).to_le_bytes();
+        if self.is_exchange() {
+            r[84..86].copy_from_slice(&bits);
+        } else {
+            r[82..84].copy_from_slice(&bits);
+        }
+        r
+    }
+}
+
+/// What a slot holds, as read from the card.
+#[derive(Debug, Clone, Default)]
+pub struct SlotContents {
+    /// Certificate DER, decompressed.
+    pub certificate: Option<Vec<u8>>,
+    /// GET METADATA, when the card offers it.
+    pub metadata: Option<Metadata>,
+}
+
+/// The containers of a card.
+#[derive(Debug, Clone, Default)]
+pub struct ContainerSet {
+    containers: BTreeMap<u8, Container>,
+}
+
+impl ContainerSet {
+    /// Builds the fixed-index layout from slot contents. Slots whose certificate cannot be parsed and
+    /// that have no metadata are skipped (and logged): the rest of the card stays usable.
+    pub fn from_slots(slots: &[(KeyRef, SlotContents)], naming_guid: &[u8; 16]) -> Self {
+        let mut set = Self::default();
+        for (slot, contents) in slots {
+            let Some(index) = slot_index(*slot) else { continue };
+            let Some((public_key, usage)) = key_of(*slot, contents) else {
+                continue;
+            };
+            let pin = pin_role(*slot, contents.metadata.as_ref());
+            let tag = slot.certificate_object().unwrap_or(0);
+            let base = Container {
+                index,
+                name: container_name(naming_guid, tag),
+                slot: *slot,
+                kind: ContainerKind::RsaExchange,
+                public_key: public_key.clone(),
+                certificate: contents.certificate.clone(),
+                default: false,
+                pin,
+                associated_ecdh: None,
+            };
+            match public_key {
+                PublicKey::Rsa { .. } => {
+                    let kind = if usage.encipher || usage.agree || !usage.sign {
+                        ContainerKind::RsaExchange
+                    } else {
+                        ContainerKind::RsaSignature
+                    };
+                    set.insert(Container { kind, ..base });
+                }
+                PublicKey::Ecc { .. } => {
+                    let sign = usage.sign || !usage.agree;
+                    let twin = ECDH_INDEX_OFFSET + index;
+                    if usage.agree {
+                        set.insert(Container {
+                            index: twin,
+                            name: container_name(naming_guid, tag | 0x80),
+                            kind: ContainerKind::Ecdh,
+                            ..base.clone()
+                        });
+                    }
+                    if sign {
+                        set.insert(Container {
+                            kind: ContainerKind::Ecdsa,
+                            associated_ecdh: usage.agree.then_some(twin),
+                            ..base
+                        });
+                    }
+                }
+            }
+        }
+        set.choose_default();
+        set
+    }
+
+    /// Builds the set from a Yubico container map: records give index, name, spec and pairing; the keys
+    /// come from the slots they name. Records naming an empty slot are left out.
+    pub fn from_container_map(map: &ContainerMap, slots: &[(KeyRef, SlotContents)]) -> Self {
+        let mut set = Self::default();
+        for (i, record) in map.records.iter().enumerate() {
+            let Ok(index) = u8::try_from(i) else { break };
+            if record.flags & 0x01 == 0 {
+                continue;
+            }
+            let slot = record.slot;
+            let Some((_, contents)) = slots.iter().find(|(s, _)| *s == slot) else {
+                continue;
+            };
+            let Some((public_key, _)) = key_of(slot, contents) else {
+                continue;
+            };
+            let kind = match (record.key_spec, &public_key) {
+                (1, PublicKey::Rsa { .. }) => ContainerKind::RsaExchange,
+                (2, PublicKey::Rsa { .. }) => ContainerKind::RsaSignature,
+                (3 | 4, PublicKey::Ecc { .. }) => ContainerKind::Ecdsa,
+                (6 | 7, PublicKey::Ecc { .. }) => ContainerKind::Ecdh,
+                _ => continue,
+            };
+            set.insert(Container {
+                index,
+                name: record.name.clone(),
+                slot,
+                kind,
+                public_key,
+                certificate: contents.certificate.clone(),
+                default: record.flags & 0x02 != 0,
+                pin: match u32::from(record.pin_id) {
+                    p @ (ROLE_EVERYONE | ROLE_USER | ROLE_PIN_ALWAYS) => p,
+                    _ => pin_role(slot, contents.metadata.as_ref()),
+                },
+                associated_ecdh: (record.associated_ecdh_container != 0xFF && kind == ContainerKind::Ecdsa)
+                    .then_some(record.associated_ecdh_container),
+            });
+        }
+        if !set.containers.values().any(|c| c.default) {
+            set.choose_default();
+        }
+        set
+    }
+
+    fn insert(&mut self, c: Container) {
+        self.containers.insert(c.index, c);
+    }
+
+    fn choose_default(&mut self) {
+        let pick = self
+            .containers
+            .values()
+            .find(|c| c.slot == KeyRef::AUTHENTICATION && c.kind != ContainerKind::Ecdh)
+            .or_else(|| self.containers.values().find(|c| c.kind != ContainerKind::Ecdh))
+            .map(|c| c.index);
+        for c in self.containers.values_mut() {
+            c.default = Some(c.index) == pick;
+        }
+    }
+
+    /// The container at `index`.
+    pub fn get(&self, index: u8) -> Result<&Container> {
+        self.containers.get(&index).ok_or(MdError::NoKeyContainer)
+    }
+
+    /// All containers in index order.
+    pub fn iter(&self) -> impl Iterator<Item = &Container> {
+        self.containers.values()
+    }
+
+    /// The container whose certificate file is `name` (case-insensitive).
+    pub fn by_certificate_file(&self, name: &str) -> Option<&Container> {
+        self.containers
+            .values()
+            .find(|c| c.certificate.is_some() && c.certificate_file().eq_ignore_ascii_case(name))
+    }
+
+    /// The `mscp/cmapfile` content: one record per index up to the highest used, empty ones zeroed.
+    pub fn cmapfile(&self) -> Vec<u8> {
+        let Some(&last) = self.containers.keys().next_back() else {
+            return Vec::new();
+        };
+        let mut out = vec![0u8; (usize::from(last) + 1) * CMAP_RECORD_LEN];
+        for c in self.containers.values() {
+            let at = usize::from(c.index) * CMAP_RECORD_LEN;
+            out[at..at + CMAP_RECORD_LEN].copy_from_slice(&c.cmap_record());
+        }
+        out
+    }
+
+    /// Number of containers.
+    pub fn len(&self) -> usize {
+        self.containers.len()
+    }
+
+    /// True when there are none.
+    pub fn is_empty(&self) -> bool {
+        self.containers.is_empty()
+    }
+}
+
+/// The key of a slot: from metadata when the card reports it (the card's truth), else from the
+/// certificate. Key usage comes from the certificate.
+fn key_of(slot: KeyRef, contents: &SlotContents) -> Option<(PublicKey, Usage)> {
+    let from_cert = contents.certificate.as_deref().map(cert::inspect);
+    let usage = match &from_cert {
+        Some(Ok(info)) => info.usage,
+        _ => Usage::ANY,
+    };
+    if let Some(key) = contents.metadata.as_ref().and_then(|m| m.public_key.clone()) {
+        return Some((key, usage));
+    }
+    match from_cert {
+        Some(Ok(info)) => Some((info.public_key, usage)),
+        Some(Err(e)) => {
+            tracing::warn!("slot {slot}: certificate unusable and no metadata: {e}");
+            None
+        }
+        None => None,
+    }
+}
+
+/// The PIN role of a slot's key: from the key's PIN policy when the card reports it, else the PIV
+/// default for the slot (9C: PIN always, 9E: no PIN, others: PIN).
+pub fn pin_role(slot: KeyRef, metadata: Option<&Metadata>) -> u32 {
+    match metadata.and_then(|m| m.pin_policy) {
+        Some(PinPolicy::Never) => ROLE_EVERYONE,
+        Some(PinPolicy::Always | PinPolicy::MatchAlways) => ROLE_PIN_ALWAYS,
+        Some(PinPolicy::Once | PinPolicy::MatchOnce) => ROLE_USER,
+        Some(PinPolicy::Default) | None => match slot {
+            KeyRef::SIGNATURE => ROLE_PIN_ALWAYS,
+            KeyRef::CARD_AUTHENTICATION => ROLE_EVERYONE,
+            _ => ROLE_USER,
+        },
+    }
+}
+
+/// The Windows inbox driver's container name for the key whose certificate lives in `tag`.
+pub fn container_name(guid: &[u8; 16], tag: u32) -> String {
+    tessera_piv::objects::chuid::container_name(guid, tag)
+}
+
+/// A record for the Yubico map from a container (used when Tessera writes the map).
+pub fn to_record(c: &Container) -> ContainerRecord {
+    ContainerRecord {
+        name: c.name.clone(),
+        slot: c.slot,
+        key_spec: c.key_spec() as u8,
+        key_size_bits: c.key_bits() as u16,
+        flags: 0x01 | if c.default { 0x02 } else { 0 },
+        pin_id: c.pin as u8,
+        associated_ecdh_container: c.associated_ecdh.unwrap_or(0xFF),
+        cert_fingerprint: [0; 20],
+    }
+}

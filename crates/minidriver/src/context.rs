@@ -1,0 +1,377 @@
+//! The card module's model of one card, for one `CARD_DATA` context: the PIV session, what the module
+//! learnt about the card, and what it believes about authentication. Every method is safe; the `abi`
+//! module calls exactly one of them per entry point.
+
+use tessera_piv::commands::Version;
+use tessera_piv::objects::{
+    ApplicationProperties, CertificateObject, Chuid, ContainerMap, Discovery, KeyHistory, RootStoreAssembler,
+    tags,
+};
+use tessera_piv::{KeyRef, PivError, Session, StatusWord};
+
+use crate::containers::{ContainerSet, SlotContents};
+use crate::error::{MdError, Result};
+use crate::identity::CardIdentity;
+use crate::link::CardLink;
+use crate::pins::AuthState;
+
+/// Vendor object where Tessera keeps the 6-byte `cardcf` of cards it manages (YubiKeys accept the whole
+/// 5FFFxx range; Yubico uses 5FFF00, 5FFF01 and 5FFF10–15).
+pub const FRESHNESS_OBJECT: u32 = 0x005F_FFA0;
+
+/// The CARD_DATA interface version this module implements.
+pub const IMPLEMENTED_VERSION: u32 = 7;
+/// The oldest interface version it accepts.
+pub const MINIMUM_VERSION: u32 = 4;
+
+/// One context's view of the card.
+pub struct CardContext {
+    pub(crate) session: Session<Box<dyn CardLink>>,
+    interface_version: u32,
+    resets_known: u64,
+    pub(crate) apt: ApplicationProperties,
+    identity: Option<CardIdentity>,
+    version: Option<Option<Version>>,
+    serial: Option<Option<u32>>,
+    containers: Option<ContainerSet>,
+    roots: Option<Option<Vec<u8>>>,
+    freshness: Option<Option<[u8; 6]>>,
+    pub(crate) auth: AuthState,
+    pin_reference: Option<KeyRef>,
+    pub(crate) parent_window: usize,
+    pub(crate) pin_context: Option<Vec<u16>>,
+    /// ECDH secrets by agreement index (1-based; slot `i` holds index `i + 1`). Lost on reset.
+    pub(crate) agreements: Vec<Option<zeroize::Zeroizing<Vec<u8>>>>,
+    /// The algorithm of an admin challenge handed out and not yet answered.
+    pub(crate) pending_challenge: Option<tessera_piv::ManagementAlgorithm>,
+}
+
+impl std::fmt::Debug for CardContext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CardContext")
+            .field("interface_version", &self.interface_version)
+            .field("identity", &self.identity)
+            .field("auth", &self.auth)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Whether a failed exchange means the card lost its PIV selection (reset through this handle or another):
+/// a transport reset, or a standard PIV instruction answered with "instruction/class not supported".
+fn lost_selection(e: &PivError) -> bool {
+    matches!(e, PivError::Transport(tessera_piv::TransportError::CardReset))
+        || matches!(
+            e.status_word(),
+            Some(StatusWord::INS_NOT_SUPPORTED | StatusWord::CLA_NOT_SUPPORTED)
+        )
+}
+
+impl CardContext {
+    /// Binds to the card: SELECT the PIV application (`SCARD_E_UNKNOWN_CARD` when absent).
+    pub fn acquire(link: Box<dyn CardLink>, interface_version: u32) -> Result<Self> {
+        let mut session = Session::new(link);
+        let apt = match session.select() {
+            Ok(apt) => apt,
+            Err(PivError::Transport(t)) => return Err(MdError::Transport(t)),
+            Err(e) => {
+                tracing::info!("not a PIV card: {e}");
+                return Err(MdError::UnknownCard("the card has no PIV application"));
+            }
+        };
+        let resets_known = session.resets_seen();
+        Ok(Self {
+            session,
+            interface_version,
+            resets_known,
+            apt,
+            identity: None,
+            version: None,
+            serial: None,
+            containers: None,
+            roots: None,
+            freshness: None,
+            auth: AuthState::default(),
+            pin_reference: None,
+            parent_window: 0,
+            pin_context: None,
+            agreements: Vec::new(),
+            pending_challenge: None,
+        })
+    }
+
+    /// The negotiated `CARD_DATA` version.
+    pub fn interface_version(&self) -> u32 {
+        self.interface_version
+    }
+
+    /// Called on every entry with the handles from `CARD_DATA`: a new handle means the CSP reconnected,
+    /// so the module re-selects before the next command and forgets what it believed about PINs.
+    pub fn begin_call(&mut self, context_handle: usize, card_handle: usize) {
+        if self.session.transport_mut().rebind(context_handle, card_handle) {
+            tracing::debug!("card handle changed: re-selecting before the next command");
+            self.session.note_reset();
+        }
+        self.sync_resets();
+    }
+
+    /// Drops volatile beliefs when the session saw a reset.
+    pub(crate) fn sync_resets(&mut self) {
+        if self.session.resets_seen() != self.resets_known {
+            self.resets_known = self.session.resets_seen();
+            self.auth = AuthState::default();
+            // Spec §3.2.3: agreements are not retrievable after a card reset.
+            self.agreements.clear();
+            self.pending_challenge = None;
+        }
+    }
+
+    /// Runs a read-only exchange; after a reset (or a lost selection) it re-selects and tries once more.
+    /// Never used for VERIFY or anything that changes the card.
+    pub(crate) fn read<T>(
+        &mut self,
+        mut op: impl FnMut(&mut Session<Box<dyn CardLink>>) -> tessera_piv::Result<T>,
+    ) -> Result<T> {
+        let result = match op(&mut self.session) {
+            Err(e) if lost_selection(&e) => {
+                tracing::debug!("card lost its PIV selection ({e}); re-selecting and retrying once");
+                self.session.note_reset();
+                op(&mut self.session)
+            }
+            other => other,
+        };
+        self.sync_resets();
+        Ok(result?)
+    }
+
+    /// Reads a data object; a vendor object the card refuses (`6A80`, as non-YubiKey PIV cards answer for
+    /// 5FFFxx) counts as absent.
+    pub(crate) fn read_object(&mut self, tag: u32) -> Result<Option<Vec<u8>>> {
+        match self.read(|s| s.get_data(tag)) {
+            Ok(v) => Ok(v.map(|z| z.to_vec())),
+            Err(MdError::Unexpected(_)) if tags::is_yubico_vendor(tag) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The card's firmware version (YubiKey GET VERSION), if it reports one.
+    pub(crate) fn version(&mut self) -> Option<Version> {
+        if self.version.is_none() {
+            let v = self.read(|s| s.get_version()).ok();
+            self.version = Some(v);
+        }
+        self.version.flatten()
+    }
+
+    /// The serial number (YubiKey GET SERIAL), if the card reports one.
+    pub(crate) fn serial(&mut self) -> Option<u32> {
+        if self.serial.is_none() {
+            let v = self.read(|s| s.get_serial()).ok();
+            self.serial = Some(v);
+        }
+        self.serial.flatten()
+    }
+
+    /// The card's identity (see [`crate::identity`] for the rule).
+    pub fn identity(&mut self) -> Result<CardIdentity> {
+        if let Some(id) = &self.identity {
+            return Ok(id.clone());
+        }
+        let chuid = match self.read_object(tags::CHUID)? {
+            Some(bytes) => Chuid::try_from(bytes.as_slice())
+                .map_err(|e| tracing::warn!("CHUID unreadable, not used for the card id: {e}"))
+                .ok(),
+            None => None,
+        };
+        let id = match CardIdentity::from_chuid(chuid.as_ref()) {
+            Some(id) => id,
+            None => match self.serial() {
+                Some(serial) => CardIdentity::from_serial(serial),
+                None => match self.first_certificate()? {
+                    Some(der) => CardIdentity::from_certificate(&der),
+                    None => CardIdentity::unknown(),
+                },
+            },
+        };
+        self.identity = Some(id.clone());
+        Ok(id)
+    }
+
+    fn first_certificate(&mut self) -> Result<Option<Vec<u8>>> {
+        for slot in [
+            KeyRef::AUTHENTICATION,
+            KeyRef::SIGNATURE,
+            KeyRef::KEY_MANAGEMENT,
+            KeyRef::CARD_AUTHENTICATION,
+        ] {
+            if let Some(der) = self.certificate(slot)? {
+                return Ok(Some(der));
+            }
+        }
+        Ok(None)
+    }
+
+    /// The certificate in `slot`, decompressed; `None` when absent or unreadable (logged).
+    pub(crate) fn certificate(&mut self, slot: KeyRef) -> Result<Option<Vec<u8>>> {
+        let Some(tag) = slot.certificate_object() else {
+            return Ok(None);
+        };
+        let Some(content) = self.read_object(tag)? else {
+            return Ok(None);
+        };
+        match CertificateObject::parse_present(&content) {
+            Ok(Some(obj)) => Ok(Some(obj.certificate)),
+            Ok(None) => Ok(None),
+            Err(e) => {
+                tracing::warn!("certificate object {tag:06X} unreadable: {e}");
+                Ok(None)
+            }
+        }
+    }
+
+    /// The containers, scanned from the card on first use.
+    pub fn containers(&mut self) -> Result<&ContainerSet> {
+        if self.containers.is_none() {
+            let set = self.scan_containers()?;
+            self.containers = Some(set);
+        }
+        self.containers
+            .as_ref()
+            .ok_or_else(|| MdError::Unexpected("container scan".into()))
+    }
+
+    /// Forgets the container scan (after the card was changed).
+    pub fn invalidate_containers(&mut self) {
+        self.containers = None;
+    }
+
+    fn metadata_supported(&mut self) -> bool {
+        self.version().is_some_and(|v| (v.major, v.minor) >= (5, 3))
+    }
+
+    fn scan_containers(&mut self) -> Result<ContainerSet> {
+        let naming_guid = self.identity()?.naming_guid;
+        let map = match self.read_object(tags::YUBICO_CONTAINER_MAP)? {
+            Some(bytes) => ContainerMap::try_from(bytes.as_slice())
+                .map_err(|e| tracing::warn!("container map 5FFF10 unreadable, ignored: {e}"))
+                .ok(),
+            None => None,
+        };
+        let slots: Vec<KeyRef> = match &map {
+            Some(map) => {
+                let mut s: Vec<KeyRef> = map
+                    .records
+                    .iter()
+                    .map(|r| r.slot)
+                    .filter(|k| k.is_key_slot())
+                    .collect();
+                s.sort();
+                s.dedup();
+                s
+            }
+            None => {
+                let retired = match self.read_object(tags::KEY_HISTORY)? {
+                    Some(bytes) => KeyHistory::try_from(bytes.as_slice())
+                        .map(|h| h.keys_with_on_card_certs)
+                        .unwrap_or(0),
+                    None => 0,
+                };
+                [
+                    KeyRef::AUTHENTICATION,
+                    KeyRef::SIGNATURE,
+                    KeyRef::KEY_MANAGEMENT,
+                    KeyRef::CARD_AUTHENTICATION,
+                ]
+                .into_iter()
+                .chain((1..=retired.min(20)).filter_map(KeyRef::retired))
+                .collect()
+            }
+        };
+        let with_metadata = self.metadata_supported();
+        let mut contents = Vec::with_capacity(slots.len());
+        for slot in slots {
+            let certificate = self.certificate(slot)?;
+            let metadata = if with_metadata {
+                self.read(|s| s.get_metadata(slot))?
+            } else {
+                None
+            };
+            contents.push((
+                slot,
+                SlotContents {
+                    certificate,
+                    metadata,
+                },
+            ));
+        }
+        Ok(match map {
+            Some(map) => ContainerSet::from_container_map(&map, &contents),
+            None => ContainerSet::from_slots(&contents, &naming_guid),
+        })
+    }
+
+    /// The Yubico root store (5FFF11–15) reassembled, or `None` when 5FFF11 is absent. Objects after
+    /// the last piece are not read.
+    pub(crate) fn roots(&mut self) -> Result<Option<Vec<u8>>> {
+        if let Some(r) = &self.roots {
+            return Ok(r.clone());
+        }
+        let mut assembler = RootStoreAssembler::new();
+        let mut any = false;
+        for tag in tags::YUBICO_ROOTS_FIRST..=tags::YUBICO_ROOTS_LAST {
+            let part = self.read_object(tag)?;
+            if part.is_none() && !any {
+                break;
+            }
+            any = true;
+            match assembler.push(part.as_deref()) {
+                Ok(true) => break,
+                Ok(false) => {}
+                Err(e) => return Err(MdError::CommDataLost(format!("msroots: {e}"))),
+            }
+        }
+        let blob = if any {
+            Some(
+                assembler
+                    .finish()
+                    .map_err(|e| MdError::CommDataLost(format!("msroots: {e}")))?,
+            )
+        } else {
+            None
+        };
+        self.roots = Some(blob.clone());
+        Ok(blob)
+    }
+
+    /// The `cardcf` Tessera keeps on cards it manages, or `None`.
+    pub(crate) fn freshness(&mut self) -> Result<Option<[u8; 6]>> {
+        let value = self
+            .read_object(FRESHNESS_OBJECT)?
+            .and_then(|v| <[u8; 6]>::try_from(v.as_slice()).ok());
+        self.freshness = Some(value);
+        Ok(value)
+    }
+
+    /// Whether the card has Tessera's freshness object (read once per context).
+    pub(crate) fn has_freshness(&mut self) -> Result<bool> {
+        match self.freshness {
+            Some(v) => Ok(v.is_some()),
+            None => Ok(self.freshness()?.is_some()),
+        }
+    }
+
+    /// The PIN reference the card wants for the user PIN: 80, or the global PIN 00 when the discovery
+    /// object says it is primary.
+    pub(crate) fn pin_reference(&mut self) -> Result<KeyRef> {
+        if let Some(r) = self.pin_reference {
+            return Ok(r);
+        }
+        let r = match self.read_object(tags::DISCOVERY)? {
+            Some(bytes) => Discovery::try_from(bytes.as_slice())
+                .map(|d| d.primary_pin_reference())
+                .unwrap_or(KeyRef::PIN),
+            None => KeyRef::PIN,
+        };
+        self.pin_reference = Some(r);
+        Ok(r)
+    }
+}

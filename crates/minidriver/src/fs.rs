@@ -1,0 +1,171 @@
+//! The minidriver file system (digest §6), virtual and read from PIV objects:
+//!
+//! | name | content |
+//! |---|---|
+//! | `cardid` | [`crate::identity`] |
+//! | `cardcf` | Tessera's freshness object when present, else six zero bytes |
+//! | `cardapps` | `mscp` padded to 8 bytes |
+//! | `mscp/cmapfile` | one `CONTAINER_MAP_RECORD` per container index |
+//! | `mscp/kxcNN`, `mscp/kscNN` | the container's certificate, DER (PIV gzip undone) |
+//! | `mscp/msroots` | the Yubico root store 5FFF11–15, when present |
+
+use crate::context::CardContext;
+use crate::error::{MdError, Result};
+
+/// `CARD_FILE_ACCESS_CONDITION` values.
+pub mod access {
+    /// `EveryoneReadUserWriteAc`.
+    pub const EVERYONE_READ_USER_WRITE: u32 = 1;
+    /// `EveryoneReadAdminWriteAc`.
+    pub const EVERYONE_READ_ADMIN_WRITE: u32 = 3;
+}
+
+/// Longest file or directory name.
+pub const MAX_NAME_LEN: usize = 8;
+/// The one application directory.
+pub const BASE_CSP_DIR: &str = "mscp";
+/// `cardapps` content.
+pub const CARDAPPS: [u8; 8] = *b"mscp\0\0\0\0";
+
+/// A validated name: at most 8 characters, none of `" * / : < > ? \ |` or control characters.
+fn check_name(name: &[u8]) -> Result<String> {
+    if name.is_empty() || name.len() > MAX_NAME_LEN {
+        return Err(MdError::InvalidParameter("file or directory name length"));
+    }
+    if name
+        .iter()
+        .any(|&c| !(0x20..0x7F).contains(&c) || b"\"*/:<>?\\|".contains(&c))
+    {
+        return Err(MdError::InvalidParameter("character not allowed in a file name"));
+    }
+    Ok(String::from_utf8_lossy(name).to_ascii_lowercase())
+}
+
+/// Which directory a call names: `None` or empty = root.
+fn directory(dir: Option<&[u8]>) -> Result<Dir> {
+    match dir {
+        None | Some([]) => Ok(Dir::Root),
+        Some(name) => {
+            let name = check_name(name)?;
+            if name == BASE_CSP_DIR {
+                Ok(Dir::Mscp)
+            } else {
+                Err(MdError::DirNotFound)
+            }
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Dir {
+    Root,
+    Mscp,
+}
+
+/// What `CardGetFileInfo` reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FileInfo {
+    /// Logical (uncompressed) size.
+    pub size: u32,
+    /// `CARD_FILE_ACCESS_CONDITION`.
+    pub access: u32,
+}
+
+impl CardContext {
+    /// `CardReadFile`: the whole file.
+    pub fn read_file(&mut self, dir: Option<&[u8]>, file: &[u8]) -> Result<Vec<u8>> {
+        Ok(self.file(dir, file)?.0)
+    }
+
+    /// `CardGetFileInfo`.
+    pub fn file_info(&mut self, dir: Option<&[u8]>, file: &[u8]) -> Result<FileInfo> {
+        let (data, access) = self.file(dir, file)?;
+        let size = u32::try_from(data.len()).map_err(|_| MdError::Unexpected("file size".into()))?;
+        Ok(FileInfo { size, access })
+    }
+
+    fn file(&mut self, dir: Option<&[u8]>, file: &[u8]) -> Result<(Vec<u8>, u32)> {
+        let dir = directory(dir)?;
+        let name = check_name(file)?;
+        match (dir, name.as_str()) {
+            (Dir::Root, "cardid") => Ok((
+                self.identity()?.card_id.to_vec(),
+                access::EVERYONE_READ_ADMIN_WRITE,
+            )),
+            (Dir::Root, "cardcf") => {
+                let cf = self.freshness()?.unwrap_or([0; 6]);
+                Ok((cf.to_vec(), access::EVERYONE_READ_USER_WRITE))
+            }
+            (Dir::Root, "cardapps") => Ok((CARDAPPS.to_vec(), access::EVERYONE_READ_ADMIN_WRITE)),
+            (Dir::Mscp, "cmapfile") => Ok((self.containers()?.cmapfile(), access::EVERYONE_READ_USER_WRITE)),
+            (Dir::Mscp, "msroots") => match self.roots()? {
+                Some(blob) => Ok((blob, access::EVERYONE_READ_USER_WRITE)),
+                None => Err(MdError::FileNotFound),
+            },
+            (Dir::Mscp, n) if n.starts_with("kxc") || n.starts_with("ksc") => {
+                let set = self.containers()?;
+                match set.by_certificate_file(n).and_then(|c| c.certificate.clone()) {
+                    Some(der) => Ok((der, access::EVERYONE_READ_USER_WRITE)),
+                    None => Err(MdError::FileNotFound),
+                }
+            }
+            _ => Err(MdError::FileNotFound),
+        }
+    }
+
+    /// `CardEnumFiles`: the names in a directory. Directories are not listed as files.
+    pub fn enum_files(&mut self, dir: Option<&[u8]>) -> Result<Vec<String>> {
+        match directory(dir)? {
+            Dir::Root => Ok(vec!["cardid".into(), "cardcf".into(), "cardapps".into()]),
+            Dir::Mscp => {
+                let mut names = vec!["cmapfile".to_string()];
+                names.extend(
+                    self.containers()?
+                        .iter()
+                        .filter(|c| c.certificate.is_some())
+                        .map(|c| c.certificate_file()),
+                );
+                if self.roots()?.is_some() {
+                    names.push("msroots".into());
+                }
+                Ok(names)
+            }
+        }
+    }
+}
+
+/// Encodes names as an ANSI multistring (each NUL-terminated, then a final NUL).
+pub fn multistring(names: &[String]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for n in names {
+        out.extend_from_slice(n.as_bytes());
+        out.push(0);
+    }
+    out.push(0);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_checked_and_case_folded() {
+        assert_eq!(check_name(b"CmApfiLE").unwrap(), "cmapfile");
+        assert!(matches!(
+            check_name(b"toolongname"),
+            Err(MdError::InvalidParameter(_))
+        ));
+        assert!(matches!(check_name(b""), Err(MdError::InvalidParameter(_))));
+        assert!(matches!(check_name(b"a*b"), Err(MdError::InvalidParameter(_))));
+        assert!(matches!(directory(Some(b"mSCp")), Ok(Dir::Mscp)));
+        assert!(matches!(directory(Some(b"cardid")), Err(MdError::DirNotFound)));
+        assert!(matches!(directory(Some(b"")), Ok(Dir::Root)));
+    }
+
+    #[test]
+    fn multistring_layout() {
+        assert_eq!(multistring(&["a".into(), "bc".into()]), b"a\0bc\0\0");
+        assert_eq!(multistring(&[]), b"\0");
+    }
+}

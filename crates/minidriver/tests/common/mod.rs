@@ -1,0 +1,138 @@
+//! A minimal CSP for the module's own integration tests: a CARD_DATA with a tracking allocator and the
+//! built-in constructor over a virtual card. (The full CSP stand-in is tessera-conformance.)
+#![allow(dead_code, clippy::unwrap_used)]
+
+use std::alloc::{Layout, alloc, dealloc};
+use std::ffi::c_void;
+use std::sync::atomic::{AtomicIsize, Ordering};
+
+use tessera_minidriver::acquire_context_with_transport;
+use tessera_piv::{
+    AlgorithmId, KeyRef, ManagementAlgorithm, ManagementKey, PinPolicy, PublicKey, Session, TouchPolicy,
+};
+use tessera_virtual_card::{CardConfig, SharedCard, VirtualCard};
+use windows_sys::Win32::Security::Cryptography::CARD_DATA;
+
+const HEADER: usize = 16;
+/// Blocks handed out and not yet freed.
+pub static OUTSTANDING: AtomicIsize = AtomicIsize::new(0);
+
+pub unsafe extern "system" fn csp_alloc(size: usize) -> *mut c_void {
+    OUTSTANDING.fetch_add(1, Ordering::SeqCst);
+    // SAFETY: test allocator with a size header.
+    unsafe {
+        let p = alloc(Layout::from_size_align(size + HEADER, 16).unwrap());
+        (p as *mut usize).write(size);
+        p.add(HEADER) as *mut c_void
+    }
+}
+
+pub unsafe extern "system" fn csp_realloc(_p: *const c_void, _size: usize) -> *mut c_void {
+    std::ptr::null_mut()
+}
+
+pub unsafe extern "system" fn csp_free(p: *const c_void) {
+    if p.is_null() {
+        return;
+    }
+    OUTSTANDING.fetch_sub(1, Ordering::SeqCst);
+    // SAFETY: pointer from csp_alloc.
+    unsafe {
+        let base = (p as *mut u8).sub(HEADER);
+        let size = (base as *mut usize).read();
+        dealloc(base, Layout::from_size_align(size + HEADER, 16).unwrap());
+    }
+}
+
+/// A card, provisioned through an independent PIV session.
+pub struct TestCard {
+    pub card: SharedCard,
+}
+
+impl TestCard {
+    pub fn new(seed: u64) -> Self {
+        Self {
+            card: SharedCard::new(VirtualCard::new(CardConfig::seeded(seed)).unwrap()),
+        }
+    }
+
+    /// Generates a key in `slot` with the management key, returning its public key.
+    pub fn generate(&self, slot: KeyRef, algorithm: AlgorithmId, pin: PinPolicy) -> PublicKey {
+        let mut s = Session::new(self.card.connect());
+        s.select().unwrap();
+        s.authenticate_management_key(&ManagementKey::default_for(ManagementAlgorithm::Tdes).unwrap())
+            .unwrap();
+        s.generate_key_pair(slot, algorithm, pin, TouchPolicy::Never)
+            .unwrap()
+    }
+}
+
+/// A CARD_DATA that owns its ATR and name buffers.
+pub struct Context {
+    pub cd: Box<CARD_DATA>,
+    _atr: Vec<u8>,
+    _name: Vec<u16>,
+}
+
+impl Context {
+    /// Acquires a context at `version` over a new connection to `card`.
+    pub fn acquire(card: &SharedCard, version: u32) -> Self {
+        let mut atr = card.with_card(|c| c.atr().to_vec()).unwrap();
+        let name: Vec<u16> = "Tessera test card".encode_utf16().chain([0]).collect();
+        let mut cd = Box::new(CARD_DATA {
+            dwVersion: version,
+            pbAtr: atr.as_mut_ptr(),
+            cbAtr: atr.len() as u32,
+            pwszCardName: name.as_ptr() as *mut u16,
+            pfnCspAlloc: Some(csp_alloc),
+            pfnCspReAlloc: Some(csp_realloc),
+            pfnCspFree: Some(csp_free),
+            hSCardCtx: 1,
+            hScard: 1,
+            ..Default::default()
+        });
+        // SAFETY: a fully initialised CARD_DATA.
+        let rc = unsafe { acquire_context_with_transport(&mut *cd, 0, Box::new(card.connect())) };
+        assert_eq!(rc, 0, "CardAcquireContext");
+        Self {
+            cd,
+            _atr: atr,
+            _name: name,
+        }
+    }
+
+    /// Verifies the user PIN through CardAuthenticateEx.
+    pub fn login(&self) {
+        let pin = b"123456";
+        // SAFETY: valid arguments.
+        let rc = unsafe {
+            self.cd.pfnCardAuthenticateEx.unwrap()(
+                &*self.cd,
+                1,
+                0,
+                pin.as_ptr(),
+                6,
+                std::ptr::null_mut(),
+                std::ptr::null_mut(),
+                std::ptr::null_mut(),
+            )
+        };
+        assert_eq!(rc, 0, "CardAuthenticateEx");
+    }
+}
+
+impl Drop for Context {
+    fn drop(&mut self) {
+        // SAFETY: deleted exactly once.
+        unsafe { self.cd.pfnCardDeleteContext.unwrap()(&mut *self.cd) };
+    }
+}
+
+/// Copies and frees a module-allocated buffer.
+pub fn take(p: *mut u8, len: u32) -> Vec<u8> {
+    // SAFETY: `p` holds `len` bytes from the module's csp_alloc.
+    let v = unsafe { std::slice::from_raw_parts(p, len as usize) }.to_vec();
+    // SAFETY: as above.
+    unsafe { csp_free(p.cast()) };
+    v
+}
