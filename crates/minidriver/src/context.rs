@@ -17,7 +17,7 @@ use crate::pins::AuthState;
 
 /// Vendor object where Tessera keeps the 6-byte `cardcf` of cards it manages (YubiKeys accept the whole
 /// 5FFFxx range; Yubico uses 5FFF00, 5FFF01 and 5FFF10–15).
-pub const FRESHNESS_OBJECT: u32 = 0x005F_FFA0;
+pub const FRESHNESS_OBJECT: u32 = 0x005F_FF20;
 
 /// The CARD_DATA interface version this module implements.
 pub const IMPLEMENTED_VERSION: u32 = 7;
@@ -373,5 +373,18 @@ impl CardContext {
         };
         self.pin_reference = Some(r);
         Ok(r)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn freshness_object_is_a_valid_vendor_tag() {
+        // The last tag byte must have bit 8 clear (BER), and the tag must stay clear of Yubico's objects.
+        assert!(tessera_piv::commands::get_data(FRESHNESS_OBJECT).is_ok());
+        assert!(tags::is_yubico_vendor(FRESHNESS_OBJECT));
+        assert!(!(tags::YUBICO_ADMIN_DATA..=tags::YUBICO_ROOTS_LAST).contains(&FRESHNESS_OBJECT));
     }
 }
