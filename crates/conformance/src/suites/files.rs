@@ -1,0 +1,740 @@
+//! The file system (digest §4.3, §6): `CardReadFile`, `CardGetFileInfo`, `CardEnumFiles`,
+//! `CardQueryFreeSpace`, and the write-side entry points on a read-only card. Contents are checked
+//! against the provisioned card: `cardid` = `CP_CARD_GUID`, `cmapfile` records against the slots,
+//! certificates byte-equal to what was written, the root store.
+
+use crate::blobs::{self, CMAP_DEFAULT};
+use crate::codes::*;
+use crate::ffi::calls::{Calls, FileArgs, StructArg};
+use crate::harness::{Bound, CaseDef, Found, Harness, Verdict, case};
+
+const S: &str = "files";
+
+/// `EveryoneReadUserWriteAc`, `EveryoneReadAdminWriteAc`.
+const EVERYONE_READ_USER_WRITE: i32 = 1;
+const EVERYONE_READ_ADMIN_WRITE: i32 = 3;
+
+pub(crate) fn open(h: &Harness, v: &mut Verdict) -> Option<Bound> {
+    v.setup("acquire a v7 context", h.open())
+}
+
+/// `CP_CARD_READ_ONLY`, if the module answers it.
+pub(crate) fn read_only(b: &Bound) -> Option<bool> {
+    let r = b.call().get_property(Some("Read Only Mode"), 4, 0, false, false);
+    let value = r.value?;
+    (r.code == 0 && value.data.len() == 4).then(|| value.data != [0, 0, 0, 0])
+}
+
+/// The certificate file names a container may use: two hex digits (as Tessera and OpenSC's GIDS
+/// driver write them) or two decimal digits (as SPEC's table and OpenSC's minidriver) — digest §6.1
+/// leaves this open, and for indices below 10 they agree.
+pub(crate) fn certificate_file_names(f: &Found) -> Vec<String> {
+    let prefix = if f.record.kx_bits != 0 { "kxc" } else { "ksc" };
+    let mut names = vec![
+        format!("{prefix}{:02x}", f.index()),
+        format!("{prefix}{:02}", f.index()),
+    ];
+    names.dedup();
+    names
+}
+
+/// Reads the certificate file of a container, trying each accepted name.
+pub(crate) fn read_certificate(c: &Calls<'_>, f: &Found) -> (u32, Option<Vec<u8>>, String) {
+    let mut last = (SCARD_E_FILE_NOT_FOUND, None, String::new());
+    for name in certificate_file_names(f) {
+        let r = c.read(Some("mscp"), &name);
+        if r.ok() {
+            return (0, r.value, name);
+        }
+        last = (r.code, None, name);
+    }
+    last
+}
+
+fn read_args<'a>(dir: Option<&'a str>, file: Option<&'a str>) -> FileArgs<'a> {
+    FileArgs {
+        dir: dir.map(str::as_bytes),
+        file: file.map(str::as_bytes),
+        ..Default::default()
+    }
+}
+
+/// A `CardReadFile` case with one deliberate defect.
+fn read_refused(
+    name: &str,
+    want: &'static [u32],
+    why: &'static str,
+    args: FileArgs<'static>,
+    null_cd: bool,
+) -> CaseDef {
+    case(S, format!("read-{name}"), move |h, v| {
+        let Some(b) = open(h, v) else { return };
+        let calls = if null_cd { b.null() } else { b.call() };
+        let r = calls.read_file(args);
+        v.reply("CardReadFile", &r, want);
+        v.note(why);
+    })
+}
+
+fn info_refused(
+    name: &str,
+    want: &'static [u32],
+    why: &'static str,
+    args: FileArgs<'static>,
+    s: StructArg,
+    null_cd: bool,
+) -> CaseDef {
+    case(S, format!("info-{name}"), move |h, v| {
+        let Some(b) = open(h, v) else { return };
+        let calls = if null_cd { b.null() } else { b.call() };
+        let r = calls.get_file_info(args, s);
+        v.reply("CardGetFileInfo", &r, want);
+        v.note(why);
+    })
+}
+
+fn enum_refused(
+    name: &str,
+    want: &'static [u32],
+    why: &'static str,
+    args: FileArgs<'static>,
+    null_cd: bool,
+) -> CaseDef {
+    case(S, format!("enum-{name}"), move |h, v| {
+        let Some(b) = open(h, v) else { return };
+        let calls = if null_cd { b.null() } else { b.call() };
+        let r = calls.enum_files(args);
+        v.reply("CardEnumFiles", &r, want);
+        v.note(why);
+    })
+}
+
+fn free_space(
+    name: &str,
+    want: &'static [u32],
+    flags: u32,
+    s: StructArg,
+    null_cd: bool,
+    why: &'static str,
+) -> CaseDef {
+    case(S, format!("free-space-{name}"), move |h, v| {
+        let Some(b) = open(h, v) else { return };
+        let calls = if null_cd { b.null() } else { b.call() };
+        let r = calls.query_free_space(flags, s);
+        v.reply("CardQueryFreeSpace", &r, want);
+        if let Some([version, bytes, available, max]) = r.value {
+            v.check(version == 1, || {
+                format!("dwVersion written back as {version}, expected 1")
+            });
+            if read_only(&b) == Some(true) {
+                v.check(bytes == 0 && available == 0, || {
+                    format!("a read-only card reports {bytes} bytes and {available} containers available (§4.3: 0)")
+                });
+            }
+            v.check(max != 0xDDDD_DDDD && available != 0xDDDD_DDDD, || {
+                "fields left unwritten".into()
+            });
+        }
+        v.note(why);
+    })
+}
+
+/// The cases.
+pub fn cases() -> Vec<CaseDef> {
+    let mut c = vec![
+        case(S, "read-cardid", |h, v| {
+            let Some(b) = open(h, v) else { return };
+            let r = b.call().read(None, "cardid");
+            if !v.reply("CardReadFile(cardid)", &r, &[SCARD_S_SUCCESS]) {
+                return;
+            }
+            let id = r.value.unwrap_or_default();
+            v.check(id.len() == 16, || {
+                format!("cardid is {} bytes, expected 16", id.len())
+            });
+            v.check(id.iter().any(|&x| x != 0), || "cardid is all zero".into());
+            let p = b
+                .call()
+                .get_property(Some("Card Identifier"), 16, 0, false, false);
+            v.check(
+                p.code == 0 && p.value.as_ref().is_some_and(|p| p.data == id),
+                || format!("cardid differs from CP_CARD_GUID ({})", name(p.code)),
+            );
+            if let Some(guid) = h.fixture().chuid_guid {
+                if guid == id.as_slice() {
+                    v.note("cardid is the CHUID GUID");
+                } else {
+                    v.note("cardid is not the CHUID GUID");
+                }
+            }
+        }),
+        case(S, "cardid-stable", |h, v| {
+            let (Some(a), Some(b)) = (open(h, v), open(h, v)) else {
+                return;
+            };
+            let x = a.call().read(None, "cardid");
+            v.reply("CardReadFile(cardid) #1", &x, &[SCARD_S_SUCCESS]);
+            let Some(()) = v.setup("reset", h.card().reset_through_other()) else {
+                return;
+            };
+            let y = b.call().read(None, "cardid");
+            v.reply("CardReadFile(cardid) #2", &y, &[SCARD_S_SUCCESS]);
+            v.check(x.value.is_some() && x.value == y.value, || {
+                "cardid changed between contexts / across a reset (§6.1: written once)".into()
+            });
+        }),
+        case(S, "read-cardcf", |h, v| {
+            let Some(b) = open(h, v) else { return };
+            let r = b.call().read(None, "cardcf");
+            if v.reply("CardReadFile(cardcf)", &r, &[SCARD_S_SUCCESS]) {
+                let cf = r.value.unwrap_or_default();
+                v.check(cf.len() == 6, || {
+                    format!("cardcf is {} bytes, expected 6 (§5.15)", cf.len())
+                });
+                let again = b.call().read(None, "cardcf").value;
+                v.check(again.as_ref() == Some(&cf), || {
+                    "cardcf changed without a card change".into()
+                });
+            }
+        }),
+        case(S, "read-cardapps", |h, v| {
+            let Some(b) = open(h, v) else { return };
+            let r = b.call().read(None, "cardapps");
+            if v.reply("CardReadFile(cardapps)", &r, &[SCARD_S_SUCCESS]) {
+                let apps = r.value.unwrap_or_default();
+                v.check(apps.len() % 8 == 0 && !apps.is_empty(), || {
+                    format!("cardapps is {} bytes, not 8-byte records", apps.len())
+                });
+                v.check(apps.chunks(8).any(|r| r == b"mscp\0\0\0\0"), || {
+                    "cardapps has no \"mscp\" record (§6.1)".into()
+                });
+            }
+        }),
+        case(S, "read-cmapfile", |h, v| {
+            let Some(b) = open(h, v) else { return };
+            let r = b.call().read(Some("mscp"), "cmapfile");
+            if !v.reply("CardReadFile(mscp/cmapfile)", &r, &[SCARD_S_SUCCESS]) {
+                return;
+            }
+            let records = match blobs::parse_cmapfile(&r.value.unwrap_or_default()) {
+                Ok(r) => r,
+                Err(e) => return v.fail(e),
+            };
+            let valid: Vec<_> = records.iter().filter(|r| r.valid()).collect();
+            for r in records.iter().filter(|r| !r.valid()) {
+                v.check(r.flags == 0 && r.sig_bits == 0 && r.kx_bits == 0, || {
+                    format!("record {} is not valid but not zeroed (§6.1)", r.index)
+                });
+            }
+            let defaults = valid.iter().filter(|r| r.flags & CMAP_DEFAULT != 0).count();
+            v.check(defaults == 1, || {
+                format!("{defaults} default containers, expected exactly one")
+            });
+            v.check(records.iter().all(|r| r.flags & !0x03 == 0), || {
+                "reserved flag bits set".into()
+            });
+            let mut names = Vec::new();
+            for r in &valid {
+                match &r.name {
+                    Some(n) if !n.is_empty() && n.chars().count() <= 39 && !n.contains('\\') => {
+                        v.check(!names.contains(n), || format!("container name {n} used twice"));
+                        names.push(n.clone());
+                    }
+                    other => v.fail(format!("record {}: bad container name {other:?}", r.index)),
+                }
+                v.check((r.sig_bits == 0) != (r.kx_bits == 0), || {
+                    format!(
+                        "record {}: exactly one key size expected, got sig {} kx {}",
+                        r.index, r.sig_bits, r.kx_bits
+                    )
+                });
+            }
+        }),
+        case(S, "cmapfile-matches-slots", |h, v| {
+            let Some(b) = open(h, v) else { return };
+            let found = match h.containers(&b) {
+                Ok(f) => f,
+                Err(e) => return v.fail(e),
+            };
+            v.code("CardGetContainerInfo for every valid record", 0, &[0]);
+            for f in &found {
+                match &f.slot {
+                    None => v.fail(format!(
+                        "container {} holds a key that was not provisioned",
+                        f.index()
+                    )),
+                    Some(s) => {
+                        let bits = if f.exchange_key.is_some() {
+                            f.record.kx_bits
+                        } else {
+                            f.record.sig_bits
+                        };
+                        v.check(u32::from(bits) == s.key_bits(), || {
+                            format!(
+                                "container {}: record says {bits} bits, slot {} has {}",
+                                f.index(),
+                                s.slot,
+                                s.key_bits()
+                            )
+                        });
+                    }
+                }
+            }
+            for s in &h.fixture().slots {
+                v.check(
+                    found
+                        .iter()
+                        .any(|f| f.slot.as_ref().is_some_and(|x| x.slot == s.slot)),
+                    || format!("the key in slot {} is in no container", s.slot),
+                );
+            }
+        }),
+        case(S, "names-case-insensitive", |h, v| {
+            let Some(b) = open(h, v) else { return };
+            let a = b.call().read(Some("mscp"), "cmapfile");
+            let x = b.call().read(Some("mSCp"), "CmApfiLE");
+            v.reply("CardReadFile(mSCp/CmApfiLE)", &x, &[SCARD_S_SUCCESS]);
+            v.check(a.value.is_some() && a.value == x.value, || {
+                "different content".into()
+            });
+            let y = b.call().read(None, "CARDID");
+            v.reply("CardReadFile(CARDID)", &y, &[SCARD_S_SUCCESS]);
+            v.note("§13: CMCK FileName test; names are case-insensitive");
+        }),
+        case(S, "read-msroots", |h, v| {
+            let Some(roots) = h.fixture().roots.clone() else {
+                return v.skip("no root store provisioned");
+            };
+            let Some(b) = open(h, v) else { return };
+            let r = b.call().read(Some("mscp"), "msroots");
+            if v.reply("CardReadFile(mscp/msroots)", &r, &[SCARD_S_SUCCESS]) {
+                v.check(r.value.as_ref() == Some(&roots), || {
+                    "msroots differs from the root store written".into()
+                });
+            }
+        }),
+        case(S, "slot-without-certificate-has-no-file", |h, v| {
+            let Some(b) = open(h, v) else { return };
+            let found = match h.containers(&b) {
+                Ok(f) => f,
+                Err(e) => return v.fail(e),
+            };
+            let without: Vec<_> = found
+                .iter()
+                .filter(|f| f.slot.as_ref().is_some_and(|s| s.certificate.is_none()))
+                .collect();
+            if without.is_empty() {
+                return v.skip("no key without a certificate");
+            }
+            for f in without {
+                let (code, _, file) = read_certificate(&b.call(), f);
+                v.code(
+                    &format!("CardReadFile(mscp/{file})"),
+                    code,
+                    &[SCARD_E_FILE_NOT_FOUND],
+                );
+            }
+        }),
+    ];
+    for slot in crate::fixture::default_plan()
+        .iter()
+        .filter(|p| p.certificate.is_some())
+        .map(|p| p.slot)
+    {
+        c.push(case(S, format!("read-certificate-{}", slot.name().to_lowercase().replace(' ', "-")), move |h, v| {
+            let Some(state) = h.fixture().slot(slot).cloned() else {
+                return v.skip("slot not provisioned");
+            };
+            let Some(written) = state.certificate.clone() else {
+                return v.skip("no certificate in this slot");
+            };
+            let Some(b) = open(h, v) else { return };
+            let compression = b.call().query_capabilities(StructArg::V1).value.map(|c| c.1);
+            let found = match h.containers(&b) {
+                Ok(f) => f,
+                Err(e) => return v.fail(e),
+            };
+            let mine: Vec<_> = found.iter().filter(|f| f.slot.as_ref().is_some_and(|s| s.slot == slot)).collect();
+            if mine.is_empty() {
+                return v.fail(format!("no container holds the key of slot {slot}"));
+            }
+            let listing = b.call().enum_files(read_args(Some("mscp"), None)).value.unwrap_or_default();
+            let listed = blobs::parse_multistring(&listing).unwrap_or_default();
+            for f in mine {
+                let (code, data, file) = read_certificate(&b.call(), f);
+                v.code(&format!("CardReadFile(mscp/{file})"), code, &[SCARD_S_SUCCESS]);
+                let Some(data) = data else { continue };
+                match compression {
+                    Some(0) => v.check(data.get(..2) == Some(&[1, 0]), || {
+                        "fCertificateCompression is FALSE but the file is not in the CSP's compressed format".into()
+                    }),
+                    _ => v.check(data == written, || {
+                        format!("{file} is not byte-equal to the certificate written ({} vs {} bytes)", data.len(), written.len())
+                    }),
+                };
+                v.check(listed.iter().any(|n| n.eq_ignore_ascii_case(&file)), || {
+                    format!("{file} is readable but CardEnumFiles(mscp) does not list it")
+                });
+                let info = b.call().get_file_info(read_args(Some("mscp"), Some(&file)), StructArg::V1);
+                v.check(info.value.is_some_and(|i| i.1 as usize == data.len()), || {
+                    format!("CardGetFileInfo({file}) size differs from the file read")
+                });
+            }
+        }));
+    }
+    c.extend([
+        read_refused("null-card-data", &[SCARD_E_INVALID_PARAMETER], "§13", read_args(None, Some("cardid")), true),
+        read_refused("null-file-name", &[SCARD_E_INVALID_PARAMETER], "§13", read_args(None, None), false),
+        read_refused("empty-file-name", &[SCARD_E_INVALID_PARAMETER], "§13", read_args(None, Some("")), false),
+        read_refused(
+            "null-data-pointer",
+            &[SCARD_E_INVALID_PARAMETER],
+            "§11.10: CMCK requires INVALID_PARAMETER (OpenSC tolerates it)",
+            FileArgs { null_data: true, ..read_args(None, Some("cardid")) },
+            false,
+        ),
+        read_refused(
+            "null-length-pointer",
+            &[SCARD_E_INVALID_PARAMETER],
+            "§13",
+            FileArgs { null_len: true, ..read_args(None, Some("cardid")) },
+            false,
+        ),
+        read_refused("flags-0xff", &[SCARD_E_INVALID_PARAMETER], "§13", FileArgs { flags: 0xFF, ..read_args(None, Some("cardid")) }, false),
+        read_refused("flags-1", &[SCARD_E_INVALID_PARAMETER], "§4.3: dwFlags must be 0", FileArgs { flags: 1, ..read_args(None, Some("cardid")) }, false),
+        read_refused("missing-file-in-root", &[SCARD_E_FILE_NOT_FOUND], "§13", read_args(None, Some("nofile")), false),
+        read_refused("missing-file-in-mscp", &[SCARD_E_FILE_NOT_FOUND], "§13", read_args(Some("mscp"), Some("nofile")), false),
+        read_refused("missing-directory", &[SCARD_E_DIR_NOT_FOUND], "§13", read_args(Some("nodir"), Some("cardid")), false),
+        read_refused(
+            "file-used-as-directory",
+            &[SCARD_E_DIR_NOT_FOUND],
+            "§11.10: CMCK expects DIR_NOT_FOUND even when a file has that name",
+            read_args(Some("cardid"), Some("cardid")),
+            false,
+        ),
+        read_refused(
+            "directory-used-as-file",
+            &[SCARD_E_FILE_NOT_FOUND],
+            "§13: FILE_NOT_FOUND even when a directory has that name",
+            read_args(None, Some("mscp")),
+            false,
+        ),
+        read_refused("file-name-too-long", &[SCARD_E_INVALID_PARAMETER], "§4.3: names are at most 8 characters", read_args(None, Some("cardid123")), false),
+        read_refused("directory-name-too-long", &[SCARD_E_INVALID_PARAMETER], "§4.3", read_args(Some("mscpmscpx"), Some("cmapfile")), false),
+        read_refused(
+            "file-name-forbidden-character",
+            &[SCARD_E_INVALID_PARAMETER, SCARD_E_FILE_NOT_FOUND],
+            "§4.3 forbids \" * / : < > ? \\ | in names without naming the code: INVALID_PARAMETER or FILE_NOT_FOUND",
+            read_args(None, Some("card*id")),
+            false,
+        ),
+    ]);
+    c.extend([
+        case(S, "info-cardid", |h, v| {
+            file_info(h, v, None, "cardid", Some(16), EVERYONE_READ_ADMIN_WRITE)
+        }),
+        case(S, "info-cardcf", |h, v| {
+            file_info(h, v, None, "cardcf", Some(6), EVERYONE_READ_USER_WRITE)
+        }),
+        case(S, "info-cardapps", |h, v| {
+            file_info(h, v, None, "cardapps", None, EVERYONE_READ_ADMIN_WRITE)
+        }),
+        case(S, "info-cmapfile", |h, v| {
+            file_info(h, v, Some("mscp"), "cmapfile", None, EVERYONE_READ_USER_WRITE)
+        }),
+        case(S, "info-version-0", |h, v| {
+            let Some(b) = open(h, v) else { return };
+            let r = b
+                .call()
+                .get_file_info(read_args(None, Some("cardid")), StructArg::version(0));
+            v.reply("CardGetFileInfo", &r, &[SCARD_S_SUCCESS]);
+            v.note("§1: version 0 is treated as 1 (CMCK accepts it)");
+        }),
+        info_refused(
+            "version-2",
+            &[ERROR_REVISION_MISMATCH],
+            "§13",
+            read_args(None, Some("cardid")),
+            StructArg::version(2),
+            false,
+        ),
+        info_refused(
+            "null-card-data",
+            &[SCARD_E_INVALID_PARAMETER],
+            "§13",
+            read_args(None, Some("cardid")),
+            StructArg::V1,
+            true,
+        ),
+        info_refused(
+            "null-file-name",
+            &[SCARD_E_INVALID_PARAMETER],
+            "§13",
+            read_args(None, None),
+            StructArg::V1,
+            false,
+        ),
+        info_refused(
+            "empty-file-name",
+            &[SCARD_E_INVALID_PARAMETER],
+            "§13",
+            read_args(None, Some("")),
+            StructArg::V1,
+            false,
+        ),
+        info_refused(
+            "null-structure",
+            &[SCARD_E_INVALID_PARAMETER],
+            "§13",
+            read_args(None, Some("cardid")),
+            StructArg::NULL,
+            false,
+        ),
+        info_refused(
+            "missing-directory",
+            &[SCARD_E_DIR_NOT_FOUND],
+            "§13",
+            read_args(Some("nodir"), Some("cardid")),
+            StructArg::V1,
+            false,
+        ),
+        info_refused(
+            "missing-file",
+            &[SCARD_E_FILE_NOT_FOUND],
+            "§13",
+            read_args(Some("mscp"), Some("nofile")),
+            StructArg::V1,
+            false,
+        ),
+        info_refused(
+            "name-too-long",
+            &[SCARD_E_INVALID_PARAMETER],
+            "§4.3",
+            read_args(None, Some("cardid123")),
+            StructArg::V1,
+            false,
+        ),
+    ]);
+    c.extend([
+        case(S, "enum-root", |h, v| {
+            enum_dir(h, v, None, &["cardid", "cardcf", "cardapps"])
+        }),
+        case(S, "enum-mscp", |h, v| enum_dir(h, v, Some("mscp"), &["cmapfile"])),
+        case(S, "enum-case-insensitive", |h, v| {
+            let Some(b) = open(h, v) else { return };
+            let a = b.call().enum_files(read_args(Some("mscp"), None));
+            let x = b.call().enum_files(read_args(Some("MsCp"), None));
+            v.reply("CardEnumFiles(MsCp)", &x, &[SCARD_S_SUCCESS]);
+            v.check(a.value.is_some() && a.value == x.value, || {
+                "listings differ".into()
+            });
+        }),
+        enum_refused(
+            "missing-directory",
+            &[SCARD_E_DIR_NOT_FOUND],
+            "§13",
+            read_args(Some("nodir"), None),
+            false,
+        ),
+        enum_refused(
+            "null-card-data",
+            &[SCARD_E_INVALID_PARAMETER],
+            "§13",
+            read_args(None, None),
+            true,
+        ),
+        enum_refused(
+            "null-names-pointer",
+            &[SCARD_E_INVALID_PARAMETER],
+            "§13",
+            FileArgs {
+                null_data: true,
+                ..read_args(None, None)
+            },
+            false,
+        ),
+        enum_refused(
+            "null-length-pointer",
+            &[SCARD_E_INVALID_PARAMETER],
+            "§13",
+            FileArgs {
+                null_len: true,
+                ..read_args(None, None)
+            },
+            false,
+        ),
+        enum_refused(
+            "flags-0xff",
+            &[SCARD_E_INVALID_PARAMETER],
+            "§13",
+            FileArgs {
+                flags: 0xFF,
+                ..read_args(None, None)
+            },
+            false,
+        ),
+        enum_refused(
+            "directory-name-too-long",
+            &[SCARD_E_INVALID_PARAMETER],
+            "§4.3",
+            read_args(Some("mscpmscpx"), None),
+            false,
+        ),
+    ]);
+    c.extend([
+        free_space("v1", &[SCARD_S_SUCCESS], 0, StructArg::V1, false, "§13"),
+        free_space(
+            "v0",
+            &[SCARD_S_SUCCESS],
+            0,
+            StructArg::version(0),
+            false,
+            "§13: 0 is treated as 1",
+        ),
+        free_space(
+            "v2",
+            &[ERROR_REVISION_MISMATCH],
+            0,
+            StructArg::version(2),
+            false,
+            "§13",
+        ),
+        free_space(
+            "v255",
+            &[ERROR_REVISION_MISMATCH],
+            0,
+            StructArg::version(0xFF),
+            false,
+            "§13",
+        ),
+        free_space(
+            "null-card-data",
+            &[SCARD_E_INVALID_PARAMETER],
+            0,
+            StructArg::V1,
+            true,
+            "§13",
+        ),
+        free_space(
+            "null-structure",
+            &[SCARD_E_INVALID_PARAMETER],
+            0,
+            StructArg::NULL,
+            false,
+            "§13",
+        ),
+        free_space(
+            "flags-0xff",
+            &[SCARD_E_INVALID_PARAMETER],
+            0xFF,
+            StructArg::V1,
+            false,
+            "§13",
+        ),
+    ]);
+    c.extend(write_side());
+    c
+}
+
+fn file_info(h: &Harness, v: &mut Verdict, dir: Option<&str>, file: &str, size: Option<u32>, access: i32) {
+    let Some(b) = open(h, v) else { return };
+    let r = b.call().get_file_info(read_args(dir, Some(file)), StructArg::V1);
+    if !v.reply("CardGetFileInfo", &r, &[SCARD_S_SUCCESS]) {
+        return;
+    }
+    let Some((version, len, ac)) = r.value else { return };
+    v.check(version == 1, || format!("dwVersion {version}"));
+    let data = b.call().read(dir, file).value.unwrap_or_default();
+    v.check(len as usize == data.len(), || {
+        format!("cbFileSize {len}, but the file has {} bytes", data.len())
+    });
+    if let Some(size) = size {
+        v.check(len == size, || format!("cbFileSize {len}, expected {size}"));
+    }
+    v.check(ac == access, || {
+        format!("AccessCondition {ac}, expected {access} (§6.1)")
+    });
+}
+
+fn enum_dir(h: &Harness, v: &mut Verdict, dir: Option<&str>, must: &[&str]) {
+    let Some(b) = open(h, v) else { return };
+    let r = b.call().enum_files(read_args(dir, None));
+    if !v.reply("CardEnumFiles", &r, &[SCARD_S_SUCCESS]) {
+        return;
+    }
+    let names = match blobs::parse_multistring(&r.value.unwrap_or_default()) {
+        Ok(n) => n,
+        Err(e) => return v.fail(e),
+    };
+    for m in must {
+        v.check(names.iter().any(|n| n.eq_ignore_ascii_case(m)), || {
+            format!("{m} not listed")
+        });
+    }
+    for n in &names {
+        let read = b.call().read(dir, n);
+        let is_dir = dir.is_none() && b.call().enum_files(read_args(Some(n), None)).ok();
+        v.check(read.ok() || is_dir, || {
+            format!("{n} is listed but CardReadFile returns {}", name(read.code))
+        });
+    }
+    if dir.is_some()
+        && let Ok(found) = h.containers(&b)
+    {
+        for f in found
+            .iter()
+            .filter(|f| f.slot.as_ref().is_some_and(|s| s.certificate.is_some()))
+        {
+            let names_ok = certificate_file_names(f)
+                .iter()
+                .any(|c| names.iter().any(|n| n.eq_ignore_ascii_case(c)));
+            v.check(names_ok, || {
+                format!("no certificate file listed for container {}", f.index())
+            });
+        }
+    }
+}
+
+/// The write-side file entry points on a read-only card: `SCARD_E_UNSUPPORTED_FEATURE` (CMCK accepted it
+/// for read-only drivers, §13), and INVALID_PARAMETER for a NULL `pCardData`.
+fn write_side() -> Vec<CaseDef> {
+    type Call = fn(&Calls<'_>) -> u32;
+    let calls: [(&str, Call); 5] = [
+        ("create-file", |c| {
+            c.create_file(
+                read_args(Some("mscp"), Some("newfile")),
+                16,
+                EVERYONE_READ_USER_WRITE,
+            )
+            .code
+        }),
+        ("write-file", |c| {
+            c.write_file(read_args(Some("mscp"), Some("cmapfile")), Some(&[]))
+                .code
+        }),
+        ("delete-file", |c| {
+            c.delete_file(read_args(Some("mscp"), Some("cmapfile"))).code
+        }),
+        ("create-directory", |c| {
+            c.create_directory(Some(b"newdir"), 1).code
+        }),
+        ("delete-directory", |c| c.delete_directory(Some(b"mscp")).code),
+    ];
+    let mut out = Vec::new();
+    for (name, call) in calls {
+        out.push(case(S, format!("{name}-read-only-card"), move |h, v| {
+            let Some(b) = open(h, v) else { return };
+            if read_only(&b) != Some(true) {
+                return v.skip("the card is not reported read-only");
+            }
+            v.code(name, call(&b.call()), &[SCARD_E_UNSUPPORTED_FEATURE]);
+            let still = b.call().read(Some("mscp"), "cmapfile");
+            v.reply("cmapfile still readable", &still, &[SCARD_S_SUCCESS]);
+        }));
+        out.push(case(S, format!("{name}-null-card-data"), move |h, v| {
+            let Some(b) = open(h, v) else { return };
+            v.code(name, call(&b.null()), &[SCARD_E_INVALID_PARAMETER]);
+        }));
+    }
+    out
+}

@@ -1,0 +1,63 @@
+//! The pcsc tier: the conformance suites against the Linux build of the module
+//! (`libtessera_minidriver.so`, loaded by path as the CSP loads the DLL) through a private pcscd and vpcd
+//! with the virtual card. Runs under `scripts/with-virtual-reader.sh` with `TESSERA_PCSC_TIER=1`
+//! (scripts/test.sh's pcsc tier); skipped otherwise.
+#![allow(clippy::unwrap_used)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The module next to the runner (`target/<profile>/`), or in `deps/` where cargo puts the cdylib of a
+/// dependency; built with cargo when neither exists.
+fn module_path() -> PathBuf {
+    let exe = Path::new(env!("CARGO_BIN_EXE_tessera-conformance"));
+    let dir = exe.parent().unwrap();
+    let name = if cfg!(windows) {
+        "tessera_minidriver.dll"
+    } else {
+        "libtessera_minidriver.so"
+    };
+    for candidate in [dir.join(name), dir.join("deps").join(name)] {
+        if candidate.exists() {
+            return candidate;
+        }
+    }
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let status = Command::new(cargo)
+        .args(["build", "-p", "tessera-minidriver"])
+        .status()
+        .unwrap();
+    assert!(status.success(), "building tessera-minidriver failed");
+    dir.join(name)
+}
+
+#[test]
+fn every_case_passes_against_the_shared_library_through_pcscd() {
+    if std::env::var("TESSERA_PCSC_TIER").as_deref() != Ok("1") {
+        eprintln!("skipped: set TESSERA_PCSC_TIER=1 and run under scripts/with-virtual-reader.sh");
+        return;
+    }
+    if std::env::var("TESSERA_VIRTUAL_CARD").as_deref() == Ok("0") {
+        eprintln!("skipped: the reader has no card");
+        return;
+    }
+    let reader = std::env::var("TESSERA_READER").expect("TESSERA_READER (set by with-virtual-reader.sh)");
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("report.json");
+    let out = Command::new(env!("CARGO_BIN_EXE_tessera-conformance"))
+        .arg("--module")
+        .arg(module_path())
+        .args(["--reader", &reader, "--provision", "--json"])
+        .arg(&json)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    println!("{text}");
+    eprintln!("{}", String::from_utf8_lossy(&out.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    assert_eq!(report["card"], "pcsc");
+    assert_eq!(report["failed"], 0, "{}", text.lines().last().unwrap_or_default());
+    assert!(report["passed"].as_u64().unwrap() >= 150);
+    assert_eq!(report["allocator_live_at_end"], 0);
+    assert!(out.status.success());
+}
