@@ -144,6 +144,8 @@ prerequisites() {
 }
 
 # --- Tiers ---------------------------------------------------------------------------------------------
+target_dir=${CARGO_TARGET_DIR:-$repo_root/target}
+
 tier_unit() {
   # Property tests: at least 10 000 cases each.
   if [[ ! ${PROPTEST_CASES:-} =~ ^[0-9]+$ ]] || ((PROPTEST_CASES < 10000)); then
@@ -166,25 +168,9 @@ pcsc_test_targets() {
   done
 }
 
-# True when the workspace defines the bridge binary (while issue 3 is in progress it may not yet).
-bridge_defined() {
-  local metadata
-  metadata=$(cargo metadata --format-version 1 --no-deps) || return 1
-  grep -q '"kind":\["bin"\],"crate_types":\["bin"\],"name":"tessera-virtual-card"' <<<"$metadata"
-}
-
 tier_pcsc() {
-  local reader_args=() vcard_bin target_dir
-  if bridge_defined; then
-    step "build tessera-virtual-card" cargo build -p tessera-virtual-card --bin tessera-virtual-card
-    target_dir=$(cargo metadata --format-version 1 --no-deps | sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')
-    vcard_bin=$target_dir/debug/tessera-virtual-card
-    export TESSERA_VCARD_BIN=$vcard_bin
-  else
-    echo "WARNING: the workspace has no tessera-virtual-card binary yet: readers start without a card," \
-      "tests that need one skip, judges do not run"
-    reader_args=(--no-card)
-  fi
+  step "build tessera-virtual-card" cargo build -p tessera-virtual-card --bin tessera-virtual-card
+  export TESSERA_VCARD_BIN=$target_dir/debug/tessera-virtual-card
 
   local targets
   targets=$(pcsc_test_targets)
@@ -195,16 +181,12 @@ tier_pcsc() {
     # pcscd runs only as long as the tests.
     step "build $package --test $test" cargo test --no-run --quiet -p "$package" --test "$test"
     step "$package --test $test (private pcscd)" env TESSERA_PCSC_TIER=1 \
-      scripts/with-virtual-reader.sh "${reader_args[@]}" -- cargo test --quiet -p "$package" --test "$test"
+      scripts/with-virtual-reader.sh -- cargo test --quiet -p "$package" --test "$test"
   done <<<"$targets"
 
   local judge
   for judge in crates/virtual-card/tests/judges/*; do
     [[ -f $judge && -x $judge ]] || continue
-    if ((${#reader_args[@]} > 0)); then
-      echo "skipping judge $judge: no virtual card"
-      continue
-    fi
     step "judge ${judge##*/}" env TESSERA_PCSC_TIER=1 scripts/with-virtual-reader.sh -- "$judge"
   done
 }
