@@ -66,12 +66,25 @@ fn read_message(stream: &mut TcpStream, shutdown: &AtomicBool) -> std::io::Resul
     if !read_full(stream, &mut len, shutdown)? {
         return Ok(Incoming::Shutdown);
     }
+    // vpcd writes the length and the payload separately; with Nagle on its side the payload waits for
+    // our ACK of the length, which Linux delays by up to 40 ms. Acknowledge at once (the flag is not
+    // sticky, so it is set again for every message).
+    quick_ack(stream);
     let mut payload = vec![0u8; usize::from(u16::from_be_bytes(len))];
     if !read_full(stream, &mut payload, shutdown)? {
         return Ok(Incoming::Shutdown);
     }
     Ok(Incoming::Message(payload))
 }
+
+#[cfg(target_os = "linux")]
+fn quick_ack(stream: &TcpStream) {
+    // Best effort: a failure only costs speed.
+    let _ = socket2::SockRef::from(stream).set_tcp_quickack(true);
+}
+
+#[cfg(not(target_os = "linux"))]
+fn quick_ack(_stream: &TcpStream) {}
 
 fn send_message(stream: &mut TcpStream, payload: &[u8]) -> std::io::Result<()> {
     let len = u16::try_from(payload.len()).map_err(|_| std::io::Error::from(ErrorKind::InvalidData))?;
@@ -109,6 +122,7 @@ pub fn serve(
         };
         stream.set_read_timeout(Some(POLL_INTERVAL))?;
         stream.set_nodelay(true)?;
+        quick_ack(&stream);
         card.power_cycle();
         on_event(&BridgeEvent::Connected(address.to_string()), card);
         match serve_connection(card, &mut stream, shutdown, &mut on_event) {
