@@ -73,19 +73,15 @@ impl OwnedCard {
                 pcsc::Protocols::T0 | pcsc::Protocols::T1,
             )
             .map_err(|e| PcscError::call("SCardConnect", e))?;
-        let status = card
-            .status2_owned()
-            .map_err(|e| PcscError::call("SCardStatus", e))?;
-        let protocol = status
-            .protocol2()
-            .and_then(Protocol::from_pcsc)
-            .unwrap_or_default();
+        // Without a status the connection is still usable: T=1 and an unknown ATR.
+        let (atr, protocol) = card_status(&card).unwrap_or_default();
+        let protocol = protocol.unwrap_or_default();
         Ok(Self {
             card: Some(card),
             on_drop: Disposition::ResetCard,
             info: CardInfo {
                 reader: reader.to_owned(),
-                atr: status.atr().to_vec(),
+                atr,
             },
             state: LinkState {
                 protocol,
@@ -324,18 +320,39 @@ impl<C: PcscConnection> RawLink for Link<'_, C> {
     fn reconnect(&mut self, disposition: Disposition) -> Result<Option<Protocol>, u32> {
         self.card.reconnect(disposition.to_pcsc()).map_err(|e| e as u32)?;
         // The reconnect worked; a failing status query only leaves the old ATR in place.
-        match self.card.card().status2_owned() {
-            Ok(status) => {
-                self.info.atr = status.atr().to_vec();
-                Ok(status.protocol2().and_then(Protocol::from_pcsc))
+        match card_status(self.card.card()) {
+            Ok((atr, protocol)) => {
+                self.info.atr = atr;
+                Ok(protocol)
             }
             Err(_) => Ok(None),
         }
     }
 
     fn active_protocol(&mut self) -> Result<Option<Protocol>, u32> {
-        let status = self.card.card().status2_owned().map_err(|e| e as u32)?;
-        Ok(status.protocol2().and_then(Protocol::from_pcsc))
+        Ok(card_status(self.card.card()).map_err(|e| e as u32)?.1)
+    }
+}
+
+/// `SCardStatus`: the ATR and the active protocol. Wine's `SCardStatusW` over pcsc-lite reports a reader
+/// name longer than the real one (it reads past pcsc-lite's single name), so the length-query form can
+/// fail with `SCARD_E_INSUFFICIENT_BUFFER`; a second try uses fixed, generous buffers.
+fn card_status(card: &pcsc::Card) -> Result<(Vec<u8>, Option<Protocol>), pcsc::Error> {
+    match card.status2_owned() {
+        Ok(status) => Ok((
+            status.atr().to_vec(),
+            status.protocol2().and_then(Protocol::from_pcsc),
+        )),
+        Err(first) => {
+            let (mut names, mut atr) = ([0u8; 256], [0u8; pcsc::MAX_ATR_SIZE]);
+            match card.status2(&mut names, &mut atr) {
+                Ok(status) => Ok((
+                    status.atr().to_vec(),
+                    status.protocol2().and_then(Protocol::from_pcsc),
+                )),
+                Err(_) => Err(first),
+            }
+        }
     }
 }
 
