@@ -283,7 +283,10 @@ impl Context {
         offsets
             .into_iter()
             // dwVersion is negotiated: the module writes it on purpose.
-            .filter(|&o| o != field::VERSION && now.get(o..o + 8) != self.before.get(o..o + 8))
+            .filter(|&o| {
+                let member = o..o + size_of::<usize>();
+                o != field::VERSION && now.get(member.clone()) != self.before.get(member)
+            })
             .collect()
     }
 
