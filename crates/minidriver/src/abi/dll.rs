@@ -8,6 +8,7 @@ use windows_sys::Win32::Security::Credentials::{
     SCardReleaseContext, SCardSetCardTypeProviderNameW,
 };
 use windows_sys::Win32::System::LibraryLoader::GetModuleFileNameW;
+use windows_sys::Win32::System::Registry::{HKEY_LOCAL_MACHINE, RRF_RT_REG_SZ, RegGetValueW};
 use windows_sys::Win32::System::SystemServices::DLL_PROCESS_ATTACH;
 use windows_sys::core::BOOL;
 
@@ -128,4 +129,29 @@ unsafe extern "system" {
 pub(crate) fn is_window(hwnd: usize) -> bool {
     // SAFETY: IsWindow accepts any value and only inspects the window table.
     unsafe { IsWindow(hwnd as HWND) != 0 }
+}
+
+/// A REG_SZ value from HKLM, or `None` (absent, wrong type, longer than 1024 characters).
+pub(crate) fn registry_string(key: &str, value: &str) -> Option<String> {
+    let (key, value) = (wide(key), wide(value));
+    let mut buf = [0u16; 1024];
+    let mut size = (buf.len() * 2) as u32;
+    // SAFETY: NUL-terminated key and value names; the buffer and its byte size match.
+    let rc = unsafe {
+        RegGetValueW(
+            HKEY_LOCAL_MACHINE,
+            key.as_ptr(),
+            value.as_ptr(),
+            RRF_RT_REG_SZ,
+            std::ptr::null_mut(),
+            buf.as_mut_ptr().cast(),
+            &mut size,
+        )
+    };
+    if rc != 0 {
+        return None;
+    }
+    let units = (size as usize / 2).min(buf.len());
+    let s = String::from_utf16_lossy(&buf[..units]);
+    Some(s.trim_end_matches('\0').to_string()).filter(|s| !s.is_empty())
 }

@@ -34,3 +34,15 @@ pub(crate) fn window_is_valid(hwnd: usize) -> bool {
 pub(crate) fn window_is_valid(_hwnd: usize) -> bool {
     true
 }
+
+/// A REG_SZ value under `HKLM\SOFTWARE\Tessera\Minidriver` (logging settings). Only Windows has one.
+#[cfg(windows)]
+pub(crate) fn registry_setting(name: &str) -> Option<String> {
+    dll::registry_string("SOFTWARE\\Tessera\\Minidriver", name)
+}
+
+/// A REG_SZ value under `HKLM\SOFTWARE\Tessera\Minidriver` (logging settings). Only Windows has one.
+#[cfg(not(windows))]
+pub(crate) fn registry_setting(_name: &str) -> Option<String> {
+    None
+}
