@@ -47,7 +47,7 @@ pub enum MdError {
     #[error("no key container")]
     NoKeyContainer,
     /// Wrong PIN; `remaining` tries are left when known.
-    #[error("wrong PIN ({remaining:?} tries left)")]
+    #[error("wrong PIN ({} tries left)", remaining.map_or_else(|| "unknown".to_string(), |n| n.to_string()))]
     WrongPin {
         /// Tries left, if the card said.
         remaining: Option<u32>,

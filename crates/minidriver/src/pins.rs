@@ -19,9 +19,12 @@ pub const MAX_PINS: u32 = 8;
 pub const LISTED_ROLES: u32 =
     pin_set(ROLE_USER) | pin_set(ROLE_ADMIN) | pin_set(ROLE_PIN_ALWAYS) | pin_set(ROLE_PUK);
 
-/// `CREATE_PIN_SET(id)`.
+/// `CREATE_PIN_SET(id)`; a role the caller made up (32 or more) is the empty set, not an overflow.
 pub const fn pin_set(role: u32) -> u32 {
-    1 << role
+    match 1u32.checked_shl(role) {
+        Some(set) => set,
+        None => 0,
+    }
 }
 
 /// `SECRET_TYPE`.
@@ -203,6 +206,14 @@ mod tests {
         assert_eq!(puk.purpose, SecretPurpose::UnblockOnly);
         assert!(PinInfo::for_role(5).is_none());
         assert_eq!(LISTED_ROLES, 0x1E);
+    }
+
+    #[test]
+    fn pin_set_of_a_made_up_role_is_empty() {
+        assert_eq!(pin_set(ROLE_PUK), 0x10);
+        assert_eq!(pin_set(31), 1 << 31);
+        assert_eq!(pin_set(32), 0);
+        assert_eq!(pin_set(u32::MAX), 0);
     }
 
     #[test]

@@ -285,8 +285,8 @@ impl CardContext {
             name::AUTHENTICATED_STATE => flags_must_be_zero(dwords(&[self.auth.pin_set()])),
             name::PIN_STRENGTH_VERIFY => {
                 if flags == pins::ROLE_EVERYONE
+                    || flags >= pins::MAX_PINS
                     || pins::LISTED_ROLES & pins::pin_set(flags) == 0
-                    || flags >= 8
                 {
                     return Err(MdError::InvalidParameter("no such PIN"));
                 }

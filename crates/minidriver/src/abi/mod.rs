@@ -8,6 +8,7 @@
 #![allow(unsafe_code)]
 
 mod boundary;
+pub use boundary::panics_caught;
 pub mod builtin;
 mod card_data;
 mod entries;
