@@ -149,6 +149,7 @@ pub struct Session<T: Transport> {
     options: SessionOptions,
     selected: bool,
     resets: u64,
+    exchanges: u64,
 }
 
 impl<T: Transport> Session<T> {
@@ -164,6 +165,7 @@ impl<T: Transport> Session<T> {
             options,
             selected: false,
             resets: 0,
+            exchanges: 0,
         }
     }
 
@@ -188,6 +190,13 @@ impl<T: Transport> Session<T> {
         self.resets
     }
 
+    /// How many APDUs (chained blocks and GET RESPONSEs each count) this session handed to the
+    /// transport. Callers compare it to learn whether anything reached the card in between, e.g. to
+    /// discard a challenge that must be answered by the very next command.
+    pub fn exchanges(&self) -> u64 {
+        self.exchanges
+    }
+
     /// True when the PIV application is known to be selected.
     pub fn is_selected(&self) -> bool {
         self.selected
@@ -206,6 +215,7 @@ impl<T: Transport> Session<T> {
     }
 
     fn raw(&mut self, apdu: &[u8]) -> Result<Response> {
+        self.exchanges += 1;
         match self.transport.transmit(apdu) {
             // The answer may be a decrypted secret or a PIN-protected object: wipe the raw copy too.
             Ok(bytes) => Ok(Response::parse(&Zeroizing::new(bytes))?),

@@ -46,6 +46,7 @@ fn chained_put_data_is_three_exact_blocks() {
     let sent = session.transport().received();
     assert_eq!(sent[1].len(), 5 + 255, "no Le on a PUT DATA block");
     assert_eq!(sent[3].len(), 5 + 90, "no Le on the last PUT DATA block either");
+    assert_eq!(session.exchanges(), 4, "SELECT and three blocks");
     session.transport().assert_done();
 }
 
@@ -125,6 +126,7 @@ fn get_response_sequences_are_concatenated() {
         .unwrap();
     assert_eq!(r.sw, StatusWord::SUCCESS);
     assert_eq!(r.data(), [part1, part2, part3].concat());
+    assert_eq!(session.exchanges(), 3, "the command and two GET RESPONSEs");
     session.transport().assert_done();
 }
 
