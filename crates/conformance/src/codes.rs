@@ -69,6 +69,10 @@ codes! {
     ERROR_NOT_FOUND = 1168;
     /// `ERROR_REVISION_MISMATCH`.
     ERROR_REVISION_MISMATCH = 1306;
+    /// `NTE_BAD_DATA`: what the CSP's unpad callback answers for a block whose padding is wrong.
+    NTE_BAD_DATA = 0x8009_0005;
+    /// `NTE_INVALID_HANDLE`: what the KSP's agreement lookup answers for a handle it does not know.
+    NTE_INVALID_HANDLE = 0x8009_0026;
 }
 
 #[cfg(test)]

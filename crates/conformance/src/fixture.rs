@@ -90,9 +90,40 @@ pub struct SlotPlan {
     pub certificate: Option<CertUsage>,
 }
 
+/// The plan: every key size the card supports, with the uses the suites need.
+///
+/// - 9A: RSA-2048, dual-use certificate (the exchange key that also signs), PIN once.
+/// - 9C: P-256, sign-only certificate, PIN always (the PIN-always role).
+/// - 9D: P-256 without a certificate (ECDSA and ECDH from the key alone).
+/// - 9E: RSA-2048, sign-only certificate, no PIN.
+/// - 82: P-384, signs and agrees (ECDSA + ECDH twin).
+/// - 83, 84, 85: RSA-1024, RSA-3072, RSA-4096, dual use (exchange keys).
+/// - 86: P-256, signs and agrees.
+///
+/// The retired slots are contiguous from 82 and all hold certificates: the Key History object counts
+/// them, and it is the only way a host finds retired keys.
+pub fn default_plan() -> Vec<SlotPlan> {
+    let mut plan = issue4_plan();
+    let retired = |n: u8| KeyRef::retired(n).unwrap_or(KeyRef::RETIRED_FIRST);
+    for (n, algorithm, usage) in [
+        (2, AlgorithmId::RSA1024, CertUsage::SignAndEncrypt),
+        (3, AlgorithmId::RSA3072, CertUsage::SignAndEncrypt),
+        (4, AlgorithmId::RSA4096, CertUsage::SignAndEncrypt),
+        (5, AlgorithmId::ECCP256, CertUsage::SignAndAgree),
+    ] {
+        plan.push(SlotPlan {
+            slot: retired(n),
+            algorithm,
+            pin_policy: PinPolicy::Once,
+            certificate: Some(usage),
+        });
+    }
+    plan
+}
+
 /// Issue 4's plan: RSA-2048 dual use in 9A, P-256 (signing) in 9C, a P-256 key without a certificate in
 /// 9D, an RSA-2048 sign-only certificate in 9E, and a P-384 key that signs and agrees in retired slot 82.
-pub fn default_plan() -> Vec<SlotPlan> {
+pub fn issue4_plan() -> Vec<SlotPlan> {
     vec![
         SlotPlan {
             slot: KeyRef::AUTHENTICATION,

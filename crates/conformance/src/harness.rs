@@ -3,7 +3,7 @@
 
 use std::ops::Deref;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use tessera_piv::{KeyRef, PinStatus};
 
@@ -148,8 +148,19 @@ pub struct CaseDef {
     pub suite: &'static str,
     /// Case name (unique within the suite).
     pub name: String,
+    /// The algorithm and operation the case counts for in the per-algorithm summary
+    /// (`RSA-2048 sign`), when it exercises one.
+    pub algorithm: Option<String>,
     /// The body.
     pub run: CaseFn,
+}
+
+impl CaseDef {
+    /// Counts the case for `algorithm` in the per-algorithm summary.
+    pub fn counted_for(mut self, algorithm: impl Into<String>) -> Self {
+        self.algorithm = Some(algorithm.into());
+        self
+    }
 }
 
 /// Makes a case.
@@ -161,12 +172,29 @@ pub fn case(
     CaseDef {
         suite,
         name: name.into(),
+        algorithm: None,
         run: Box::new(run),
     }
 }
 
+/// The long-lived contexts the cryptographic suites share, as a CSP keeps one context per card for as
+/// long as it uses the card: one per way of calling the module.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Profile {
+    /// `CARD_DATA` v7 with every CSP callback (the KSP's view: it unpads through `pfnCspUnpadData`).
+    V7,
+    /// `CARD_DATA` v7 with `pfnCspUnpadData` NULL: the module removes decryption padding itself.
+    V7NoUnpad,
+    /// `CARD_DATA` v6: no unpad callback, `CARD_RSA_DECRYPT_INFO` version 1 allowed.
+    V6,
+}
+
 /// Everything a case needs.
 pub struct Harness {
+    /// Shared contexts (deleted before the card connection goes: first field).
+    shared: Mutex<Vec<(Profile, Bound)>>,
+    /// The containers as the module lists them, read once.
+    found: OnceLock<Result<Vec<Found>, String>>,
     module: Arc<Module>,
     card: CardAccess,
     fixture: Fixture,
@@ -218,6 +246,8 @@ impl Harness {
         };
         drop(session);
         Ok(Self {
+            shared: Mutex::new(Vec::new()),
+            found: OnceLock::new(),
             module: Arc::new(module),
             card,
             fixture,
@@ -374,6 +404,47 @@ impl Harness {
         Ok(out)
     }
 
+    /// The containers with their keys, listed once through a context of their own and kept: the
+    /// module's layout does not change while the card is not written.
+    pub fn found(&self) -> Result<Vec<Found>, String> {
+        self.found
+            .get_or_init(|| {
+                let b = self.open()?;
+                self.containers(&b)
+            })
+            .clone()
+    }
+
+    /// Runs `f` with the shared context of `profile`, acquired on first use and kept for the run. The
+    /// module sees any reset or handle change from other cases the way a CSP's long-lived context would.
+    /// `f` has the shared contexts to itself (one call at a time, like a CSP transaction) and must not
+    /// call `with_shared` again.
+    pub fn with_shared<R>(&self, profile: Profile, f: impl FnOnce(&Bound) -> R) -> Result<R, String> {
+        let mut shared = self.shared.lock().unwrap_or_else(|p| p.into_inner());
+        let i = match shared.iter().position(|(p, _)| *p == profile) {
+            Some(i) => i,
+            None => {
+                let bound = match profile {
+                    Profile::V7 => self.open()?,
+                    Profile::V6 => self.open_version(6)?,
+                    Profile::V7NoUnpad => {
+                        let b = self.acquire_with(|s| s.nulls.unpad = true)?;
+                        if b.acquire_code != 0 {
+                            return Err(format!(
+                                "CardAcquireContext without pfnCspUnpadData returned {}",
+                                codes::name(b.acquire_code)
+                            ));
+                        }
+                        b
+                    }
+                };
+                shared.push((profile, bound));
+                shared.len() - 1
+            }
+        };
+        Ok(f(&shared[i].1))
+    }
+
     /// The card's counters now.
     pub fn counters(&self) -> Option<Counters> {
         self.card.counters()
@@ -436,6 +507,7 @@ impl Harness {
         CaseReport {
             suite: c.suite.to_owned(),
             name: c.name.clone(),
+            algorithm: c.algorithm.clone(),
             status,
             expected: v.expected.as_deref().map(names),
             returned: v.returned.map(codes::name),

@@ -14,6 +14,7 @@ pub mod codes;
 pub mod ffi;
 pub mod fixture;
 pub mod harness;
+pub mod oracle;
 pub mod report;
 pub mod suites;
 

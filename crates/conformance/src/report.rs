@@ -24,6 +24,9 @@ pub struct CaseReport {
     pub suite: String,
     /// Case.
     pub name: String,
+    /// The algorithm and operation it counts for (`RSA-2048 sign`), if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub algorithm: Option<String>,
     /// Result.
     pub status: Status,
     /// Expected code(s) of the main call, by name.
@@ -59,6 +62,21 @@ pub struct Report {
     pub skipped: usize,
     /// pfnCspAlloc blocks still live after the last case (0 when everything was freed).
     pub allocator_live_at_end: usize,
+    /// Cases per algorithm and operation, in first-seen order.
+    pub algorithms: Vec<AlgorithmCount>,
+}
+
+/// The cases of one algorithm and operation (`RSA-2048 sign`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AlgorithmCount {
+    /// Algorithm and operation.
+    pub algorithm: String,
+    /// Cases passed.
+    pub passed: usize,
+    /// Cases failed.
+    pub failed: usize,
+    /// Cases skipped.
+    pub skipped: usize,
 }
 
 impl Report {
@@ -72,6 +90,7 @@ impl Report {
             failed: 0,
             skipped: 0,
             allocator_live_at_end: 0,
+            algorithms: Vec::new(),
         }
     }
 
@@ -81,6 +100,26 @@ impl Report {
             Status::Pass => self.passed += 1,
             Status::Fail => self.failed += 1,
             Status::Skip => self.skipped += 1,
+        }
+        if let Some(name) = &c.algorithm {
+            let i = match self.algorithms.iter().position(|a| &a.algorithm == name) {
+                Some(i) => i,
+                None => {
+                    self.algorithms.push(AlgorithmCount {
+                        algorithm: name.clone(),
+                        passed: 0,
+                        failed: 0,
+                        skipped: 0,
+                    });
+                    self.algorithms.len() - 1
+                }
+            };
+            let a = &mut self.algorithms[i];
+            match c.status {
+                Status::Pass => a.passed += 1,
+                Status::Fail => a.failed += 1,
+                Status::Skip => a.skipped += 1,
+            }
         }
         self.cases.push(c);
     }
@@ -121,6 +160,18 @@ impl Report {
             for note in &c.notes {
                 let _ = writeln!(out, "      · {note}");
             }
+        }
+        for a in &self.algorithms {
+            let skipped = if a.skipped > 0 {
+                format!(", {} skipped", a.skipped)
+            } else {
+                String::new()
+            };
+            let _ = writeln!(
+                out,
+                "{}: {} passed, {} failed{skipped}",
+                a.algorithm, a.passed, a.failed
+            );
         }
         let _ = writeln!(
             out,

@@ -8,6 +8,15 @@ use zeroize::Zeroizing;
 use crate::context::CardContext;
 use crate::error::{MdError, Result};
 
+/// An admin challenge the card handed out. It is valid only while nothing else has been sent to the
+/// card: the spec discards a challenge whose next card command is not the authentication using it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct PendingChallenge {
+    algorithm: ManagementAlgorithm,
+    /// `Session::exchanges` right after the challenge.
+    exchanges: u64,
+}
+
 impl CardContext {
     /// The management key's algorithm: from GET METADATA 9B when the card reports it, else 3DES (the
     /// PIV default before YubiKey 5.7).
@@ -28,16 +37,24 @@ impl CardContext {
         let challenge = self.session.management_challenge(algorithm);
         self.sync_resets();
         let challenge = challenge?;
-        self.pending_challenge = Some(algorithm);
+        self.pending_challenge = Some(PendingChallenge {
+            algorithm,
+            exchanges: self.session.exchanges(),
+        });
         self.auth.admin = false;
         Ok(challenge)
     }
 
     /// `CardAuthenticateChallenge` / `CardAuthenticateEx(ROLE_ADMIN)`. Without an outstanding challenge
-    /// the answer is wrong by definition and nothing is sent. The management key has no retry counter
-    /// the card reports, so the tries left are unknown.
+    /// (none was asked for, or another command reached the card since) the answer is wrong by
+    /// definition and nothing is sent. The management key has no retry counter the card reports, so the
+    /// tries left are unknown.
     pub fn admin_response(&mut self, response: &[u8]) -> Result<()> {
-        let Some(algorithm) = self.pending_challenge.take() else {
+        let pending = self.pending_challenge.take();
+        let Some(PendingChallenge { algorithm, .. }) =
+            pending.filter(|p| p.exchanges == self.session.exchanges())
+        else {
+            self.auth.admin = false;
             return Err(MdError::WrongPin { remaining: None });
         };
         let result = self.session.management_response(algorithm, response);

@@ -50,6 +50,12 @@ pub const USE_SECRET_AS_HMAC_KEY: u32 = 0x1;
 /// Length of the TLS PRF output the CSP asks for (a master secret).
 pub const TLS_MASTER_SECRET_LEN: usize = 48;
 
+/// A secret agreement: the shared secret and the PIN role of the key that computed it.
+pub(crate) struct Agreement {
+    secret: Zeroizing<Vec<u8>>,
+    pin: u32,
+}
+
 /// A key-derivation request.
 #[derive(Debug, Clone)]
 pub struct DeriveRequest<'a> {
@@ -88,13 +94,17 @@ impl CardContext {
         if secret.len() != algorithm.operation_len().unwrap_or(0) {
             return Err(MdError::CommDataLost("ECDH result of the wrong size".into()));
         }
+        let agreement = Agreement {
+            secret,
+            pin: container.pin,
+        };
         let slot = match free {
             Some(i) => {
-                self.agreements[i] = Some(secret);
+                self.agreements[i] = Some(agreement);
                 i
             }
             None => {
-                self.agreements.push(Some(secret));
+                self.agreements.push(Some(agreement));
                 self.agreements.len() - 1
             }
         };
@@ -114,7 +124,7 @@ impl CardContext {
         result
     }
 
-    fn agreement(&self, index: u8) -> Result<&Zeroizing<Vec<u8>>> {
+    fn agreement(&self, index: u8) -> Result<&Agreement> {
         usize::from(index)
             .checked_sub(1)
             .and_then(|i| self.agreements.get(i))
@@ -122,16 +132,23 @@ impl CardContext {
             .ok_or(MdError::InvalidParameter("no such secret agreement"))
     }
 
-    /// `CardDestroyDHAgreement`.
+    /// `CardDestroyDHAgreement`: the spec asks for the authentication the agreement's key needed (for a
+    /// PIN-always key, the PIN: its one-use state is spent by the agreement itself). Without it the
+    /// agreement stays until the context is deleted or the card reset.
     pub fn destroy_agreement(&mut self, index: u8) -> Result<()> {
-        self.agreement(index)?;
+        let needs_pin = self.agreement(index)?.pin != crate::pins::ROLE_EVERYONE;
+        if needs_pin && !self.auth.user {
+            return Err(MdError::SecurityViolation(
+                "destroying a secret agreement needs the PIN its key needed",
+            ));
+        }
         self.agreements[usize::from(index) - 1] = None;
         Ok(())
     }
 
     /// `CardDeriveKey`: the derived key, or only its length when `size_only`.
     pub fn derive_key(&mut self, req: &DeriveRequest<'_>, size_only: bool) -> Result<Zeroizing<Vec<u8>>> {
-        let z = self.agreement(req.agreement)?.clone();
+        let z = self.agreement(req.agreement)?.secret.clone();
         let p = Params::parse(req)?;
         let hash = || p.hash.unwrap_or(HashAlg::Sha1);
         let out = match req.kdf {

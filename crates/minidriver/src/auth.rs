@@ -28,13 +28,12 @@ pub fn check_pin_id(pin_id: u32) -> Result<()> {
 }
 
 impl CardContext {
-    /// `CardAuthenticateEx` with a plaintext PIN (flags already checked by the caller).
+    /// `CardAuthenticateEx` with a plaintext PIN, or for the administrator the response to the challenge
+    /// of `CardGetChallengeEx` (flags already checked by the caller).
     pub fn authenticate(&mut self, pin_id: u32, pin: &[u8]) -> Result<()> {
         match pin_id {
             ROLE_USER | ROLE_PIN_ALWAYS => self.verify_pin(pin),
-            ROLE_ADMIN => Err(MdError::Unsupported(
-                "the administrator authenticates by challenge/response",
-            )),
+            ROLE_ADMIN => self.admin_response(pin),
             ROLE_PUK => Err(MdError::Unsupported(
                 "the PUK only unblocks the PIN; it cannot be verified alone",
             )),

@@ -41,9 +41,9 @@ pub struct CardContext {
     pub(crate) parent_window: usize,
     pub(crate) pin_context: Option<Vec<u16>>,
     /// ECDH secrets by agreement index (1-based; slot `i` holds index `i + 1`). Lost on reset.
-    pub(crate) agreements: Vec<Option<zeroize::Zeroizing<Vec<u8>>>>,
-    /// The algorithm of an admin challenge handed out and not yet answered.
-    pub(crate) pending_challenge: Option<tessera_piv::ManagementAlgorithm>,
+    pub(crate) agreements: Vec<Option<crate::agreement::Agreement>>,
+    /// An admin challenge handed out and not yet answered.
+    pub(crate) pending_challenge: Option<crate::admin::PendingChallenge>,
 }
 
 impl std::fmt::Debug for CardContext {

@@ -298,6 +298,11 @@ impl Context {
             .collect()
     }
 
+    /// The `CARD_DATA` handed to the module (what its callbacks receive back as `pCardData`).
+    pub fn card_data_ptr(&self) -> *const CARD_DATA {
+        self.cd.as_ptr()
+    }
+
     /// `pvVendorSpecific` is set.
     pub fn has_vendor_context(&self) -> bool {
         self.cd.read::<usize>(field::VENDOR).is_ok_and(|v| v != 0)
@@ -372,6 +377,10 @@ pub trait IntoInner {
 impl<F: Copy> IntoInner for Option<F> {
     type Inner = F;
 }
+
+// The cryptographic entry points, in their own file; declared here so that they see `entry!`.
+mod crypto;
+pub use crypto::*;
 
 /// A NUL-terminated ANSI name, or NULL.
 struct AnsiArg(Option<Vec<u8>>);

@@ -128,7 +128,10 @@ fn free_space(
             });
             if read_only(&b) == Some(true) {
                 v.check(bytes == 0 && available == 0, || {
-                    format!("a read-only card reports {bytes} bytes and {available} containers available (§4.3: 0)")
+                    format!(
+                        "a read-only card reports {bytes} bytes and {available} containers available \
+                        (§4.3: 0)"
+                    )
                 });
             }
             v.check(max != 0xDDDD_DDDD && available != 0xDDDD_DDDD, || {
@@ -341,70 +344,152 @@ pub fn cases() -> Vec<CaseDef> {
         .filter(|p| p.certificate.is_some())
         .map(|p| p.slot)
     {
-        c.push(case(S, format!("read-certificate-{}", slot.name().to_lowercase().replace(' ', "-")), move |h, v| {
-            let Some(state) = h.fixture().slot(slot).cloned() else {
-                return v.skip("slot not provisioned");
-            };
-            let Some(written) = state.certificate.clone() else {
-                return v.skip("no certificate in this slot");
-            };
-            let Some(b) = open(h, v) else { return };
-            let compression = b.call().query_capabilities(StructArg::V1).value.map(|c| c.1);
-            let found = match h.containers(&b) {
-                Ok(f) => f,
-                Err(e) => return v.fail(e),
-            };
-            let mine: Vec<_> = found.iter().filter(|f| f.slot.as_ref().is_some_and(|s| s.slot == slot)).collect();
-            if mine.is_empty() {
-                return v.fail(format!("no container holds the key of slot {slot}"));
-            }
-            let listing = b.call().enum_files(read_args(Some("mscp"), None)).value.unwrap_or_default();
-            let listed = blobs::parse_multistring(&listing).unwrap_or_default();
-            for f in mine {
-                let (code, data, file) = read_certificate(&b.call(), f);
-                v.code(&format!("CardReadFile(mscp/{file})"), code, &[SCARD_S_SUCCESS]);
-                let Some(data) = data else { continue };
-                match compression {
-                    Some(0) => v.check(data.get(..2) == Some(&[1, 0]), || {
-                        "fCertificateCompression is FALSE but the file is not in the CSP's compressed format".into()
-                    }),
-                    _ => v.check(data == written, || {
-                        format!("{file} is not byte-equal to the certificate written ({} vs {} bytes)", data.len(), written.len())
-                    }),
+        c.push(case(
+            S,
+            format!(
+                "read-certificate-{}",
+                slot.name().to_lowercase().replace(' ', "-")
+            ),
+            move |h, v| {
+                let Some(state) = h.fixture().slot(slot).cloned() else {
+                    return v.skip("slot not provisioned");
                 };
-                v.check(listed.iter().any(|n| n.eq_ignore_ascii_case(&file)), || {
-                    format!("{file} is readable but CardEnumFiles(mscp) does not list it")
-                });
-                let info = b.call().get_file_info(read_args(Some("mscp"), Some(&file)), StructArg::V1);
-                v.check(info.value.is_some_and(|i| i.1 as usize == data.len()), || {
-                    format!("CardGetFileInfo({file}) size differs from the file read")
-                });
-            }
-        }));
+                let Some(written) = state.certificate.clone() else {
+                    return v.skip("no certificate in this slot");
+                };
+                let Some(b) = open(h, v) else { return };
+                let compression = b.call().query_capabilities(StructArg::V1).value.map(|c| c.1);
+                let found = match h.containers(&b) {
+                    Ok(f) => f,
+                    Err(e) => return v.fail(e),
+                };
+                let mine: Vec<_> = found
+                    .iter()
+                    .filter(|f| f.slot.as_ref().is_some_and(|s| s.slot == slot))
+                    .collect();
+                if mine.is_empty() {
+                    return v.fail(format!("no container holds the key of slot {slot}"));
+                }
+                let listing = b
+                    .call()
+                    .enum_files(read_args(Some("mscp"), None))
+                    .value
+                    .unwrap_or_default();
+                let listed = blobs::parse_multistring(&listing).unwrap_or_default();
+                for f in mine {
+                    let (code, data, file) = read_certificate(&b.call(), f);
+                    v.code(&format!("CardReadFile(mscp/{file})"), code, &[SCARD_S_SUCCESS]);
+                    let Some(data) = data else { continue };
+                    match compression {
+                        Some(0) => v.check(data.get(..2) == Some(&[1, 0]), || {
+                            "fCertificateCompression is FALSE but the file is not in the CSP's compressed \
+                            format"
+                                .into()
+                        }),
+                        _ => v.check(data == written, || {
+                            format!(
+                                "{file} is not byte-equal to the certificate written ({} vs {} bytes)",
+                                data.len(),
+                                written.len()
+                            )
+                        }),
+                    };
+                    v.check(listed.iter().any(|n| n.eq_ignore_ascii_case(&file)), || {
+                        format!("{file} is readable but CardEnumFiles(mscp) does not list it")
+                    });
+                    let info = b
+                        .call()
+                        .get_file_info(read_args(Some("mscp"), Some(&file)), StructArg::V1);
+                    v.check(info.value.is_some_and(|i| i.1 as usize == data.len()), || {
+                        format!("CardGetFileInfo({file}) size differs from the file read")
+                    });
+                }
+            },
+        ));
     }
     c.extend([
-        read_refused("null-card-data", &[SCARD_E_INVALID_PARAMETER], "§13", read_args(None, Some("cardid")), true),
-        read_refused("null-file-name", &[SCARD_E_INVALID_PARAMETER], "§13", read_args(None, None), false),
-        read_refused("empty-file-name", &[SCARD_E_INVALID_PARAMETER], "§13", read_args(None, Some("")), false),
+        read_refused(
+            "null-card-data",
+            &[SCARD_E_INVALID_PARAMETER],
+            "§13",
+            read_args(None, Some("cardid")),
+            true,
+        ),
+        read_refused(
+            "null-file-name",
+            &[SCARD_E_INVALID_PARAMETER],
+            "§13",
+            read_args(None, None),
+            false,
+        ),
+        read_refused(
+            "empty-file-name",
+            &[SCARD_E_INVALID_PARAMETER],
+            "§13",
+            read_args(None, Some("")),
+            false,
+        ),
         read_refused(
             "null-data-pointer",
             &[SCARD_E_INVALID_PARAMETER],
             "§11.10: CMCK requires INVALID_PARAMETER (OpenSC tolerates it)",
-            FileArgs { null_data: true, ..read_args(None, Some("cardid")) },
+            FileArgs {
+                null_data: true,
+                ..read_args(None, Some("cardid"))
+            },
             false,
         ),
         read_refused(
             "null-length-pointer",
             &[SCARD_E_INVALID_PARAMETER],
             "§13",
-            FileArgs { null_len: true, ..read_args(None, Some("cardid")) },
+            FileArgs {
+                null_len: true,
+                ..read_args(None, Some("cardid"))
+            },
             false,
         ),
-        read_refused("flags-0xff", &[SCARD_E_INVALID_PARAMETER], "§13", FileArgs { flags: 0xFF, ..read_args(None, Some("cardid")) }, false),
-        read_refused("flags-1", &[SCARD_E_INVALID_PARAMETER], "§4.3: dwFlags must be 0", FileArgs { flags: 1, ..read_args(None, Some("cardid")) }, false),
-        read_refused("missing-file-in-root", &[SCARD_E_FILE_NOT_FOUND], "§13", read_args(None, Some("nofile")), false),
-        read_refused("missing-file-in-mscp", &[SCARD_E_FILE_NOT_FOUND], "§13", read_args(Some("mscp"), Some("nofile")), false),
-        read_refused("missing-directory", &[SCARD_E_DIR_NOT_FOUND], "§13", read_args(Some("nodir"), Some("cardid")), false),
+        read_refused(
+            "flags-0xff",
+            &[SCARD_E_INVALID_PARAMETER],
+            "§13",
+            FileArgs {
+                flags: 0xFF,
+                ..read_args(None, Some("cardid"))
+            },
+            false,
+        ),
+        read_refused(
+            "flags-1",
+            &[SCARD_E_INVALID_PARAMETER],
+            "§4.3: dwFlags must be 0",
+            FileArgs {
+                flags: 1,
+                ..read_args(None, Some("cardid"))
+            },
+            false,
+        ),
+        read_refused(
+            "missing-file-in-root",
+            &[SCARD_E_FILE_NOT_FOUND],
+            "§13",
+            read_args(None, Some("nofile")),
+            false,
+        ),
+        read_refused(
+            "missing-file-in-mscp",
+            &[SCARD_E_FILE_NOT_FOUND],
+            "§13",
+            read_args(Some("mscp"), Some("nofile")),
+            false,
+        ),
+        read_refused(
+            "missing-directory",
+            &[SCARD_E_DIR_NOT_FOUND],
+            "§13",
+            read_args(Some("nodir"), Some("cardid")),
+            false,
+        ),
         read_refused(
             "file-used-as-directory",
             &[SCARD_E_DIR_NOT_FOUND],
@@ -419,12 +504,26 @@ pub fn cases() -> Vec<CaseDef> {
             read_args(None, Some("mscp")),
             false,
         ),
-        read_refused("file-name-too-long", &[SCARD_E_INVALID_PARAMETER], "§4.3: names are at most 8 characters", read_args(None, Some("cardid123")), false),
-        read_refused("directory-name-too-long", &[SCARD_E_INVALID_PARAMETER], "§4.3", read_args(Some("mscpmscpx"), Some("cmapfile")), false),
+        read_refused(
+            "file-name-too-long",
+            &[SCARD_E_INVALID_PARAMETER],
+            "§4.3: names are at most 8 \
+            characters",
+            read_args(None, Some("cardid123")),
+            false,
+        ),
+        read_refused(
+            "directory-name-too-long",
+            &[SCARD_E_INVALID_PARAMETER],
+            "§4.3",
+            read_args(Some("mscpmscpx"), Some("cmapfile")),
+            false,
+        ),
         read_refused(
             "file-name-forbidden-character",
             &[SCARD_E_INVALID_PARAMETER, SCARD_E_FILE_NOT_FOUND],
-            "§4.3 forbids \" * / : < > ? \\ | in names without naming the code: INVALID_PARAMETER or FILE_NOT_FOUND",
+            "§4.3 forbids \" * / : < > ? \\ | in names without naming the code: INVALID_PARAMETER or \
+                FILE_NOT_FOUND",
             read_args(None, Some("card*id")),
             false,
         ),

@@ -6,11 +6,18 @@
 use crate::harness::CaseDef;
 
 pub mod acquire;
+pub mod challenge;
 pub mod containers;
+pub mod decrypt;
+pub mod ecdh;
 pub mod files;
+pub mod kdf;
+pub mod keys;
 pub mod pins;
 pub mod properties;
 pub mod robustness;
+pub mod sequences;
+pub mod sign;
 pub mod unsupported;
 
 /// The suite names, in run order.
@@ -22,6 +29,12 @@ pub const SUITES: &[&str] = &[
     "properties",
     "unsupported",
     "robustness",
+    "sign",
+    "decrypt",
+    "ecdh",
+    "kdf",
+    "challenge",
+    "sequences",
 ];
 
 /// Every case of every suite.
@@ -34,5 +47,11 @@ pub fn all() -> Vec<CaseDef> {
     cases.extend(properties::cases());
     cases.extend(unsupported::cases());
     cases.extend(robustness::cases());
+    cases.extend(sign::cases());
+    cases.extend(decrypt::cases());
+    cases.extend(ecdh::cases());
+    cases.extend(kdf::cases());
+    cases.extend(challenge::cases());
+    cases.extend(sequences::cases());
     cases
 }

@@ -354,7 +354,10 @@ pub fn cases() -> Vec<CaseDef> {
                     "the card's PIN is not blocked".into()
                 });
             });
-            v.note("§4.2: WRONG_CHV with the tries left (0 on the last), then CHV_BLOCKED with 0; PIN restored with the PUK");
+            v.note(
+                "§4.2: WRONG_CHV with the tries left (0 on the last), then CHV_BLOCKED with 0; PIN \
+                restored with the PUK",
+            );
         }),
         case(S, "authenticate-ex-user", |h, v| {
             with_pin_restored(h, v, |h, v, b| {
@@ -454,15 +457,16 @@ pub fn cases() -> Vec<CaseDef> {
             v.note("§4.2: for an UnblockOnly PIN INVALID_PARAMETER or UNSUPPORTED_FEATURE");
         }),
         ex_refused(
-            "admin-plaintext",
+            "admin-without-challenge",
             ROLE_ADMIN,
             0,
             Some(DEFAULT_PIN),
             None,
             false,
             false,
-            &[SCARD_E_INVALID_PARAMETER, SCARD_E_UNSUPPORTED_FEATURE],
-            "ROLE_ADMIN is a challenge/response PIN: a plaintext PIN is refused (either code, §4.2)",
+            &[SCARD_W_WRONG_CHV],
+            "ROLE_ADMIN is a challenge/response PIN: CardAuthenticateEx takes the response to \
+            CardGetChallengeEx, so data given without a challenge is a wrong response (§4.2)",
         ),
         ex_refused(
             "pin-id-0",
@@ -584,13 +588,29 @@ pub fn cases() -> Vec<CaseDef> {
                     .value
                     .and_then(|p| blobs::dwords(&p.data).first().copied())
                     .unwrap_or(0);
-                let r = b.call().authenticate_ex(ROLE_USER, GENERATE_SESSION_PIN, Some(DEFAULT_PIN), None, true, true);
+                let r = b.call().authenticate_ex(
+                    ROLE_USER,
+                    GENERATE_SESSION_PIN,
+                    Some(DEFAULT_PIN),
+                    None,
+                    true,
+                    true,
+                );
                 if strength & 0x2 == 0 {
-                    v.reply("CardAuthenticateEx(GENERATE_SESSION_PIN)", &r, &[SCARD_E_UNSUPPORTED_FEATURE]);
-                    v.note("§13: no CARD_PIN_STRENGTH_SESSION_PIN → GENERATE_SESSION_PIN unsupported (CMCK accepted 0x80100022)");
+                    v.reply(
+                        "CardAuthenticateEx(GENERATE_SESSION_PIN)",
+                        &r,
+                        &[SCARD_E_UNSUPPORTED_FEATURE],
+                    );
+                    v.note(
+                        "§13: no CARD_PIN_STRENGTH_SESSION_PIN → GENERATE_SESSION_PIN unsupported \
+                        (CMCK accepted 0x80100022)",
+                    );
                 } else {
                     v.reply("CardAuthenticateEx(GENERATE_SESSION_PIN)", &r, &[SCARD_S_SUCCESS]);
-                    v.check(r.value.is_some_and(|o| o.session_pin.is_some()), || "no session PIN".into());
+                    v.check(r.value.is_some_and(|o| o.session_pin.is_some()), || {
+                        "no session PIN".into()
+                    });
                 }
             })
         }),
@@ -605,30 +625,89 @@ pub fn cases() -> Vec<CaseDef> {
                 if strength & 0x2 != 0 {
                     return v.skip("the module supports session PINs");
                 }
-                let r = b.call().authenticate_ex(ROLE_USER, SESSION_PIN, Some(b"not-a-session-pin"), None, false, true);
-                v.reply("CardAuthenticateEx(SESSION_PIN)", &r, &[SCARD_E_UNSUPPORTED_FEATURE]);
+                let r = b.call().authenticate_ex(
+                    ROLE_USER,
+                    SESSION_PIN,
+                    Some(b"not-a-session-pin"),
+                    None,
+                    false,
+                    true,
+                );
+                v.reply(
+                    "CardAuthenticateEx(SESSION_PIN)",
+                    &r,
+                    &[SCARD_E_UNSUPPORTED_FEATURE],
+                );
             })
         }),
         case(S, "deauthenticate-user", |h, v| {
             with_pin_restored(h, v, |h, v, b| {
-                let login = b.call().authenticate_pin(Some("user"), Some(DEFAULT_PIN), None, false);
+                let login = b
+                    .call()
+                    .authenticate_pin(Some("user"), Some(DEFAULT_PIN), None, false);
                 v.reply("CardAuthenticatePin (setup)", &login, &[SCARD_S_SUCCESS]);
                 v.expected = None;
                 let r = b.call().deauthenticate(Some("user"), 0);
                 v.reply("CardDeauthenticate", &r, &[SCARD_S_SUCCESS]);
-                v.check(h.pin_status() != Ok(PinStatus::Verified), || "the user PIN is still verified".into());
+                v.check(h.pin_status() != Ok(PinStatus::Verified), || {
+                    "the user PIN is still verified".into()
+                });
             })
         }),
         deauth_refused("null-user", None, 0, false, "§4.2"),
         deauth_refused("user-anonymous", Some("anonymous"), 0, false, "§4.2"),
         deauth_refused("flags-1", Some("user"), 1, false, "§4.2: dwFlags must be 0"),
         deauth_refused("null-card-data", Some("user"), 0, true, "§12"),
-        deauth_ex("user", 0x02, 0, false, &[SCARD_S_SUCCESS], "§4.2: PIN_SET with ROLE_USER"),
-        deauth_ex("all-roles", 0xFF, 0, false, &[SCARD_S_SUCCESS], "§4.2: 0xFF = all"),
-        deauth_ex("everyone-only", 0x01, 0, false, &[SCARD_S_SUCCESS], "§4.2: the ROLE_EVERYONE bit is ignored"),
-        deauth_ex("flags-1", 0x02, 1, false, &[SCARD_E_INVALID_PARAMETER], "§4.2: dwFlags must be 0"),
-        deauth_ex("bit-8", 0x100, 0, false, &[SCARD_E_INVALID_PARAMETER], "§7: only bits 0–7 of a PIN_SET are used"),
-        deauth_ex("null-card-data", 0x02, 0, true, &[SCARD_E_INVALID_PARAMETER], "§12"),
+        deauth_ex(
+            "user",
+            0x02,
+            0,
+            false,
+            &[SCARD_S_SUCCESS],
+            "§4.2: PIN_SET with ROLE_USER",
+        ),
+        deauth_ex(
+            "all-roles",
+            0xFF,
+            0,
+            false,
+            &[SCARD_S_SUCCESS],
+            "§4.2: 0xFF = all",
+        ),
+        deauth_ex(
+            "everyone-only",
+            0x01,
+            0,
+            false,
+            &[SCARD_S_SUCCESS],
+            "§4.2: the ROLE_EVERYONE bit is \
+            ignored",
+        ),
+        deauth_ex(
+            "flags-1",
+            0x02,
+            1,
+            false,
+            &[SCARD_E_INVALID_PARAMETER],
+            "§4.2: dwFlags must be 0",
+        ),
+        deauth_ex(
+            "bit-8",
+            0x100,
+            0,
+            false,
+            &[SCARD_E_INVALID_PARAMETER],
+            "§7: only bits 0–7 of a PIN_SET \
+            are used",
+        ),
+        deauth_ex(
+            "null-card-data",
+            0x02,
+            0,
+            true,
+            &[SCARD_E_INVALID_PARAMETER],
+            "§12",
+        ),
     ]);
     c.extend(challenge_cases());
     c.extend(pin_change_cases());

@@ -76,7 +76,10 @@ fn short(name: &'static str, prop: &'static str, flags: u32, size: u32) -> CaseD
                 format!("pdwDataLen {len:?}, expected the needed size {size}")
             });
         }
-        v.note("§4.6: ERROR_INSUFFICIENT_BUFFER with the needed size (CMCK also accepted SCARD_E_INSUFFICIENT_BUFFER from a v6 driver; the spec's code is required here)");
+        v.note(
+            "§4.6: ERROR_INSUFFICIENT_BUFFER with the needed size (CMCK also accepted \
+            SCARD_E_INSUFFICIENT_BUFFER from a v6 driver; the spec's code is required here)",
+        );
     })
 }
 
@@ -477,13 +480,36 @@ pub fn cases() -> Vec<CaseDef> {
         short("cache-mode", "Cache Mode", 0, 4),
     ]);
     c.extend([
-        get_refused("null-card-data", Some("Free Space"), 16, 0, false, false, true, "§13"),
+        get_refused(
+            "null-card-data",
+            Some("Free Space"),
+            16,
+            0,
+            false,
+            false,
+            true,
+            "§13",
+        ),
         get_refused("null-name", None, 16, 0, false, false, false, "§13"),
         get_refused("empty-name", Some(""), 16, 0, false, false, false, "§13"),
-        get_refused("unknown-name", Some("Bogus Property"), 16, 0, false, false, false, "§13"),
+        get_refused(
+            "unknown-name",
+            Some("Bogus Property"),
+            16,
+            0,
+            false,
+            false,
+            false,
+            "§13",
+        ),
         get_refused(
             "very-long-name",
-            Some("Free SpaceFree SpaceFree SpaceFree SpaceFree SpaceFree SpaceFree SpaceFree SpaceFree SpaceFree SpaceFree SpaceFree SpaceFree SpaceFree SpaceFree SpaceFree SpaceFree SpaceFree SpaceFree SpaceFree SpaceFree SpaceFree SpaceFree SpaceFree SpaceFree SpaceFree SpaceFree SpaceFree Space"),
+            Some(
+                "Free SpaceFree SpaceFree SpaceFree SpaceFree SpaceFree SpaceFree SpaceFree SpaceFree \
+                SpaceFree SpaceFree SpaceFree SpaceFree SpaceFree SpaceFree SpaceFree SpaceFree SpaceFree \
+                SpaceFree SpaceFree SpaceFree SpaceFree SpaceFree SpaceFree SpaceFree SpaceFree SpaceFree \
+                SpaceFree Space",
+            ),
             16,
             0,
             false,
@@ -492,11 +518,57 @@ pub fn cases() -> Vec<CaseDef> {
             "§13",
         ),
         get_refused("null-data", Some("Free Space"), 16, 0, true, false, false, "§13"),
-        get_refused("null-length", Some("Free Space"), 16, 0, false, true, false, "§13"),
-        get_refused("flags-on-free-space", Some("Free Space"), 16, 1, false, false, false, "§4.6: dwFlags must be 0 unless the property gives it a meaning"),
-        get_refused("key-sizes-undefined-spec", Some("Key Sizes"), 20, 0x102, false, false, false, "§4.5: undefined key spec"),
-        get_refused("pin-info-role-8", Some("PIN Information"), 36, 8, false, false, false, "§7: PIN_ID 0..7"),
-        get_refused("padding-schemes-bad-operation", Some("Padding Schemes"), 4, 3, false, false, false, "§8.1: 1 or 2"),
+        get_refused(
+            "null-length",
+            Some("Free Space"),
+            16,
+            0,
+            false,
+            true,
+            false,
+            "§13",
+        ),
+        get_refused(
+            "flags-on-free-space",
+            Some("Free Space"),
+            16,
+            1,
+            false,
+            false,
+            false,
+            "§4.6: dwFlags \
+            must be 0 unless the property gives it a meaning",
+        ),
+        get_refused(
+            "key-sizes-undefined-spec",
+            Some("Key Sizes"),
+            20,
+            0x102,
+            false,
+            false,
+            false,
+            "§4.5: undefined key spec",
+        ),
+        get_refused(
+            "pin-info-role-8",
+            Some("PIN Information"),
+            36,
+            8,
+            false,
+            false,
+            false,
+            "§7: PIN_ID 0..7",
+        ),
+        get_refused(
+            "padding-schemes-bad-operation",
+            Some("Padding Schemes"),
+            4,
+            3,
+            false,
+            false,
+            false,
+            "§8.1: 1 or 2",
+        ),
     ]);
     c.extend([
         set(

@@ -66,7 +66,10 @@ fn out_of_memory(name: &'static str, op: Op) -> CaseDef {
         v.check(after == 0, || {
             "the context does not recover after allocation failures".into()
         });
-        v.note("§1, §13 OutOfMem: SCARD_E_NO_MEMORY (not ERROR_NOT_ENOUGH_MEMORY); leaks checked after CardDeleteContext");
+        v.note(
+            "§1, §13 OutOfMem: SCARD_E_NO_MEMORY (not ERROR_NOT_ENOUGH_MEMORY); leaks checked after \
+            CardDeleteContext",
+        );
     })
 }
 
@@ -215,7 +218,10 @@ pub fn cases() -> Vec<CaseDef> {
                     .map(|t| t.join().unwrap_or_else(|_| Err("a thread panicked".into())))
                     .collect()
             });
-            v.note("§10: the CSP holds a card transaction around each call; so does the harness (SCardBeginTransaction, or a lock on the in-process card)");
+            v.note(
+                "§10: the CSP holds a card transaction around each call; so does the harness \
+                (SCardBeginTransaction, or a lock on the in-process card)",
+            );
             let ok: Vec<_> = results.iter().filter_map(|r| r.as_ref().ok()).collect();
             v.code(
                 "3 contexts × 2 threads",
@@ -269,7 +275,10 @@ pub fn cases() -> Vec<CaseDef> {
                 &cmap,
                 &[SCARD_S_SUCCESS],
             );
-            v.note("the card lost its selection without any error telling the module (reset through the same handle)");
+            v.note(
+                "the card lost its selection without any error telling the module (reset through the \
+                same handle)",
+            );
         }),
         case(S, "reset-then-authenticate", |h, v| {
             with_restored_pin(h, v, |h, v| {
@@ -340,7 +349,10 @@ pub fn cases() -> Vec<CaseDef> {
                     let _ = conn.end_transaction();
                 }
             });
-            v.note("§13 Reconnect: Begin transaction → acquire → AuthenticatePin → QueryCapabilities → SCardReconnect → AuthenticatePin → Deauthenticate → delete → End transaction");
+            v.note(
+                "§13 Reconnect: Begin transaction → acquire → AuthenticatePin → QueryCapabilities → \
+                SCardReconnect → AuthenticatePin → Deauthenticate → delete → End transaction",
+            );
         }),
         case(S, "handle-changes-between-calls", |h, v| {
             let Some(mut b) = open(h, v) else { return };
@@ -393,7 +405,9 @@ pub fn cases() -> Vec<CaseDef> {
             v.reply("CardReadFile(cardid)", &id, &[SCARD_S_SUCCESS]);
             v.reply("CardReadFile(cardcf)", &cf, &[SCARD_S_SUCCESS]);
             v.check(before == after, || {
-                "the module used the CSP cache while reading cardid/cardcf (§2.4: that recurses in the real CSP)".into()
+                "the module used the CSP cache while reading cardid/cardcf (§2.4: that recurses in the \
+                    real CSP)"
+                    .into()
             });
         }),
         case(S, "cache-follows-freshness", |h, v| {

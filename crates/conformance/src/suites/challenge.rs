@@ -1,0 +1,313 @@
+//! The administrator's challenge/response (digest §4.2; spec "CardGetChallenge",
+//! "CardAuthenticateChallenge", "CardAuthenticateEx", "CardGetChallengeEx"): the administrator is the PIV
+//! management key (3DES, the fixture's default key), the response the 3DES-ECB encryption of the 8-byte
+//! challenge, computed here with the `des` crate. Right and wrong responses, a response without a
+//! challenge or to a challenge already used or discarded, the v6 entry points, and what the module then
+//! believes (`CP_CARD_AUTHENTICATED_STATE`, when it offers the property).
+
+use crate::blobs;
+use crate::codes::*;
+use crate::ffi::alloc;
+use crate::ffi::calls::SignArgs;
+use crate::harness::{Bound, CaseDef, Harness, Verdict, case};
+use crate::oracle::{DEFAULT_MANAGEMENT_KEY, tdes_response};
+use crate::suites::keys::{ROLE_ADMIN, ROLE_PIN_ALWAYS, ROLE_USER, Want, find};
+
+const S: &str = "challenge";
+const TAG: &str = "3DES admin challenge";
+/// `CREATE_PIN_SET(ROLE_ADMIN)`.
+const ADMIN_SET: u32 = 1 << ROLE_ADMIN;
+
+/// The module's `CP_CARD_AUTHENTICATED_STATE`, when it offers the (optional) property.
+fn authenticated_state(b: &Bound) -> Option<u32> {
+    let r = b
+        .call()
+        .get_property(Some("Authenticated State"), 4, 0, false, false);
+    let ok = r.ok();
+    r.value
+        .filter(|_| ok)
+        .and_then(|p| blobs::dwords(&p.data).first().copied())
+}
+
+/// Runs `body` on a fresh context (an admin challenge belongs to one context), the fixture's management
+/// key known; resets the card afterwards so that no administrator session outlives the case.
+fn with_admin_context(h: &Harness, v: &mut Verdict, body: impl FnOnce(&Bound, &mut Verdict)) {
+    if !h.fixture().provisioned {
+        return v.skip("the card was not provisioned: its management key is unknown");
+    }
+    if let Some(b) = v.setup("open", h.open()) {
+        body(&b, v);
+    }
+    let _ = h.card().reset_through_other();
+}
+
+/// A challenge from `CardGetChallenge` (or `CardGetChallengeEx(ROLE_ADMIN)` when `ex`), checked to be one
+/// 3DES block.
+fn challenge(v: &mut Verdict, b: &Bound, ex: bool) -> Option<Vec<u8>> {
+    let r = if ex {
+        b.call().get_challenge_ex(ROLE_ADMIN, 0, false, false)
+    } else {
+        b.call().get_challenge(false, false)
+    };
+    let what = if ex {
+        "CardGetChallengeEx(ROLE_ADMIN)"
+    } else {
+        "CardGetChallenge"
+    };
+    if !v.reply(what, &r, &[SCARD_S_SUCCESS]) {
+        return None;
+    }
+    let c = r.value.unwrap_or_default();
+    v.check(c.len() == 8, || {
+        format!("a {}-byte challenge; 3DES answers one 8-byte block", c.len())
+    })
+    .then_some(c)
+}
+
+/// Answers through `CardAuthenticateChallenge`, or `CardAuthenticateEx(ROLE_ADMIN)` when `ex`.
+fn answer(b: &Bound, response: &[u8], ex: bool) -> (u32, Option<u32>) {
+    if ex {
+        let r = b
+            .call()
+            .authenticate_ex(ROLE_ADMIN, 0, Some(response), None, false, true);
+        (r.code, r.value.and_then(|o| o.attempts))
+    } else {
+        let r = b.call().authenticate_challenge(Some(response), true);
+        (r.code, r.value.flatten())
+    }
+}
+
+fn right(challenge: &[u8]) -> Vec<u8> {
+    tdes_response(&DEFAULT_MANAGEMENT_KEY, challenge).unwrap_or_default()
+}
+
+fn check_admin(v: &mut Verdict, b: &Bound, want: bool) {
+    if let Some(state) = authenticated_state(b) {
+        v.check((state & ADMIN_SET != 0) == want, || {
+            format!(
+                "CP_CARD_AUTHENTICATED_STATE {state:#x}: the administrator is {}authenticated",
+                if want { "not " } else { "" }
+            )
+        });
+    }
+}
+
+fn flows() -> Vec<CaseDef> {
+    let mut c = Vec::new();
+    for ex in [false, true] {
+        let (prefix, how) = if ex {
+            (
+                "ex-",
+                "CardGetChallengeEx(ROLE_ADMIN) + CardAuthenticateEx(ROLE_ADMIN)",
+            )
+        } else {
+            ("", "CardGetChallenge + CardAuthenticateChallenge")
+        };
+        c.push(
+            case(S, format!("{prefix}right-response"), move |h, v| {
+                with_admin_context(h, v, |b, v| {
+                    let Some(ch) = challenge(v, b, ex) else { return };
+                    v.expected = None;
+                    let (code, _) = answer(b, &right(&ch), ex);
+                    v.code("the 3DES response", code, &[SCARD_S_SUCCESS]);
+                    check_admin(v, b, code == 0);
+                });
+                v.note(format!(
+                    "spec: {how}; the response is 3DES-ECB of the challenge with the shared key"
+                ));
+                if ex {
+                    v.note(
+                        "spec (CardGetChallengeEx): the caller submits the response back by calling \
+                        CardAuthenticateEx; CardAuthenticateEx \"adds support for … challenge/response \
+                        PINs\", ROLE_ADMIN allowed",
+                    );
+                }
+            })
+            .counted_for(TAG),
+        );
+        c.push(
+            case(S, format!("{prefix}wrong-response"), move |h, v| {
+                with_admin_context(h, v, |b, v| {
+                    let Some(ch) = challenge(v, b, ex) else { return };
+                    v.expected = None;
+                    let mut wrong = right(&ch);
+                    wrong[0] ^= 0x80;
+                    let (code, attempts) = answer(b, &wrong, ex);
+                    v.code("a wrong response", code, &[SCARD_W_WRONG_CHV]);
+                    if let Some(n) = attempts {
+                        v.note(format!("pcAttemptsRemaining {n:#x}"));
+                    }
+                    check_admin(v, b, false);
+                });
+                v.note(
+                    "spec: a failed challenge/response → SCARD_W_WRONG_CHV, the principal deauthenticated",
+                );
+            })
+            .counted_for(TAG),
+        );
+        c.push(
+            case(S, format!("{prefix}response-without-challenge"), move |h, v| {
+                with_admin_context(h, v, |b, v| {
+                    let (code, _) = answer(b, &[0x11; 8], ex);
+                    v.code(
+                        "a response with no challenge outstanding",
+                        code,
+                        &[SCARD_W_WRONG_CHV],
+                    );
+                    check_admin(v, b, false);
+                });
+                v.note(
+                    "spec: without CardGetChallenge first, the response fails (and the counter is not \
+                    decremented)",
+                );
+            })
+            .counted_for(TAG),
+        );
+    }
+    c.extend([
+        case(S, "response-replayed", |h, v| {
+            with_admin_context(h, v, |b, v| {
+                let Some(ch) = challenge(v, b, false) else { return };
+                let response = right(&ch);
+                let (first, _) = answer(b, &response, false);
+                v.check(first == 0, || format!("the first response: {}", name(first)));
+                v.expected = None;
+                let (second, _) = answer(b, &response, false);
+                v.code("the same response again", second, &[SCARD_W_WRONG_CHV]);
+            });
+            v.note("spec: challenges are not reusable");
+        })
+        .counted_for(TAG),
+        case(S, "challenge-discarded-by-another-command", |h, v| {
+            with_admin_context(h, v, |b, v| {
+                let Some(signer) = v.setup("a key without PIN", find(h, Want::RsaSignOnly)) else {
+                    return;
+                };
+                let Some(ch) = challenge(v, b, false) else { return };
+                // A signature with the no-PIN key: a card command that is no authentication.
+                let s = b
+                    .call()
+                    .sign_data(&SignArgs::basic(2, signer.index, signer.spec, 0x800C, &[7; 32]));
+                v.check(s.ok(), || format!("CardSignData between: {}", name(s.code)));
+                v.expected = None;
+                let (code, _) = answer(b, &right(&ch), false);
+                v.code("the response after another command", code, &[SCARD_W_WRONG_CHV]);
+            });
+            v.note(
+                "spec (CardGetChallenge): the challenge is discarded if the next command to the card \
+                is not an authentication that uses it",
+            );
+        })
+        .counted_for(TAG),
+        case(S, "response-wrong-length", |h, v| {
+            with_admin_context(h, v, |b, v| {
+                for len in [7usize, 16] {
+                    let Some(ch) = challenge(v, b, false) else { return };
+                    v.expected = None;
+                    let mut r = right(&ch);
+                    r.resize(len, 0);
+                    let (code, _) = answer(b, &r, false);
+                    v.code(&format!("a {len}-byte response"), code, &[SCARD_W_WRONG_CHV]);
+                }
+            });
+            v.note(
+                "a response that is not one block is a wrong response (digest §13: wrong lengths → \
+                WRONG_CHV, as for PINs)",
+            );
+        })
+        .counted_for(TAG),
+        case(S, "failed-response-ends-the-admin-session", |h, v| {
+            with_admin_context(h, v, |b, v| {
+                let Some(ch) = challenge(v, b, false) else { return };
+                let (ok, _) = answer(b, &right(&ch), false);
+                if !v.check(ok == 0, || format!("authentication: {}", name(ok))) {
+                    return;
+                }
+                let Some(ch) = challenge(v, b, false) else { return };
+                let mut wrong = right(&ch);
+                wrong[7] ^= 1;
+                let (code, _) = answer(b, &wrong, false);
+                v.expected = None;
+                v.code("a wrong response while authenticated", code, &[SCARD_W_WRONG_CHV]);
+                check_admin(v, b, false);
+            });
+            v.note("spec: failed authentication attempts always leave the card deauthenticated");
+        })
+        .counted_for(TAG),
+        case(S, "deauthenticate-admin", |h, v| {
+            with_admin_context(h, v, |b, v| {
+                let Some(ch) = challenge(v, b, false) else { return };
+                let (ok, _) = answer(b, &right(&ch), false);
+                if !v.check(ok == 0, || format!("authentication: {}", name(ok))) {
+                    return;
+                }
+                v.expected = None;
+                let d = b.call().deauthenticate_ex(ADMIN_SET, 0);
+                v.reply(
+                    "CardDeauthenticateEx(admin)",
+                    &d,
+                    &[SCARD_S_SUCCESS, SCARD_E_UNSUPPORTED_FEATURE],
+                );
+                if d.ok() {
+                    check_admin(v, b, false);
+                }
+            });
+            v.note(
+                "digest §4.2: success, or SCARD_E_UNSUPPORTED_FEATURE when only a reset logs out (the \
+                CSP then resets)",
+            );
+        })
+        .counted_for(TAG),
+    ]);
+    c
+}
+
+fn refusals() -> Vec<CaseDef> {
+    let mut c = Vec::new();
+    for (role, why) in [
+        (ROLE_USER, "the user PIN is alphanumeric, not challenge/response"),
+        (ROLE_PIN_ALWAYS, "the PIN-always role is alphanumeric"),
+        (4, "the PUK is alphanumeric"),
+        (0, "ROLE_EVERYONE has no secret"),
+        (8, "PIN ids stop at 7"),
+    ] {
+        c.push(case(S, format!("get-challenge-ex-role-{role}"), move |h, v| {
+            let Some(b) = v.setup("open", h.open()) else {
+                return;
+            };
+            let r = b.call().get_challenge_ex(role, 0, false, false);
+            v.reply("CardGetChallengeEx", &r, &[SCARD_E_INVALID_PARAMETER]);
+            v.note(format!(
+                "digest §4.2: not a ChallengeResponsePinType PIN → invalid parameter ({why})"
+            ));
+        }));
+    }
+    c.push(
+        case(S, "out-of-memory", |h, v| {
+            with_admin_context(h, v, |b, v| {
+                alloc::fail_all(true);
+                let r = b.call().get_challenge_ex(ROLE_ADMIN, 0, false, false);
+                alloc::disarm();
+                v.reply(
+                    "CardGetChallengeEx with pfnCspAlloc failing",
+                    &r,
+                    &[SCARD_E_NO_MEMORY],
+                );
+                let again = b.call().get_challenge_ex(ROLE_ADMIN, 0, false, false);
+                v.check(again.ok(), || {
+                    format!("no challenge afterwards: {}", name(again.code))
+                });
+            });
+            v.note("§1, §13 OutOfMem");
+        })
+        .counted_for(TAG),
+    );
+    c
+}
+
+/// The cases.
+pub fn cases() -> Vec<CaseDef> {
+    let mut c = flows();
+    c.extend(refusals());
+    c
+}
