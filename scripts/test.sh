@@ -200,6 +200,7 @@ conformance_run() {
   local kind=$1 report=$2 stats
   stats=$(mktemp /tmp/tessera-conformance-stats.XXXXXX.json)
   if [[ $kind == linux ]]; then
+    # shellcheck disable=SC2016  # the quoted script expands its arguments in the child shell
     scripts/with-virtual-reader.sh --stats "$stats" -- sh -c '"$0" --module "$1" --reader "$TESSERA_READER" \
       --provision --card-stats "$2"' "$target_dir/debug/tessera-conformance" \
       "$target_dir/debug/libtessera_minidriver.so" "$stats" >"$report" 2>&1 || true
@@ -211,6 +212,7 @@ conformance_run() {
     local exe=$target_dir/$target/debug/tessera-conformance.exe
     local dll='Z:'${target_dir//\//\\}\\$target\\debug\\tessera_minidriver.dll
     local stats_win='Z:'${stats//\//\\}
+    # shellcheck disable=SC2016  # as above
     TESSERA_WINE_SUITE=$suite scripts/with-virtual-reader.sh --stats "$stats" -- bash -c \
       'source scripts/lib/wine.sh && wine_exec --bind "$0" --bind /tmp -- wine "$1" --module "$2" \
         --reader "$TESSERA_READER" --provision --card-stats "$3"' \
@@ -236,9 +238,9 @@ same_counts() {
 }
 
 tier_windows() {
-  # shellcheck source=lib/wine.sh
+  # shellcheck source=scripts/lib/wine.sh
   source scripts/lib/wine.sh
-  # shellcheck source=lib/windows-artifacts.sh
+  # shellcheck source=scripts/lib/windows-artifacts.sh
   source scripts/lib/windows-artifacts.sh
   local x64=x86_64-pc-windows-gnu x86=i686-pc-windows-gnu results=$target_dir/conformance-reports
   mkdir -p "$results"

@@ -182,7 +182,7 @@ _private_pcscd_try_port() {
       PRIVATE_PCSCD_READER=$name
       return 0
     fi
-    if ! tessera_pid_running "$pid" || tail -n "+$log_start" "$PRIVATE_PCSCD_LOG" | grep -qE 'init failed|Open Port .* Failed'; then
+    if ! tessera_pid_running "$pid" || grep -E 'init failed|Open Port .* Failed' < <(tail -n "+$log_start" "$PRIVATE_PCSCD_LOG") >/dev/null; then
       break
     fi
     sleep 0.1

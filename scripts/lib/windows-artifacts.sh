@@ -34,7 +34,8 @@ check_dll() {
     [[ $name =~ $windows_allowed_imports_regex ]] || { echo "import of a DLL Windows does not ship: $name" >&2; missing=1; }
   done <<<"$imports"
   # The version resource: UTF-16 strings in .rsrc.
-  if ! strings -e l "$dll" | grep -qx 'Tessera'; then
+  # grep without -q reads all its input: `grep -q` could stop early and fail the pipe under pipefail.
+  if ! strings -e l "$dll" | grep -x 'Tessera' >/dev/null; then
     echo "no version resource with ProductName Tessera" >&2
     missing=1
   fi

@@ -165,17 +165,21 @@ wine_chroot_setup() {
         # Options of its own: a failed step must stop here whatever the caller has set.
         set -euo pipefail
         # One setup at a time per cache; a second caller waits, then finds the markers.
-        exec 9>"$cache/setup.lock"
-        flock 9
+        # `|| exit 1` on every step: when a caller runs this in an `if`, bash ignores `set -e` here too.
+        exec 9>"$cache/setup.lock" || exit 1
+        flock 9 || exit 1
         started=$SECONDS
         if ! wine__marker_ok "$cache/complete"; then
             wine__assert_nothing_mounted_below "$root"
             rm -f "$cache/complete" "$cache/complete32" "$cache/wine32.failed"
             wine__log "creating the Wine chroot ($suite) in $root from $mirror"
-            unshare -m -p --fork --kill-child --propagation private -- \
+            if ! unshare -m -p --fork --kill-child --propagation private -- \
                 bash -c 'source "$1"; shift; wine__setup_base "$@"' \
-                wine-setup "$TESSERA_WINE_LIB" "$root" "$mirror" "$suite"
-            printf '%s\n' "$WINE__CACHE_FORMAT" >"$cache/complete"
+                wine-setup "$TESSERA_WINE_LIB" "$root" "$mirror" "$suite"; then
+                wine__log "the $suite chroot could not be set up"
+                exit 1
+            fi
+            printf '%s\n' "$WINE__CACHE_FORMAT" >"$cache/complete" || exit 1
         fi
         if wine__wine32_wanted_now "$cache"; then
             if wine__setup_wine32 "$cache" 2>"$cache/wine32.err"; then
@@ -264,8 +268,11 @@ wine__setup_base() { # ROOT MIRROR SUITE
 
     wine__mount_system "$root"
     cp -L /etc/resolv.conf "$root/etc/resolv.conf" 2>/dev/null || true
-    # Follow the host's apt policy on stale Release files (mirrors that serve a dated snapshot).
-    if apt-config dump 2>/dev/null | grep -q '^Acquire::Check-Valid-Until "false"'; then
+    # Follow the host's apt policy on stale Release files (mirrors that serve a dated snapshot). The dump
+    # is read whole first: `apt-config | grep -q` under pipefail fails whenever grep stops reading early.
+    local apt_config
+    apt_config=$(apt-config dump 2>/dev/null || true)
+    if grep -q '^Acquire::Check-Valid-Until "false"' <<<"$apt_config"; then
         printf 'Acquire::Check-Valid-Until "false";\n' >"$root/etc/apt/apt.conf.d/99tessera-valid-until"
     fi
     local t1=$SECONDS packages=(wine wine64 libpcsclite1)

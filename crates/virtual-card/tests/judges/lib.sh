@@ -95,7 +95,7 @@ card_certificate() {
   openssl x509 -req -in "$tmp/template.csr" -signkey "$tmp/template.key" -force_pubkey "$pub" -days 365 \
     -sha256 -out "$tmp/template.crt" 2>/dev/null
   local header
-  header=$(openssl asn1parse -in "$tmp/template.crt" | head -n 1 | sed -n 's/.*hl=\([0-9]*\).*/\1/p')
+  header=$(openssl asn1parse -in "$tmp/template.crt" | sed -n '1s/.*hl=\([0-9]*\).*/\1/p')
   openssl asn1parse -in "$tmp/template.crt" -strparse "$header" -noout -out "$tmp/tbs.der"
   run yubico-piv-tool -r "$READER" -a verify-pin -P "$pin" --sign -s "$slot" -A "$alg" -H SHA256 \
     -i "$tmp/tbs.der" -o "$tmp/signature.bin"
