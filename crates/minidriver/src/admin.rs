@@ -19,14 +19,21 @@ pub(crate) struct PendingChallenge {
 
 impl CardContext {
     /// The management key's algorithm: from GET METADATA 9B when the card reports it, else 3DES (the
-    /// PIV default before YubiKey 5.7).
+    /// PIV default before YubiKey 5.7). Asked once per context.
     fn management_algorithm(&mut self) -> ManagementAlgorithm {
-        self.read(|s| s.get_metadata(KeyRef::MANAGEMENT))
+        if let Some(algorithm) = self.management_algorithm {
+            return algorithm;
+        }
+        let algorithm = self
+            .read_vendor(|s| s.get_metadata(KeyRef::MANAGEMENT))
             .ok()
+            .flatten()
             .flatten()
             .and_then(|m| m.algorithm)
             .and_then(|a| a.management())
-            .unwrap_or(ManagementAlgorithm::Tdes)
+            .unwrap_or(ManagementAlgorithm::Tdes);
+        self.management_algorithm = Some(algorithm);
+        algorithm
     }
 
     /// `CardGetChallenge` / `CardGetChallengeEx(ROLE_ADMIN)`.
@@ -34,8 +41,7 @@ impl CardContext {
         let algorithm = self.management_algorithm();
         // The challenge must directly precede its answer: nothing else goes to the card in between
         // (the card forgets the challenge otherwise), so no retry after a reset either.
-        let challenge = self.session.management_challenge(algorithm);
-        self.sync_resets();
+        let challenge = self.once(|s| s.management_challenge(algorithm));
         let challenge = challenge?;
         self.pending_challenge = Some(PendingChallenge {
             algorithm,
@@ -57,8 +63,7 @@ impl CardContext {
             self.auth.admin = false;
             return Err(MdError::WrongPin { remaining: None });
         };
-        let result = self.session.management_response(algorithm, response);
-        self.sync_resets();
+        let result = self.once(|s| s.management_response(algorithm, response));
         match result {
             Ok(()) => {
                 self.auth.admin = true;

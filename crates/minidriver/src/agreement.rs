@@ -47,6 +47,9 @@ pub mod param {
 
 /// `KDF_USE_SECRET_AS_HMAC_KEY_FLAG`.
 pub const USE_SECRET_AS_HMAC_KEY: u32 = 0x1;
+/// The longest key the concatenation KDF derives (the caller chooses the length; keys and key blocks
+/// are far shorter, and the bound keeps a caller's length from becoming an allocation).
+pub const MAX_DERIVED_LEN: usize = 4096;
 /// Length of the TLS PRF output the CSP asks for (a master secret).
 pub const TLS_MASTER_SECRET_LEN: usize = 48;
 
@@ -57,7 +60,7 @@ pub(crate) struct Agreement {
 }
 
 /// A key-derivation request.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct DeriveRequest<'a> {
     /// The agreement (from `bSecretAgreementIndex` or a `KDF_SECRET_HANDLE` parameter).
     pub agreement: u8,
@@ -70,6 +73,21 @@ pub struct DeriveRequest<'a> {
     /// The derived length the caller asked for, when it did (v2 `dwKeyLen` in bytes, or the caller's
     /// buffer for the concatenation KDF).
     pub requested_len: Option<usize>,
+}
+
+/// Parameter values (an HMAC key, secret prepend/append bytes) may be secret: only their types and
+/// lengths are shown.
+impl std::fmt::Debug for DeriveRequest<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let params: Vec<(u32, usize)> = self.params.iter().map(|(t, v)| (*t, v.len())).collect();
+        f.debug_struct("DeriveRequest")
+            .field("agreement", &self.agreement)
+            .field("kdf", &self.kdf)
+            .field("secret_as_hmac_key", &self.secret_as_hmac_key)
+            .field("params (type, length)", &params)
+            .field("requested_len", &self.requested_len)
+            .finish()
+    }
 }
 
 impl CardContext {
@@ -224,6 +242,9 @@ impl CardContext {
                 ]
                 .concat();
                 let len = req.requested_len.unwrap_or(hash().len());
+                if len == 0 || len > MAX_DERIVED_LEN {
+                    return Err(MdError::InvalidParameter("derived key length"));
+                }
                 sized(len, size_only, || {
                     kdf::sp800_56a_concat(hash(), &z, &other_info, len)
                 })?
@@ -333,12 +354,8 @@ fn wide_string(bytes: &[u8]) -> Result<String> {
     if !bytes.len().is_multiple_of(2) {
         return Err(MdError::InvalidParameter("string parameter of odd length"));
     }
-    let units: Vec<u16> = bytes
-        .chunks_exact(2)
-        .map(|c| u16::from_le_bytes([c[0], c[1]]))
-        .take_while(|&u| u != 0)
-        .collect();
-    String::from_utf16(&units).map_err(|_| MdError::InvalidParameter("string parameter is not UTF-16"))
+    String::from_utf16(&crate::utf16::units_until_nul(bytes))
+        .map_err(|_| MdError::InvalidParameter("string parameter is not UTF-16"))
 }
 
 /// The uncompressed point of a peer `BCRYPT_ECCKEY_BLOB` on the container's curve, checked to be on it.

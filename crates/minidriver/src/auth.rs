@@ -54,8 +54,7 @@ impl CardContext {
             return Err(MdError::WrongPin { remaining: retries });
         }
         let padded = PaddedPin::new(pin).map_err(|_| MdError::WrongPin { remaining: retries })?;
-        let result = self.session.verify(reference, &padded);
-        self.sync_resets();
+        let result = self.once(|s| s.verify(reference, &padded));
         match result {
             Ok(()) => {
                 self.auth.user = true;
@@ -80,8 +79,7 @@ impl CardContext {
             return Ok(());
         }
         let reference = self.pin_reference()?;
-        let logged_out = self.session.logout(reference).is_ok();
-        self.sync_resets();
+        let logged_out = self.once(|s| s.logout(reference)).is_ok();
         let admin_requested = roles & pins::pin_set(ROLE_ADMIN) != 0;
         if logged_out && !admin_requested {
             self.auth.user = false;

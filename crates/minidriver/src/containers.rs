@@ -35,6 +35,17 @@ pub mod spec {
     pub const AT_ECDHE_P384: u32 = 7;
     /// ECDH P-521.
     pub const AT_ECDHE_P521: u32 = 8;
+
+    /// Checks a `dwKeySpec` argument: undefined values are invalid, the P-521 specs defined but not
+    /// supported (P-521 is not a PIV curve).
+    pub fn check(key_spec: u32) -> crate::error::Result<()> {
+        use crate::error::MdError;
+        match key_spec {
+            AT_KEYEXCHANGE..=AT_ECDSA_P384 | AT_ECDHE_P256 | AT_ECDHE_P384 => Ok(()),
+            AT_ECDSA_P521 | AT_ECDHE_P521 => Err(MdError::Unsupported("P-521 is not a PIV curve")),
+            _ => Err(MdError::InvalidParameter("undefined key spec")),
+        }
+    }
 }
 
 /// The slots in fixed-index order.
@@ -321,23 +332,32 @@ impl ContainerSet {
 }
 
 /// The key of a slot: from metadata when the card reports it (the card's truth), else from the
-/// certificate. Key usage comes from the certificate.
+/// certificate. Key usage comes from the certificate. Keys Windows has no key spec for (Ed25519, X25519
+/// on YubiKey 5.7) are no container: presented as anything else they would be misused.
 fn key_of(slot: KeyRef, contents: &SlotContents) -> Option<(PublicKey, Usage)> {
     let from_cert = contents.certificate.as_deref().map(cert::inspect);
     let usage = match &from_cert {
         Some(Ok(info)) => info.usage,
         _ => Usage::ANY,
     };
-    if let Some(key) = contents.metadata.as_ref().and_then(|m| m.public_key.clone()) {
-        return Some((key, usage));
-    }
-    match from_cert {
-        Some(Ok(info)) => Some((info.public_key, usage)),
-        Some(Err(e)) => {
+    let key = match (
+        contents.metadata.as_ref().and_then(|m| m.public_key.clone()),
+        from_cert,
+    ) {
+        (Some(key), _) => key,
+        (None, Some(Ok(info))) => info.public_key,
+        (None, Some(Err(e))) => {
             tracing::warn!("slot {slot}: certificate unusable and no metadata: {e}");
-            None
+            return None;
         }
-        None => None,
+        (None, None) => return None,
+    };
+    let algorithm = key.algorithm();
+    if algorithm.is_rsa() || algorithm.is_ecc() {
+        Some((key, usage))
+    } else {
+        tracing::info!("slot {slot}: {algorithm:?} keys have no Windows key spec; not a container");
+        None
     }
 }
 
@@ -372,5 +392,43 @@ pub fn to_record(c: &Container) -> ContainerRecord {
         pin_id: c.pin as u8,
         associated_ecdh_container: c.associated_ecdh.unwrap_or(0xFF),
         cert_fingerprint: [0; 20],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tessera_piv::AlgorithmId;
+
+    fn with_key(algorithm: AlgorithmId, point: Vec<u8>) -> SlotContents {
+        SlotContents {
+            certificate: None,
+            metadata: Some(Metadata {
+                algorithm: Some(algorithm),
+                public_key: Some(PublicKey::Ecc { algorithm, point }),
+                ..Metadata::default()
+            }),
+        }
+    }
+
+    #[test]
+    fn keys_without_a_windows_key_spec_are_no_containers() {
+        let mut p256 = vec![0x04];
+        p256.extend_from_slice(&[0x11; 64]);
+        let slots = [
+            (
+                KeyRef::AUTHENTICATION,
+                with_key(AlgorithmId::ED25519, vec![0x22; 32]),
+            ),
+            (
+                KeyRef::KEY_MANAGEMENT,
+                with_key(AlgorithmId::X25519, vec![0x33; 32]),
+            ),
+            (KeyRef::SIGNATURE, with_key(AlgorithmId::ECCP256, p256)),
+        ];
+        let set = ContainerSet::from_slots(&slots, &[0; 16]);
+        let listed: Vec<KeyRef> = set.iter().map(|c| c.slot).collect();
+        assert!(!listed.is_empty(), "the P-256 key is a container");
+        assert!(listed.iter().all(|&s| s == KeyRef::SIGNATURE), "{listed:?}");
     }
 }

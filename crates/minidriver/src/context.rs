@@ -44,6 +44,8 @@ pub struct CardContext {
     pub(crate) agreements: Vec<Option<crate::agreement::Agreement>>,
     /// An admin challenge handed out and not yet answered.
     pub(crate) pending_challenge: Option<crate::admin::PendingChallenge>,
+    /// The management key's algorithm, once asked.
+    pub(crate) management_algorithm: Option<tessera_piv::ManagementAlgorithm>,
 }
 
 impl std::fmt::Debug for CardContext {
@@ -96,6 +98,7 @@ impl CardContext {
             pin_context: None,
             agreements: Vec::new(),
             pending_challenge: None,
+            management_algorithm: None,
         })
     }
 
@@ -143,6 +146,58 @@ impl CardContext {
         Ok(result?)
     }
 
+    /// Runs an exchange that is never repeated (VERIFY, logout, the admin challenge and its answer):
+    /// no retry after a reset, but the context learns of any reset the exchange saw.
+    pub(crate) fn once<T>(
+        &mut self,
+        op: impl FnOnce(&mut Session<Box<dyn CardLink>>) -> tessera_piv::Result<T>,
+    ) -> tessera_piv::Result<T> {
+        let result = op(&mut self.session);
+        self.sync_resets();
+        result
+    }
+
+    /// Runs a read-only YubiKey instruction; `None` when the card does not know it. `6D00` is ambiguous
+    /// here: other PIV cards (and older YubiKeys for some instructions) answer it to an instruction they
+    /// lack, and a card that lost its PIV selection answers it to anything. A re-SELECT would log the PIN
+    /// out, so a standard instruction decides first: the PIN status query (an empty VERIFY, which spends
+    /// no try) succeeds only while PIV is selected.
+    pub(crate) fn read_vendor<T>(
+        &mut self,
+        mut op: impl FnMut(&mut Session<Box<dyn CardLink>>) -> tessera_piv::Result<T>,
+    ) -> Result<Option<T>> {
+        let result = match op(&mut self.session) {
+            Err(e) if lost_selection(&e) && e.status_word().is_some() => {
+                match self.session.pin_status(KeyRef::PIN) {
+                    Err(probe) if lost_selection(&probe) => {
+                        tracing::debug!("card lost its PIV selection; re-selecting and retrying once");
+                        self.session.note_reset();
+                        op(&mut self.session)
+                    }
+                    _ => Err(e),
+                }
+            }
+            Err(e) if lost_selection(&e) => {
+                self.session.note_reset();
+                op(&mut self.session)
+            }
+            other => other,
+        };
+        self.sync_resets();
+        match result {
+            Ok(v) => Ok(Some(v)),
+            Err(e)
+                if matches!(
+                    e.status_word(),
+                    Some(StatusWord::INS_NOT_SUPPORTED | StatusWord::CLA_NOT_SUPPORTED)
+                ) =>
+            {
+                Ok(None)
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
     /// Reads a data object; a vendor object the card refuses (`6A80`, as non-YubiKey PIV cards answer for
     /// 5FFFxx) counts as absent.
     pub(crate) fn read_object(&mut self, tag: u32) -> Result<Option<Vec<u8>>> {
@@ -156,7 +211,7 @@ impl CardContext {
     /// The card's firmware version (YubiKey GET VERSION), if it reports one.
     pub(crate) fn version(&mut self) -> Option<Version> {
         if self.version.is_none() {
-            let v = self.read(|s| s.get_version()).ok();
+            let v = self.read_vendor(|s| s.get_version()).ok().flatten();
             self.version = Some(v);
         }
         self.version.flatten()
@@ -165,7 +220,7 @@ impl CardContext {
     /// The serial number (YubiKey GET SERIAL), if the card reports one.
     pub(crate) fn serial(&mut self) -> Option<u32> {
         if self.serial.is_none() {
-            let v = self.read(|s| s.get_serial()).ok();
+            let v = self.read_vendor(|s| s.get_serial()).ok().flatten();
             self.serial = Some(v);
         }
         self.serial.flatten()
@@ -291,7 +346,7 @@ impl CardContext {
         for slot in slots {
             let certificate = self.certificate(slot)?;
             let metadata = if with_metadata {
-                self.read(|s| s.get_metadata(slot))?
+                self.read_vendor(|s| s.get_metadata(slot))?.flatten()
             } else {
                 None
             };

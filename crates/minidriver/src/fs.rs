@@ -93,7 +93,14 @@ impl CardContext {
                 access::EVERYONE_READ_ADMIN_WRITE,
             )),
             (Dir::Root, "cardcf") => {
-                let cf = self.freshness()?.unwrap_or([0; 6]);
+                // Re-read on every call when the card keeps the object (another process may have
+                // changed the card); a card without it stays without it for this context, whose cache
+                // mode (session only) was chosen on that basis.
+                let cf = if self.has_freshness()? {
+                    self.freshness()?.unwrap_or([0; 6])
+                } else {
+                    [0; 6]
+                };
                 Ok((cf.to_vec(), access::EVERYONE_READ_USER_WRITE))
             }
             (Dir::Root, "cardapps") => Ok((CARDAPPS.to_vec(), access::EVERYONE_READ_ADMIN_WRITE)),

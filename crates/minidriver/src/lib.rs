@@ -28,6 +28,7 @@ pub mod pins;
 pub mod properties;
 pub mod registration;
 pub mod signing;
+mod utf16;
 
 pub use abi::CardAcquireContext;
 pub use abi::builtin::acquire_context_with_transport;

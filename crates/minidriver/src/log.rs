@@ -37,11 +37,13 @@ pub fn settings(registry: impl Fn(&str) -> Option<String>) -> Option<LogSettings
     })
 }
 
-/// Installs the file logger once per process, with `settings`. Only the exported `CardAcquireContext`
-/// calls this: a Rust program that links the module as a library keeps its own logging.
-pub fn init(settings: Option<LogSettings>) {
+/// Installs the file logger once per process, with the settings `settings` returns (asked only on the
+/// first call: the registry is not read again for every context). Only the exported
+/// `CardAcquireContext` calls this: a Rust program that links the module as a library keeps its own
+/// logging.
+pub fn init(settings: impl FnOnce() -> Option<LogSettings>) {
     INIT.call_once(|| {
-        let Some(settings) = settings else { return };
+        let Some(settings) = settings() else { return };
         let Ok(file) = std::fs::OpenOptions::new()
             .create(true)
             .append(true)

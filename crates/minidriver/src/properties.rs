@@ -164,6 +164,7 @@ impl CardContext {
 
     /// `CardQueryKeySizes` / `CP_CARD_KEYSIZES`.
     pub fn key_sizes(&mut self, key_spec: u32) -> Result<KeySizes> {
+        spec::check(key_spec)?;
         match key_spec {
             spec::AT_KEYEXCHANGE | spec::AT_SIGNATURE => {
                 let (minimum, maximum) = self.rsa_size_range();
@@ -180,16 +181,13 @@ impl CardContext {
                 maximum: 256,
                 increment: 1,
             }),
-            spec::AT_ECDSA_P384 | spec::AT_ECDHE_P384 => Ok(KeySizes {
+            // AT_ECDSA_P384 | AT_ECDHE_P384: the specs `spec::check` leaves.
+            _ => Ok(KeySizes {
                 minimum: 384,
                 default: 384,
                 maximum: 384,
                 increment: 1,
             }),
-            spec::AT_ECDSA_P521 | spec::AT_ECDHE_P521 => {
-                Err(MdError::Unsupported("P-521 is not a PIV curve"))
-            }
-            _ => Err(MdError::InvalidParameter("undefined key spec")),
         }
     }
 
@@ -326,12 +324,7 @@ impl CardContext {
                 Ok(())
             }
             name::PIN_CONTEXT_STRING => {
-                self.pin_context = data.map(|d| {
-                    d.chunks_exact(2)
-                        .map(|c| u16::from_le_bytes([c[0], c[1]]))
-                        .take_while(|&u| u != 0)
-                        .collect()
-                });
+                self.pin_context = data.map(crate::utf16::units_until_nul);
                 Ok(())
             }
             name::FREE_SPACE

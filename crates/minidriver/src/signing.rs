@@ -137,6 +137,10 @@ fn rsa_encoding(padding: &SignPadding, data: &[u8], k: usize) -> Result<Vec<u8>>
         }
         SignPadding::Pss { hash, salt_len } => {
             check_len(hash)?;
+            // Checked before the salt is allocated: cbSalt comes from the caller.
+            if salt_len > k.saturating_sub(hash.len() + 2) {
+                return Err(MdError::InvalidParameter("salt too long for the key"));
+            }
             let mut salt = vec![0u8; salt_len];
             getrandom::fill(&mut salt)
                 .map_err(|_| MdError::Unexpected("operating system RNG unavailable".into()))?;

@@ -453,10 +453,15 @@ fn bad_padding_cases() -> Vec<CaseDef> {
                 };
                 let r = b.call().rsa_decrypt(&Pad::Pkcs1.args(key, &reversed(&c)));
                 v.reply("CardRSADecrypt", &r, &[NTE_BAD_DATA]);
+                v.check(r.value.is_none(), || {
+                    "the failed call left other bytes than the ciphertext in pbData (the raw block is \
+                    padded plaintext)"
+                        .into()
+                });
             });
             v.note(
                 "the CSP's own unpad failure (NTE_BAD_DATA from the harness's callback) reaches the \
-                CSP unchanged",
+                CSP unchanged, and pbData does not keep the decrypted raw block",
             );
         })
         .counted_for(tag(2048)),

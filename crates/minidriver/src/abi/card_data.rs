@@ -14,12 +14,15 @@ use crate::error::{MdError, Result};
 
 /// What `pvVendorSpecific` points to.
 pub(crate) struct ContextCell {
+    /// The negotiated `CARD_DATA` version: fixed at acquire, so read without the lock.
+    interface_version: u32,
     context: Mutex<CardContext>,
 }
 
 impl ContextCell {
     pub(crate) fn new(context: CardContext) -> Box<Self> {
         Box::new(Self {
+            interface_version: context.interface_version(),
             context: Mutex::new(context),
         })
     }
@@ -93,12 +96,18 @@ impl Entry {
                 unpad: None,
             },
         };
-        let version = entry.with_context(|ctx| Ok(ctx.interface_version()))?;
-        if version >= 7 {
+        if entry.interface_version() >= 7 {
             // SAFETY: the negotiated version is 7, so the caller's structure has the v7 members.
             entry.callbacks.unpad = unsafe { addr_of!((*cd).pfnCspUnpadData).read() };
         }
         Ok(entry)
+    }
+
+    /// The negotiated `CARD_DATA` version.
+    pub(crate) fn interface_version(&self) -> u32 {
+        // SAFETY: `cell` was produced by `Box::into_raw` in CardAcquireContext and stays valid until
+        // CardDeleteContext clears `pvVendorSpecific`; the interface forbids calls racing the delete.
+        unsafe { (*self.cell).interface_version }
     }
 
     /// Runs `f` with the locked context, after telling it the handles the CSP passes on this call.

@@ -5,7 +5,7 @@ use std::ptr::addr_of_mut;
 
 use windows_sys::Win32::Security::Cryptography::CARD_DATA;
 
-use super::entries::{auth, containers, crypto, files, properties, unsupported};
+use super::entries::{admin, auth, containers, crypto, files, properties, unsupported};
 
 /// Writes the function pointers of `version` (4–7) into `cd`, and clears `pvUnused3/4`.
 ///
@@ -32,10 +32,10 @@ pub(crate) unsafe fn fill(cd: *mut CARD_DATA, version: u32) {
     set!(pfnCardCreateContainer, Some(unsupported::card_create_container));
     set!(pfnCardGetContainerInfo, Some(containers::card_get_container_info));
     set!(pfnCardAuthenticatePin, Some(auth::card_authenticate_pin));
-    set!(pfnCardGetChallenge, Some(crypto::card_get_challenge));
+    set!(pfnCardGetChallenge, Some(admin::card_get_challenge));
     set!(
         pfnCardAuthenticateChallenge,
-        Some(crypto::card_authenticate_challenge)
+        Some(admin::card_authenticate_challenge)
     );
     set!(pfnCardUnblockPin, Some(unsupported::card_unblock_pin));
     set!(
@@ -67,7 +67,7 @@ pub(crate) unsafe fn fill(cd: *mut CARD_DATA, version: u32) {
         // pfnCspGetDHAgreement (index 43) belongs to the caller.
     }
     if version >= 6 {
-        set!(pfnCardGetChallengeEx, Some(crypto::card_get_challenge_ex));
+        set!(pfnCardGetChallengeEx, Some(admin::card_get_challenge_ex));
         set!(pfnCardAuthenticateEx, Some(auth::card_authenticate_ex));
         set!(
             pfnCardChangeAuthenticatorEx,

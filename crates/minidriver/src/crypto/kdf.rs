@@ -10,15 +10,15 @@ use zeroize::Zeroizing;
 use super::hash::HashAlg;
 use crate::error::{MdError, Result};
 
-/// HMAC with any of the module's hashes (not MD5‖SHA-1).
-pub fn hmac(hash: HashAlg, key: &[u8], parts: &[&[u8]]) -> Result<Vec<u8>> {
-    fn run<M: Mac + KeyInit>(key: &[u8], parts: &[&[u8]]) -> Result<Vec<u8>> {
+/// HMAC with any of the module's hashes (not MD5‖SHA-1). Every output here is secret-derived.
+pub fn hmac(hash: HashAlg, key: &[u8], parts: &[&[u8]]) -> Result<Zeroizing<Vec<u8>>> {
+    fn run<M: Mac + KeyInit>(key: &[u8], parts: &[&[u8]]) -> Result<Zeroizing<Vec<u8>>> {
         // HMAC accepts keys of every length; the error arm is never taken.
         let mut m = <M as KeyInit>::new_from_slice(key).map_err(|_| MdError::InvalidParameter("HMAC key"))?;
         for p in parts {
             m.update(p);
         }
-        Ok(m.finalize().into_bytes().to_vec())
+        Ok(Zeroizing::new(m.finalize().into_bytes().to_vec()))
     }
     match hash {
         HashAlg::Md5 => run::<Hmac<Md5>>(key, parts),
@@ -44,15 +44,16 @@ pub fn kdf_hmac(
     prepend: &[u8],
     append: &[u8],
 ) -> Result<Zeroizing<Vec<u8>>> {
-    Ok(Zeroizing::new(hmac(hash, key, &[prepend, z, append])?))
+    hmac(hash, key, &[prepend, z, append])
 }
 
-/// TLS `P_hash` (RFC 5246 §5): `len` bytes.
-fn p_hash(hash: HashAlg, secret: &[u8], seed: &[u8], len: usize) -> Result<Vec<u8>> {
-    let mut out = Vec::with_capacity(len + hash.len());
+/// TLS `P_hash` (RFC 5246 §5): `len` bytes. The output is reserved up front so that it never moves
+/// (a reallocation would leave an unwiped copy behind).
+fn p_hash(hash: HashAlg, secret: &[u8], seed: &[u8], len: usize) -> Result<Zeroizing<Vec<u8>>> {
+    let mut out = Zeroizing::new(Vec::with_capacity(len + hash.len()));
     let mut a = hmac(hash, secret, &[seed])?;
     while out.len() < len {
-        out.extend(hmac(hash, secret, &[&a, seed])?);
+        out.extend_from_slice(&hmac(hash, secret, &[&a, seed])?);
         a = hmac(hash, secret, &[&a])?;
     }
     out.truncate(len);
@@ -86,14 +87,16 @@ pub fn tls_prf(
             let (s1, s2) = (&secret[..half], &secret[secret.len() - half..]);
             let md5 = p_hash(HashAlg::Md5, s1, &label_seed, len)?;
             let sha = p_hash(HashAlg::Sha1, s2, &label_seed, len)?;
-            Ok(Zeroizing::new(md5.iter().zip(sha).map(|(a, b)| a ^ b).collect()))
+            Ok(Zeroizing::new(
+                md5.iter().zip(sha.iter()).map(|(a, b)| a ^ b).collect(),
+            ))
         }
         tls_version::TLS1_2 => {
             let hash = match hash.unwrap_or(HashAlg::Sha256) {
                 h @ (HashAlg::Sha256 | HashAlg::Sha384) => h,
                 _ => return Err(MdError::InvalidParameter("TLS 1.2 PRF hash")),
             };
-            Ok(Zeroizing::new(p_hash(hash, secret, &label_seed, len)?))
+            p_hash(hash, secret, &label_seed, len)
         }
         _ => Err(MdError::InvalidParameter("TLS PRF protocol version")),
     }
@@ -113,7 +116,11 @@ pub fn sp800_56a_concat(
     let mut out = Zeroizing::new(Vec::with_capacity(len + hash.len()));
     let mut counter: u32 = 1;
     while out.len() < len {
-        out.extend(hash.digest(&[&counter.to_be_bytes(), z, other_info]));
+        out.extend_from_slice(&Zeroizing::new(hash.digest(&[
+            &counter.to_be_bytes(),
+            z,
+            other_info,
+        ])));
         counter = counter
             .checked_add(1)
             .ok_or(MdError::InvalidParameter("derived key length"))?;
@@ -138,7 +145,7 @@ mod tests {
     fn hmac_rfc4231_case_2() {
         let mac = hmac(HashAlg::Sha256, b"Jefe", &[b"what do ya want ", b"for nothing?"]).unwrap();
         assert_eq!(
-            mac,
+            *mac,
             hex("5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843")
         );
     }

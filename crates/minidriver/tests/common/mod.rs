@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicIsize, Ordering};
 use tessera_minidriver::acquire_context_with_transport;
 use tessera_piv::{
     AlgorithmId, KeyRef, ManagementAlgorithm, ManagementKey, PinPolicy, PublicKey, Session, TouchPolicy,
+    Transport,
 };
 use tessera_virtual_card::{CardConfig, SharedCard, VirtualCard};
 use windows_sys::Win32::Security::Cryptography::CARD_DATA;
@@ -67,6 +68,22 @@ impl TestCard {
     }
 }
 
+impl TestCard {
+    /// Stores a certificate for the key in `slot`: the card's own attestation of it (a real X.509
+    /// certificate of that public key), as a PIV certificate object.
+    pub fn certify(&self, slot: KeyRef) {
+        let mut s = Session::new(self.card.connect());
+        s.select().unwrap();
+        let der = s.attest(slot).unwrap();
+        s.authenticate_management_key(&ManagementKey::default_for(ManagementAlgorithm::Tdes).unwrap())
+            .unwrap();
+        let object = tessera_piv::objects::CertificateObject::new(der)
+            .encode()
+            .unwrap();
+        s.put_data(slot.certificate_object().unwrap(), &object).unwrap();
+    }
+}
+
 /// A CARD_DATA that owns its ATR and name buffers.
 pub struct Context {
     pub cd: Box<CARD_DATA>,
@@ -77,6 +94,11 @@ pub struct Context {
 impl Context {
     /// Acquires a context at `version` over a new connection to `card`.
     pub fn acquire(card: &SharedCard, version: u32) -> Self {
+        Self::acquire_with(card, version, Box::new(card.connect()))
+    }
+
+    /// Acquires a context at `version` over `transport` (a connection to `card`, possibly wrapped).
+    pub fn acquire_with(card: &SharedCard, version: u32, transport: Box<dyn Transport + Send>) -> Self {
         let mut atr = card.with_card(|c| c.atr().to_vec()).unwrap();
         let name: Vec<u16> = "Tessera test card".encode_utf16().chain([0]).collect();
         let mut cd = Box::new(CARD_DATA {
@@ -92,7 +114,7 @@ impl Context {
             ..Default::default()
         });
         // SAFETY: a fully initialised CARD_DATA.
-        let rc = unsafe { acquire_context_with_transport(&mut *cd, 0, Box::new(card.connect())) };
+        let rc = unsafe { acquire_context_with_transport(&mut *cd, 0, transport) };
         assert_eq!(rc, 0, "CardAcquireContext");
         Self {
             cd,
@@ -130,6 +152,10 @@ impl Drop for Context {
 
 /// Copies and frees a module-allocated buffer.
 pub fn take(p: *mut u8, len: u32) -> Vec<u8> {
+    if p.is_null() {
+        assert_eq!(len, 0, "a length without a buffer");
+        return Vec::new();
+    }
     // SAFETY: `p` holds `len` bytes from the module's csp_alloc.
     let v = unsafe { std::slice::from_raw_parts(p, len as usize) }.to_vec();
     // SAFETY: as above.

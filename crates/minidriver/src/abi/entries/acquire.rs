@@ -32,10 +32,10 @@ pub(crate) enum LinkSource {
 /// caller as the interface describes.
 #[unsafe(no_mangle)]
 pub unsafe extern "system" fn CardAcquireContext(card_data: *mut CARD_DATA, flags: u32) -> u32 {
-    crate::log::init(crate::log::settings(crate::abi::registry_setting));
-    // SAFETY: forwarded contract of this function.
-    guard("CardAcquireContext", || unsafe {
-        acquire(card_data, flags, LinkSource::Pcsc)
+    guard("CardAcquireContext", || {
+        crate::log::init(|| crate::log::settings(crate::abi::registry_setting));
+        // SAFETY: forwarded contract of this function.
+        unsafe { acquire(card_data, flags, LinkSource::Pcsc) }
     })
 }
 

@@ -28,7 +28,7 @@ fn role_of(user: &str) -> Result<u32> {
 ///
 /// # Safety
 /// `attempts` is NULL or writable.
-unsafe fn report_attempts(attempts: *mut u32, result: &Result<()>) {
+pub(super) unsafe fn report_attempts(attempts: *mut u32, result: &Result<()>) {
     if let (false, Err(e)) = (attempts.is_null(), result)
         && let Some(n) = e.attempts_remaining()
     {
@@ -41,7 +41,7 @@ unsafe fn report_attempts(attempts: *mut u32, result: &Result<()>) {
 ///
 /// # Safety
 /// `pin` is non-null and readable for `len` bytes whenever `len <= MAX_PIN_READ`.
-unsafe fn pin_slice<'a>(pin: *const u8, len: u32) -> &'a [u8] {
+pub(super) unsafe fn pin_slice<'a>(pin: *const u8, len: u32) -> &'a [u8] {
     if len > MAX_PIN_READ {
         return &[];
     }

@@ -1,4 +1,4 @@
-//! Cryptographic entry points (spec §4.7) and the administrator challenge (§4.2.3, §4.2.4, §4.2.7).
+//! Cryptographic entry points (spec §4.7).
 
 use std::ffi::c_void;
 use std::ptr::{addr_of, addr_of_mut};
@@ -11,14 +11,13 @@ use windows_sys::Win32::Security::Cryptography::{
 use zeroize::Zeroizing;
 
 use crate::abi::boundary::guard;
-use crate::abi::card_data::{Entry, free, read_version, write_out};
+use crate::abi::card_data::{Entry, free, read_version};
 use crate::abi::strings::{bytes, wide};
 use crate::agreement::{DeriveRequest, USE_SECRET_AS_HMAC_KEY, param};
 use crate::containers::spec;
 use crate::crypto::hash::HashAlg;
 use crate::decryption::{DecryptPadding, Decrypted};
 use crate::error::{MdError, Result};
-use crate::pins::ROLE_ADMIN;
 use crate::signing::{SignPadding, SignRequest, Signed};
 
 const CARD_PADDING_INFO_PRESENT: u32 = 0x4000_0000;
@@ -36,15 +35,6 @@ const MAX_CRYPTO_INPUT: u32 = 1024;
 /// Largest single KDF parameter and parameter count accepted.
 const MAX_KDF_PARAM: u32 = 4096;
 const MAX_KDF_PARAMS: u32 = 32;
-
-/// Checks a `dwKeySpec`: undefined values are invalid, P-521 specs defined but unsupported.
-fn check_key_spec(key_spec: u32) -> Result<()> {
-    match key_spec {
-        spec::AT_KEYEXCHANGE..=spec::AT_ECDSA_P384 | spec::AT_ECDHE_P256 | spec::AT_ECDHE_P384 => Ok(()),
-        spec::AT_ECDSA_P521 | spec::AT_ECDHE_P521 => Err(MdError::Unsupported("P-521 keys")),
-        _ => Err(MdError::InvalidParameter("undefined key spec")),
-    }
-}
 
 /// A CNG algorithm name from a padding-info structure; `None` for NULL. `SHAMD5` is the SSL3 hash.
 ///
@@ -102,7 +92,7 @@ pub(crate) unsafe extern "system" fn card_sign_data(
         if flags & UNSUPPORTED_SIGNING_FLAGS != 0 {
             return Err(MdError::Unsupported("type 2 and X9.31 signature formats"));
         }
-        check_key_spec(key_spec)?;
+        spec::check(key_spec)?;
         let padding = if flags & CARD_PADDING_INFO_PRESENT != 0 {
             if version < 2 {
                 return Err(MdError::RevisionMismatch(
@@ -210,7 +200,7 @@ pub(crate) unsafe extern "system" fn card_rsa_decrypt(
         if version > 2 {
             return Err(MdError::RevisionMismatch("CARD_RSA_DECRYPT_INFO version"));
         }
-        let interface = entry.with_context(|ctx| Ok(ctx.interface_version()))?;
+        let interface = entry.interface_version();
         if version < 2 && interface >= 7 {
             return Err(MdError::RevisionMismatch(
                 "version 7 callers must pass CARD_RSA_DECRYPT_INFO version 2",
@@ -285,7 +275,13 @@ pub(crate) unsafe extern "system" fn card_rsa_decrypt(
                 // SAFETY: as above; the raw block is exactly the modulus length.
                 unsafe { std::ptr::copy_nonoverlapping(raw.as_ptr(), data, raw.len()) };
                 // SAFETY: the CSP's callback on its own structure, which now holds the raw block.
-                unsafe { csp_unpad(&entry, info, data, data_len) }
+                let unpadded = unsafe { csp_unpad(&entry, info, data, data_len) };
+                if unpadded.is_err() {
+                    // The raw block is padded plaintext: put the caller's ciphertext back instead.
+                    // SAFETY: `data` is writable for `data_len` bytes, the ciphertext's length.
+                    unsafe { std::ptr::copy_nonoverlapping(ciphertext.as_ptr(), data, ciphertext.len()) };
+                }
+                unpadded
             }
         }
     })
@@ -553,86 +549,4 @@ fn get_dh_agreement(cd: *const CARD_DATA, handle: usize) -> Result<u8> {
         ));
     }
     Ok(index)
-}
-
-pub(crate) unsafe extern "system" fn card_get_challenge(
-    cd: *const CARD_DATA,
-    out: *mut *mut u8,
-    out_len: *mut u32,
-) -> u32 {
-    guard("CardGetChallenge", || {
-        // SAFETY: pointer contracts of the interface.
-        let entry = unsafe { Entry::enter(cd) }?;
-        // SAFETY: as above.
-        unsafe { challenge(&entry, out, out_len) }
-    })
-}
-
-pub(crate) unsafe extern "system" fn card_get_challenge_ex(
-    cd: *const CARD_DATA,
-    pin_id: u32,
-    out: *mut *mut u8,
-    out_len: *mut u32,
-    flags: u32,
-) -> u32 {
-    guard("CardGetChallengeEx", || {
-        // SAFETY: pointer contracts of the interface.
-        let entry = unsafe { Entry::enter(cd) }?;
-        if flags != 0 {
-            return Err(MdError::InvalidParameter("dwFlags"));
-        }
-        if pin_id != ROLE_ADMIN {
-            return Err(MdError::InvalidParameter(
-                "only the administrator is a challenge/response PIN",
-            ));
-        }
-        // SAFETY: as above.
-        unsafe { challenge(&entry, out, out_len) }
-    })
-}
-
-/// # Safety
-/// `out` and `out_len` are NULL or writable.
-unsafe fn challenge(entry: &Entry, out: *mut *mut u8, out_len: *mut u32) -> Result<()> {
-    if out.is_null() || out_len.is_null() {
-        return Err(MdError::InvalidParameter("NULL output pointer"));
-    }
-    let challenge = entry.with_context(|ctx| ctx.admin_challenge())?;
-    let p = entry.alloc_copy(&challenge)?;
-    // SAFETY: both checked non-null.
-    unsafe {
-        write_out(out, p);
-        write_out(out_len, challenge.len() as u32);
-    }
-    Ok(())
-}
-
-pub(crate) unsafe extern "system" fn card_authenticate_challenge(
-    cd: *const CARD_DATA,
-    response: *const u8,
-    response_len: u32,
-    attempts: *mut u32,
-) -> u32 {
-    guard("CardAuthenticateChallenge", || {
-        // SAFETY: pointer contracts of the interface.
-        let entry = unsafe { Entry::enter(cd) }?;
-        if response.is_null() {
-            return Err(MdError::InvalidParameter("pbResponseData is NULL"));
-        }
-        // A response longer than a cipher block cannot be right; it is not read.
-        let response = if response_len <= 32 {
-            // SAFETY: readable for `response_len` bytes.
-            unsafe { bytes(response, response_len) }.unwrap_or_default()
-        } else {
-            &[]
-        };
-        let result = entry.with_context(|ctx| ctx.admin_response(response));
-        if let (false, Err(e)) = (attempts.is_null(), &result)
-            && let Some(n) = e.attempts_remaining()
-        {
-            // SAFETY: non-null, the caller's DWORD.
-            unsafe { write_out(attempts, n) };
-        }
-        result
-    })
 }

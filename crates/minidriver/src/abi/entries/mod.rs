@@ -1,6 +1,7 @@
 //! One wrapper per function-table entry, grouped as the spec groups them.
 
 pub(crate) mod acquire;
+pub(crate) mod admin;
 pub(crate) mod auth;
 pub(crate) mod containers;
 pub(crate) mod crypto;
