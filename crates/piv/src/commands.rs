@@ -273,7 +273,8 @@ pub fn set_management_key(key: &crate::mgm::ManagementKey, touch: bool) -> Comma
     .with_secret_data(data)
 }
 
-/// Private key material for IMPORT ASYMMETRIC KEY. Zeroized on drop.
+/// Private key material for IMPORT ASYMMETRIC KEY, borrowed: the caller owns the bytes and wipes them.
+/// [`import_key`] keeps its copies in zeroizing buffers, and the command it returns zeroizes its data.
 pub enum ImportKey<'a> {
     /// RSA CRT components, big-endian; each is left-padded to half the modulus size.
     Rsa {
@@ -304,8 +305,10 @@ pub fn import_key(
     pin: PinPolicy,
     touch: TouchPolicy,
 ) -> Result<Command> {
-    let mut body = tlv::Builder::new();
-    match key {
+    // The body holds the private key: built in one buffer of its final size (no reallocation leaves a
+    // copy behind), which the command then owns and zeroizes.
+    let policies = 2 * tlv::encoded_len(0xAA, 1);
+    let mut body = match key {
         ImportKey::Rsa { p, q, dp, dq, qinv } => {
             if !algorithm.is_rsa() {
                 return Err(PivError::InvalidArgument(
@@ -313,9 +316,11 @@ pub fn import_key(
                 ));
             }
             let half = algorithm.operation_len().unwrap_or(0) / 2;
+            let mut body = tlv::Builder::with_capacity(5 * tlv::encoded_len(0x01, half) + policies);
             for (tag, v) in [(0x01, p), (0x02, q), (0x03, dp), (0x04, dq), (0x05, qinv)] {
                 body = body.tlv(tag, &left_pad(v, half)?);
             }
+            body
         }
         ImportKey::Ecc { scalar } => {
             let Some(len) = algorithm.operation_len().filter(|_| algorithm.is_ecc()) else {
@@ -323,27 +328,29 @@ pub fn import_key(
                     "EC key material for a non-EC algorithm",
                 ));
             };
-            body = body.tlv(0x06, &left_pad(scalar, len)?);
+            tlv::Builder::with_capacity(tlv::encoded_len(0x06, len) + policies)
+                .tlv(0x06, &left_pad(scalar, len)?)
         }
-    }
+    };
     if pin != PinPolicy::Default {
         body = body.tlv(0xAA, &[pin.to_byte()]);
     }
     if touch != TouchPolicy::Default {
         body = body.tlv(0xAB, &[touch.to_byte()]);
     }
-    let data = Zeroizing::new(body.finish()?);
-    Ok(Command::new(0x00, ins::IMPORT_ASYMMETRIC_KEY, algorithm.0, slot.0).with_secret_data(data.to_vec()))
+    Ok(Command::new(0x00, ins::IMPORT_ASYMMETRIC_KEY, algorithm.0, slot.0).with_secret_data(body.finish()?))
 }
 
+/// `v` as an unsigned big-endian integer of exactly `len` bytes.
 fn left_pad(v: &[u8], len: usize) -> Result<Zeroizing<Vec<u8>>> {
-    let start = v.iter().position(|&b| b != 0).unwrap_or(v.len());
-    let v = &v[start..];
-    if v.len() > len {
+    let v = crate::public_key::strip_leading_zeros(v);
+    let Some(pad) = len.checked_sub(v.len()) else {
         return Err(PivError::InvalidArgument("key component longer than its field"));
-    }
+    };
     let mut out = Zeroizing::new(vec![0u8; len]);
-    out[len - v.len()..].copy_from_slice(v);
+    if let Some(field) = out.get_mut(pad..) {
+        field.copy_from_slice(v);
+    }
     Ok(out)
 }
 

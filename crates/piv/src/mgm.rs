@@ -6,7 +6,7 @@ use aes::{Aes128, Aes192, Aes256};
 use cipher::{Block, BlockCipherDecrypt, BlockCipherEncrypt, KeyInit};
 use des::TdesEde3;
 use thiserror::Error;
-use zeroize::Zeroizing;
+use zeroize::{ZeroizeOnDrop, Zeroizing};
 
 use crate::algorithm::ManagementAlgorithm;
 
@@ -135,9 +135,11 @@ impl ManagementKey {
     }
 }
 
+/// `ZeroizeOnDrop`: the expanded key schedule is as secret as the key (the `zeroize` features of `des`
+/// and `aes`, enabled in the workspace manifest, provide it).
 fn one_block<C>(key: &[u8], block: &[u8], encrypt: bool) -> Zeroizing<Vec<u8>>
 where
-    C: KeyInit + BlockCipherEncrypt + BlockCipherDecrypt,
+    C: KeyInit + BlockCipherEncrypt + BlockCipherDecrypt + ZeroizeOnDrop,
 {
     // Lengths were checked by the caller against the algorithm's key and block sizes.
     let Ok(cipher) = C::new_from_slice(key) else {
@@ -217,6 +219,15 @@ mod tests {
         let c = key.encrypt_block(b"The qufc").unwrap();
         assert_eq!(*c, hex("A826FD8CE53B855F"));
         assert_eq!(*key.decrypt_block(&c).unwrap(), b"The qufc");
+    }
+
+    #[test]
+    fn key_schedules_wipe_themselves() {
+        fn wiped_on_drop<C: ZeroizeOnDrop>() {}
+        wiped_on_drop::<TdesEde3>();
+        wiped_on_drop::<Aes128>();
+        wiped_on_drop::<Aes192>();
+        wiped_on_drop::<Aes256>();
     }
 
     #[test]

@@ -143,7 +143,8 @@ pub const fn point_len(algorithm: AlgorithmId) -> Option<usize> {
     }
 }
 
-fn strip_leading_zeros(v: &[u8]) -> &[u8] {
+/// `v` without its leading zero bytes (big-endian integers as cards and hosts pad them).
+pub(crate) fn strip_leading_zeros(v: &[u8]) -> &[u8] {
     let start = v.iter().position(|&b| b != 0).unwrap_or(v.len());
     &v[start..]
 }

@@ -248,8 +248,10 @@ impl<T: Transport> Session<T> {
             }
         }
         let mut response = self.raw(last)?;
-        // `6Cxx` is a short-APDU answer: it names a one-byte Le.
-        if let (Some(le), false) = (response.sw.correct_le(), extended) {
+        // `6Cxx` is a short-APDU answer: it names a one-byte Le. Only a single-block command can be sent
+        // again as it was; resending the last block of a chain would be a different command (the card
+        // ended the chain with its answer), so then the answer is returned as it is.
+        if let (Some(le), false, true) = (response.sw.correct_le(), extended, leading.is_empty()) {
             let mut again = Zeroizing::new(Vec::with_capacity(last.len() + 1));
             again.extend_from_slice(last);
             // Replace Le (the last byte of a short APDU) with the value the card asked for.
@@ -306,14 +308,16 @@ impl<T: Transport> Session<T> {
         self.select_aid(&commands::PIV_AID)
     }
 
-    /// SELECT with an explicit AID (9-byte, 11-byte or the 5-byte RID).
+    /// SELECT with an explicit AID (9-byte, 11-byte or the 5-byte RID). A `9000` answer selects the
+    /// application even when its property template is malformed: the template is read leniently
+    /// ([`ApplicationProperties::parse_lenient`]), so a card with a sloppy template stays usable.
     pub fn select_aid(&mut self, aid: &[u8]) -> Result<ApplicationProperties> {
         self.selected = false;
         let r = self.transmit(&commands::select(aid))?;
         if !r.sw.is_success() {
             return Err(PivError::from_status("SELECT", r.sw));
         }
-        let apt = ApplicationProperties::parse(r.data())?;
+        let apt = ApplicationProperties::parse_lenient(r.data());
         self.selected = true;
         Ok(apt)
     }

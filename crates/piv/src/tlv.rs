@@ -246,7 +246,19 @@ pub fn write(out: &mut Vec<u8>, tag: u32, value: &[u8]) -> Result<(), TlvError> 
     Ok(())
 }
 
-/// Encodes one TLV into a new buffer.
+/// Bytes one TLV with a value of `value_len` bytes takes (tag, minimal length field, value); used to size
+/// buffers that must not grow.
+pub fn encoded_len(tag: u32, value_len: usize) -> usize {
+    let length_field = match value_len {
+        0..=0x7F => 1,
+        0x80..=0xFF => 2,
+        _ => 3,
+    };
+    tag_len(tag) + length_field + value_len
+}
+
+/// Encodes one TLV into a new buffer (allocated once at its final size, so a secret value leaves no
+/// copy behind in freed memory).
 pub fn encode(tag: u32, value: &[u8]) -> Result<Vec<u8>, TlvError> {
     let mut out = Vec::with_capacity(value.len() + 6);
     write(&mut out, tag, value)?;
@@ -254,16 +266,35 @@ pub fn encode(tag: u32, value: &[u8]) -> Result<Vec<u8>, TlvError> {
 }
 
 /// Builds TLV sequences fluently; the first error is kept and reported by [`Builder::finish`].
+///
+/// For secret content (key material), size the builder with [`with_capacity`](Self::with_capacity)
+/// (see [`encoded_len`]): a buffer that grows is copied, and the old copy is freed without being wiped.
+/// What an unfinished builder holds is wiped when it is dropped.
 #[derive(Debug, Default)]
 pub struct Builder {
     out: Vec<u8>,
     error: Option<TlvError>,
 }
 
+impl Drop for Builder {
+    fn drop(&mut self) {
+        // Empty after `finish`; holds partial (possibly secret) content only on early exits.
+        zeroize::Zeroize::zeroize(&mut self.out);
+    }
+}
+
 impl Builder {
     /// An empty builder.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// An empty builder whose buffer holds `capacity` bytes without growing.
+    pub fn with_capacity(capacity: usize) -> Self {
+        Self {
+            out: Vec::with_capacity(capacity),
+            error: None,
+        }
     }
 
     /// Appends one element.
@@ -291,10 +322,10 @@ impl Builder {
     }
 
     /// The encoded bytes, or the first error met.
-    pub fn finish(self) -> Result<Vec<u8>, TlvError> {
-        match self.error {
+    pub fn finish(mut self) -> Result<Vec<u8>, TlvError> {
+        match self.error.take() {
             Some(e) => Err(e),
-            None => Ok(self.out),
+            None => Ok(std::mem::take(&mut self.out)),
         }
     }
 }
@@ -372,6 +403,34 @@ mod tests {
         );
         assert_eq!(encode(0x5F, &[]), Err(TlvError::InvalidTag(0x5F)));
         assert_eq!(encode(0x5301, &[]), Err(TlvError::InvalidTag(0x5301)));
+    }
+
+    #[test]
+    fn encoded_len_matches_the_encoding() {
+        for (tag, len) in [
+            (0x80, 0),
+            (0x06, 0x7F),
+            (0x01, 0x80),
+            (0x5FC109, 0xFF),
+            (0x7F49, 0x100),
+            (0x53, 0xFFFF),
+        ] {
+            assert_eq!(
+                encoded_len(tag, len),
+                encode(tag, &vec![0; len]).unwrap().len(),
+                "{tag:X} {len}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_sized_builder_never_reallocates() {
+        let capacity = encoded_len(0x01, 200) + encoded_len(0x02, 200) + encoded_len(0xAA, 1);
+        let b = Builder::with_capacity(capacity);
+        let start = b.out.as_ptr();
+        let b = b.tlv(0x01, &[7; 200]).tlv(0x02, &[8; 200]).tlv(0xAA, &[1]);
+        assert_eq!((b.out.as_ptr(), b.out.len()), (start, capacity));
+        assert_eq!(b.finish().unwrap().len(), capacity);
     }
 
     #[test]

@@ -184,6 +184,27 @@ fn wrong_le_is_resent_with_the_le_the_card_asks_for() {
     session.transport().assert_done();
 }
 
+#[test]
+fn wrong_le_after_a_chained_command_is_the_answer_not_a_resent_last_block() {
+    // The card answers the last block of a chain with 6Cxx. Resending that block alone would be a new,
+    // truncated command (the chain ended with the card's answer): the status is returned as it is.
+    let data: Vec<u8> = (0..300u32).map(|i| i as u8).collect();
+    let cmd = Command::new(0x00, 0x87, 0x07, 0x9A)
+        .with_data(data.clone())
+        .with_le(256);
+    let first = [&hex("10 87 07 9A FF")[..], &data[..255]].concat();
+    let last = [&hex("00 87 07 9A 2D")[..], &data[255..], &[0x00]].concat();
+    let script = Scripted::new()
+        .expect(first, [0x90, 0x00])
+        .expect(last, [0x6C, 0x10]);
+    let mut session = Session::new(script);
+    let r = session.transmit(&cmd).unwrap();
+    assert_eq!(r.sw, StatusWord::from_bytes(0x6C, 0x10));
+    assert!(r.data().is_empty());
+    assert_eq!(session.exchanges(), 2, "nothing is sent after the 6C10");
+    session.transport().assert_done();
+}
+
 fn endless_get_response(mut script: Scripted, rounds: usize) -> Scripted {
     for _ in 0..rounds {
         script = script.expect(hex("00 C0 00 00 00"), with(&[0xAB; 256], 0x6100));
@@ -244,6 +265,37 @@ fn bytes_remaining_without_data() {
         .transmit(&tessera_piv::commands::get_version())
         .unwrap_err();
     assert!(matches!(err, PivError::MalformedResponse { .. }), "{err:?}");
+    session.transport().assert_done();
+}
+
+#[test]
+fn a_sloppy_select_template_still_selects_the_application() {
+    // 9000 with a template that has a trailing byte and a malformed 79: the card is a PIV card and stays
+    // usable; what parsed is reported, the rest defaults, and the next command is not preceded by SELECT.
+    let script = Scripted::new()
+        .expect_hex(
+            SELECT,
+            "61 13 4F 06 00 00 10 00 01 00 79 03 4F 05 A0 AC 04 80 01 11 FF 00 90 00",
+        )
+        .expect_hex(GET_CHUID, "6A 82");
+    let mut session = Session::new(script);
+    let apt = session.select().unwrap();
+    assert!(session.is_selected());
+    assert_eq!(apt.application_id, hex("00 00 10 00 01 00"));
+    assert_eq!(apt.allocation_authority, None);
+    assert_eq!(apt.algorithms, [tessera_piv::AlgorithmId(0x11)]);
+    assert_eq!(session.get_data(0x5FC102).unwrap(), None);
+    session.transport().assert_done();
+
+    // Garbage with 9000 selects too (with default properties); an error status still does not.
+    let script = Scripted::new()
+        .expect_hex(SELECT, "FF FF 90 00")
+        .expect_hex(SELECT, "6A 82");
+    let mut session = Session::new(script);
+    assert_eq!(session.select().unwrap(), Default::default());
+    assert!(session.is_selected());
+    assert!(session.select().is_err());
+    assert!(!session.is_selected());
     session.transport().assert_done();
 }
 

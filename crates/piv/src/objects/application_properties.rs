@@ -54,6 +54,44 @@ impl ApplicationProperties {
         Ok(apt)
     }
 
+    /// Parses a SELECT answer the way a host must read one that came with `9000` (piv.md §1, as OpenSC's
+    /// `piv_find_aid`): the card has the application whatever the template looks like, so this never
+    /// fails. Every element that parses is kept and the rest defaults: bytes after the `61` template are
+    /// ignored, a template shorter than its length is read as far as it goes, the element list ends at
+    /// the first malformed element, and a malformed `79` or `AC` contributes only what parsed inside it.
+    pub fn parse_lenient(data: &[u8]) -> Self {
+        let mut apt = Self::default();
+        let body = match tlv::read(data) {
+            Ok((template, _trailing)) if template.tag == 0x61 => template.value,
+            Err(tlv::TlvError::TruncatedValue { available, .. }) if data.first() == Some(&0x61) => data
+                .get(data.len().saturating_sub(available)..)
+                .unwrap_or_default(),
+            _ => return apt,
+        };
+        for e in tlv::Reader::new(body).map_while(Result::ok) {
+            match e.tag {
+                0x4F => apt.application_id = e.value.to_vec(),
+                0x79 => {
+                    apt.allocation_authority = tlv::Reader::new(e.value)
+                        .map_while(Result::ok)
+                        .find(|inner| inner.tag == 0x4F)
+                        .map(|inner| inner.value.to_vec());
+                }
+                0x50 => apt.label = Some(String::from_utf8_lossy(e.value).into_owned()),
+                0x5F50 => apt.url = Some(String::from_utf8_lossy(e.value).into_owned()),
+                0xAC => {
+                    for inner in tlv::Reader::new(e.value).map_while(Result::ok) {
+                        if let (0x80, [alg]) = (inner.tag, inner.value) {
+                            apt.algorithms.push(AlgorithmId(*alg));
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        apt
+    }
+
     /// Encodes as a card answers SELECT: `4F`, `79 {4F}`, `[50]`, `[5F50]`, `[AC {80 01 xx}* 06 01 00]`.
     pub fn encode(&self) -> Result<Vec<u8>, ObjectError> {
         let err = ObjectError::tlv(OBJECT);
@@ -126,6 +164,44 @@ mod tests {
         assert_eq!(apt.label.as_deref(), Some("Nitrokey PIV"));
         assert_eq!(apt.algorithms.len(), 7);
         assert_eq!(apt.allocation_authority, Some(hex("A000000308")));
+    }
+
+    #[test]
+    fn lenient_parse_keeps_what_parsed() {
+        let yubikey = hex("61 11 4F 06 00 00 10 00 01 00 79 07 4F 05 A0 00 00 03 08");
+        let expected = ApplicationProperties::parse(&yubikey).unwrap();
+        // A well-formed template reads the same both ways.
+        assert_eq!(ApplicationProperties::parse_lenient(&yubikey), expected);
+        // A trailing byte after the template.
+        let trailing = [&yubikey[..], &[0x00]].concat();
+        assert!(ApplicationProperties::parse(&trailing).is_err());
+        assert_eq!(ApplicationProperties::parse_lenient(&trailing), expected);
+        // A malformed 79 (its 4F runs past the end) and a malformed AC: what parsed inside them stays.
+        let data = hex("61 15 4F 06 000010000100 79 03 4F 05 A0 AC 06 80 01 11 80 05 00");
+        assert!(ApplicationProperties::parse(&data).is_err());
+        let apt = ApplicationProperties::parse_lenient(&data);
+        assert_eq!(apt.application_id, hex("000010000100"));
+        assert_eq!(apt.allocation_authority, None);
+        assert_eq!(apt.algorithms, [AlgorithmId(0x11)]);
+        // The template's length runs past the data, and an element is cut short.
+        let data = hex("61 20 4F 06 000010000100 50 09 50 69 76");
+        assert!(ApplicationProperties::parse(&data).is_err());
+        let apt = ApplicationProperties::parse_lenient(&data);
+        assert_eq!((apt.application_id, apt.label), (hex("000010000100"), None));
+        // No template at all: defaults.
+        for garbage in [
+            &[][..],
+            &[0x6F, 0x00],
+            &[0x61],
+            &[0x61, 0x83, 0x00],
+            &[0xFF, 0xFF, 0xFF],
+        ] {
+            assert_eq!(
+                ApplicationProperties::parse_lenient(garbage),
+                ApplicationProperties::default(),
+                "{garbage:02X?}"
+            );
+        }
     }
 
     #[test]

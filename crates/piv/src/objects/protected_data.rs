@@ -90,7 +90,17 @@ impl ProtectedData {
 
     /// The content to store: `88 { [81 01 flags] [89 L key] other… }`, zeroized on drop.
     pub fn encode(&self) -> Result<Zeroizing<Vec<u8>>, ObjectError> {
-        let mut inner = Builder::new()
+        // Sized up front: a growing buffer would leave copies of the key behind in freed memory.
+        let capacity = tlv::encoded_len(tag::FLAGS, 1)
+            + self
+                .management_key_bytes()
+                .map_or(0, |key| tlv::encoded_len(tag::MANAGEMENT_KEY, key.len()))
+            + self
+                .other
+                .iter()
+                .map(|(t, value)| tlv::encoded_len(*t, value.len()))
+                .sum::<usize>();
+        let mut inner = Builder::with_capacity(capacity)
             .tlv_opt(tag::FLAGS, self.flags.as_ref().map(std::slice::from_ref))
             .tlv_opt(tag::MANAGEMENT_KEY, self.management_key_bytes());
         for (t, value) in &self.other {
