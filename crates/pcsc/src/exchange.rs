@@ -3,9 +3,11 @@
 //! `SCARD_LEAVE_CARD` and report [`TransportError::CardReset`]. Written against [`RawLink`] so the
 //! rules are tested without a resource manager.
 
+use std::fmt;
+
 use tessera_piv::TransportError;
 use tessera_piv::session::SCARD_W_RESET_CARD;
-use zeroize::Zeroizing;
+use zeroize::{Zeroize, Zeroizing};
 
 use crate::RECEIVE_BUFFER_LEN;
 use crate::protocol::{Disposition, Protocol};
@@ -27,12 +29,70 @@ pub(crate) trait RawLink {
 }
 
 /// What an exchange remembers between calls.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Default)]
 pub(crate) struct LinkState {
     /// The protocol whose PCI header is sent.
     pub(crate) protocol: Protocol,
     /// A reset was seen outside an exchange (e.g. by `SCardBeginTransaction`) and not yet reported.
     pub(crate) reset_pending: bool,
+    /// The response buffer, reused by every exchange of the connection.
+    pub(crate) receive: ReceiveBuffer,
+}
+
+impl LinkState {
+    /// A fresh state for a connection using `protocol`.
+    pub(crate) fn new(protocol: Protocol) -> Self {
+        Self {
+            protocol,
+            ..Self::default()
+        }
+    }
+}
+
+/// The buffer `SCardTransmit` writes the answer into: allocated at the first exchange and kept for the
+/// connection's lifetime, since the largest answer needs 64 KiB. An answer may hold decrypted data or key
+/// material, so after every exchange the bytes the resource manager wrote are wiped (all of them when it
+/// failed or reported an impossible length), and the whole buffer when the connection goes away.
+#[derive(Default)]
+pub(crate) struct ReceiveBuffer(Zeroizing<Vec<u8>>);
+
+/// What `SCardTransmit` left in the buffer.
+enum Received {
+    /// The answer (a copy; the buffer is wiped).
+    Answer(Vec<u8>),
+    /// A length larger than the buffer: a broken resource manager.
+    ImpossibleLength(usize),
+}
+
+impl ReceiveBuffer {
+    /// Lets `transmit` write an answer into the buffer and copies it out, then wipes what was written.
+    fn transmit_into(
+        &mut self,
+        transmit: impl FnOnce(&mut [u8]) -> Result<usize, u32>,
+    ) -> Result<Received, u32> {
+        if self.0.len() != RECEIVE_BUFFER_LEN {
+            self.0.resize(RECEIVE_BUFFER_LEN, 0);
+        }
+        let received = transmit(&mut self.0).map(|len| match self.0.get(..len) {
+            Some(answer) => Received::Answer(answer.to_vec()),
+            None => Received::ImpossibleLength(len),
+        });
+        // Only the answer was written, unless the call failed or its length is not to be trusted.
+        let written = match &received {
+            Ok(Received::Answer(answer)) => answer.len(),
+            _ => self.0.len(),
+        };
+        if let Some(used) = self.0.get_mut(..written) {
+            used.zeroize();
+        }
+        received
+    }
+}
+
+impl fmt::Debug for ReceiveBuffer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ReceiveBuffer({} bytes)", self.0.len())
+    }
 }
 
 /// Sends `apdu` and returns the card's answer (data ‖ SW1 SW2).
@@ -45,17 +105,18 @@ pub(crate) fn exchange(
         state.reset_pending = false;
         return Err(TransportError::CardReset);
     }
-    // The buffer may hold decrypted data or key material: wipe it whatever happens.
-    let mut receive = Zeroizing::new(vec![0u8; RECEIVE_BUFFER_LEN]);
     let mut asked_protocol = false;
     loop {
-        match link.transmit(state.protocol, apdu, &mut receive) {
-            Ok(len) => {
-                return receive.get(..len).map(<[u8]>::to_vec).ok_or_else(|| {
-                    TransportError::Io(format!(
-                        "SCardTransmit reported {len} response bytes for a {RECEIVE_BUFFER_LEN}-byte buffer"
-                    ))
-                });
+        let protocol = state.protocol;
+        let result = state
+            .receive
+            .transmit_into(|receive| link.transmit(protocol, apdu, receive));
+        match result {
+            Ok(Received::Answer(answer)) => return Ok(answer),
+            Ok(Received::ImpossibleLength(len)) => {
+                return Err(TransportError::Io(format!(
+                    "SCardTransmit reported {len} response bytes for a {RECEIVE_BUFFER_LEN}-byte buffer"
+                )));
             }
             Err(SCARD_E_PROTO_MISMATCH) if !asked_protocol => {
                 // The APDU did not reach the card. Learn the connection's protocol and try once more.
@@ -332,6 +393,28 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn one_receive_buffer_serves_every_exchange_and_is_wiped_after_each() {
+        let mut link = FakeLink::default();
+        let secret = vec![0x5A; 300];
+        link.transmits
+            .push_back(Ok([&secret[..], &[0x90, 0x00]].concat()));
+        link.transmits.push_back(Err(SCARD_F_COMM_ERROR));
+        link.transmits.push_back(Ok(vec![0x90, 0x00]));
+        let mut state = LinkState::default();
+        assert_eq!(
+            exchange(&mut link, &mut state, SELECT),
+            Ok([&secret[..], &[0x90, 0x00]].concat())
+        );
+        let buffer = state.receive.0.as_ptr();
+        assert_eq!(state.receive.0.len(), RECEIVE_BUFFER_LEN);
+        assert!(state.receive.0.iter().all(|&b| b == 0), "the answer was wiped");
+        assert!(exchange(&mut link, &mut state, SELECT).is_err());
+        exchange(&mut link, &mut state, SELECT).unwrap();
+        assert_eq!(state.receive.0.as_ptr(), buffer, "no new buffer per APDU");
+        assert!(state.receive.0.iter().all(|&b| b == 0));
+    }
+
+    #[test]
     fn reset_reconnects_resetting_the_card_and_clears_a_pending_report() {
         let mut link = FakeLink::default();
         link.reconnects.push_back(Ok(Some(Protocol::T0)));
@@ -341,13 +424,7 @@ pub(crate) mod tests {
         };
         assert_eq!(reset(&mut link, &mut state), Ok(()));
         assert_eq!(link.reconnected, vec![Disposition::ResetCard]);
-        assert_eq!(
-            state,
-            LinkState {
-                protocol: Protocol::T0,
-                reset_pending: false
-            }
-        );
+        assert_eq!((state.protocol, state.reset_pending), (Protocol::T0, false));
 
         link.reconnects.push_back(Err(SCARD_E_NO_SMARTCARD));
         assert_eq!(reset(&mut link, &mut state), Err(TransportError::NoCard));

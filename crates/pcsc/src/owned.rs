@@ -3,6 +3,7 @@
 use std::ffi::CString;
 use std::fmt;
 
+use tessera_piv::apdu::HexBytes;
 use tessera_piv::{Transport, TransportError};
 
 use crate::error::PcscError;
@@ -83,10 +84,7 @@ impl OwnedCard {
                 reader: reader.to_owned(),
                 atr,
             },
-            state: LinkState {
-                protocol,
-                reset_pending: false,
-            },
+            state: LinkState::new(protocol),
         })
     }
 
@@ -198,7 +196,7 @@ impl fmt::Debug for OwnedCard {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("OwnedCard")
             .field("reader", &self.info.reader)
-            .field("atr", &Hex(&self.info.atr))
+            .field("atr", &format_args!("{}", HexBytes(&self.info.atr)))
             .field("protocol", &self.state.protocol)
             .finish_non_exhaustive()
     }
@@ -388,15 +386,6 @@ fn is_no_card(error: &PcscError) -> bool {
     .any(|e| error.code() == Some(*e as u32))
 }
 
-/// Upper-case hex without separators, for `Debug`.
-struct Hex<'a>(&'a [u8]);
-
-impl fmt::Debug for Hex<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.iter().try_for_each(|b| write!(f, "{b:02X}"))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -418,11 +407,6 @@ mod tests {
             "SCardConnect",
             pcsc::Error::NoService
         )));
-    }
-
-    #[test]
-    fn atr_debug_is_plain_hex() {
-        assert_eq!(format!("{:?}", Hex(&[0x3B, 0xF8, 0x00])), "3BF800");
     }
 
     #[test]
