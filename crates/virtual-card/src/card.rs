@@ -30,7 +30,6 @@ pub const ATR: [u8; 23] = [
 pub struct VirtualCard {
     engine: Engine,
     framing: Framing,
-    store: Store,
     counters: Arc<CardCounters>,
     trace: Option<Trace>,
 }
@@ -59,9 +58,8 @@ impl VirtualCard {
 
     fn assemble(state: PersistentState, rng: CardRng, store: Store) -> Self {
         Self {
-            engine: Engine::new(state, rng),
+            engine: Engine::new(state, rng, store),
             framing: Framing::default(),
-            store,
             counters: Arc::default(),
             trace: None,
         }
@@ -97,18 +95,8 @@ impl VirtualCard {
             });
         }
         let command = Command::parse(cmd)?;
-        let snapshot = matches!(self.store, Store::File(_)).then(|| self.engine.persistent().clone());
-        let reply = self.engine.execute(command);
-        if self.engine.take_dirty()
-            && let Err(_error) = self.store.save(self.engine.persistent())
-        {
-            // Keep memory and file in step: the command did not happen.
-            if let Some(previous) = snapshot {
-                self.engine.restore_persistent(previous);
-            }
-            return Err(StatusWord::MEMORY_FAILURE);
-        }
-        reply
+        // The engine saves what the command changes (and answers 6581 when it cannot).
+        self.engine.execute(command)
     }
 
     /// Power cycle (warm reset): no application selected, security status and pending data gone.
@@ -147,7 +135,7 @@ impl VirtualCard {
 
     /// The store.
     pub fn store(&self) -> &Store {
-        &self.store
+        self.engine.store()
     }
 }
 

@@ -76,9 +76,11 @@ impl Framing {
             self.chain = None;
         }
         if cmd.is_chained() {
+            // The chain may carry a private key (IMPORT): its buffer is reserved at the largest size a
+            // chain may reach, so it never grows and leaves no unwiped copy behind.
             let chain = self.chain.get_or_insert_with(|| Chain {
                 header,
-                data: Zeroizing::new(Vec::new()),
+                data: Zeroizing::new(Vec::with_capacity(MAX_CHAINED_COMMAND)),
             });
             if chain.data.len() + cmd.data.len() > MAX_CHAINED_COMMAND {
                 self.chain = None;
@@ -174,6 +176,21 @@ mod tests {
         ));
         let cmd = execute(&mut f, &[0x00, 0xCB, 0x3F, 0xFF, 1, 7]);
         assert_eq!(&cmd.data[..], &[7]);
+    }
+
+    #[test]
+    fn a_chain_is_reassembled_in_one_buffer_that_never_grows() {
+        let mut f = Framing::default();
+        let block = |cla: u8| [&[cla, 0xFE, 0x11, 0x9A, 0xFF][..], &[0x5A; 255]].concat();
+        assert!(matches!(f.receive(&block(0x10)), FrameAction::Respond(_)));
+        let buffer = f.chain.as_ref().unwrap().data.as_ptr();
+        for _ in 0..(MAX_CHAINED_COMMAND / 255 - 2) {
+            assert!(matches!(f.receive(&block(0x10)), FrameAction::Respond(r) if r == [0x90, 0]));
+            assert_eq!(f.chain.as_ref().unwrap().data.as_ptr(), buffer);
+        }
+        let cmd = execute(&mut f, &block(0x00));
+        assert_eq!(cmd.data.as_ptr(), buffer, "the command owns the very buffer");
+        assert_eq!(cmd.data.len(), (MAX_CHAINED_COMMAND / 255) * 255);
     }
 
     #[test]

@@ -158,12 +158,11 @@ impl PrivateKey {
         if rsa_key.size() * 8 != bits as usize {
             return Err(BadInput);
         }
-        let expected_dp = rsa_key.dp().map(|v| v.to_be_bytes()).ok_or(BadInput)?;
-        let expected_dq = rsa_key.dq().map(|v| v.to_be_bytes()).ok_or(BadInput)?;
-        let expected_qinv = rsa_key
-            .crt_coefficient()
-            .map(|v| v.to_be_bytes())
-            .ok_or(BadInput)?;
+        let secret_bytes = |v: &BoxedUint| Zeroizing::new(v.to_be_bytes());
+        let expected_dp = rsa_key.dp().map(secret_bytes).ok_or(BadInput)?;
+        let expected_dq = rsa_key.dq().map(secret_bytes).ok_or(BadInput)?;
+        let qinv_value = rsa_key.crt_coefficient().map(Zeroizing::new);
+        let expected_qinv = qinv_value.as_deref().map(secret_bytes).ok_or(BadInput)?;
         for (given, expected) in [(dp, &expected_dp), (dq, &expected_dq), (qinv, &expected_qinv)] {
             let given = fixed_width(given, half).ok_or(BadInput)?;
             let expected = fixed_width(expected, half).ok_or(BadInput)?;
@@ -180,11 +179,12 @@ impl PrivateKey {
             Self::Rsa(k) => {
                 let half = k.size() / 2;
                 let prime = |i: usize| {
-                    let bytes = k
-                        .primes()
-                        .get(i)
-                        .map(|p| p.as_ref().to_be_bytes())
-                        .unwrap_or_default();
+                    let bytes = Zeroizing::new(
+                        k.primes()
+                            .get(i)
+                            .map(|p| p.as_ref().to_be_bytes())
+                            .unwrap_or_default(),
+                    );
                     Secret::from_zeroizing(fixed_width(&bytes, half).unwrap_or_default())
                 };
                 KeyMaterial::Rsa {
@@ -193,10 +193,10 @@ impl PrivateKey {
                 }
             }
             Self::P256(k) => KeyMaterial::Ec {
-                scalar: Secret::new(&k.to_bytes()),
+                scalar: Secret::new(&Zeroizing::new(k.to_bytes())),
             },
             Self::P384(k) => KeyMaterial::Ec {
-                scalar: Secret::new(&k.to_bytes()),
+                scalar: Secret::new(&Zeroizing::new(k.to_bytes())),
             },
         }
     }
@@ -253,9 +253,10 @@ impl PrivateKey {
             return Err(BadInput);
         }
         let c = BoxedUint::from_be_slice(input, k.n_bits_precision()).map_err(|_| BadInput)?;
-        let m =
-            rsa::hazmat::rsa_decrypt_and_check(k.as_ref(), Some(rng.inner()), &c).map_err(|_| BadInput)?;
-        fixed_width(&m.to_be_bytes(), k.size()).ok_or(BadInput)
+        let m = Zeroizing::new(
+            rsa::hazmat::rsa_decrypt_and_check(k.as_ref(), Some(rng.inner()), &c).map_err(|_| BadInput)?,
+        );
+        fixed_width(&Zeroizing::new(m.to_be_bytes()), k.size()).ok_or(BadInput)
     }
 
     /// ECDSA over a hash: the hash is truncated to the field size (or left-padded when shorter), and the

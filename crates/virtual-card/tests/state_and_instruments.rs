@@ -1,4 +1,5 @@
-//! The state file (creation, reload, rollback when a save fails), counters and the redacted trace, and
+//! The state file (creation, reload, permissions, failing saves: rollback, and PIN and PUK tries that
+//! stay spent), counters and the redacted trace, and
 //! shared connections with PC/SC reset semantics.
 #![allow(clippy::unwrap_used)]
 
@@ -59,22 +60,140 @@ fn a_corrupt_state_file_is_refused() {
     assert!(parse_state(&path, b"{}").is_err());
 }
 
-#[test]
-fn a_failed_save_answers_6581_and_leaves_the_card_unchanged() {
+const SELECT: &str = "00A4040009A0000003080000100000";
+const VERIFY_RIGHT: &str = "0020008008313233343536FFFF";
+const VERIFY_WRONG: &str = "0020008008313131313131FFFF";
+const VERIFY_STATUS: &str = "00200080";
+
+fn send(card: &mut VirtualCard, apdu: &str) -> Vec<u8> {
+    card.process_apdu(&hex::decode(apdu).unwrap())
+}
+
+fn sw(card: &mut VirtualCard, apdu: &str) -> [u8; 2] {
+    let response = send(card, apdu);
+    response[response.len() - 2..].try_into().unwrap()
+}
+
+/// A file-backed card in its own directory, selected; removing the directory makes every save fail.
+fn card_in_directory(seed: u64) -> (tempfile::TempDir, std::path::PathBuf, VirtualCard) {
     let dir = tempfile::tempdir().unwrap();
     let sub = dir.path().join("sub");
     std::fs::create_dir(&sub).unwrap();
+    let mut card = VirtualCard::open(&sub.join("card.json"), CardConfig::seeded(seed)).unwrap();
+    assert_eq!(sw(&mut card, SELECT), [0x90, 0x00]);
+    (dir, sub, card)
+}
+
+fn saved(sub: &std::path::Path) -> tessera_virtual_card::state::PersistentState {
     let path = sub.join("card.json");
-    let mut card = VirtualCard::open(&path, CardConfig::seeded(22)).unwrap();
+    parse_state(&path, &std::fs::read(&path).unwrap()).unwrap()
+}
+
+#[test]
+fn a_change_that_cannot_be_saved_answers_6581_is_undone_and_logs_out() {
+    let (_dir, sub, mut card) = card_in_directory(22);
+    common::admin_session(&mut card);
     let before = card.persistent().clone();
     std::fs::remove_dir_all(&sub).unwrap();
-    let select = hex::decode("00A4040009A0000003080000100000").unwrap();
-    assert!(card.process_apdu(&select).ends_with(&[0x90, 0x00]));
-    // A wrong PIN changes the retry counter, which must be saved: the save fails.
-    let wrong = hex::decode("0020008008313131313131FFFF").unwrap();
-    assert_eq!(card.process_apdu(&wrong), StatusWord::MEMORY_FAILURE.to_bytes());
-    assert_eq!(card.persistent(), &before);
-    assert_eq!(card.process_apdu(&[0x00, 0x20, 0x00, 0x80]), [0x63, 0xC3]);
+    let put = "00DB3FFF0A5C035FC1055303AABBCC";
+    assert_eq!(send(&mut card, put), StatusWord::MEMORY_FAILURE.to_bytes());
+    assert_eq!(card.persistent(), &before, "the object was not stored");
+    assert!(!card.volatile().management_authenticated);
+    // With the directory back, the card is as before and the management key must be proven again.
+    std::fs::create_dir(&sub).unwrap();
+    assert_eq!(sw(&mut card, put), [0x69, 0x82]);
+}
+
+#[test]
+fn wrong_pins_while_saves_fail_never_give_free_tries() {
+    let (_dir, sub, mut card) = card_in_directory(26);
+    std::fs::remove_dir_all(&sub).unwrap();
+    // Each try is spent before the comparison; its save fails, so the answer is 6581, and the try stays
+    // spent: after three, the PIN is blocked.
+    let answers: Vec<[u8; 2]> = (0..10).map(|_| sw(&mut card, VERIFY_WRONG)).collect();
+    assert_eq!(answers[..3], [[0x65, 0x81]; 3]);
+    assert_eq!(answers[3..], [[0x69, 0x83]; 7]);
+    assert_eq!(card.persistent().pin.retries_left, 0);
+    assert_eq!(sw(&mut card, VERIFY_RIGHT), [0x69, 0x83]);
+    assert_eq!(sw(&mut card, VERIFY_STATUS), [0x69, 0x83]);
+    assert!(!card.volatile().pin_verified);
+    // Once the store works again, the block reaches the file with the next PIN check.
+    std::fs::create_dir(&sub).unwrap();
+    assert_eq!(sw(&mut card, VERIFY_RIGHT), [0x69, 0x83]);
+    assert_eq!(saved(&sub).pin.retries_left, 0);
+}
+
+#[test]
+fn the_right_pin_is_not_told_apart_while_saves_fail() {
+    let (_dir, sub, mut card) = card_in_directory(27);
+    std::fs::remove_dir_all(&sub).unwrap();
+    assert_eq!(sw(&mut card, VERIFY_WRONG), [0x65, 0x81]);
+    assert_eq!(
+        sw(&mut card, VERIFY_RIGHT),
+        [0x65, 0x81],
+        "the same answer as a wrong PIN"
+    );
+    assert!(!card.volatile().pin_verified && !card.volatile().pin_just_verified);
+    assert_eq!(
+        sw(&mut card, VERIFY_STATUS),
+        [0x63, 0xC1],
+        "both tries were spent"
+    );
+    // The PIN-protected printed information stays closed.
+    assert_eq!(sw(&mut card, "00CB3FFF055C035FC10900"), [0x69, 0x82]);
+    // With a working store the right PIN verifies and the counter is full again.
+    std::fs::create_dir(&sub).unwrap();
+    assert_eq!(sw(&mut card, VERIFY_RIGHT), [0x90, 0x00]);
+    assert_eq!(saved(&sub).pin.retries_left, 3);
+}
+
+#[test]
+fn puk_tries_are_spent_first_too() {
+    let (_dir, sub, mut card) = card_in_directory(28);
+    // RESET RETRY COUNTER and CHANGE REFERENCE DATA (PUK) with the right PUK and a new PIN/PUK.
+    let unblock = "002C008010 3132333435363738 3234363832343638".replace(' ', "");
+    let change_puk = "0024008110 3132333435363738 3837363534333231".replace(' ', "");
+    std::fs::remove_dir_all(&sub).unwrap();
+    assert_eq!(sw(&mut card, &unblock), [0x65, 0x81]);
+    assert_eq!(sw(&mut card, &change_puk), [0x65, 0x81]);
+    assert_eq!(card.persistent().puk.retries_left, 1);
+    assert!(card.persistent().pin.is_value(b"123456"), "no new PIN");
+    assert!(card.persistent().puk.is_value(b"12345678"), "no new PUK");
+    assert_eq!(sw(&mut card, &unblock), [0x65, 0x81]);
+    assert_eq!(sw(&mut card, &unblock), [0x69, 0x83], "the PUK is blocked");
+    std::fs::create_dir(&sub).unwrap();
+    assert_eq!(sw(&mut card, &unblock), [0x69, 0x83]);
+    assert_eq!(saved(&sub).puk.retries_left, 0);
+    assert_eq!(
+        sw(&mut card, VERIFY_RIGHT),
+        [0x90, 0x00],
+        "the PIN itself was never touched"
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn the_state_file_is_private_and_no_temporary_file_survives() {
+    use std::os::unix::fs::PermissionsExt;
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("card.json");
+    // A temporary file left behind by a crash (with loose permissions) is removed when the card opens.
+    let stale = dir.path().join(".card.json.tmp");
+    std::fs::write(&stale, b"{\"pin\": \"secret\"}").unwrap();
+    std::fs::set_permissions(&stale, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let mut card = VirtualCard::open(&path, CardConfig::seeded(29)).unwrap();
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&path), 0o600);
+    assert!(!stale.exists());
+    assert_eq!(sw(&mut card, SELECT), [0x90, 0x00]);
+    assert_eq!(sw(&mut card, VERIFY_RIGHT), [0x90, 0x00]);
+    assert_eq!(mode(&path), 0o600, "still private after a save");
+    let names: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names, vec![std::ffi::OsString::from("card.json")]);
 }
 
 #[test]

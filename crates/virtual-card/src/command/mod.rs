@@ -16,6 +16,7 @@ use tessera_piv::commands::{PIV_AID_FULL, ins};
 use tessera_piv::{AlgorithmId, KeyRef, ManagementAlgorithm, PinPolicy, StatusWord, TouchPolicy, tlv};
 
 use crate::secret::Secret;
+use crate::state::ObjectValue;
 
 pub use auth::AuthRequest;
 pub use keys::ImportMaterial;
@@ -68,8 +69,9 @@ pub enum Command {
     PutData {
         /// Object tag.
         tag: u32,
-        /// The object's value (inside `53`, `7E` or `7F61`).
-        value: Vec<u8>,
+        /// The object's value (inside `53`, `7E` or `7F61`); zeroized and redacted, since 5FC109 holds a
+        /// management key.
+        value: ObjectValue,
     },
     /// VERIFY (`20`).
     Verify(Verify),
@@ -258,7 +260,7 @@ impl Command {
                 let value = tlv::parse_single(rest, wrapper).map_err(bad_data)?;
                 Ok(Self::PutData {
                     tag,
-                    value: value.to_vec(),
+                    value: ObjectValue::new(value.to_vec()),
                 })
             }
             ins::VERIFY => parse_verify(cmd),

@@ -51,7 +51,7 @@ fn put_data_unwraps_the_object() {
         cmd,
         Command::PutData {
             tag: 0x5FFF10,
-            value: vec![0xAA]
+            value: ObjectValue::new(vec![0xAA])
         }
     );
     let del = parse(&[0, 0xDB, 0x3F, 0xFF, 7, 0x5C, 3, 0x5F, 0xFF, 0x10, 0x53, 0]).unwrap();
@@ -59,8 +59,24 @@ fn put_data_unwraps_the_object() {
         del,
         Command::PutData {
             tag: 0x5FFF10,
-            value: vec![]
+            value: ObjectValue::new(vec![])
         }
+    );
+}
+
+#[test]
+fn put_data_of_protected_data_is_redacted_in_debug() {
+    // 5FC109 { 88 { 89 18 <management key> } }: the key bytes must not show.
+    let mut apdu = vec![
+        0, 0xDB, 0x3F, 0xFF, 0x23, 0x5C, 3, 0x5F, 0xC1, 0x09, 0x53, 0x1C, 0x88, 0x1A, 0x89, 0x18,
+    ];
+    apdu.extend_from_slice(&[0xC3; 24]);
+    let cmd = parse(&apdu).unwrap();
+    let shown = format!("{cmd:?}");
+    assert!(shown.contains("<28 bytes>"), "{shown}");
+    assert!(
+        !shown.contains("195") && !shown.to_uppercase().contains("C3"),
+        "{shown}"
     );
 }
 

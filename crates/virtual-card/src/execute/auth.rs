@@ -9,9 +9,10 @@ use crate::keys::PrivateKey;
 use crate::secret::Secret;
 use crate::state::PendingAuth;
 
-/// `7C { tag value }`.
+/// `7C { tag value }`. The value may be a decrypted block or a shared secret: the inner copy is wiped
+/// (the reply itself is, by the framing).
 fn template(tag: u32, value: &[u8]) -> Reply {
-    let inner = tlv::encode(tag, value).map_err(|_| StatusWord::UNKNOWN_ERROR)?;
+    let inner = zeroize::Zeroizing::new(tlv::encode(tag, value).map_err(|_| StatusWord::UNKNOWN_ERROR)?);
     tlv::encode(0x7C, &inner).map_err(|_| StatusWord::UNKNOWN_ERROR)
 }
 

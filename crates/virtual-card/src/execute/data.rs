@@ -29,10 +29,10 @@ impl Engine {
             return Err(StatusWord::SECURITY_STATUS_NOT_SATISFIED);
         }
         let value = self.persistent.objects.get(&tag).ok_or(StatusWord::NOT_FOUND)?;
-        tlv::encode(wrapper_tag(tag), &value.0).map_err(|_| StatusWord::UNKNOWN_ERROR)
+        tlv::encode(wrapper_tag(tag), value.as_bytes()).map_err(|_| StatusWord::UNKNOWN_ERROR)
     }
 
-    pub(super) fn put_data(&mut self, tag: u32, value: Vec<u8>) -> Reply {
+    pub(super) fn put_data(&mut self, tag: u32, value: ObjectValue) -> Reply {
         self.require_management()?;
         if value.is_empty() {
             if self.persistent.objects.contains_key(&tag) {
@@ -43,12 +43,12 @@ impl Engine {
         if value.len() > MAX_OBJECT_LEN {
             return Err(StatusWord::NOT_ENOUGH_MEMORY);
         }
-        let old = self.persistent.objects.get(&tag).map_or(0, |v| v.0.len());
+        let old = self.persistent.objects.get(&tag).map_or(0, ObjectValue::len);
         let total = self.persistent.object_bytes().saturating_sub(old) + value.len();
         if total > MAX_TOTAL_OBJECT_BYTES {
             return Err(StatusWord::NOT_ENOUGH_MEMORY);
         }
-        self.persistent_mut().objects.insert(tag, ObjectValue(value));
+        self.persistent_mut().objects.insert(tag, value);
         Ok(Vec::new())
     }
 }

@@ -155,7 +155,7 @@ impl Engine {
             .persistent
             .objects
             .get(&crate::state::ATTESTATION_OBJECT)
-            .and_then(|object| tessera_piv::tlv::parse_all(&object.0).ok())
+            .and_then(|object| tessera_piv::tlv::parse_all(object.as_bytes()).ok())
             .and_then(|elements| tessera_piv::tlv::find(&elements, 0x70).map(<[u8]>::to_vec));
         let attested = AttestedKey {
             slot: slot.0,

@@ -7,13 +7,14 @@ use serde::{Deserialize, Serialize};
 use tessera_piv::mgm::DEFAULT_MANAGEMENT_KEY;
 use tessera_piv::pin::{DEFAULT_PIN, DEFAULT_PUK};
 use tessera_piv::{AlgorithmId, KeyRef, ManagementAlgorithm, PaddedPin, PinPolicy, TouchPolicy};
+use zeroize::Zeroizing;
 
 use crate::attestation;
 use crate::config::CardConfig;
 use crate::error::VirtualCardError;
 use crate::keys::{KeyMaterial, PrivateKey};
 use crate::rng::CardRng;
-use crate::secret::{Secret, hex_bytes};
+use crate::secret::Secret;
 use crate::state::fresh::{DISCOVERY_OBJECT, ccc_template, chuid_template};
 
 /// Version of the state file format.
@@ -141,14 +142,37 @@ impl StoredKey {
     }
 }
 
-/// A data object's value (the bytes inside `53`, or inside `7E`/`7F61`). May hold secrets (5FC109), so
-/// `Debug` shows only its length.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ObjectValue(#[serde(with = "hex_bytes")] pub Vec<u8>);
+/// A data object's value (the bytes inside `53`, or inside `7E`/`7F61`). May hold secrets (5FC109 keeps
+/// a management key), so it is zeroized on drop and `Debug` shows only its length. Stored as hex.
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct ObjectValue(Secret);
+
+impl ObjectValue {
+    /// Takes ownership of `bytes` (no copy is left behind).
+    pub fn new(bytes: Vec<u8>) -> Self {
+        Self(Secret::from_zeroizing(Zeroizing::new(bytes)))
+    }
+
+    /// The bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        self.0.expose()
+    }
+
+    /// Length in bytes.
+    pub fn len(&self) -> usize {
+        self.as_bytes().len()
+    }
+
+    /// True for an empty value (which PUT DATA uses to delete an object).
+    pub fn is_empty(&self) -> bool {
+        self.as_bytes().is_empty()
+    }
+}
 
 impl fmt::Debug for ObjectValue {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "ObjectValue(<{} bytes>)", self.0.len())
+        write!(f, "ObjectValue(<{} bytes>)", self.len())
     }
 }
 
@@ -202,7 +226,9 @@ impl PersistentState {
         );
         let cert_object = tessera_piv::tlv::encode(0x70, &authority_cert)
             .map_err(|e| VirtualCardError::Crypto(e.to_string()))?;
-        state.objects.insert(ATTESTATION_OBJECT, ObjectValue(cert_object));
+        state
+            .objects
+            .insert(ATTESTATION_OBJECT, ObjectValue::new(cert_object));
         state.add_identity_objects(rng);
         Ok(state)
     }
@@ -214,15 +240,15 @@ impl PersistentState {
         card_id.copy_from_slice(&rng.bytes(14));
         self.objects.insert(
             tessera_piv::objects::tags::CHUID,
-            ObjectValue(chuid_template(&guid)),
+            ObjectValue::new(chuid_template(&guid)),
         );
         self.objects.insert(
             tessera_piv::objects::tags::CCC,
-            ObjectValue(ccc_template(&card_id)),
+            ObjectValue::new(ccc_template(&card_id)),
         );
         let discovery = DISCOVERY_OBJECT.get(2..).unwrap_or_default().to_vec();
         self.objects
-            .insert(tessera_piv::objects::tags::DISCOVERY, ObjectValue(discovery));
+            .insert(tessera_piv::objects::tags::DISCOVERY, ObjectValue::new(discovery));
     }
 
     /// The Yubico RESET: every key, object and credential back to factory values, except the attestation
@@ -255,7 +281,7 @@ impl PersistentState {
 
     /// Bytes used by data objects (the storage the card budgets).
     pub fn object_bytes(&self) -> usize {
-        self.objects.values().map(|v| v.0.len()).sum()
+        self.objects.values().map(ObjectValue::len).sum()
     }
 
     /// Checks the invariants a state file must meet to be loaded.
