@@ -173,6 +173,8 @@ pcsc_test_targets() {
 tier_pcsc() {
   step "build tessera-virtual-card" cargo build -p tessera-virtual-card --bin tessera-virtual-card
   export TESSERA_VCARD_BIN=$target_dir/debug/tessera-virtual-card
+  # The module the conformance runner loads by path: cargo test alone does not refresh it.
+  step "build the module (.so)" cargo build -p tessera-minidriver
 
   local targets
   targets=$(pcsc_test_targets)

@@ -9,8 +9,9 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// The module next to the runner (`target/<profile>/`), or in `deps/` where cargo puts the cdylib of a
-/// dependency; built with cargo when neither exists.
+/// The newer of the module next to the runner (`target/<profile>/`, from `cargo build`) and the one in
+/// `deps/` (where cargo puts the cdylib of a dependency): an older build left next to the runner must not
+/// be tested in place of the current code. Built with cargo when neither exists.
 fn module_path() -> PathBuf {
     let exe = Path::new(env!("CARGO_BIN_EXE_tessera-conformance"));
     let dir = exe.parent().unwrap();
@@ -19,10 +20,12 @@ fn module_path() -> PathBuf {
     } else {
         "libtessera_minidriver.so"
     };
-    for candidate in [dir.join(name), dir.join("deps").join(name)] {
-        if candidate.exists() {
-            return candidate;
-        }
+    let newest = [dir.join(name), dir.join("deps").join(name)]
+        .into_iter()
+        .filter_map(|p| Some((std::fs::metadata(&p).ok()?.modified().ok()?, p)))
+        .max_by_key(|(modified, _)| *modified);
+    if let Some((_, path)) = newest {
+        return path;
     }
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let status = Command::new(cargo)
