@@ -224,7 +224,9 @@ conformance_run() {
   # Wine's exit status is not reliable (a crash can end with 0): the report's last line is the verdict.
   local verdict
   verdict=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$report" | tail -n 1)
-  grep -E '^(FAIL|ERROR)' "$report" | head -n 20 || true
+  # Each failed case with the detail lines under it (why it failed), at most 60 lines.
+  awk '/^(FAIL|ERROR)/ { keep = 1; print; next } /^ / && keep { print; next } { keep = 0 }' "$report" |
+    head -n 60 || true
   echo "$kind: ${verdict:-no result line (see $report)}"
   [[ -n $verdict && $verdict == *" 0 failed" ]]
 }

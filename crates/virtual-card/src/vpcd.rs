@@ -29,7 +29,7 @@ pub enum BridgeEvent {
     Connected(String),
     /// The connection ended (vpcd or pcscd went away); the bridge will reconnect.
     Disconnected(String),
-    /// An APDU was answered.
+    /// An APDU was executed; its answer goes to vpcd once the event handler returns.
     Apdu,
 }
 
@@ -156,8 +156,10 @@ fn serve_connection(
             [_] => {} // unknown control code: nothing to answer
             apdu => {
                 let response = card.process_apdu(apdu);
-                send_message(stream, &response)?;
+                // Observers (the stats file) see the APDU before the host sees its answer, so a reader
+                // of the counters right after a response never misses it.
                 on_event(&BridgeEvent::Apdu, card);
+                send_message(stream, &response)?;
             }
         }
     }
