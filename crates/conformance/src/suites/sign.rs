@@ -467,13 +467,25 @@ fn ecdsa_cases(want: Want, curve: Curve) -> Vec<CaseDef> {
 fn structure_cases() -> Vec<CaseDef> {
     let want = Want::RsaExchange(2048);
     let sha256 = || PaddingInfo::Pkcs1(Some("SHA256".into()));
-    let padded = move |k: &Key| {
-        SignArgs::padded(
-            k.index,
-            k.spec,
-            &Hash::Sha256.of("x"),
-            CARD_PADDING_PKCS1,
-            sha256(),
+    // A well-formed PKCS#1 SHA-256 request with one thing changed, which the module must refuse.
+    let tweaked = |name: &str, tweak: fn(&mut SignArgs), codes: [u32; 1], why: &'static str| {
+        refused(
+            name.into(),
+            want,
+            Profile::V7,
+            move |k| {
+                let mut a = SignArgs::padded(
+                    k.index,
+                    k.spec,
+                    &Hash::Sha256.of("x"),
+                    CARD_PADDING_PKCS1,
+                    sha256(),
+                );
+                tweak(&mut a);
+                a
+            },
+            codes,
+            why,
         )
     };
     vec![
@@ -507,138 +519,71 @@ fn structure_cases() -> Vec<CaseDef> {
                 Either answer passes; a success must verify",
             );
         }),
-        refused(
-            "signing-info-v1-with-padding-info".into(),
-            want,
-            Profile::V7,
-            move |k| {
-                let mut a = padded(k);
-                a.version = 1;
-                a
-            },
+        tweaked(
+            "signing-info-v1-with-padding-info",
+            |a| a.version = 1,
             [ERROR_REVISION_MISMATCH],
             "spec: CARD_PADDING_INFO_PRESENT means the current version; a basic structure → \
                 ERROR_REVISION_MISMATCH",
         ),
-        refused(
-            "signing-info-version-3".into(),
-            want,
-            Profile::V7,
-            move |k| {
-                let mut a = padded(k);
-                a.version = 3;
-                a
-            },
+        tweaked(
+            "signing-info-version-3",
+            |a| a.version = 3,
             [ERROR_REVISION_MISMATCH],
             "§1: a version above the current one",
         ),
-        refused(
-            "signing-info-version-0x10002".into(),
-            want,
-            Profile::V7,
-            move |k| {
-                let mut a = padded(k);
-                a.version = 0x10002;
-                a
-            },
+        tweaked(
+            "signing-info-version-0x10002",
+            |a| a.version = 0x10002,
             [ERROR_REVISION_MISMATCH],
             "§13 (CMCK)",
         ),
-        refused(
-            "null-info".into(),
-            want,
-            Profile::V7,
-            move |k| {
-                let mut a = padded(k);
-                a.null_info = true;
-                a
-            },
+        tweaked(
+            "null-info",
+            |a| a.null_info = true,
             [SCARD_E_INVALID_PARAMETER],
             "§13",
         ),
-        refused(
-            "null-data".into(),
-            want,
-            Profile::V7,
-            move |k| {
-                let mut a = padded(k);
-                a.data = None;
-                a
-            },
-            [SCARD_E_INVALID_PARAMETER],
-            "§13",
-        ),
-        refused(
-            "flags-0xffffffff".into(),
-            want,
-            Profile::V7,
-            move |k| {
-                let mut a = padded(k);
-                a.flags = 0xFFFF_FFFF;
-                a
-            },
+        tweaked("null-data", |a| a.data = None, [SCARD_E_INVALID_PARAMETER], "§13"),
+        tweaked(
+            "flags-0xffffffff",
+            |a| a.flags = 0xFFFF_FFFF,
             [SCARD_E_INVALID_PARAMETER],
             "§13 (CMCK: dwSigningFlags 0xFFFFFFFF)",
         ),
-        refused(
-            "padding-info-null-pkcs1".into(),
-            want,
-            Profile::V7,
-            move |k| {
-                let mut a = padded(k);
-                a.padding = PaddingInfo::Null;
-                a
-            },
+        tweaked(
+            "padding-info-null-pkcs1",
+            |a| a.padding = PaddingInfo::Null,
             [SCARD_E_INVALID_PARAMETER],
             "CARD_PADDING_PKCS1 needs its BCRYPT_PKCS1_PADDING_INFO",
         ),
-        refused(
-            "padding-info-null-pss".into(),
-            want,
-            Profile::V7,
-            move |k| {
-                let mut a = padded(k);
+        tweaked(
+            "padding-info-null-pss",
+            |a| {
                 a.padding = PaddingInfo::Null;
                 a.padding_type = CARD_PADDING_PSS;
-                a
             },
             [SCARD_E_INVALID_PARAMETER],
             "CARD_PADDING_PSS needs its BCRYPT_PSS_PADDING_INFO",
         ),
-        refused(
-            "padding-type-0".into(),
-            want,
-            Profile::V7,
-            move |k| {
-                let mut a = padded(k);
-                a.padding_type = 0;
-                a
-            },
+        tweaked(
+            "padding-type-0",
+            |a| a.padding_type = 0,
             [SCARD_E_INVALID_PARAMETER],
             "digest §4.5 (OSC): unknown padding type → invalid parameter",
         ),
-        refused(
-            "padding-type-oaep".into(),
-            want,
-            Profile::V7,
-            move |k| {
-                let mut a = padded(k);
+        tweaked(
+            "padding-type-oaep",
+            |a| {
                 a.padding_type = CARD_PADDING_OAEP;
                 a.padding = PaddingInfo::Oaep(Some("SHA256".into()), None);
-                a
             },
             [SCARD_E_INVALID_PARAMETER],
             "spec: CardSignData takes PKCS1, PSS or NONE; OAEP is not a signature padding",
         ),
-        refused(
-            "padding-type-3".into(),
-            want,
-            Profile::V7,
-            move |k| {
-                let mut a = padded(k);
-                a.padding_type = 3;
-                a
-            },
+        tweaked(
+            "padding-type-3",
+            |a| a.padding_type = 3,
             [SCARD_E_INVALID_PARAMETER],
             "two padding bits at once",
         ),
