@@ -375,6 +375,15 @@ impl Harness {
         blobs::parse_cmapfile(&data)
     }
 
+    /// The index of the first valid container, or 0 when the card has none (cases that only need some
+    /// index to address).
+    pub fn first_container(&self, ctx: &Context) -> u8 {
+        self.cmap(ctx)
+            .ok()
+            .and_then(|r| r.into_iter().find(CmapRecord::valid))
+            .map_or(0, |r| r.index)
+    }
+
     /// Every valid container, with its key blobs and the fixture slot holding the same key.
     pub fn containers(&self, ctx: &Context) -> Result<Vec<Found>, String> {
         let mut out = Vec::new();

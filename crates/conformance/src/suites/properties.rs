@@ -139,11 +139,7 @@ fn container_refused(
 ) -> CaseDef {
     case(S, format!("container-{name}"), move |h, v| {
         let Some(b) = open(h, v) else { return };
-        let first = h
-            .cmap(&b)
-            .ok()
-            .and_then(|r| r.into_iter().find(|r| r.valid()))
-            .map_or(0, |r| r.index);
+        let first = h.first_container(&b);
         let calls = if null_cd { b.null() } else { b.call() };
         let r = calls.get_container_property(index.unwrap_or(first), prop, cb, flags, null_data, null_len);
         v.reply("CardGetContainerProperty", &r, want);
@@ -167,11 +163,7 @@ fn set_container(
 ) -> CaseDef {
     case(S, format!("set-container-{name}"), move |h, v| {
         let Some(b) = open(h, v) else { return };
-        let first = h
-            .cmap(&b)
-            .ok()
-            .and_then(|r| r.into_iter().find(|r| r.valid()))
-            .map_or(0, |r| r.index);
+        let first = h.first_container(&b);
         let calls = if null_cd { b.null() } else { b.call() };
         let r = calls.set_container_property(index.unwrap_or(first), prop, Some(&1u32.to_le_bytes()), flags);
         v.reply("CardSetContainerProperty", &r, want);
@@ -791,11 +783,7 @@ pub fn cases() -> Vec<CaseDef> {
         ),
         case(S, "container-info-short-buffer", |h, v| {
             let Some(b) = open(h, v) else { return };
-            let first = h
-                .cmap(&b)
-                .ok()
-                .and_then(|r| r.into_iter().find(|r| r.valid()))
-                .map_or(0, |r| r.index);
+            let first = h.first_container(&b);
             let r = b.call().get_container_info_property(first, 1, 8);
             v.reply(
                 "CardGetContainerProperty(CCP_CONTAINER_INFO, cbData 8)",

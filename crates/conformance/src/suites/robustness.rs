@@ -19,13 +19,6 @@ const S: &str = "robustness";
 /// An operation that returns a buffer allocated with `pfnCspAlloc`.
 type Op = fn(&Calls<'_>) -> (u32, Vec<String>);
 
-fn first_container(h: &Harness, b: &Bound) -> u8 {
-    h.cmap(b)
-        .ok()
-        .and_then(|r| r.into_iter().find(|r| r.valid()))
-        .map_or(0, |r| r.index)
-}
-
 /// With every allocation failing, `op` returns `SCARD_E_NO_MEMORY`; failing the 1st, 2nd, … allocation
 /// in turn never leaks and never returns anything but success or `SCARD_E_NO_MEMORY`.
 fn out_of_memory(name: &'static str, op: Op) -> CaseDef {
@@ -159,7 +152,7 @@ pub fn cases() -> Vec<CaseDef> {
         }),
         case(S, "five-threads-one-context", |h, v| {
             let Some(b) = open(h, v) else { return };
-            let index = first_container(h, &b);
+            let index = h.first_container(&b);
             let Some(reference) = v.setup("reference round", round(&b.call(), index)) else {
                 return;
             };
@@ -197,7 +190,7 @@ pub fn cases() -> Vec<CaseDef> {
             if contexts.len() != 3 {
                 return;
             }
-            let index = first_container(h, &contexts[0]);
+            let index = h.first_container(&contexts[0]);
             let results: Vec<Result<Vec<Vec<u8>>, String>> = thread::scope(|scope| {
                 let handles: Vec<_> = contexts
                     .iter()
@@ -253,7 +246,7 @@ pub fn cases() -> Vec<CaseDef> {
             });
             let info = b
                 .call()
-                .get_container_info(first_container(h, &b), 0, StructArg::V1);
+                .get_container_info(h.first_container(&b), 0, StructArg::V1);
             v.reply("CardGetContainerInfo after the reset", &info, &[SCARD_S_SUCCESS]);
             v.note("issue 4: read-only operations are retried once after SCARD_W_RESET_CARD");
         }),
@@ -372,7 +365,7 @@ pub fn cases() -> Vec<CaseDef> {
             });
             let info = b
                 .call()
-                .get_container_info(first_container(h, &b), 0, StructArg::V1);
+                .get_container_info(h.first_container(&b), 0, StructArg::V1);
             v.reply(
                 "CardGetContainerInfo on the new handle",
                 &info,
@@ -461,7 +454,7 @@ pub fn cases() -> Vec<CaseDef> {
     c.push(case(S, "allocator-balanced-after-delete", |h, v| {
         let before = alloc::live_count();
         let Some(mut b) = open(h, v) else { return };
-        let _ = round(&b.call(), first_container(h, &b));
+        let _ = round(&b.call(), h.first_container(&b));
         v.code("CardDeleteContext", b.ctx.delete(), &[SCARD_S_SUCCESS]);
         drop(b);
         v.check(alloc::live_count() == before, || {
