@@ -15,38 +15,19 @@ use crate::keyblob;
 /// How many agreements a context holds at once.
 pub const MAX_AGREEMENTS: usize = 32;
 
-/// `KDF_*` parameter types of a `BCryptBufferDesc` (bcrypt.h).
+/// `KDF_*` parameter types of a `BCryptBufferDesc` (bcrypt.h), without their `KDF_` prefix.
+/// `KDF_SECRET_HANDLE` (an NCrypt secret handle) is resolved through `pfnCspGetDHAgreement` by the ABI
+/// layer; `KDF_TLS_PRF_PROTOCOL` is a DWORD, `KDF_HASH_ALGORITHM` a NUL-terminated UTF-16 name.
 pub mod param {
-    /// Hash algorithm name (UTF-16, NUL-terminated).
-    pub const HASH_ALGORITHM: u32 = 0;
-    /// Bytes before the secret.
-    pub const SECRET_PREPEND: u32 = 1;
-    /// Bytes after the secret.
-    pub const SECRET_APPEND: u32 = 2;
-    /// HMAC key.
-    pub const HMAC_KEY: u32 = 3;
-    /// TLS PRF label.
-    pub const TLS_PRF_LABEL: u32 = 4;
-    /// TLS PRF seed (64 bytes).
-    pub const TLS_PRF_SEED: u32 = 5;
-    /// An NCrypt secret handle (resolved through `pfnCspGetDHAgreement` by the ABI layer).
-    pub const SECRET_HANDLE: u32 = 6;
-    /// TLS protocol version (DWORD).
-    pub const TLS_PRF_PROTOCOL: u32 = 7;
-    /// SP 800-56A AlgorithmID.
-    pub const ALGORITHMID: u32 = 8;
-    /// SP 800-56A PartyUInfo.
-    pub const PARTYUINFO: u32 = 9;
-    /// SP 800-56A PartyVInfo.
-    pub const PARTYVINFO: u32 = 10;
-    /// SP 800-56A SuppPubInfo.
-    pub const SUPPPUBINFO: u32 = 11;
-    /// SP 800-56A SuppPrivInfo.
-    pub const SUPPPRIVINFO: u32 = 12;
+    pub use windows_sys::Win32::Security::Cryptography::{
+        KDF_ALGORITHMID as ALGORITHMID, KDF_HASH_ALGORITHM as HASH_ALGORITHM, KDF_HMAC_KEY as HMAC_KEY,
+        KDF_PARTYUINFO as PARTYUINFO, KDF_PARTYVINFO as PARTYVINFO, KDF_SECRET_APPEND as SECRET_APPEND,
+        KDF_SECRET_HANDLE as SECRET_HANDLE, KDF_SECRET_PREPEND as SECRET_PREPEND,
+        KDF_SUPPPRIVINFO as SUPPPRIVINFO, KDF_SUPPPUBINFO as SUPPPUBINFO, KDF_TLS_PRF_LABEL as TLS_PRF_LABEL,
+        KDF_TLS_PRF_PROTOCOL as TLS_PRF_PROTOCOL, KDF_TLS_PRF_SEED as TLS_PRF_SEED,
+    };
 }
 
-/// `KDF_USE_SECRET_AS_HMAC_KEY_FLAG`.
-pub const USE_SECRET_AS_HMAC_KEY: u32 = 0x1;
 /// The longest key the concatenation KDF derives (the caller chooses the length; keys and key blocks
 /// are far shorter, and the bound keeps a caller's length from becoming an allocation).
 pub const MAX_DERIVED_LEN: usize = 4096;

@@ -19,7 +19,8 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
 use windows_sys::Win32::Security::Cryptography::{
-    CARD_DATA, CARD_RSA_DECRYPT_INFO, CARD_SIGNING_INFO, PFN_CSP_GET_DH_AGREEMENT, PFN_CSP_PAD_DATA,
+    CARD_DATA, CARD_PADDING_INFO_PRESENT, CARD_PADDING_NONE, CARD_PADDING_OAEP, CARD_PADDING_PKCS1,
+    CARD_RSA_DECRYPT_INFO, CARD_SIGNING_INFO, CRYPT_NOHASHOID, PFN_CSP_GET_DH_AGREEMENT, PFN_CSP_PAD_DATA,
     PFN_CSP_UNPAD_DATA,
 };
 
@@ -28,11 +29,6 @@ use crate::codes::*;
 use crate::oracle::hash::{CALG_SSL3_SHAMD5, Hash};
 use crate::oracle::rsa::{decode_oaep, decode_pkcs1_type2, emsa_pkcs1_v15, reversed};
 
-const CARD_PADDING_INFO_PRESENT: u32 = 0x4000_0000;
-const CRYPT_NOHASHOID: u32 = 0x1;
-const CARD_PADDING_NONE: u32 = 1;
-const CARD_PADDING_PKCS1: u32 = 2;
-const CARD_PADDING_OAEP: u32 = 8;
 /// Largest block the callbacks read (an RSA-4096 modulus is 512 bytes).
 const MAX_BLOCK: usize = 1024;
 

@@ -20,58 +20,26 @@ use crate::ffi::alloc;
 use crate::ffi::padding::{InFlight, PaddingParams};
 use crate::ffi::wide::wide;
 
-/// Flag and padding values of the cryptographic structures (cardmod.h, bcrypt.h). Kept in their own
-/// module: `windows-sys` exports the same names, and two globs would hide both.
+/// Flag and padding values of the cryptographic structures (cardmod.h, bcrypt.h), gathered for suites
+/// to glob-import without pulling in the rest of `windows-sys`.
 pub mod flags {
-    /// `CARD_BUFFER_SIZE_ONLY`.
-    pub const CARD_BUFFER_SIZE_ONLY: u32 = 0x2000_0000;
-    /// `CARD_PADDING_INFO_PRESENT`.
-    pub const CARD_PADDING_INFO_PRESENT: u32 = 0x4000_0000;
-    /// `CARD_PADDING_NONE`.
-    pub const CARD_PADDING_NONE: u32 = 1;
-    /// `CARD_PADDING_PKCS1`.
-    pub const CARD_PADDING_PKCS1: u32 = 2;
-    /// `CARD_PADDING_PSS`.
-    pub const CARD_PADDING_PSS: u32 = 4;
-    /// `CARD_PADDING_OAEP`.
-    pub const CARD_PADDING_OAEP: u32 = 8;
-    /// `CRYPT_NOHASHOID` (a `CryptSignHash` flag that `dwSigningFlags` also takes).
-    pub const CRYPT_NOHASHOID: u32 = 0x1;
-    /// `CARD_RETURN_KEY_HANDLE`.
-    pub const CARD_RETURN_KEY_HANDLE: u32 = 0x0100_0000;
-    /// `KDF_USE_SECRET_AS_HMAC_KEY_FLAG`.
-    pub const KDF_USE_SECRET_AS_HMAC_KEY_FLAG: u32 = 0x1;
+    pub use windows_sys::Win32::Security::Cryptography::{
+        CARD_BUFFER_SIZE_ONLY, CARD_PADDING_INFO_PRESENT, CARD_PADDING_NONE, CARD_PADDING_OAEP,
+        CARD_PADDING_PKCS1, CARD_PADDING_PSS, CARD_RETURN_KEY_HANDLE, CRYPT_NOHASHOID,
+        KDF_USE_SECRET_AS_HMAC_KEY_FLAG,
+    };
 }
 use flags::*;
 
-/// `KDF_*` parameter types of a `BCryptBufferDesc` (bcrypt.h).
+/// `KDF_*` parameter types of a `BCryptBufferDesc` (bcrypt.h), without their `KDF_` prefix.
 pub mod kdf_param {
-    /// `KDF_HASH_ALGORITHM` (UTF-16 name).
-    pub const HASH_ALGORITHM: u32 = 0;
-    /// `KDF_SECRET_PREPEND`.
-    pub const SECRET_PREPEND: u32 = 1;
-    /// `KDF_SECRET_APPEND`.
-    pub const SECRET_APPEND: u32 = 2;
-    /// `KDF_HMAC_KEY`.
-    pub const HMAC_KEY: u32 = 3;
-    /// `KDF_TLS_PRF_LABEL`.
-    pub const TLS_PRF_LABEL: u32 = 4;
-    /// `KDF_TLS_PRF_SEED`.
-    pub const TLS_PRF_SEED: u32 = 5;
-    /// `KDF_SECRET_HANDLE` (an NCrypt secret handle, pointer-sized).
-    pub const SECRET_HANDLE: u32 = 6;
-    /// `KDF_TLS_PRF_PROTOCOL` (DWORD).
-    pub const TLS_PRF_PROTOCOL: u32 = 7;
-    /// `KDF_ALGORITHMID`.
-    pub const ALGORITHMID: u32 = 8;
-    /// `KDF_PARTYUINFO`.
-    pub const PARTYUINFO: u32 = 9;
-    /// `KDF_PARTYVINFO`.
-    pub const PARTYVINFO: u32 = 10;
-    /// `KDF_SUPPPUBINFO`.
-    pub const SUPPPUBINFO: u32 = 11;
-    /// `KDF_SUPPPRIVINFO`.
-    pub const SUPPPRIVINFO: u32 = 12;
+    pub use windows_sys::Win32::Security::Cryptography::{
+        KDF_ALGORITHMID as ALGORITHMID, KDF_HASH_ALGORITHM as HASH_ALGORITHM, KDF_HMAC_KEY as HMAC_KEY,
+        KDF_PARTYUINFO as PARTYUINFO, KDF_PARTYVINFO as PARTYVINFO, KDF_SECRET_APPEND as SECRET_APPEND,
+        KDF_SECRET_HANDLE as SECRET_HANDLE, KDF_SECRET_PREPEND as SECRET_PREPEND,
+        KDF_SUPPPRIVINFO as SUPPPRIVINFO, KDF_SUPPPUBINFO as SUPPPUBINFO, KDF_TLS_PRF_LABEL as TLS_PRF_LABEL,
+        KDF_TLS_PRF_PROTOCOL as TLS_PRF_PROTOCOL, KDF_TLS_PRF_SEED as TLS_PRF_SEED,
+    };
 }
 
 /// What `pPaddingInfo` points to.

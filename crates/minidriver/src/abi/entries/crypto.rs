@@ -5,31 +5,25 @@ use std::ptr::{addr_of, addr_of_mut};
 
 use windows_sys::Win32::Security::Cryptography::{
     BCRYPT_OAEP_PADDING_INFO, BCRYPT_PKCS1_PADDING_INFO, BCRYPT_PSS_PADDING_INFO, BCryptBuffer,
-    BCryptBufferDesc, CARD_DATA, CARD_DERIVE_KEY, CARD_DH_AGREEMENT_INFO, CARD_RSA_DECRYPT_INFO,
-    CARD_SIGNING_INFO,
+    BCryptBufferDesc, CARD_BUFFER_SIZE_ONLY, CARD_DATA, CARD_DERIVE_KEY, CARD_DH_AGREEMENT_INFO,
+    CARD_PADDING_INFO_PRESENT, CARD_PADDING_NONE, CARD_PADDING_OAEP, CARD_PADDING_PKCS1, CARD_PADDING_PSS,
+    CARD_RETURN_KEY_HANDLE, CARD_RSA_DECRYPT_INFO, CARD_SIGNING_INFO, CRYPT_NOHASHOID, CRYPT_TYPE2_FORMAT,
+    CRYPT_X931_FORMAT, KDF_USE_SECRET_AS_HMAC_KEY_FLAG,
 };
 use zeroize::Zeroizing;
 
 use crate::abi::boundary::guard;
 use crate::abi::card_data::{Entry, free, read_version};
 use crate::abi::strings::{bytes, wide};
-use crate::agreement::{DeriveRequest, USE_SECRET_AS_HMAC_KEY, param};
+use crate::agreement::{DeriveRequest, param};
 use crate::containers::spec;
 use crate::crypto::hash::HashAlg;
 use crate::decryption::{DecryptPadding, Decrypted};
 use crate::error::{MdError, Result};
 use crate::signing::{SignPadding, SignRequest, Signed};
 
-const CARD_PADDING_INFO_PRESENT: u32 = 0x4000_0000;
-const CARD_BUFFER_SIZE_ONLY: u32 = 0x2000_0000;
-const CARD_RETURN_KEY_HANDLE: u32 = 0x0100_0000;
-const CRYPT_NOHASHOID: u32 = 0x1;
-/// `CRYPT_TYPE2_FORMAT` and `CRYPT_X931_FORMAT`: defined `CryptSignHash` flags the module does not do.
-const UNSUPPORTED_SIGNING_FLAGS: u32 = 0x2 | 0x4;
-const CARD_PADDING_NONE: u32 = 1;
-const CARD_PADDING_PKCS1: u32 = 2;
-const CARD_PADDING_PSS: u32 = 4;
-const CARD_PADDING_OAEP: u32 = 8;
+/// Defined `CryptSignHash` flags the module does not do.
+const UNSUPPORTED_SIGNING_FLAGS: u32 = CRYPT_TYPE2_FORMAT | CRYPT_X931_FORMAT;
 /// Largest data a signing or decryption call may hand over (an RSA-4096 block is 512 bytes).
 const MAX_CRYPTO_INPUT: u32 = 1024;
 /// Largest single KDF parameter and parameter count accepted.
@@ -407,7 +401,7 @@ pub(crate) unsafe extern "system" fn card_derive_key(
         if version == 0 || version > 2 {
             return Err(MdError::RevisionMismatch("CARD_DERIVE_KEY version"));
         }
-        if flags & !(USE_SECRET_AS_HMAC_KEY | CARD_RETURN_KEY_HANDLE | CARD_BUFFER_SIZE_ONLY) != 0 {
+        if flags & !(KDF_USE_SECRET_AS_HMAC_KEY_FLAG | CARD_RETURN_KEY_HANDLE | CARD_BUFFER_SIZE_ONLY) != 0 {
             return Err(MdError::InvalidParameter("dwFlags"));
         }
         if flags & CARD_RETURN_KEY_HANDLE != 0 {
@@ -440,7 +434,7 @@ pub(crate) unsafe extern "system" fn card_derive_key(
         let request = DeriveRequest {
             agreement,
             kdf: &kdf,
-            secret_as_hmac_key: flags & USE_SECRET_AS_HMAC_KEY != 0,
+            secret_as_hmac_key: flags & KDF_USE_SECRET_AS_HMAC_KEY_FLAG != 0,
             params,
             requested_len,
         };
