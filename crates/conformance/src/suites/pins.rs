@@ -10,11 +10,9 @@ use crate::blobs;
 use crate::codes::*;
 use crate::fixture::{DEFAULT_PIN, PIN_TRIES};
 use crate::harness::{Bound, CaseDef, Harness, Verdict, case};
+use crate::suites::keys::{ROLE_ADMIN, ROLE_USER};
 
 const S: &str = "pins";
-/// `ROLE_USER`, `ROLE_ADMIN`.
-const ROLE_USER: u32 = 1;
-const ROLE_ADMIN: u32 = 2;
 /// `CARD_AUTHENTICATE_GENERATE_SESSION_PIN`, `CARD_AUTHENTICATE_SESSION_PIN`, `CARD_PIN_SILENT_CONTEXT`.
 const GENERATE_SESSION_PIN: u32 = 0x1000_0000;
 const SESSION_PIN: u32 = 0x2000_0000;
