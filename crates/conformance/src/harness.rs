@@ -68,6 +68,9 @@ pub struct Verdict {
     pub notes: Vec<String>,
     /// Why the case does not apply here.
     pub skipped: Option<String>,
+    /// How many expectations the case checked (codes and conditions, passed or failed). A case that
+    /// checked none proves nothing and fails.
+    pub checks: usize,
 }
 
 fn names(codes_: &[u32]) -> String {
@@ -81,6 +84,7 @@ fn names(codes_: &[u32]) -> String {
 impl Verdict {
     /// Checks a returned code; the first check of a case is the one the report shows.
     pub fn code(&mut self, what: &str, got: u32, want: &[u32]) -> bool {
+        self.checks += 1;
         if self.expected.is_none() {
             self.expected = Some(want.to_vec());
             self.returned = Some(got);
@@ -106,6 +110,7 @@ impl Verdict {
 
     /// Records a failure unless `cond`.
     pub fn check(&mut self, cond: bool, msg: impl FnOnce() -> String) -> bool {
+        self.checks += 1;
         if !cond {
             self.failures.push(msg());
         }
@@ -136,6 +141,21 @@ impl Verdict {
     /// Marks the case as not applicable.
     pub fn skip(&mut self, why: impl Into<String>) {
         self.skipped = Some(why.into());
+    }
+
+    /// The case's status once its body has run. A case that neither checked anything nor was skipped
+    /// proves nothing: it fails.
+    pub fn conclude(&mut self) -> Status {
+        if self.skipped.is_none() && self.failures.is_empty() && self.checks == 0 {
+            self.fail("the case checked nothing");
+        }
+        if self.skipped.is_some() && self.failures.is_empty() {
+            Status::Skip
+        } else if self.failures.is_empty() {
+            Status::Pass
+        } else {
+            Status::Fail
+        }
     }
 }
 
@@ -506,13 +526,7 @@ impl Harness {
             (Some(b), Some(a)) => Some(a.since(b)),
             _ => None,
         };
-        let status = if v.skipped.is_some() && v.failures.is_empty() {
-            Status::Skip
-        } else if v.failures.is_empty() {
-            Status::Pass
-        } else {
-            Status::Fail
-        };
+        let status = v.conclude();
         CaseReport {
             suite: c.suite.to_owned(),
             name: c.name.clone(),
@@ -535,5 +549,34 @@ pub fn key_material(blob: &[u8]) -> Option<Vec<u8>> {
         blobs::parse_rsa_blob(blob).ok().map(|b| b.modulus_be)
     } else {
         blobs::parse_ecc_blob(blob).ok().map(|b| b.xy)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_case_that_checked_nothing_fails() {
+        let mut v = Verdict::default();
+        assert_eq!(v.conclude(), Status::Fail);
+        assert_eq!(v.failures, ["the case checked nothing"]);
+
+        let mut v = Verdict::default();
+        v.code("CardReadFile", 0, &[0]);
+        assert_eq!(v.conclude(), Status::Pass);
+
+        let mut v = Verdict::default();
+        v.check(true, String::new);
+        assert_eq!(v.conclude(), Status::Pass);
+
+        let mut v = Verdict::default();
+        v.skip("needs a second card");
+        assert_eq!(v.conclude(), Status::Skip);
+
+        let mut v = Verdict::default();
+        v.check(false, || "container 0 changed".into());
+        assert_eq!(v.conclude(), Status::Fail);
+        assert_eq!(v.failures, ["container 0 changed"]);
     }
 }
