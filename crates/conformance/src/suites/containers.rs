@@ -692,9 +692,19 @@ fn write_side() -> Vec<CaseDef> {
             if read_only(&b) != Some(true) {
                 return v.skip("the card is not reported read-only");
             }
+            let card_view = |b: &crate::harness::Bound| {
+                let c = b.call();
+                (
+                    c.get_container_info(0, 0, StructArg::V1).value,
+                    c.read(Some("mscp"), "cmapfile").value,
+                )
+            };
+            let before = card_view(&b);
             v.code(name, call(&b.call()), &[SCARD_E_UNSUPPORTED_FEATURE]);
-            let r = b.call().get_container_info(0, 0, StructArg::V1);
-            v.check(r.code != NOT_TOUCHED, || "container 0 changed".into());
+            let after = card_view(&b);
+            v.check(before == after, || {
+                format!("the refused {name} changed container 0 or the cmapfile")
+            });
         }));
         out.push(case(S, format!("{name}-null-card-data"), move |h, v| {
             let Some(b) = open(h, v) else { return };
@@ -703,6 +713,3 @@ fn write_side() -> Vec<CaseDef> {
     }
     out
 }
-
-/// A code no call returns (placeholder for "no check").
-const NOT_TOUCHED: u32 = 0xFFFF_FFFE;
