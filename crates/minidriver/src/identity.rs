@@ -96,6 +96,48 @@ mod tests {
     use super::*;
     use tessera_piv::objects::chuid::YUBICO_TEMPLATE_FASC_N;
 
+    fn hex16(s: &str) -> [u8; 16] {
+        let mut out = [0u8; 16];
+        for (i, b) in out.iter_mut().enumerate() {
+            *b = u8::from_str_radix(&s[2 * i..2 * i + 2], 16).unwrap();
+        }
+        out
+    }
+
+    /// `cardid` keys the CSP's cache (and the container names derive from it): these values must never
+    /// change between releases. They were computed independently (Python's hashlib: the first 16 bytes of
+    /// SHA-256 over the label and the input).
+    #[test]
+    fn card_ids_are_pinned_known_answers() {
+        let guid = hex16("58c68a1d65e0a09285af090b070b5d79");
+        let chuid = Chuid::yubico_template(guid, None);
+        let id = CardIdentity::from_chuid(Some(&chuid)).unwrap();
+        assert_eq!(
+            (id.card_id, id.naming_guid, id.source),
+            (guid, guid, IdSource::Guid)
+        );
+
+        let mut chuid = Chuid::yubico_template([0; 16], None);
+        chuid.fasc_n = Some([0x11; 25]);
+        let id = CardIdentity::from_chuid(Some(&chuid)).unwrap();
+        assert_eq!(id.card_id, hex16("5adb8c6058d6a14701221e36a0709b79"), "FASC-N");
+        assert_eq!(id.naming_guid, id.card_id);
+
+        let id = CardIdentity::from_serial(12_345_678);
+        assert_eq!(id.card_id, hex16("b081f22ff12c5002b8d2c75186cd52f2"), "serial");
+        assert_eq!((id.naming_guid, id.source), (id.card_id, IdSource::Serial));
+
+        let id = CardIdentity::from_certificate(&[0x30, 0x03, 0x02, 0x01, 0x01]);
+        assert_eq!(
+            id.card_id,
+            hex16("940fecd056273802e2c3dfe2cc085abf"),
+            "certificate"
+        );
+        assert_eq!((id.naming_guid, id.source), (id.card_id, IdSource::Certificate));
+
+        assert_eq!(CardIdentity::unknown().card_id, [0; 16]);
+    }
+
     #[test]
     fn guid_first() {
         let chuid = Chuid::yubico_template([7; 16], None);
