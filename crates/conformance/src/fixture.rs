@@ -446,8 +446,9 @@ fn rsa_public_key_der(der: &[u8]) -> Option<(Vec<u8>, Vec<u8>)> {
     }
 }
 
-/// The SubjectPublicKeyInfo of a card key, built from its raw parts.
-fn spki_of(key: &PublicKey) -> Result<SubjectPublicKeyInfoOwned, String> {
+/// The SubjectPublicKeyInfo of a card key, built from its raw parts (also what `tessera` puts in the
+/// certificates and requests it has the card sign).
+pub fn spki_of(key: &PublicKey) -> Result<SubjectPublicKeyInfoOwned, String> {
     match key {
         PublicKey::Rsa {
             modulus, exponent, ..

@@ -16,6 +16,7 @@ pub mod fixture;
 pub mod harness;
 pub mod oracle;
 pub mod report;
+pub mod runner;
 pub mod suites;
 
 pub use harness::{Harness, Verdict};

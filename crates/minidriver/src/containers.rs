@@ -395,6 +395,57 @@ pub fn to_record(c: &Container) -> ContainerRecord {
     }
 }
 
+/// A Yubico container map (5FFF10) rebuilt from what the slots hold, by the same rules as the layout
+/// without a map ([`ContainerSet::from_slots`]: key kinds, ECDH twins, PIN roles, default container),
+/// with the indices compacted from 0 (the map's records are its indices) and each twin's pairing
+/// following its ECDSA container. A container that `old` already listed for the same slot and key spec
+/// keeps its name, so certificates that Windows linked to it stay linked; the old default container stays
+/// the default while it exists.
+pub fn rebuilt_map(
+    slots: &[(KeyRef, SlotContents)],
+    naming_guid: &[u8; 16],
+    old: Option<&ContainerMap>,
+) -> ContainerMap {
+    let set = ContainerSet::from_slots(slots, naming_guid);
+    let new_index: BTreeMap<u8, u8> = set
+        .iter()
+        .enumerate()
+        .map(|(position, c)| (c.index, position as u8))
+        .collect();
+    let old_record = |c: &Container| {
+        old.and_then(|map| {
+            map.records
+                .iter()
+                .find(|r| r.flags & 0x01 != 0 && r.slot == c.slot && u32::from(r.key_spec) == c.key_spec())
+        })
+    };
+    let keeps_old_default = set
+        .iter()
+        .any(|c| old_record(c).is_some_and(|r| r.flags & 0x02 != 0));
+    let records = set
+        .iter()
+        .map(|c| {
+            let previous = old_record(c);
+            let default = if keeps_old_default {
+                previous.is_some_and(|r| r.flags & 0x02 != 0)
+            } else {
+                c.default
+            };
+            let mut record = to_record(&Container {
+                name: previous.map_or_else(|| c.name.clone(), |r| r.name.clone()),
+                default,
+                associated_ecdh: c.associated_ecdh.and_then(|twin| new_index.get(&twin).copied()),
+                ..c.clone()
+            });
+            if let Some(previous) = previous {
+                record.cert_fingerprint = previous.cert_fingerprint;
+            }
+            record
+        })
+        .collect();
+    ContainerMap { records }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -409,6 +460,48 @@ mod tests {
                 ..Metadata::default()
             }),
         }
+    }
+
+    #[test]
+    fn rebuilt_map_is_compact_keeps_names_and_pairs_twins() {
+        let mut p256 = vec![0x04];
+        p256.extend_from_slice(&[0x11; 64]);
+        let slots = [
+            (
+                KeyRef::KEY_MANAGEMENT,
+                with_key(AlgorithmId::ECCP256, p256.clone()),
+            ),
+            (KeyRef(0x83), with_key(AlgorithmId::ECCP256, p256)),
+        ];
+        let map = rebuilt_map(&slots, &[7; 16], None);
+        // 9D → ECDSA + ECDH twin, 83 → ECDSA + ECDH twin: four records, indices 0..4.
+        let specs: Vec<(KeyRef, u8, u8)> = map
+            .records
+            .iter()
+            .map(|r| (r.slot, r.key_spec, r.associated_ecdh_container))
+            .collect();
+        assert_eq!(
+            specs,
+            [
+                (KeyRef::KEY_MANAGEMENT, 3, 2),
+                (KeyRef(0x83), 3, 3),
+                (KeyRef::KEY_MANAGEMENT, 6, 0xFF),
+                (KeyRef(0x83), 6, 0xFF),
+            ]
+        );
+        assert_eq!(map.records.iter().filter(|r| r.flags & 0x02 != 0).count(), 1);
+        // A second rebuild with a renamed record keeps that name and its default flag.
+        let mut old = map.clone();
+        old.records[1].name = "kept-name".into();
+        for r in &mut old.records {
+            r.flags = 0x01;
+        }
+        old.records[1].flags = 0x03;
+        let again = rebuilt_map(&slots, &[7; 16], Some(&old));
+        assert_eq!(again.records[1].name, "kept-name");
+        assert_eq!(again.records[1].flags, 0x03);
+        assert_eq!(again.records[0].flags, 0x01);
+        assert_eq!(again.records[0].name, map.records[0].name);
     }
 
     #[test]

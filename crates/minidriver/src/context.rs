@@ -364,6 +364,41 @@ impl CardContext {
         })
     }
 
+    /// What every key slot (9A, 9C, 9D, 9E and all twenty retired slots) holds, whatever the container
+    /// map and the key history say: the input of [`crate::containers::rebuilt_map`].
+    pub fn all_slot_contents(&mut self) -> Result<Vec<(KeyRef, SlotContents)>> {
+        let with_metadata = self.metadata_supported();
+        let mut contents = Vec::new();
+        for slot in KeyRef::user_key_slots() {
+            let certificate = self.certificate(slot)?;
+            let metadata = if with_metadata {
+                self.read_vendor(|s| s.get_metadata(slot))?.flatten()
+            } else {
+                None
+            };
+            if certificate.is_some() || metadata.is_some() {
+                contents.push((
+                    slot,
+                    SlotContents {
+                        certificate,
+                        metadata,
+                    },
+                ));
+            }
+        }
+        Ok(contents)
+    }
+
+    /// The Yubico container map (5FFF10) as stored, `None` when absent; unreadable is an error.
+    pub fn stored_container_map(&mut self) -> Result<Option<ContainerMap>> {
+        match self.read_object(tags::YUBICO_CONTAINER_MAP)? {
+            Some(bytes) => ContainerMap::try_from(bytes.as_slice())
+                .map(Some)
+                .map_err(|e| MdError::CommDataLost(format!("container map 5FFF10: {e}"))),
+            None => Ok(None),
+        }
+    }
+
     /// The Yubico root store (5FFF11–15) reassembled, or `None` when 5FFF11 is absent. Objects after
     /// the last piece are not read.
     pub(crate) fn roots(&mut self) -> Result<Option<Vec<u8>>> {

@@ -159,26 +159,64 @@ pub fn to_hresult(code: i32) -> i32 {
 /// forgotten first. Returns `S_OK` or the first failure as an `HRESULT`.
 pub fn register(db: &mut dyn CardTypeDatabase, module_file: &str) -> i32 {
     for card in KNOWN_CARDS {
-        let _ = db.forget(card.name);
-        let steps = [
-            db.introduce(card.name, card.atr, card.mask),
-            db.set_provider(card.name, PROVIDER_CARD_MODULE, module_file),
-            db.set_provider(card.name, PROVIDER_CSP, BASE_CSP),
-            db.set_provider(card.name, PROVIDER_KSP, SMART_CARD_KSP),
-        ];
-        if let Some(&failed) = steps.iter().find(|&&rc| rc != 0) {
-            return to_hresult(failed);
+        let rc = register_card_type(db, card.name, card.atr, card.mask, module_file);
+        if rc != 0 {
+            return rc;
         }
     }
     0
 }
 
+/// Registers one card type (`name`, exact or masked ATR) with `module_file` as its card module and the
+/// Base CSP and Smart Card KSP as its providers. Idempotent: the type is forgotten first. Returns `S_OK`
+/// or the first failure as an `HRESULT`. `DllRegisterServer` uses it for every known token, and
+/// `tessera register` for the ATR of the card in a reader.
+pub fn register_card_type(
+    db: &mut dyn CardTypeDatabase,
+    name: &str,
+    atr: &[u8],
+    mask: &[u8],
+    module_file: &str,
+) -> i32 {
+    let _ = db.forget(name);
+    let steps = [
+        db.introduce(name, atr, mask),
+        db.set_provider(name, PROVIDER_CARD_MODULE, module_file),
+        db.set_provider(name, PROVIDER_CSP, BASE_CSP),
+        db.set_provider(name, PROVIDER_KSP, SMART_CARD_KSP),
+    ];
+    steps
+        .iter()
+        .find(|&&rc| rc != 0)
+        .map_or(0, |&failed| to_hresult(failed))
+}
+
+/// Forgets one card type; one that is not registered is not an error.
+pub fn unregister_card_type(db: &mut dyn CardTypeDatabase, name: &str) -> i32 {
+    match db.forget(name) {
+        0 | SCARD_E_UNKNOWN_CARD => 0,
+        rc => to_hresult(rc),
+    }
+}
+
+/// The card type name `tessera register` uses for an ATR: a known token's name when the ATR is one of
+/// [`KNOWN_CARDS`], else `Tessera PIV (ATR <hex>)`, cut to the 99 characters winscard keeps.
+pub fn card_type_name(atr: &[u8]) -> String {
+    if let Some(card) = KNOWN_CARDS.iter().find(|c| c.atr == atr) {
+        return card.name.to_string();
+    }
+    let hex: String = atr.iter().map(|b| format!("{b:02X}")).collect();
+    let mut name = format!("Tessera PIV (ATR {hex})");
+    name.truncate(99);
+    name
+}
+
 /// Removes every known card type. Idempotent: a card type that is not registered is not an error.
 pub fn unregister(db: &mut dyn CardTypeDatabase) -> i32 {
     for card in KNOWN_CARDS {
-        let rc = db.forget(card.name);
-        if rc != 0 && rc != SCARD_E_UNKNOWN_CARD {
-            return to_hresult(rc);
+        let rc = unregister_card_type(db, card.name);
+        if rc != 0 {
+            return rc;
         }
     }
     0
@@ -311,6 +349,27 @@ mod tests {
         assert_eq!(register(&mut db, "x.dll") as u32, 0x8007_0005);
         assert_eq!(db.types.len(), 2, "stops at the first failure");
         assert_eq!(to_hresult(0x8010_001D_u32 as i32) as u32, 0x8010_001D);
+    }
+
+    #[test]
+    fn one_card_type_for_the_atr_in_a_reader() {
+        let mut db = Recorder::default();
+        let atr = [
+            0x3B, 0x88, 0x80, 0x01, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, 0x99,
+        ];
+        let name = card_type_name(&atr);
+        assert_eq!(name, "Tessera PIV (ATR 3B888001112233445566778899)");
+        assert_eq!(
+            register_card_type(&mut db, &name, &atr, &[0xFF; 13], "tessera_minidriver.dll"),
+            0
+        );
+        let (a, m, providers) = &db.types[&name];
+        assert_eq!((a.as_slice(), m.as_slice()), (&atr[..], &[0xFF; 13][..]));
+        assert_eq!(providers.len(), 3);
+        assert_eq!(card_type_name(KNOWN_CARDS[0].atr), KNOWN_CARDS[0].name);
+        assert_eq!(unregister_card_type(&mut db, &name), 0);
+        assert!(db.types.is_empty());
+        assert_eq!(unregister_card_type(&mut db, &name), 0, "idempotent");
     }
 
     #[test]

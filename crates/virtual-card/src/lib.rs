@@ -38,6 +38,7 @@
 #![warn(missing_docs)]
 
 pub mod attestation;
+pub mod bridge;
 mod card;
 pub mod command;
 mod config;

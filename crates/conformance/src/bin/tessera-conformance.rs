@@ -2,23 +2,20 @@
 //!                     [--provision] [--card-stats FILE]
 //!
 //! Runs the conformance suites against a card module and prints one row per case, then the line
-//! `N passed, N failed`. Exits 1 when a case failed, 2 when the run could not start.
+//! `N passed, N failed`. Exits 1 when a case failed, 2 when the run could not start. `tessera check`
+//! runs the same suites through the same library function ([`tessera_conformance::runner::run`]).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context as _, bail};
 use clap::Parser;
-use tessera_conformance::card::CardAccess;
-use tessera_conformance::ffi::module::Module;
-use tessera_conformance::fixture;
-use tessera_conformance::harness::Harness;
-use tessera_conformance::suites;
+use tessera_conformance::runner::{self, Target};
 
 #[derive(Debug, Parser)]
 #[command(
     name = "tessera-conformance",
-    about = "Plays the Base CSP against a smart card minidriver"
+    about = "Plays the Base CSP against a smart card minidriver (also: `tessera check`)"
 )]
 struct Args {
     /// The card module to load (a .so/.dll exporting CardAcquireContext).
@@ -61,36 +58,23 @@ fn main() -> ExitCode {
 
 fn run() -> anyhow::Result<bool> {
     let args = Args::parse();
-    for s in &args.suites {
-        if !suites::SUITES.contains(&s.as_str()) {
-            bail!("unknown suite {s:?}; suites: {}", suites::SUITES.join(", "));
-        }
-    }
-    let plan = fixture::default_plan();
-    let harness = if args.builtin {
-        builtin(args.seed, &plan)?
+    let target = if args.builtin {
+        Target::Builtin { seed: args.seed }
     } else {
-        let (Some(module), Some(reader)) = (&args.module, &args.reader) else {
+        let (Some(path), Some(reader)) = (args.module, args.reader) else {
             bail!("give --builtin, or --module PATH and --reader NAME");
         };
-        let module = Module::load(module).map_err(anyhow::Error::msg)?;
-        let card = CardAccess::pcsc(reader, args.card_stats.clone()).map_err(anyhow::Error::msg)?;
-        Harness::new(module, card, args.provision, &plan).map_err(anyhow::Error::msg)?
+        Target::Module {
+            path,
+            reader,
+            provision: args.provision,
+            card_stats: args.card_stats,
+        }
     };
-    let report = harness.run(&suites::all(), &args.suites);
+    let report = runner::run(&target, &args.suites)?;
     print!("{}", report.to_text());
     if let Some(path) = &args.json {
         std::fs::write(path, report.to_json()).with_context(|| format!("writing {}", path.display()))?;
     }
     Ok(report.failed == 0)
-}
-
-#[cfg(feature = "builtin")]
-fn builtin(seed: u64, plan: &[fixture::SlotPlan]) -> anyhow::Result<Harness> {
-    Harness::builtin(seed, plan).map_err(anyhow::Error::msg)
-}
-
-#[cfg(not(feature = "builtin"))]
-fn builtin(_seed: u64, _plan: &[fixture::SlotPlan]) -> anyhow::Result<Harness> {
-    bail!("this build has no built-in module (feature \"builtin\")")
 }

@@ -96,8 +96,8 @@ impl CardTypeDatabase for Winscard {
 }
 
 /// Runs `f` against the system database (a system-scope context when the service answers, else the
-/// context-less form winscard also accepts).
-fn with_database(f: impl FnOnce(&mut dyn CardTypeDatabase) -> i32) -> i32 {
+/// context-less form winscard also accepts). Also what `tessera register` uses on Windows.
+pub fn with_database(f: impl FnOnce(&mut dyn CardTypeDatabase) -> i32) -> i32 {
     let mut context = 0usize;
     // SAFETY: out-pointer to a local.
     let established = unsafe {

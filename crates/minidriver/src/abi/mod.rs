@@ -19,6 +19,9 @@ mod table;
 
 #[cfg(windows)]
 mod dll;
+/// The Windows smart card database through winscard (`SCardIntroduceCardTypeW` and friends).
+#[cfg(windows)]
+pub use dll::with_database as with_card_type_database;
 
 pub use entries::acquire::CardAcquireContext;
 

@@ -5,10 +5,9 @@
 //!                      [--trace FILE] [--mgm-algorithm 3des|aes128|aes192|aes256]
 //! ```
 //! Connects to vpcd as a TCP client (retrying every 200 ms), reconnects when the connection drops, and
-//! exits 0 on SIGINT or SIGTERM. State is saved after every command that changes it.
+//! exits 0 on SIGINT or SIGTERM. State is saved after every command that changes it. The bridge itself
+//! is [`tessera_virtual_card::bridge::run`], which `tessera virtual-card serve` runs too.
 
-use std::fs::OpenOptions;
-use std::io::BufWriter;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
@@ -16,9 +15,9 @@ use std::sync::atomic::AtomicBool;
 use anyhow::Context;
 use clap::{Parser, ValueEnum};
 use tessera_piv::ManagementAlgorithm;
-use tessera_virtual_card::store::write_atomically;
-use tessera_virtual_card::vpcd::{self, BridgeEvent};
-use tessera_virtual_card::{CardConfig, Trace, TraceSink, VirtualCard};
+use tessera_virtual_card::CardConfig;
+use tessera_virtual_card::bridge::{self, BridgeOptions};
+use tessera_virtual_card::vpcd::BridgeEvent;
 
 /// Management-key types a new card can have.
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -82,46 +81,19 @@ fn main() -> anyhow::Result<()> {
     if let Some(serial) = args.serial {
         config.serial = serial;
     }
-    let mut card = match &args.state {
-        Some(path) => {
-            VirtualCard::open(path, config).with_context(|| format!("opening {}", path.display()))?
-        }
-        None => VirtualCard::new(config).context("creating the card")?,
+    let options = BridgeOptions {
+        vpcd: args.vpcd,
+        state: args.state,
+        config,
+        stats: args.stats,
+        trace: args.trace,
     };
-    if let Some(path) = &args.trace {
-        let file = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(path)
-            .with_context(|| format!("opening trace file {}", path.display()))?;
-        card.set_trace(Some(Trace::new(TraceSink::Writer(Box::new(BufWriter::new(
-            file,
-        ))))));
-    }
-    let write_stats = |card: &VirtualCard| -> anyhow::Result<()> {
-        if let Some(path) = &args.stats {
-            let json = card.counters().snapshot().to_json();
-            write_atomically(path, json.as_bytes(), false)
-                .with_context(|| format!("writing stats file {}", path.display()))?;
-        }
-        Ok(())
-    };
-    write_stats(&card)?;
-    let mut stats_error = None;
-    vpcd::serve(&mut card, &args.vpcd, &shutdown, |event, card| match event {
+    bridge::run(&options, &shutdown, |event| match event {
         BridgeEvent::Connected(address) => eprintln!("tessera-virtual-card: connected to {address}"),
         BridgeEvent::Disconnected(reason) => {
             eprintln!("tessera-virtual-card: disconnected ({reason}), reconnecting")
         }
-        BridgeEvent::Apdu => {
-            if let Err(e) = write_stats(card) {
-                stats_error.get_or_insert(e);
-            }
-        }
+        BridgeEvent::Apdu => {}
     })?;
-    write_stats(&card)?;
-    if let Some(e) = stats_error {
-        eprintln!("tessera-virtual-card: {e:#}");
-    }
     Ok(())
 }

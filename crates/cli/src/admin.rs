@@ -1,0 +1,159 @@
+//! Write access: authenticating with the management key (9B), found in this order: `--management-key
+//! HEX` (with a warning), the prompt (`--ask-management-key`), the PIN-protected key (Yubico
+//! convention: the flag in admin data 5FFF00, the key in 5FC109 tag 88/89, readable after VERIFY PIN),
+//! and the factory-default key (said so when used). Also the confirmation asked before a real card is
+//! changed.
+
+use std::io::{BufRead, IsTerminal, Write};
+
+use tessera_piv::objects::{AdminData, ProtectedData, tags};
+use tessera_piv::{KeyRef, ManagementAlgorithm, ManagementKey, Transport};
+use zeroize::Zeroizing;
+
+use crate::args::AdminArgs;
+use crate::card::{Card, CardSession};
+use crate::errors::{CliError, CliResult, PivContext, Secret};
+use crate::secrets::{SecretInput, warn_argv};
+
+/// How the session got write access.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeySource {
+    /// The key given on the command line.
+    Argument,
+    /// The key typed at the prompt (or read from standard input).
+    Prompt,
+    /// The PIN-protected key stored on the card.
+    PinProtected,
+    /// The factory-default key.
+    FactoryDefault,
+}
+
+/// The management key's algorithm, from GET METADATA 9B; 3DES when the card does not say.
+pub fn management_algorithm<T: Transport>(session: &mut tessera_piv::Session<T>) -> ManagementAlgorithm {
+    session
+        .get_metadata(KeyRef::MANAGEMENT)
+        .ok()
+        .flatten()
+        .and_then(|m| m.algorithm)
+        .and_then(|a| a.management())
+        .unwrap_or(ManagementAlgorithm::Tdes)
+}
+
+/// Parses a management key in hex for `algorithm`.
+pub fn parse_key(hex_text: &str, algorithm: ManagementAlgorithm) -> CliResult<ManagementKey> {
+    let bytes = Zeroizing::new(
+        hex::decode(hex_text.trim().replace([' ', ':'], ""))
+            .map_err(|e| CliError::Input(format!("the management key is not hex: {e}")))?,
+    );
+    ManagementKey::new_unchecked_strength(algorithm, &bytes).map_err(|e| {
+        CliError::Input(format!(
+            "not a {} management key ({} bytes): {e}",
+            algorithm.id().name().unwrap_or("?"),
+            bytes.len()
+        ))
+    })
+}
+
+/// Reads the admin data object (5FFF00), `None` when absent or unreadable.
+pub fn admin_data<T: Transport>(session: &mut tessera_piv::Session<T>) -> Option<AdminData> {
+    let bytes = session.get_data(tags::YUBICO_ADMIN_DATA).ok().flatten()?;
+    AdminData::try_from(bytes.as_slice()).ok()
+}
+
+/// Authenticates `session` with the management key, from the first source that applies.
+pub fn authenticate(
+    session: &mut CardSession,
+    admin: &AdminArgs,
+    secrets: &mut SecretInput,
+) -> CliResult<KeySource> {
+    let algorithm = management_algorithm(session);
+    let refused = |source: &'static str| {
+        move |e: tessera_piv::PivError| match e {
+            tessera_piv::PivError::Transport(t) => CliError::from_transport(t),
+            other => CliError::ManagementKey(format!("the card refused the {source} ({other})")),
+        }
+    };
+    if let Some(hex_text) = &admin.management_key {
+        warn_argv("management key");
+        let key = parse_key(hex_text, algorithm)?;
+        session
+            .authenticate_management_key(&key)
+            .map_err(refused("management key given with --management-key"))?;
+        return Ok(KeySource::Argument);
+    }
+    if admin.ask_management_key {
+        let text = secrets.text("Management key (hex): ")?;
+        let key = parse_key(&text, algorithm)?;
+        session
+            .authenticate_management_key(&key)
+            .map_err(refused("management key typed"))?;
+        return Ok(KeySource::Prompt);
+    }
+    if admin_data(session).is_some_and(|a| a.management_key_protected()) {
+        let pin = secrets.pin("PIN (unlocks the PIN-protected management key): ")?;
+        session.verify(KeyRef::PIN, &pin).secret(Secret::Pin)?;
+        let stored = session
+            .get_data(tags::PRINTED_INFORMATION)
+            .card()?
+            .ok_or_else(|| {
+                CliError::ManagementKey(
+                    "the admin data says the management key is PIN-protected, but 5FC109 is empty".into(),
+                )
+            })?;
+        let protected = ProtectedData::try_from(stored.as_slice())
+            .map_err(|e| CliError::ManagementKey(format!("the PIN-protected data is unreadable: {e}")))?;
+        let key = protected
+            .management_key(algorithm)
+            .map_err(|e| CliError::ManagementKey(e.to_string()))?
+            .ok_or_else(|| CliError::ManagementKey("5FC109 holds no management key".into()))?;
+        session
+            .authenticate_management_key(&key)
+            .map_err(refused("PIN-protected management key"))?;
+        return Ok(KeySource::PinProtected);
+    }
+    let metadata = session.get_metadata(KeyRef::MANAGEMENT).ok().flatten();
+    if metadata.as_ref().and_then(|m| m.is_default) == Some(false) {
+        return Err(CliError::ManagementKey(
+            "this change needs the management key, and the card's key is not the factory default".into(),
+        ));
+    }
+    let key = ManagementKey::default_for(algorithm)
+        .ok_or_else(|| CliError::ManagementKey("no factory-default key for this algorithm".into()))?;
+    session.authenticate_management_key(&key).map_err(|e| match e {
+        tessera_piv::PivError::Transport(t) => CliError::from_transport(t),
+        _ => CliError::ManagementKey(
+            "this change needs the management key, and the card's key is not the factory default".into(),
+        ),
+    })?;
+    eprintln!(
+        "tessera: note: authenticated with the factory-default management key; anyone can change this \
+         card: set your own with `tessera management-key protect`"
+    );
+    Ok(KeySource::FactoryDefault)
+}
+
+/// Asks "question [y/N]" before a real card is changed; virtual cards and `--yes` skip the question.
+pub fn confirm(card: &Card, yes: bool, question: &str) -> CliResult<()> {
+    if yes || card.is_virtual() {
+        return Ok(());
+    }
+    if !std::io::stdin().is_terminal() {
+        return Err(CliError::Declined(format!(
+            "{question}: not confirmed (no terminal to ask; pass --yes)"
+        )));
+    }
+    eprint!("{question} on {}? [y/N] ", card.label());
+    let _ = std::io::stderr().flush();
+    let mut answer = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut answer)
+        .map_err(|e| CliError::Input(e.to_string()))?;
+    if matches!(answer.trim(), "y" | "Y" | "yes" | "YES" | "Yes") {
+        Ok(())
+    } else {
+        Err(CliError::Declined(format!(
+            "{question}: not confirmed; nothing was changed"
+        )))
+    }
+}

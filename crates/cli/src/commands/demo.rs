@@ -1,0 +1,738 @@
+//! `tessera demo`: the whole job of the card module, narrated. Tessera's module is linked in and driven
+//! through its real `CARD_DATA` function table with the Base CSP's callbacks (the conformance harness's
+//! CSP side), the card in-process (or in a reader). Each step is one line: what it did, the APDUs it
+//! cost, and the check that proves it, made with RustCrypto on the CSP's side (signatures verified with
+//! the certificate's key, plaintext compared, the TLS master secret recomputed from the peer's side).
+//!
+//! The steps are a list ([`steps`]): each says whether it goes through the module or through
+//! tessera-piv. Enrolment and PIN administration go through tessera-piv until the module's write side
+//! lands (`CardCreateContainer`, `CardWriteFile`, `CardChangeAuthenticator` and `CardUnblockPin` answer
+//! `SCARD_E_UNSUPPORTED_FEATURE` today); switching such a step means replacing its function.
+
+use std::path::Path;
+
+use der::{Decode, Encode};
+use sha2::Digest;
+use tessera_conformance::blobs;
+use tessera_conformance::codes::{self, SCARD_S_SUCCESS, SCARD_W_CHV_BLOCKED, SCARD_W_WRONG_CHV};
+use tessera_conformance::ffi::alloc;
+use tessera_conformance::ffi::calls::flags::{CARD_PADDING_OAEP, CARD_PADDING_PKCS1};
+use tessera_conformance::ffi::calls::{
+    DecryptArgs, DeriveArgs, PaddingInfo, SignArgs, kdf_hash_name, kdf_param,
+};
+use tessera_conformance::oracle::ec::{Curve, PeerKey, verify_ecdsa};
+use tessera_conformance::oracle::hash::Hash;
+use tessera_conformance::oracle::kdf;
+use tessera_conformance::oracle::rsa::{RsaKey, reversed};
+use tessera_piv::objects::CertificateObject;
+use tessera_piv::{
+    AlgorithmId, KeyRef, ManagementAlgorithm, ManagementKey, PaddedPin, PinPolicy, PublicKey, TouchPolicy,
+};
+use zeroize::Zeroizing;
+
+use crate::admin;
+use crate::args::DemoArgs;
+use crate::card::{Card, CardSession};
+use crate::csp::Csp;
+use crate::errors::{CliError, CliResult};
+use crate::secrets::SecretInput;
+use crate::signer::{self, CardKey};
+use crate::style;
+
+/// The PIV factory defaults, which a new virtual card has.
+const DEFAULT_PIN: &[u8] = b"123456";
+const DEFAULT_PUK: &[u8] = b"12345678";
+/// The PIN the demo changes to (and back from, through the PUK).
+const DEMO_PIN: &[u8] = b"24681357";
+/// `CARD_AUTHENTICATE_EX`'s PIN id of the user PIN (`ROLE_USER`).
+const ROLE_USER: u32 = 1;
+
+/// What a step goes through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Via {
+    /// The card module's `CARD_DATA` function table.
+    Module,
+    /// tessera-piv directly (what the module cannot do yet).
+    Piv,
+}
+
+impl Via {
+    fn label(self) -> &'static str {
+        match self {
+            Self::Module => "module",
+            Self::Piv => "tessera-piv",
+        }
+    }
+}
+
+/// One step of the demo.
+pub struct Step {
+    /// Short name.
+    pub name: &'static str,
+    /// Through the module or tessera-piv.
+    pub via: Via,
+    /// Does it and returns what proves it worked.
+    pub run: fn(&mut Demo<'_>) -> Result<String, String>,
+}
+
+/// A key the demo provisioned.
+#[derive(Debug, Clone)]
+struct Enrolled {
+    slot: KeyRef,
+    public_key: PublicKey,
+}
+
+/// What the steps share.
+pub struct Demo<'a> {
+    card: &'a Card,
+    pin: Zeroizing<Vec<u8>>,
+    puk: Zeroizing<Vec<u8>>,
+    management_key: Option<ManagementKey>,
+    rsa: Option<Enrolled>,
+    ec: Option<Enrolled>,
+    csp: Option<Csp>,
+    rsa_index: Option<u8>,
+    ecdsa_index: Option<u8>,
+    ecdh_index: Option<u8>,
+    rsa_pin_id: u32,
+}
+
+/// The steps, in order. Enrolment, PIN change and PUK unblock go through tessera-piv until the module
+/// can do them; the rest is the module's `CARD_DATA` table as the Base CSP calls it.
+pub fn steps() -> Vec<Step> {
+    vec![
+        Step {
+            name: "enroll RSA-2048 (9A)",
+            via: Via::Piv,
+            run: enroll_rsa,
+        },
+        Step {
+            name: "enroll P-256 (9D)",
+            via: Via::Piv,
+            run: enroll_ec,
+        },
+        Step {
+            name: "acquire context",
+            via: Via::Module,
+            run: acquire,
+        },
+        Step {
+            name: "read cardid, cardcf, cmapfile",
+            via: Via::Module,
+            run: read_files,
+        },
+        Step {
+            name: "container info",
+            via: Via::Module,
+            run: container_info,
+        },
+        Step {
+            name: "log on (PIN)",
+            via: Via::Module,
+            run: log_on,
+        },
+        Step {
+            name: "sign RSA (PKCS#1 SHA-256)",
+            via: Via::Module,
+            run: sign_rsa,
+        },
+        Step {
+            name: "sign ECDSA P-256",
+            via: Via::Module,
+            run: sign_ecdsa,
+        },
+        Step {
+            name: "decrypt RSA-OAEP",
+            via: Via::Module,
+            run: decrypt_oaep,
+        },
+        Step {
+            name: "ECDH + TLS 1.2 PRF",
+            via: Via::Module,
+            run: ecdh_tls,
+        },
+        Step {
+            name: "change PIN",
+            via: Via::Piv,
+            run: change_pin,
+        },
+        Step {
+            name: "block PIN (wrong PINs)",
+            via: Via::Module,
+            run: block_pin,
+        },
+        Step {
+            name: "unblock PIN with PUK",
+            via: Via::Piv,
+            run: unblock_pin,
+        },
+        Step {
+            name: "delete context",
+            via: Via::Module,
+            run: delete_context,
+        },
+    ]
+}
+
+/// Runs the demo.
+pub fn run(args: &DemoArgs) -> CliResult<()> {
+    let card = match (&args.reader, &args.virtual_file) {
+        (Some(reader), _) => Card::reader(reader)?,
+        (None, Some(path)) => open_virtual(path)?,
+        (None, None) => Card::virtual_in_memory()?,
+    };
+    let mut secrets = SecretInput::new(args.secrets.pin_stdin, args.secrets.pin.clone());
+    let (pin, puk, management_key) = if card.is_virtual() {
+        (
+            Zeroizing::new(DEFAULT_PIN.to_vec()),
+            Zeroizing::new(DEFAULT_PUK.to_vec()),
+            None,
+        )
+    } else {
+        admin::confirm(
+            &card,
+            args.yes,
+            "The demo generates new keys in slots 9A and 9D (the keys there now are lost), changes the PIN, \
+             blocks it with wrong PINs and unblocks it with the PUK, back to the PIN you give. Go on",
+        )?;
+        let pin = secrets.pin("PIN of the card: ")?;
+        let puk = secrets.existing("PUK of the card (unblocks the PIN at the end): ", "PUK")?;
+        let key = match &args.management_key {
+            Some(hex_text) => {
+                crate::secrets::warn_argv("management key");
+                let mut session = card.session()?;
+                let algorithm = admin::management_algorithm(&mut session);
+                Some(admin::parse_key(hex_text, algorithm)?)
+            }
+            None => None,
+        };
+        (
+            Zeroizing::new(pin.unpadded().to_vec()),
+            Zeroizing::new(puk.unpadded().to_vec()),
+            key,
+        )
+    };
+    println!(
+        "{} on the {} — Tessera's card module linked in and called through its CARD_DATA function table, \
+         as the Base CSP calls it",
+        style::bold("tessera demo"),
+        card.label()
+    );
+    let mut demo = Demo {
+        card: &card,
+        pin,
+        puk,
+        management_key,
+        rsa: None,
+        ec: None,
+        csp: None,
+        rsa_index: None,
+        ecdsa_index: None,
+        ecdh_index: None,
+        rsa_pin_id: ROLE_USER,
+    };
+    let mut rows = Vec::new();
+    let mut failed = 0;
+    for (n, step) in steps().iter().enumerate() {
+        let before = card.apdus();
+        let outcome = (step.run)(&mut demo);
+        let apdus = card.apdus() - before;
+        let (ok, text) = match outcome {
+            Ok(proof) => (true, proof),
+            Err(why) => {
+                failed += 1;
+                (false, why)
+            }
+        };
+        println!(
+            "{:>2}. {:<30} {:<11} {:>4} APDUs  {}  {}",
+            n + 1,
+            step.name,
+            step.via.label(),
+            apdus,
+            style::verdict(ok),
+            text
+        );
+        rows.push(vec![
+            (n + 1).to_string(),
+            step.name.to_owned(),
+            step.via.label().to_owned(),
+            apdus.to_string(),
+            style::verdict(ok),
+        ]);
+    }
+    drop(demo);
+    println!();
+    print!(
+        "{}",
+        style::table(&["#", "step", "through", "APDUs", "result"], &rows)
+    );
+    let total = rows.len();
+    println!(
+        "{} of {total} steps passed; {} APDUs in all",
+        total - failed,
+        card.apdus()
+    );
+    if let Some(path) = &args.virtual_file {
+        println!(
+            "The card is kept in {} (PIN {}, PUK {}): try `tessera info --virtual {0}`",
+            path.display(),
+            String::from_utf8_lossy(DEFAULT_PIN),
+            String::from_utf8_lossy(DEFAULT_PUK)
+        );
+    }
+    if failed == 0 {
+        Ok(())
+    } else {
+        Err(CliError::Failed(format!("{failed} of {total} demo steps failed")))
+    }
+}
+
+fn open_virtual(path: &Path) -> CliResult<Card> {
+    Card::virtual_file(path, true)
+}
+
+fn pin(bytes: &[u8]) -> Result<PaddedPin, String> {
+    PaddedPin::new(bytes).map_err(|e| e.to_string())
+}
+
+fn session(demo: &Demo<'_>) -> Result<CardSession, String> {
+    demo.card.session().map_err(|e| e.to_string())
+}
+
+/// Management-key authentication as an administrator's tool does it (the key given, else the factory
+/// default of the card's key type).
+fn authenticate(demo: &Demo<'_>, s: &mut CardSession) -> Result<(), String> {
+    let key = match &demo.management_key {
+        Some(k) => k.clone(),
+        None => {
+            let algorithm = admin::management_algorithm(s);
+            ManagementKey::default_for(algorithm)
+                .or_else(|| ManagementKey::default_for(ManagementAlgorithm::Tdes))
+                .ok_or("no factory-default management key")?
+        }
+    };
+    s.authenticate_management_key(&key)
+        .map_err(|e| format!("management key refused ({e}): give it with --management-key"))
+}
+
+/// GENERATE + self-signed certificate (signed by the card) + PUT DATA, as `yubico-piv-tool -a generate
+/// -a verify-pin -a selfsign-certificate -a import-certificate` does. The certificate's own signature is
+/// checked with its public key: the card's key made it.
+fn enroll(
+    demo: &mut Demo<'_>,
+    slot: KeyRef,
+    algorithm: AlgorithmId,
+    subject: &str,
+) -> Result<Enrolled, String> {
+    let mut s = session(demo)?;
+    authenticate(demo, &mut s)?;
+    let spinner = style::spinner(&format!(
+        "generating a {} key in slot {slot}",
+        algorithm.name().unwrap_or("?")
+    ));
+    let generated = s.generate_key_pair(slot, algorithm, PinPolicy::Once, TouchPolicy::Never);
+    spinner.finish_and_clear();
+    let public_key = generated.map_err(|e| format!("GENERATE ASYMMETRIC KEY PAIR: {e}"))?;
+    s.verify(KeyRef::PIN, &pin(&demo.pin)?)
+        .map_err(|e| format!("VERIFY (to sign the certificate): {e}"))?;
+    let key = CardKey::new(slot, public_key.clone()).map_err(|e| e.to_string())?;
+    let der = signer::self_signed(&mut s, &key, subject, 365).map_err(|e| e.to_string())?;
+    let tag = slot
+        .certificate_object()
+        .ok_or("no certificate object for the slot")?;
+    let object = CertificateObject::new(der.clone())
+        .encode()
+        .map_err(|e| e.to_string())?;
+    s.put_data(tag, &object)
+        .map_err(|e| format!("PUT DATA {tag:06X}: {e}"))?;
+    // Leave the card logged out, as the Base CSP will find it.
+    let _ = s.logout(KeyRef::PIN);
+    verify_self_signed(&der, &public_key)?;
+    Ok(Enrolled { slot, public_key })
+}
+
+/// Checks a self-signed certificate's signature with the key in it (RustCrypto).
+fn verify_self_signed(der: &[u8], public_key: &PublicKey) -> Result<(), String> {
+    let cert = x509_cert::Certificate::from_der(der).map_err(|e| e.to_string())?;
+    let tbs = cert.tbs_certificate().to_der().map_err(|e| e.to_string())?;
+    let signature = cert.signature().raw_bytes();
+    match public_key {
+        PublicKey::Rsa {
+            modulus, exponent, ..
+        } => RsaKey::new(modulus, exponent)?.verify_pkcs1(
+            Some(Hash::Sha256),
+            &sha2::Sha256::digest(&tbs),
+            signature,
+        ),
+        PublicKey::Ecc { point, .. } => {
+            let sig = p256::ecdsa::Signature::from_der(signature).map_err(|e| e.to_string())?;
+            verify_ecdsa(Curve::P256, point, &sha2::Sha256::digest(&tbs), &sig.to_bytes())
+        }
+    }
+}
+
+fn enroll_rsa(demo: &mut Demo<'_>) -> Result<String, String> {
+    let e = enroll(
+        demo,
+        KeyRef::AUTHENTICATION,
+        AlgorithmId::RSA2048,
+        "CN=Tessera demo RSA,O=Tessera",
+    )?;
+    demo.rsa = Some(e);
+    Ok(
+        "key generated on the card, self-signed certificate (signed by the card) verifies with its key; \
+        written as yubico-piv-tool does until the module enrolls (CardCreateContainer)"
+            .into(),
+    )
+}
+
+fn enroll_ec(demo: &mut Demo<'_>) -> Result<String, String> {
+    let e = enroll(
+        demo,
+        KeyRef::KEY_MANAGEMENT,
+        AlgorithmId::ECCP256,
+        "CN=Tessera demo P-256,O=Tessera",
+    )?;
+    demo.ec = Some(e);
+    Ok(
+        "key generated on the card, self-signed certificate verifies with its key (ECDSA and ECDH use)"
+            .into(),
+    )
+}
+
+fn csp<'d>(demo: &'d Demo<'_>) -> Result<&'d Csp, String> {
+    demo.csp
+        .as_ref()
+        .ok_or_else(|| "no context (acquire failed)".into())
+}
+
+fn acquire(demo: &mut Demo<'_>) -> Result<String, String> {
+    let csp = Csp::acquire(demo.card).map_err(|e| e.to_string())?;
+    let version = csp.ctx.version();
+    let read_only = csp
+        .property("Read Only Mode")
+        .and_then(|v| blobs::dwords(&v).first().copied());
+    demo.csp = Some(csp);
+    if version != 7 {
+        return Err(format!("dwVersion is {version}, expected 7"));
+    }
+    Ok(format!(
+        "CardAcquireContext → SCARD_S_SUCCESS, interface v{version}, CP_CARD_READ_ONLY = {}",
+        read_only.map_or("?".into(), |v| v.to_string())
+    ))
+}
+
+fn read_files(demo: &mut Demo<'_>) -> Result<String, String> {
+    let csp = csp(demo)?;
+    let id = csp.read(None, "cardid").map_err(|e| e.to_string())?;
+    let cf = csp.read(None, "cardcf").map_err(|e| e.to_string())?;
+    let (_, records) = csp.cmapfile().map_err(|e| e.to_string())?;
+    if id.len() != 16 {
+        return Err(format!("cardid has {} bytes, expected 16", id.len()));
+    }
+    let valid: Vec<_> = records.iter().filter(|r| r.valid()).collect();
+    let default = valid
+        .iter()
+        .find(|r| r.flags & blobs::CMAP_DEFAULT != 0)
+        .map(|r| r.index);
+    Ok(format!(
+        "cardid {} bytes, cardcf {}, cmapfile {} containers, default container {}",
+        id.len(),
+        hex::encode(&cf),
+        valid.len(),
+        default.map_or("none".into(), |d| d.to_string())
+    ))
+}
+
+fn container_info(demo: &mut Demo<'_>) -> Result<String, String> {
+    let (rsa, ec) = match (&demo.rsa, &demo.ec) {
+        (Some(r), Some(e)) => (r.clone(), e.clone()),
+        _ => return Err("needs both enrolled keys".into()),
+    };
+    let containers = csp(demo)?.containers().map_err(|e| e.to_string())?;
+    let PublicKey::Rsa { modulus, .. } = &rsa.public_key else {
+        return Err("the 9A key is not RSA".into());
+    };
+    let PublicKey::Ecc { point, .. } = &ec.public_key else {
+        return Err("the 9D key is not EC".into());
+    };
+    let xy = point.get(1..).unwrap_or_default();
+    let mut found = Vec::new();
+    for c in &containers {
+        let certificate_key = c
+            .certificate
+            .as_ref()
+            .and_then(|(_, der)| tessera_conformance::fixture::certificate_key(der))
+            .map(|(k, _)| k);
+        if let Some(blob) = &c.exchange_key
+            && let Ok(b) = blobs::parse_rsa_blob(blob)
+            && b.modulus_be == *modulus
+        {
+            if certificate_key.as_ref() != Some(&rsa.public_key) {
+                return Err(format!(
+                    "container {}: the certificate's key differs",
+                    c.record.index
+                ));
+            }
+            demo.rsa_index = Some(c.record.index);
+            demo.rsa_pin_id = c.pin_id.unwrap_or(ROLE_USER);
+            found.push(format!("RSA-2048 exchange key in {}", c.record.index));
+        }
+        if let Some(blob) = &c.signature_key
+            && let Ok(b) = blobs::parse_ecc_blob(blob)
+            && b.xy == xy
+            && b.magic == blobs::ECDSA_P256
+        {
+            if certificate_key.as_ref() != Some(&ec.public_key) {
+                return Err(format!(
+                    "container {}: the certificate's key differs",
+                    c.record.index
+                ));
+            }
+            demo.ecdsa_index = Some(c.record.index);
+            found.push(format!("ECDSA P-256 in {}", c.record.index));
+        }
+        if let Some(blob) = &c.exchange_key
+            && let Ok(b) = blobs::parse_ecc_blob(blob)
+            && b.xy == xy
+            && b.magic == blobs::ECDH_P256
+        {
+            demo.ecdh_index = Some(c.record.index);
+            found.push(format!("ECDH P-256 twin in {}", c.record.index));
+        }
+    }
+    let _ = (rsa.slot, ec.slot);
+    if demo.rsa_index.is_none() || demo.ecdsa_index.is_none() || demo.ecdh_index.is_none() {
+        return Err(format!(
+            "not every key is a container ({} of 3 found: {})",
+            found.len(),
+            found.join(", ")
+        ));
+    }
+    Ok(format!(
+        "{}; key blobs equal the certificates' keys",
+        found.join(", ")
+    ))
+}
+
+fn authenticate_pin(csp: &Csp, pin_id: u32, pin: &[u8]) -> (u32, Option<u32>) {
+    let r = csp
+        .ctx
+        .call()
+        .authenticate_ex(pin_id, 0, Some(pin), None, false, true);
+    (r.code, r.value.and_then(|v| v.attempts))
+}
+
+fn log_on(demo: &mut Demo<'_>) -> Result<String, String> {
+    let csp = csp(demo)?;
+    let (code, _) = authenticate_pin(csp, demo.rsa_pin_id, &demo.pin);
+    if code != SCARD_S_SUCCESS {
+        return Err(format!("CardAuthenticateEx returned {}", codes::name(code)));
+    }
+    Ok(format!(
+        "CardAuthenticateEx(PIN id {}) → SCARD_S_SUCCESS",
+        demo.rsa_pin_id
+    ))
+}
+
+fn rsa_key(demo: &Demo<'_>) -> Result<RsaKey, String> {
+    match demo.rsa.as_ref().map(|e| &e.public_key) {
+        Some(PublicKey::Rsa {
+            modulus, exponent, ..
+        }) => RsaKey::new(modulus, exponent),
+        _ => Err("needs the RSA key".into()),
+    }
+}
+
+fn sign_rsa(demo: &mut Demo<'_>) -> Result<String, String> {
+    let index = demo.rsa_index.ok_or("needs the RSA container")?;
+    let key = rsa_key(demo)?;
+    let hash = Hash::Sha256.of("tessera demo: a Kerberos PKINIT authenticator");
+    let args = SignArgs::padded(
+        index,
+        1,
+        &hash,
+        CARD_PADDING_PKCS1,
+        PaddingInfo::Pkcs1(Some("SHA256".into())),
+    );
+    let r = csp(demo)?.ctx.call().sign_data(&args);
+    let signature = r
+        .value
+        .and_then(|o| o.signature)
+        .ok_or_else(|| format!("CardSignData returned {}", codes::name(r.code)))?;
+    key.verify_pkcs1(Some(Hash::Sha256), &hash, &reversed(&signature))
+        .map_err(|e| format!("the signature does not verify with the certificate's key: {e}"))?;
+    Ok("CardSignData → signature verified with the certificate's RSA key (RustCrypto rsa)".into())
+}
+
+fn ec_point(demo: &Demo<'_>) -> Result<Vec<u8>, String> {
+    match demo.ec.as_ref().map(|e| &e.public_key) {
+        Some(PublicKey::Ecc { point, .. }) => Ok(point.clone()),
+        _ => Err("needs the P-256 key".into()),
+    }
+}
+
+fn sign_ecdsa(demo: &mut Demo<'_>) -> Result<String, String> {
+    let index = demo.ecdsa_index.ok_or("needs the ECDSA container")?;
+    let point = ec_point(demo)?;
+    let hash = Hash::Sha256.of("tessera demo: a TLS CertificateVerify");
+    let r = csp(demo)?
+        .ctx
+        .call()
+        .sign_data(&SignArgs::basic(2, index, Curve::P256.ecdsa_spec(), 0, &hash));
+    let signature = r
+        .value
+        .and_then(|o| o.signature)
+        .ok_or_else(|| format!("CardSignData returned {}", codes::name(r.code)))?;
+    verify_ecdsa(Curve::P256, &point, &hash, &signature)
+        .map_err(|e| format!("with the certificate's key: {e}"))?;
+    Ok("CardSignData → r‖s verified with the certificate's P-256 key (RustCrypto p256)".into())
+}
+
+fn decrypt_oaep(demo: &mut Demo<'_>) -> Result<String, String> {
+    let index = demo.rsa_index.ok_or("needs the RSA container")?;
+    let key = rsa_key(demo)?;
+    let secret = Hash::Sha256.of("tessera demo: a content-encryption key");
+    let ciphertext = key.encrypt_oaep(Hash::Sha256, None, &secret, 7)?;
+    let r = csp(demo)?.ctx.call().rsa_decrypt(&DecryptArgs::v2(
+        index,
+        1,
+        &reversed(&ciphertext),
+        CARD_PADDING_OAEP,
+        PaddingInfo::Oaep(Some("SHA256".into()), None),
+    ));
+    let plaintext = r
+        .value
+        .map(|o| reversed(&o.data))
+        .ok_or_else(|| format!("CardRSADecrypt returned {}", codes::name(r.code)))?;
+    if plaintext != secret {
+        return Err("the decrypted key differs from the one encrypted".into());
+    }
+    Ok(
+        "CardRSADecrypt(OAEP SHA-256, unpadded by the CSP's pfnCspUnpadData) → plaintext equal to the \
+        32 bytes encrypted with the certificate's key"
+            .into(),
+    )
+}
+
+fn ecdh_tls(demo: &mut Demo<'_>) -> Result<String, String> {
+    let index = demo.ecdh_index.ok_or("needs the ECDH container")?;
+    let point = ec_point(demo)?;
+    let csp = csp(demo)?;
+    let server = PeerKey::new(Curve::P256, "tessera demo TLS server");
+    let r = csp
+        .ctx
+        .call()
+        .construct_dh_agreement(2, index, 0, Some(&server.blob()), false);
+    let agreement = r
+        .value
+        .filter(|_| r.code == 0)
+        .ok_or_else(|| format!("CardConstructDHAgreement returned {}", codes::name(r.code)))?;
+    let seed = [Hash::Sha256.of("client random"), Hash::Sha256.of("server random")].concat();
+    let derived = csp.ctx.call().derive_key(&DeriveArgs::new(
+        agreement,
+        "TLS_PRF",
+        vec![
+            (kdf_param::TLS_PRF_LABEL, b"master secret".to_vec()),
+            (kdf_param::TLS_PRF_SEED, seed.clone()),
+            (kdf_param::TLS_PRF_PROTOCOL, kdf::tls::V1_2.to_le_bytes().to_vec()),
+            (kdf_param::HASH_ALGORITHM, kdf_hash_name("SHA256")),
+        ],
+    ));
+    let _ = csp.ctx.call().destroy_dh_agreement(agreement, 0);
+    let master = derived
+        .value
+        .filter(|_| derived.code == 0)
+        .map(|o| o.key)
+        .ok_or_else(|| format!("CardDeriveKey returned {}", codes::name(derived.code)))?;
+    let z = server.shared_secret(&point)?;
+    let expected = kdf::tls12_prf(Hash::Sha256, &z, b"master secret", &seed, 48);
+    if master != expected {
+        return Err("the master secret differs from the server's".into());
+    }
+    Ok(
+        "CardConstructDHAgreement + CardDeriveKey(TLS_PRF) → the 48-byte master secret equals the \
+        server's, computed from its own ECDH key"
+            .into(),
+    )
+}
+
+fn change_pin(demo: &mut Demo<'_>) -> Result<String, String> {
+    let mut s = session(demo)?;
+    s.change_reference_data(KeyRef::PIN, &pin(&demo.pin)?, &pin(DEMO_PIN)?)
+        .map_err(|e| format!("CHANGE REFERENCE DATA: {e}"))?;
+    let csp = csp(demo)?;
+    let _ = csp.ctx.call().deauthenticate_ex(0xFE, 0);
+    let (code, _) = authenticate_pin(csp, ROLE_USER, DEMO_PIN);
+    if code != SCARD_S_SUCCESS {
+        return Err(format!(
+            "the new PIN is refused through the module: {}",
+            codes::name(code)
+        ));
+    }
+    Ok(
+        "CHANGE REFERENCE DATA (the module's CardChangeAuthenticator waits for its write side); the new \
+        PIN logs on through CardAuthenticateEx"
+            .into(),
+    )
+}
+
+fn block_pin(demo: &mut Demo<'_>) -> Result<String, String> {
+    let csp = csp(demo)?;
+    let wrong: &[u8] = if DEMO_PIN == b"00000000" {
+        b"11111111"
+    } else {
+        b"00000000"
+    };
+    let mut seen = Vec::new();
+    for _ in 0..16 {
+        let (code, attempts) = authenticate_pin(csp, ROLE_USER, wrong);
+        match code {
+            SCARD_W_WRONG_CHV => seen.push(attempts.map_or("?".into(), |a| a.to_string())),
+            SCARD_W_CHV_BLOCKED => {
+                return Ok(format!(
+                    "CardAuthenticateEx with a wrong PIN: SCARD_W_WRONG_CHV with {} tries left, then \
+                     SCARD_W_CHV_BLOCKED",
+                    seen.join(", ")
+                ));
+            }
+            other => return Err(format!("a wrong PIN returned {}", codes::name(other))),
+        }
+    }
+    Err("the PIN did not block after 16 wrong PINs".into())
+}
+
+fn unblock_pin(demo: &mut Demo<'_>) -> Result<String, String> {
+    let mut s = session(demo)?;
+    s.reset_retry_counter(&pin(&demo.puk)?, &pin(&demo.pin)?)
+        .map_err(|e| format!("RESET RETRY COUNTER: {e}"))?;
+    let csp = csp(demo)?;
+    let (code, _) = authenticate_pin(csp, ROLE_USER, &demo.pin);
+    if code != SCARD_S_SUCCESS {
+        return Err(format!(
+            "the PIN set with the PUK is refused through the module: {}",
+            codes::name(code)
+        ));
+    }
+    let _ = csp.ctx.call().deauthenticate_ex(0xFE, 0);
+    Ok(
+        "RESET RETRY COUNTER with the PUK (the module's CardUnblockPin waits for its write side); the \
+        original PIN logs on again through CardAuthenticateEx"
+            .into(),
+    )
+}
+
+fn delete_context(demo: &mut Demo<'_>) -> Result<String, String> {
+    let mut csp = demo.csp.take().ok_or("no context")?;
+    let code = csp.ctx.delete();
+    drop(csp);
+    if code != SCARD_S_SUCCESS {
+        return Err(format!("CardDeleteContext returned {}", codes::name(code)));
+    }
+    let live = alloc::live_count();
+    if live != 0 {
+        return Err(format!("{live} pfnCspAlloc blocks were never freed"));
+    }
+    Ok("CardDeleteContext → SCARD_S_SUCCESS; every block the module took from pfnCspAlloc was freed".into())
+}
