@@ -57,9 +57,12 @@ impl Secret {
 /// A failure of a `tessera` command.
 #[derive(Debug, thiserror::Error)]
 pub enum CliError {
-    /// No reader, card, PC/SC service or virtual card file.
+    /// No reader, card or virtual card file.
     #[error("{0}")]
     NoCard(String),
+    /// The PC/SC service is not running.
+    #[error("{0}")]
+    NoService(String),
     /// The card has no PIV application.
     #[error("{0}")]
     NoPiv(String),
@@ -101,7 +104,7 @@ impl CliError {
     /// The exit code.
     pub fn exit_code(&self) -> ExitCode {
         match self {
-            Self::NoCard(_) => ExitCode::NoCard,
+            Self::NoCard(_) | Self::NoService(_) => ExitCode::NoCard,
             Self::NoPiv(_) => ExitCode::NoPiv,
             Self::WrongPin { .. } => ExitCode::WrongPin,
             Self::Blocked(_) => ExitCode::Blocked,
@@ -119,8 +122,12 @@ impl CliError {
     pub fn hint(&self) -> Option<&'static str> {
         Some(match self {
             Self::NoCard(_) => {
-                "insert the card, name the reader with --reader NAME (`tessera info` lists readers when it \
-                 cannot choose), or use a virtual card with --virtual FILE"
+                "insert the card, or name its reader with --reader NAME, or use a virtual card with --virtual \
+                 FILE (`tessera virtual-card create FILE` makes one)"
+            }
+            Self::NoService(_) => {
+                "start the PC/SC service (Debian: `apt install pcscd`, then `systemctl start pcscd`), or use \
+                 a virtual card with --virtual FILE"
             }
             Self::NoPiv(_) => "this card has no PIV application; Tessera works with PIV cards only",
             Self::WrongPin {
@@ -182,7 +189,7 @@ impl CliError {
             PcscError::Call { code, .. }
                 if *code == SCARD_E_NO_SERVICE || *code == SCARD_E_SERVICE_STOPPED =>
             {
-                Self::NoCard(format!("the PC/SC service is not running ({error})"))
+                Self::NoService(format!("the PC/SC service is not running ({error})"))
             }
             PcscError::Call { code, .. } if *code == SCARD_E_NO_READERS_AVAILABLE => {
                 Self::NoCard("no smart card reader is connected".into())

@@ -64,7 +64,9 @@ fn dispatch(command: Command) -> CliResult<u8> {
         Command::Trace(a) => return commands::trace::run(&a),
         Command::Register(a) => commands::register::run(&a)?,
         Command::Completions(a) => {
-            clap_complete::generate(a.shell, &mut Cli::command(), "tessera", &mut std::io::stdout());
+            let mut script = Vec::new();
+            clap_complete::generate(a.shell, &mut Cli::command(), "tessera", &mut script);
+            commands::keys::write_output(None, &script)?;
         }
     }
     Ok(ExitCode::Success as u8)

@@ -546,11 +546,16 @@ fn windows_text(v: &WindowsView) -> String {
             &rows,
         ));
     }
-    out.push_str(&format!("\ncmapfile ({} bytes):\n", v.cmapfile.len() / 2));
-    for chunk in v.cmapfile.as_bytes().chunks(86 * 2) {
-        out.push_str("  ");
-        out.push_str(&String::from_utf8_lossy(chunk));
-        out.push('\n');
+    let records: Vec<&[u8]> = v.cmapfile.as_bytes().chunks(86 * 2).collect();
+    out.push_str(&format!(
+        "\ncmapfile: {} bytes, {} records of 86 bytes; the records in use:\n",
+        v.cmapfile.len() / 2,
+        records.len()
+    ));
+    for (i, record) in records.iter().enumerate() {
+        if record.iter().any(|&c| c != b'0') {
+            out.push_str(&format!("  [{i:>2}] {}\n", String::from_utf8_lossy(record)));
+        }
     }
     out
 }

@@ -30,9 +30,13 @@ pub fn write_output(out: Option<&Path>, bytes: &[u8]) -> CliResult<()> {
             .map_err(|e| CliError::Input(format!("writing {}: {e}", path.display()))),
         None => {
             use std::io::Write;
-            std::io::stdout()
-                .write_all(bytes)
-                .map_err(|e| CliError::Input(format!("writing to standard output: {e}")))
+            match std::io::stdout().write_all(bytes) {
+                // A reader that stopped early (`| head`) is no failure of ours.
+                Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+                    Err(CliError::Input(format!("writing to standard output: {e}")))
+                }
+                _ => Ok(()),
+            }
         }
     }
 }
@@ -130,7 +134,10 @@ fn generate(
         }
         _ => CliError::from_piv(e, crate::errors::Secret::Pin),
     })?;
-    eprintln!("generated a {name} key in slot {slot} ({} APDUs)", card.apdus());
+    eprintln!(
+        "generated a new {name} key in slot {slot} ({} APDUs)",
+        card.apdus()
+    );
     if let Some(tag) = slot.certificate_object()
         && session
             .get_data(tag)

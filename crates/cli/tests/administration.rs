@@ -1,0 +1,240 @@
+//! `tessera management-key set|protect`, `tessera container-map show|repair` and `tessera reset` on
+//! virtual card files: writes need the management key (exit 7 without it), the PIN-protected key is
+//! stored the Yubico way and found again, the rebuilt map follows the card module's rules.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+use common::{card, info, s, slot, tessera};
+
+#[test]
+fn a_changed_key_is_required_then_given_then_pin_protected() {
+    let (_dir, path) = card();
+    let p = s(&path);
+    let run = tessera(&["management-key", "set", "--generate", "--virtual", p], "").expect(0);
+    let key = run.stdout.trim().to_owned();
+    assert_eq!(key.len(), 48, "a 3DES key in hex: {key:?}");
+    assert_eq!(info(&path)["management_key"]["default"], false);
+    // Writes without the key: exit 7, what to do.
+    let run = tessera(&["keys", "generate", "9a", "--virtual", p], "").expect(7);
+    assert!(run.stderr.contains("not the factory default"), "{}", run.stderr);
+    assert!(run.stderr.contains("--management-key"), "{}", run.stderr);
+    // A wrong key: exit 7 too.
+    let wrong = "01".repeat(24);
+    tessera(
+        &[
+            "keys",
+            "generate",
+            "9a",
+            "--management-key",
+            &wrong,
+            "--virtual",
+            p,
+        ],
+        "",
+    )
+    .expect(7);
+    // The key on the command line works, with a warning.
+    let run = tessera(
+        &["keys", "generate", "9a", "--management-key", &key, "--virtual", p],
+        "",
+    )
+    .expect(0);
+    assert!(
+        run.stderr.contains("other users of this machine"),
+        "{}",
+        run.stderr
+    );
+    // The key from standard input.
+    tessera(
+        &[
+            "certificates",
+            "delete",
+            "9a",
+            "--ask-management-key",
+            "--pin-stdin",
+            "--virtual",
+            p,
+        ],
+        &format!("{key}\n"),
+    )
+    .expect(0);
+    // Protect: a random AES-192 key stored under the PIN, then writes need only the PIN.
+    tessera(
+        &[
+            "management-key",
+            "protect",
+            "--algorithm",
+            "aes192",
+            "--management-key",
+            &key,
+            "--pin-stdin",
+            "--virtual",
+            p,
+        ],
+        "123456\n",
+    )
+    .expect(0);
+    let v = info(&path);
+    assert_eq!(v["management_key"]["pin_protected"], true);
+    assert_eq!(v["management_key"]["algorithm"], "AES-192");
+    let run = tessera(
+        &["keys", "generate", "9c", "--pin-stdin", "--virtual", p],
+        "123456\n",
+    )
+    .expect(0);
+    assert!(!run.stderr.contains("factory-default"), "{}", run.stderr);
+    // The old key is gone.
+    tessera(
+        &["keys", "generate", "9c", "--management-key", &key, "--virtual", p],
+        "",
+    )
+    .expect(7);
+    // A wrong PIN does not unlock it.
+    let run = tessera(
+        &["keys", "generate", "9c", "--pin-stdin", "--virtual", p],
+        "000000\n",
+    )
+    .expect(5);
+    assert!(run.stderr.contains("tries left"), "{}", run.stderr);
+}
+
+#[test]
+fn set_needs_a_source_for_the_new_key() {
+    let (_dir, path) = card();
+    let run = tessera(&["management-key", "set", "--virtual", s(&path)], "").expect(12);
+    assert!(run.stderr.contains("--generate"), "{}", run.stderr);
+    tessera(
+        &[
+            "management-key",
+            "set",
+            "--ask-new-key",
+            "--pin-stdin",
+            "--virtual",
+            s(&path),
+        ],
+        "zz\n",
+    )
+    .expect(12);
+    let aes = "0102030405060708090a0b0c0d0e0f10";
+    tessera(
+        &[
+            "management-key",
+            "set",
+            "--algorithm",
+            "aes128",
+            "--ask-new-key",
+            "--pin-stdin",
+            "--virtual",
+            s(&path),
+        ],
+        &format!("{aes}\n"),
+    )
+    .expect(0);
+    tessera(
+        &[
+            "keys",
+            "generate",
+            "9a",
+            "--management-key",
+            aes,
+            "--virtual",
+            s(&path),
+        ],
+        "",
+    )
+    .expect(0);
+}
+
+#[test]
+fn the_container_map_is_rebuilt_by_the_module_rules_and_read_back_by_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("demo.json");
+    let p = s(&path);
+    tessera(&["demo", "--virtual", p], "").expect(0);
+    let run = tessera(&["container-map", "show", "--virtual", p], "").expect(0);
+    assert!(run.stdout.contains("No container map"), "{}", run.stdout);
+    tessera(&["container-map", "show", "--json", "--virtual", p], "").expect(0);
+    let before = windows(&path);
+    let run = tessera(&["container-map", "repair", "--virtual", p], "").expect(0);
+    assert!(run.stdout.contains("Wrote 5FFF10"), "{}", run.stdout);
+    let records: serde_json::Value = serde_json::from_str(
+        &tessera(&["container-map", "show", "--json", "--virtual", p], "")
+            .expect(0)
+            .stdout,
+    )
+    .unwrap();
+    let records = records.as_array().unwrap();
+    // Compact: RSA 9A, ECDSA 9D, then the ECDH twin of 9D, paired with it.
+    let spec: Vec<(&str, &str)> = records
+        .iter()
+        .map(|r| (r["slot"].as_str().unwrap(), r["key_spec"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        spec,
+        [
+            ("9A", "AT_KEYEXCHANGE"),
+            ("9D", "AT_ECDSA_P256"),
+            ("9D", "AT_ECDHE_P256")
+        ]
+    );
+    assert_eq!(records[1]["associated_ecdh"], 2);
+    assert_eq!(records[0]["default"], true);
+    assert!(records.iter().all(|r| r["slot_has_key"] == true));
+    // The module now reads the map: same names, new indices; the demo still passes on the card.
+    let after = windows(&path);
+    let names = |v: &serde_json::Value| {
+        let mut n: Vec<String> = v["containers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["name"].as_str().unwrap().to_owned())
+            .collect();
+        n.sort();
+        n
+    };
+    assert_eq!(names(&before), names(&after), "names are kept");
+    assert_eq!(after["containers"][2]["index"], 2);
+    assert_eq!(after["containers"][2]["key_spec"], "AT_ECDHE_P256");
+    let run = tessera(&["container-map", "repair", "--virtual", p], "").expect(0);
+    assert!(run.stdout.contains("nothing to write"), "{}", run.stdout);
+    // A record whose key is deleted is shown as such and dropped by the repair.
+    tessera(&["keys", "delete", "9d", "--virtual", p], "").expect(0);
+    let run = tessera(&["container-map", "show", "--virtual", p], "").expect(0);
+    assert!(run.stdout.contains("no key"), "{}", run.stdout);
+    tessera(&["container-map", "repair", "--virtual", p], "").expect(0);
+    let records: serde_json::Value = serde_json::from_str(
+        &tessera(&["container-map", "show", "--json", "--virtual", p], "")
+            .expect(0)
+            .stdout,
+    )
+    .unwrap();
+    assert_eq!(records.as_array().unwrap().len(), 1);
+}
+
+fn windows(path: &std::path::Path) -> serde_json::Value {
+    serde_json::from_str(
+        &tessera(&["info", "--windows", "--json", "--virtual", s(path)], "")
+            .expect(0)
+            .stdout,
+    )
+    .unwrap()
+}
+
+#[test]
+fn reset_erases_everything() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("demo.json");
+    let p = s(&path);
+    tessera(&["demo", "--virtual", p], "").expect(0);
+    tessera(
+        &["pin", "change", "--pin-stdin", "--virtual", p],
+        "123456\n24681357\n",
+    )
+    .expect(0);
+    assert!(slot(&info(&path), "9A").is_some());
+    tessera(&["reset", "--virtual", p], "").expect(0);
+    let v = info(&path);
+    assert!(v["slots"].as_array().unwrap().is_empty(), "{v}");
+    assert_eq!(v["pin"]["default"], true);
+    assert_eq!(v["pin"]["remaining"], 3);
+}
