@@ -70,7 +70,7 @@ step() {
 
 # --- Prerequisites -------------------------------------------------------------------------------------
 apt_packages_base=(libpcsclite-dev pkg-config pcscd vsmartcard-vpcd pcsc-tools opensc yubico-piv-tool ykcs11
-  libclang-dev)
+  libclang-dev tmux)
 apt_packages_windows=(gcc-mingw-w64-x86-64 gcc-mingw-w64-i686 debootstrap)
 rust_targets_windows=(x86_64-pc-windows-gnu i686-pc-windows-gnu)
 

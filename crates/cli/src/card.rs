@@ -241,3 +241,33 @@ impl Transport for Observed {
         self.inner.reset()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::errors::ExitCode;
+    use tessera_piv::transport::Scripted;
+
+    #[test]
+    fn a_card_without_piv_is_no_piv_exit_4() {
+        // SELECT of the PIV AID answered "file not found", as a card without the application answers.
+        let card = Scripted::new().expect_any(vec![0x6A, 0x82]);
+        let mut session = Session::new(card);
+        let e = select(&mut session, "reader R").unwrap_err();
+        assert_eq!(e.exit_code(), ExitCode::NoPiv);
+        assert!(e.to_string().contains("has no PIV application"), "{e}");
+    }
+
+    #[test]
+    fn a_pulled_card_is_no_card_exit_3() {
+        let card = Scripted::new().expect_fail(
+            tessera_piv::commands::select(&tessera_piv::commands::PIV_AID)
+                .to_short()
+                .unwrap_or_default(),
+            TransportError::CardRemoved,
+        );
+        let mut session = Session::new(card);
+        let e = select(&mut session, "reader R").unwrap_err();
+        assert_eq!(e.exit_code(), ExitCode::NoCard);
+    }
+}

@@ -226,3 +226,43 @@ impl<T> PivContext<T> for Result<T, PivError> {
         self.secret(Secret::Pin)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn card_answers_map_to_their_exit_codes() {
+        let wrong = CliError::from_piv(PivError::WrongPin { retries: 1 }, Secret::Puk);
+        assert_eq!(wrong.exit_code(), ExitCode::WrongPin);
+        assert_eq!(wrong.to_string(), "wrong PUK: 1 try left");
+        assert_eq!(
+            CliError::from_piv(PivError::Blocked, Secret::Pin).exit_code(),
+            ExitCode::Blocked
+        );
+        let refused = CliError::from_piv(
+            PivError::SecurityStatusNotSatisfied { command: "PUT DATA" },
+            Secret::Pin,
+        );
+        assert_eq!(refused.exit_code(), ExitCode::ManagementKey);
+        let unsupported = CliError::from_piv(
+            PivError::Status {
+                command: "MOVE KEY",
+                sw: StatusWord::INS_NOT_SUPPORTED,
+            },
+            Secret::Pin,
+        );
+        assert_eq!(unsupported.exit_code(), ExitCode::Unsupported);
+        let service = CliError::from_pcsc(PcscError::Call {
+            operation: "SCardEstablishContext",
+            code: 0x8010_001D,
+        });
+        assert_eq!(service.exit_code(), ExitCode::NoCard);
+        assert!(service.hint().is_some_and(|h| h.contains("pcscd")));
+        let no_reader = CliError::from_pcsc(PcscError::UnknownReader {
+            name: "R".into(),
+            available: vec![],
+        });
+        assert_eq!(no_reader.exit_code(), ExitCode::NoCard);
+    }
+}
