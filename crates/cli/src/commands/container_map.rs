@@ -115,8 +115,8 @@ pub fn run(command: &ContainerMapCommand) -> CliResult<()> {
                 .map_err(|e| CliError::Card(format!("the container map 5FFF10 is unreadable: {e}")))?;
             let mut keys = std::collections::BTreeMap::new();
             for r in &map.records {
-                if !keys.contains_key(&r.slot.0) {
-                    keys.insert(r.slot.0, slot_public_key(&mut session, r.slot)?.is_some());
+                if let std::collections::btree_map::Entry::Vacant(entry) = keys.entry(r.slot.0) {
+                    entry.insert(slot_public_key(&mut session, r.slot)?.is_some());
                 }
             }
             let records = view(&map, |r| keys.get(&r.slot.0).copied().unwrap_or(false));
