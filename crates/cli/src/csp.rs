@@ -80,15 +80,10 @@ pub fn key_spec_name(spec: u32) -> &'static str {
 impl Csp {
     /// `CardAcquireContext` (v7, every CSP callback) on a new connection to `card`.
     pub fn acquire(card: &Card) -> CliResult<Self> {
-        Self::acquire_with(card, |_| {})
-    }
-
-    /// `CardAcquireContext` with the default request changed by `adjust`.
-    pub fn acquire_with(card: &Card, adjust: impl FnOnce(&mut AcquireSpec)) -> CliResult<Self> {
         let exclusive = alloc::exclusive();
         let module = Arc::new(Module::builtin());
         let cache = DataCache::new();
-        let mut spec = AcquireSpec {
+        let spec = AcquireSpec {
             atr: Some(card.atr().to_vec()),
             name: Some("Tessera PIV".into()),
             // Any non-zero values: the linked-in module reaches the card through the transport.
@@ -96,7 +91,6 @@ impl Csp {
             card_handle: 0x7E55_0002,
             ..AcquireSpec::default()
         };
-        adjust(&mut spec);
         let ctx = Context::acquire(&module, &spec, &cache, Some(card.transport()?));
         match ctx.acquire_code {
             0 => Ok(Self {

@@ -78,7 +78,6 @@ pub struct Step {
 /// A key the demo provisioned.
 #[derive(Debug, Clone)]
 struct Enrolled {
-    slot: KeyRef,
     public_key: PublicKey,
 }
 
@@ -349,7 +348,7 @@ fn enroll(
     // Leave the card logged out, as the Base CSP will find it.
     let _ = s.logout(KeyRef::PIN);
     verify_self_signed(&der, &public_key)?;
-    Ok(Enrolled { slot, public_key })
+    Ok(Enrolled { public_key })
 }
 
 /// Checks a self-signed certificate's signature with the key in it (RustCrypto).
@@ -502,7 +501,6 @@ fn container_info(demo: &mut Demo<'_>) -> Result<String, String> {
             found.push(format!("ECDH P-256 twin in {}", c.record.index));
         }
     }
-    let _ = (rsa.slot, ec.slot);
     if demo.rsa_index.is_none() || demo.ecdsa_index.is_none() || demo.ecdh_index.is_none() {
         return Err(format!(
             "not every key is a container ({} of 3 found: {})",

@@ -164,49 +164,45 @@ pub fn gather(card: &Card, session: &mut CardSession) -> CliResult<CardInfo> {
     let mut slots = Vec::new();
     for slot in KeyRef::user_key_slots() {
         let meta = session.get_metadata(slot).ok().flatten();
-        let (certificate, certificate_error) =
-            match slot.certificate_object().map(|tag| session.get_data(tag)) {
-                Some(Ok(Some(content))) => match CertificateObject::parse_present(&content) {
-                    Ok(Some(object)) => (
-                        Some(certificate_info(
-                            &object.certificate,
-                            object.compression != tessera_piv::objects::Compression::None,
-                        )),
-                        None,
-                    ),
-                    Ok(None) => (None, None),
-                    Err(e) => (None, Some(e.to_string())),
-                },
-                Some(Err(e)) if e.is_reset_or_removed() => {
-                    return Err(CliError::from_piv(e, crate::errors::Secret::Pin));
+        let stored = match slot.certificate_object().map(|tag| session.get_data(tag)) {
+            Some(Ok(Some(content))) => CertificateObject::parse_present(&content).map_err(|e| e.to_string()),
+            Some(Err(e)) if e.is_reset_or_removed() => {
+                return Err(CliError::from_piv(e, crate::errors::Secret::Pin));
+            }
+            _ => Ok(None),
+        };
+        let (certificate, certificate_error, certificate_algorithm) = match stored {
+            Ok(Some(object)) => {
+                let algorithm = tessera_conformance::fixture::certificate_key(&object.certificate)
+                    .map(|(k, _)| k.algorithm());
+                let compressed = object.compression != tessera_piv::objects::Compression::None;
+                match certificate_info(&object.certificate, compressed) {
+                    Ok(info) => (Some(info), None, algorithm),
+                    Err(e) => (None, Some(e), algorithm),
                 }
-                _ => (None, None),
-            };
+            }
+            Ok(None) => (None, None, None),
+            Err(e) => (None, Some(e), None),
+        };
         if meta.is_none() && certificate.is_none() && certificate_error.is_none() {
             continue;
         }
-        let algorithm = meta
-            .as_ref()
-            .and_then(|m| m.algorithm)
-            .or_else(|| {
-                let c = slot.certificate_object()?;
-                let content = session.get_data(c).ok().flatten()?;
-                let object = CertificateObject::parse_present(&content).ok().flatten()?;
-                tessera_conformance::fixture::certificate_key(&object.certificate).map(|(k, _)| k.algorithm())
-            })
-            .map(algorithm_name);
         slots.push(SlotInfo {
             slot: format!("{slot}"),
             name: slot.name(),
-            algorithm,
+            algorithm: meta
+                .as_ref()
+                .and_then(|m| m.algorithm)
+                .or(certificate_algorithm)
+                .map(algorithm_name),
             pin_policy: meta.as_ref().and_then(|m| m.pin_policy).map(policy_name),
             touch_policy: meta.as_ref().and_then(|m| m.touch_policy).map(policy_name),
             origin: meta.as_ref().and_then(|m| m.origin).map(|o| match o {
                 KeyOrigin::Generated => "generated".to_owned(),
                 KeyOrigin::Imported => "imported".to_owned(),
             }),
-            certificate: certificate.and_then(Result::ok),
-            certificate_error: certificate_error.or(None),
+            certificate,
+            certificate_error,
         });
     }
     Ok(CardInfo {

@@ -51,6 +51,8 @@ pub fn run(args: &ResetArgs) -> CliResult<()> {
     let mut session = card.session()?;
     block(&mut session, "PIN", |s, v| s.verify(KeyRef::PIN, v))?;
     block(&mut session, "PUK", |s, v| s.reset_retry_counter(v, v))?;
+    // A PUK try that happened to succeed set a new PIN: block that one again (one APDU when blocked).
+    block(&mut session, "PIN", |s, v| s.verify(KeyRef::PIN, v))?;
     session.reset_application().map_err(|e| match e.status_word() {
         Some(sw) if sw == StatusWord::INS_NOT_SUPPORTED => {
             CliError::Unsupported("the card has no RESET instruction (a YubiKey extension)".into())
