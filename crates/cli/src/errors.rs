@@ -83,7 +83,8 @@ pub enum CliError {
     /// The card does not support the operation.
     #[error("{0}")]
     Unsupported(String),
-    /// Windows-only command.
+    /// Windows-only command (never raised on Windows itself).
+    #[cfg_attr(windows, allow(dead_code))]
     #[error("{0}")]
     WindowsOnly(String),
     /// The user declined.
