@@ -24,10 +24,18 @@ impl Run {
     }
 }
 
-/// `tessera ARGS` with `stdin` written to its standard input. PC/SC is pointed at a socket that does not
-/// exist, so no pcscd on the machine can change the outcome; colour is off.
+/// `tessera ARGS` with `stdin` written to its standard input, in a new session without a controlling
+/// terminal (util-linux `setsid`), so that no test can stop at a prompt even when the tests run from a
+/// terminal. PC/SC is pointed at a socket that does not exist, so no pcscd on the machine can change the
+/// outcome; colour is off.
 pub fn tessera(args: &[&str], stdin: &str) -> Run {
-    let output = assert_cmd::Command::new(env!("CARGO_BIN_EXE_tessera"))
+    let mut command = assert_cmd::Command::new("setsid");
+    command.args(["--wait", env!("CARGO_BIN_EXE_tessera")]);
+    run(command, args, stdin)
+}
+
+fn run(mut command: assert_cmd::Command, args: &[&str], stdin: &str) -> Run {
+    let output = command
         .args(args)
         .env("NO_COLOR", "1")
         .env("PCSCLITE_CSOCK_NAME", "/nonexistent/tessera-test/pcscd.comm")
