@@ -66,6 +66,26 @@ fn info_demo_windows_view_and_check_through_pcscd() {
         "123456\n12345678\n",
     );
     assert_eq!(run.code, 10, "{}", run.stderr);
+    // A wrong PIN or PUK stops the demo before it changes anything (one try spent, nothing else).
+    let demo = ["demo", "--reader", &reader, "--yes", "--pin-stdin"];
+    let run = tessera(&demo, "000000\n12345678\n");
+    assert_eq!(run.code, 5, "{}", run.stderr);
+    assert!(run.stderr.contains("wrong PIN: 2 tries left"), "{}", run.stderr);
+    let run = tessera(&demo, "123456\n00000000\n");
+    assert_eq!(run.code, 5, "{}", run.stderr);
+    assert!(run.stderr.contains("wrong PUK: 2 tries left"), "{}", run.stderr);
+    let run = ok(tessera(&["info", "--json", "--reader", &reader], ""));
+    let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(
+        v["pin"]["remaining"], 3,
+        "the right PIN of the second run reset the counter"
+    );
+    assert_eq!(v["puk"]["remaining"], 2);
+    assert_eq!(
+        v["slots"].as_array().unwrap().len(),
+        2,
+        "only the first demo's keys"
+    );
     // What Windows sees of the demo's keys, through PC/SC.
     let run = ok(tessera(&["info", "--windows", "--json", "--reader", &reader], ""));
     let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();

@@ -34,7 +34,7 @@ use crate::admin;
 use crate::args::DemoArgs;
 use crate::card::{Card, CardSession};
 use crate::csp::Csp;
-use crate::errors::{CliError, CliResult};
+use crate::errors::{CliError, CliResult, PivContext, Secret};
 use crate::secrets::SecretInput;
 use crate::signer::{self, CardKey};
 use crate::style;
@@ -196,6 +196,15 @@ pub fn run(args: &DemoArgs) -> CliResult<()> {
         )?;
         let pin = secrets.pin("PIN of the card: ")?;
         let puk = secrets.existing("PUK of the card (unblocks the PIN at the end): ", "PUK")?;
+        // Both are checked before anything changes: a wrong PIN would fail the demo half-way, a wrong
+        // PUK would leave the PIN blocked at the end. The PUK is checked by changing it to itself.
+        let mut session = card.session()?;
+        session.verify(KeyRef::PIN, &pin).secret(Secret::Pin)?;
+        session
+            .change_reference_data(KeyRef::PUK, &puk, &puk)
+            .secret(Secret::Puk)?;
+        let _ = session.logout(KeyRef::PIN);
+        drop(session);
         let key = match &args.management_key {
             Some(hex_text) => {
                 crate::secrets::warn_argv("management key");
@@ -234,7 +243,12 @@ pub fn run(args: &DemoArgs) -> CliResult<()> {
     let mut failed = 0;
     for (n, step) in steps().iter().enumerate() {
         let before = card.apdus();
-        let outcome = (step.run)(&mut demo);
+        // On a real card, nothing more is tried after a failure: the later steps spend and block the PIN.
+        let outcome = if failed > 0 && !card.is_virtual() {
+            Err("skipped: an earlier step failed, and this card is real".to_owned())
+        } else {
+            (step.run)(&mut demo)
+        };
         let apdus = card.apdus() - before;
         let (ok, text) = match outcome {
             Ok(proof) => (true, proof),
