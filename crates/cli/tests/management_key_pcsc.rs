@@ -1,0 +1,79 @@
+//! The pcsc tier: the PIN-protected management key follows Yubico's convention both ways, judged by the
+//! `yubikey` crate (iqlusion) through pcscd: a key `tessera management-key protect` stores is found and
+//! accepted by the crate's `MgmKey::get_protected`, and a key the crate stores with `set_protected` gives
+//! `tessera` write access with the PIN alone.
+#![allow(clippy::unwrap_used)]
+
+use yubikey::{MgmKey, YubiKey};
+
+fn tessera(args: &[&str], stdin: &str) -> (i32, String) {
+    let output = assert_cmd::Command::new(env!("CARGO_BIN_EXE_tessera"))
+        .args(args)
+        .env("NO_COLOR", "1")
+        .write_stdin(stdin)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    (output.status.code().unwrap_or(-1), stderr)
+}
+
+fn open(name: &str) -> YubiKey {
+    let mut context = yubikey::reader::Context::open().unwrap();
+    let reader = context.iter().unwrap().find(|r| r.name() == name).unwrap();
+    reader.open().unwrap()
+}
+
+#[test]
+#[ignore = "needs the pcsc tier: scripts/test.sh pcsc"]
+fn the_pin_protected_key_is_shared_with_the_yubikey_crate() {
+    let reader = std::env::var("TESSERA_READER").expect("TESSERA_READER (set by with-virtual-reader.sh)");
+    // tessera stores it; the crate finds it after VERIFY PIN and authenticates with it.
+    let (code, stderr) = tessera(
+        &[
+            "management-key",
+            "protect",
+            "--algorithm",
+            "3des",
+            "--reader",
+            &reader,
+            "--yes",
+            "--pin-stdin",
+        ],
+        "123456\n",
+    );
+    assert_eq!(code, 0, "{stderr}");
+    {
+        let mut yk = open(&reader);
+        assert!(
+            yk.authenticate(MgmKey::default()).is_err(),
+            "the default key is gone"
+        );
+        yk.verify_pin(b"123456").unwrap();
+        let key = MgmKey::get_protected(&mut yk).unwrap();
+        yk.authenticate(key).unwrap();
+    }
+    // The crate stores a new one; tessera finds it with the PIN and writes.
+    {
+        let mut yk = open(&reader);
+        yk.verify_pin(b"123456").unwrap();
+        let current = MgmKey::get_protected(&mut yk).unwrap();
+        yk.authenticate(current).unwrap();
+        MgmKey::generate().set_protected(&mut yk).unwrap();
+    }
+    let (code, stderr) = tessera(
+        &[
+            "keys",
+            "generate",
+            "9a",
+            "--algorithm",
+            "p256",
+            "--reader",
+            &reader,
+            "--yes",
+            "--pin-stdin",
+        ],
+        "123456\n",
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert!(!stderr.contains("factory-default"), "{stderr}");
+}
