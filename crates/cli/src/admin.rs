@@ -60,6 +60,29 @@ pub fn admin_data<T: Transport>(session: &mut tessera_piv::Session<T>) -> Option
     AdminData::try_from(bytes.as_slice()).ok()
 }
 
+/// The PIN-protected management key: VERIFY `pin`, then the key from 5FC109 (tag 88 { 89 key }).
+pub fn pin_protected_key<T: Transport>(
+    session: &mut tessera_piv::Session<T>,
+    pin: &tessera_piv::PaddedPin,
+    algorithm: ManagementAlgorithm,
+) -> CliResult<ManagementKey> {
+    session.verify(KeyRef::PIN, pin).secret(Secret::Pin)?;
+    let stored = session
+        .get_data(tags::PRINTED_INFORMATION)
+        .card()?
+        .ok_or_else(|| {
+            CliError::ManagementKey(
+                "the admin data says the management key is PIN-protected, but 5FC109 is empty".into(),
+            )
+        })?;
+    let protected = ProtectedData::try_from(stored.as_slice())
+        .map_err(|e| CliError::ManagementKey(format!("the PIN-protected data is unreadable: {e}")))?;
+    protected
+        .management_key(algorithm)
+        .map_err(|e| CliError::ManagementKey(e.to_string()))?
+        .ok_or_else(|| CliError::ManagementKey("5FC109 holds no management key".into()))
+}
+
 /// Authenticates `session` with the management key, from the first source that applies.
 pub fn authenticate(
     session: &mut CardSession,
@@ -91,21 +114,7 @@ pub fn authenticate(
     }
     if admin_data(session).is_some_and(|a| a.management_key_protected()) {
         let pin = secrets.pin("PIN (unlocks the PIN-protected management key): ")?;
-        session.verify(KeyRef::PIN, &pin).secret(Secret::Pin)?;
-        let stored = session
-            .get_data(tags::PRINTED_INFORMATION)
-            .card()?
-            .ok_or_else(|| {
-                CliError::ManagementKey(
-                    "the admin data says the management key is PIN-protected, but 5FC109 is empty".into(),
-                )
-            })?;
-        let protected = ProtectedData::try_from(stored.as_slice())
-            .map_err(|e| CliError::ManagementKey(format!("the PIN-protected data is unreadable: {e}")))?;
-        let key = protected
-            .management_key(algorithm)
-            .map_err(|e| CliError::ManagementKey(e.to_string()))?
-            .ok_or_else(|| CliError::ManagementKey("5FC109 holds no management key".into()))?;
+        let key = pin_protected_key(session, &pin, algorithm)?;
         session
             .authenticate_management_key(&key)
             .map_err(refused("PIN-protected management key"))?;

@@ -76,3 +76,16 @@ fn a_kept_card_holds_the_enrolled_keys_for_the_other_commands() {
     // A second run on the same card passes too (the slots are overwritten).
     tessera(&["demo", "--virtual", s(&path)], "").expect(0);
 }
+
+#[test]
+fn the_demo_enrolls_on_a_card_with_a_pin_protected_management_key() {
+    let (_dir, path) = common::card();
+    tessera(
+        &["management-key", "protect", "--pin-stdin", "--virtual", s(&path)],
+        "123456\n",
+    )
+    .expect(0);
+    let run = tessera(&["demo", "--virtual", s(&path)], "").expect(0);
+    assert!(run.stdout.contains("14 of 14 steps passed"), "{}", run.stdout);
+    assert_eq!(info(&path)["management_key"]["pin_protected"], true);
+}

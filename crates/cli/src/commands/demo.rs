@@ -9,8 +9,6 @@
 //! lands (`CardCreateContainer`, `CardWriteFile`, `CardChangeAuthenticator` and `CardUnblockPin` answer
 //! `SCARD_E_UNSUPPORTED_FEATURE` today); switching such a step means replacing its function.
 
-use std::path::Path;
-
 use der::{Decode, Encode};
 use sha2::Digest;
 use tessera_conformance::blobs;
@@ -177,7 +175,7 @@ pub fn steps() -> Vec<Step> {
 pub fn run(args: &DemoArgs) -> CliResult<()> {
     let card = match (&args.reader, &args.virtual_file) {
         (Some(reader), _) => Card::reader(reader)?,
-        (None, Some(path)) => open_virtual(path)?,
+        (None, Some(path)) => Card::virtual_file(path, true)?,
         (None, None) => Card::virtual_in_memory()?,
     };
     let mut secrets = SecretInput::new(args.secrets.pin_stdin, args.secrets.pin.clone());
@@ -301,10 +299,6 @@ pub fn run(args: &DemoArgs) -> CliResult<()> {
     }
 }
 
-fn open_virtual(path: &Path) -> CliResult<Card> {
-    Card::virtual_file(path, true)
-}
-
 fn pin(bytes: &[u8]) -> Result<PaddedPin, String> {
     PaddedPin::new(bytes).map_err(|e| e.to_string())
 }
@@ -313,17 +307,18 @@ fn session(demo: &Demo<'_>) -> Result<CardSession, String> {
     demo.card.session().map_err(|e| e.to_string())
 }
 
-/// Management-key authentication as an administrator's tool does it (the key given, else the factory
-/// default of the card's key type).
+/// Management-key authentication as an administrator's tool does it: the key given, else the
+/// PIN-protected key, else the factory default of the card's key type.
 fn authenticate(demo: &Demo<'_>, s: &mut CardSession) -> Result<(), String> {
+    let algorithm = admin::management_algorithm(s);
     let key = match &demo.management_key {
         Some(k) => k.clone(),
-        None => {
-            let algorithm = admin::management_algorithm(s);
-            ManagementKey::default_for(algorithm)
-                .or_else(|| ManagementKey::default_for(ManagementAlgorithm::Tdes))
-                .ok_or("no factory-default management key")?
+        None if admin::admin_data(s).is_some_and(|a| a.management_key_protected()) => {
+            admin::pin_protected_key(s, &pin(&demo.pin)?, algorithm).map_err(|e| e.to_string())?
         }
+        None => ManagementKey::default_for(algorithm)
+            .or_else(|| ManagementKey::default_for(ManagementAlgorithm::Tdes))
+            .ok_or("no factory-default management key")?,
     };
     s.authenticate_management_key(&key)
         .map_err(|e| format!("management key refused ({e}): give it with --management-key"))
