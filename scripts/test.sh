@@ -10,8 +10,9 @@
 #   unit     cargo fmt --check, cargo clippy -D warnings, cargo test --workspace (PROPTEST_CASES >= 10000)
 #   pcsc     tests against a private pcscd with a vpcd reader and the virtual card, via
 #            scripts/with-virtual-reader.sh: every integration test whose file name contains "pcsc"
-#            (crates/*/tests/*pcsc*.rs; they skip unless TESSERA_PCSC_TIER=1), and every executable in
-#            crates/virtual-card/tests/judges/ (third-party PIV clients). Each gets a fresh card.
+#            (crates/*/tests/*pcsc*.rs, run with --include-ignored: a plain cargo test ignores them), and
+#            every executable in crates/virtual-card/tests/judges/ (third-party PIV clients). Each gets a
+#            fresh card.
 #   windows  the DLLs cross-built for x64 and x86, exports/imports/version resource checked; the conformance
 #            suites built for Windows run the x64 DLL under Wine 10 (Debian trixie chroot, cached in
 #            /var/cache/tessera) through Wine's winscard -> the private pcscd -> the virtual card, with the
@@ -52,7 +53,9 @@ now() { date +%s.%N; }
 elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f s", b - a }'; }
 
 failed_steps=()
-# Runs one step; a failure is recorded and the tier goes on, so one run shows every failure.
+# Runs one step; a failure is recorded and the tier goes on, so one run shows every failure. The step's
+# exit status is left in step_status (step itself returns 0: the tiers run under `set -e`).
+step_status=0
 step() {
   local name=$1
   shift
@@ -60,12 +63,21 @@ step() {
   local start
   start=$(now)
   if "$@"; then
+    step_status=0
     printf -- '---- %s: ok (%s)\n' "$name" "$(elapsed "$start" "$(now)")"
   else
-    local status=$?
-    printf -- '---- %s: FAILED with status %d (%s)\n' "$name" "$status" "$(elapsed "$start" "$(now)")"
+    step_status=$?
+    printf -- '---- %s: FAILED with status %d (%s)\n' "$name" "$step_status" "$(elapsed "$start" "$(now)")"
     failed_steps+=("$name")
   fi
+}
+
+# Records a step that cannot run because one it needs failed: it counts as failed.
+not_run() {
+  local name=$1 reason=$2
+  step_header "$name"
+  printf -- '---- %s: FAILED, not run: %s\n' "$name" "$reason"
+  failed_steps+=("$name")
 }
 
 # --- Prerequisites -------------------------------------------------------------------------------------
@@ -128,12 +140,10 @@ ensure_rust_targets() {
 }
 
 prerequisites() {
-  local packages=()
-  if [[ " ${selected[*]} " == *" unit "* || " ${selected[*]} " == *" pcsc "* ]]; then
-    packages+=("${apt_packages_base[@]}")
-  fi
+  # Every tier builds against libpcsclite and runs pcscd (windows too: its runs go through pcscd).
+  local packages=("${apt_packages_base[@]}")
   if runs_windows; then
-    packages+=("${apt_packages_base[@]}" "${apt_packages_windows[@]}")
+    packages+=("${apt_packages_windows[@]}")
   fi
   install_apt_packages "${packages[@]}"
   ensure_rust
@@ -182,16 +192,21 @@ tier_pcsc() {
   while read -r package test; do
     [[ -n $package ]] || continue
     # Compiled first, outside the namespace, so that a build failure is reported as such and the private
-    # pcscd runs only as long as the tests.
+    # pcscd runs only as long as the tests. They are #[ignore]d (a plain cargo test has no reader for
+    # them): --include-ignored runs them here, where the reader exists.
     step "build $package --test $test" cargo test --no-run --quiet -p "$package" --test "$test"
-    step "$package --test $test (private pcscd)" env TESSERA_PCSC_TIER=1 \
-      scripts/with-virtual-reader.sh -- cargo test --quiet -p "$package" --test "$test"
+    if ((step_status == 0)); then
+      step "$package --test $test (private pcscd)" \
+        scripts/with-virtual-reader.sh -- cargo test --quiet -p "$package" --test "$test" -- --include-ignored
+    else
+      not_run "$package --test $test (private pcscd)" "its build failed"
+    fi
   done <<<"$targets"
 
   local judge
   for judge in crates/virtual-card/tests/judges/*; do
     [[ -f $judge && -x $judge ]] || continue
-    step "judge ${judge##*/}" env TESSERA_PCSC_TIER=1 scripts/with-virtual-reader.sh -- "$judge"
+    step "judge ${judge##*/}" scripts/with-virtual-reader.sh -- "$judge"
   done
 }
 

@@ -1,11 +1,10 @@
 //! PC/SC tier: `OwnedCard` and `BorrowedCard` against a real pcscd.
 //!
-//! These tests need a private pcscd with a vpcd reader and skip (printing "skipped: …") unless
-//! `TESSERA_PCSC_TIER=1`. `scripts/test.sh pcsc` runs them as
-//! `scripts/with-virtual-reader.sh -- cargo test -p tessera-pcsc --test private_pcscd`, which exports
-//! `TESSERA_READER` (the reader's exact name), `TESSERA_PCSC_READERS` (every reader, as `pcsc_scan`
-//! lists them), `TESSERA_ATR` and `TESSERA_VIRTUAL_CARD` (1 when the virtual card is attached; the
-//! tests that send APDUs skip without it).
+//! These tests need a private pcscd with a vpcd reader and the virtual card, so they are ignored by a
+//! plain `cargo test`; run without that environment they fail. `scripts/test.sh pcsc` runs them as
+//! `scripts/with-virtual-reader.sh -- cargo test -p tessera-pcsc --test private_pcscd -- --include-ignored`,
+//! which exports `TESSERA_READER` (the reader's exact name), `TESSERA_PCSC_READERS` (every reader, as
+//! `pcsc_scan` lists them), `TESSERA_ATR` and `TESSERA_VIRTUAL_CARD` (1 when the virtual card is attached).
 #![allow(clippy::unwrap_used)]
 // The borrowed-handle test opens the handle itself, through pcsc-sys, as the Base CSP would.
 #![allow(unsafe_code)]
@@ -24,42 +23,37 @@ struct Environment {
     reader: String,
     readers: Vec<String>,
     atr: String,
-    card: bool,
 }
 
-/// The environment, or `None` (after printing why) outside the pcsc tier.
-fn pcsc_tier(test: &str) -> Option<Environment> {
-    if std::env::var("TESSERA_PCSC_TIER").as_deref() != Ok("1") {
-        println!("skipped: {test} needs TESSERA_PCSC_TIER=1 and a private pcscd (scripts/test.sh pcsc)");
-        return None;
-    }
+/// The environment of the pcsc tier; panics (the test fails) outside it.
+fn pcsc_tier() -> Environment {
     let var = |name: &str| {
-        std::env::var(name).unwrap_or_else(|_| panic!("TESSERA_PCSC_TIER=1 but {name} is not set"))
+        std::env::var(name).unwrap_or_else(|_| {
+            panic!("{name} is not set: this test needs the pcsc tier (scripts/test.sh pcsc)")
+        })
     };
-    Some(Environment {
+    Environment {
         reader: var("TESSERA_READER"),
         readers: var("TESSERA_PCSC_READERS").lines().map(str::to_owned).collect(),
-        atr: std::env::var("TESSERA_ATR").unwrap_or_default(),
-        card: std::env::var("TESSERA_VIRTUAL_CARD").as_deref() == Ok("1"),
-    })
+        atr: var("TESSERA_ATR"),
+    }
 }
 
-/// The environment and exclusive use of the card, or `None` (after printing why) when no card is
-/// attached.
-fn with_card(test: &str) -> Option<(Environment, MutexGuard<'static, ()>)> {
-    let env = pcsc_tier(test)?;
-    if !env.card {
-        println!("skipped: {test} needs the virtual card in the reader (TESSERA_VIRTUAL_CARD=1)");
-        return None;
-    }
-    Some((env, CARD.lock().unwrap_or_else(PoisonError::into_inner)))
+/// The environment and exclusive use of the card; panics when no virtual card is in the reader.
+fn with_card() -> (Environment, MutexGuard<'static, ()>) {
+    let env = pcsc_tier();
+    assert_eq!(
+        std::env::var("TESSERA_VIRTUAL_CARD").as_deref(),
+        Ok("1"),
+        "this test needs the virtual card in the reader (TESSERA_VIRTUAL_CARD=1)"
+    );
+    (env, CARD.lock().unwrap_or_else(PoisonError::into_inner))
 }
 
 #[test]
+#[ignore = "needs the pcsc tier: scripts/test.sh pcsc"]
 fn owned_card_lists_the_readers_of_the_private_pcscd() {
-    let Some(env) = pcsc_tier("owned_card_lists_the_readers_of_the_private_pcscd") else {
-        return;
-    };
+    let env = pcsc_tier();
     let readers = OwnedCard::list_readers().unwrap();
     // Exactly what pcsc_scan saw, in the same order: the private daemon's vpcd slots and nothing else.
     assert_eq!(readers, env.readers);
@@ -76,10 +70,9 @@ fn owned_card_lists_the_readers_of_the_private_pcscd() {
 }
 
 #[test]
+#[ignore = "needs the pcsc tier: scripts/test.sh pcsc"]
 fn connecting_to_an_unknown_reader_names_the_readers_that_exist() {
-    let Some(env) = pcsc_tier("connecting_to_an_unknown_reader_names_the_readers_that_exist") else {
-        return;
-    };
+    let env = pcsc_tier();
     // A prefix of a real name is not a match: names are compared exactly.
     let prefix = env.reader.trim_end_matches(" 00 00").to_owned();
     match OwnedCard::connect(&prefix) {
@@ -92,10 +85,9 @@ fn connecting_to_an_unknown_reader_names_the_readers_that_exist() {
 }
 
 #[test]
+#[ignore = "needs the pcsc tier: scripts/test.sh pcsc"]
 fn owned_card_connects_by_name_and_reports_the_atr_pcscd_shows() {
-    let Some((env, _card)) = with_card("owned_card_connects_by_name_and_reports_the_atr_pcscd_shows") else {
-        return;
-    };
+    let (env, _card) = with_card();
     let card = OwnedCard::connect(&env.reader).unwrap();
     assert_eq!(card.reader_name(), env.reader);
     assert_eq!(hex::encode_upper(card.atr()), env.atr);
@@ -105,12 +97,9 @@ fn owned_card_connects_by_name_and_reports_the_atr_pcscd_shows() {
 }
 
 #[test]
+#[ignore = "needs the pcsc tier: scripts/test.sh pcsc"]
 fn a_reset_by_another_connection_is_reported_once_then_the_session_selects_again() {
-    let Some((env, _card)) =
-        with_card("a_reset_by_another_connection_is_reported_once_then_the_session_selects_again")
-    else {
-        return;
-    };
+    let (env, _card) = with_card();
     let mut session = Session::new(OwnedCard::connect(&env.reader).unwrap());
     session.select().unwrap();
 
@@ -131,10 +120,9 @@ fn a_reset_by_another_connection_is_reported_once_then_the_session_selects_again
 }
 
 #[test]
+#[ignore = "needs the pcsc tier: scripts/test.sh pcsc"]
 fn a_session_runs_inside_a_transaction() {
-    let Some((env, _card)) = with_card("a_session_runs_inside_a_transaction") else {
-        return;
-    };
+    let (env, _card) = with_card();
     let mut card = OwnedCard::connect(&env.reader).unwrap();
     let properties = card
         .with_transaction(|tx| {
@@ -150,11 +138,9 @@ fn a_session_runs_inside_a_transaction() {
 }
 
 #[test]
+#[ignore = "needs the pcsc tier: scripts/test.sh pcsc"]
 fn dropping_a_connection_resets_the_card_unless_told_to_leave_it() {
-    let Some((env, _card)) = with_card("dropping_a_connection_resets_the_card_unless_told_to_leave_it")
-    else {
-        return;
-    };
+    let (env, _card) = with_card();
     let mut session = Session::new(OwnedCard::connect(&env.reader).unwrap());
     let pin = PaddedPin::new(DEFAULT_PIN).unwrap();
     session.verify(KeyRef::PIN, &pin).unwrap();
@@ -178,12 +164,9 @@ fn dropping_a_connection_resets_the_card_unless_told_to_leave_it() {
 }
 
 #[test]
+#[ignore = "needs the pcsc tier: scripts/test.sh pcsc"]
 fn a_reset_noticed_when_a_transaction_begins_is_reported_by_its_first_exchange() {
-    let Some((env, _card)) =
-        with_card("a_reset_noticed_when_a_transaction_begins_is_reported_by_its_first_exchange")
-    else {
-        return;
-    };
+    let (env, _card) = with_card();
     let mut card = OwnedCard::connect(&env.reader).unwrap();
     Session::new(&mut card).select().unwrap();
     OwnedCard::connect(&env.reader).unwrap().reset().unwrap();
@@ -200,6 +183,7 @@ fn a_reset_noticed_when_a_transaction_begins_is_reported_by_its_first_exchange()
 
 #[cfg(not(windows))]
 #[test]
+#[ignore = "needs the pcsc tier: scripts/test.sh pcsc"]
 fn borrowed_card_uses_a_foreign_handle_reconnects_it_after_a_reset_and_never_disconnects_it() {
     use std::ffi::CString;
     use std::ptr;
@@ -207,9 +191,7 @@ fn borrowed_card_uses_a_foreign_handle_reconnects_it_after_a_reset_and_never_dis
     use pcsc_sys as ffi;
     use tessera_pcsc::{BorrowedCard, Protocol};
 
-    let Some((env, _card)) = with_card("borrowed_card_uses_a_foreign_handle…") else {
-        return;
-    };
+    let (env, _card) = with_card();
     let reader = CString::new(env.reader.clone()).unwrap();
     let mut context: ffi::SCARDCONTEXT = 0;
     // SAFETY: valid out-pointer; reserved arguments null as documented.
