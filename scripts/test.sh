@@ -14,9 +14,10 @@
 #            every executable in crates/virtual-card/tests/judges/ (third-party PIV clients). Each gets a
 #            fresh card.
 #   windows  the DLLs cross-built for x64 and x86, exports/imports/version resource checked; the conformance
-#            suites built for Windows run the x64 DLL under Wine 10 (Debian trixie chroot, cached in
-#            /var/cache/tessera) through Wine's winscard -> the private pcscd -> the virtual card, with the
-#            same pass count as the Linux .so; the x86 DLL too when a 32-bit Wine can be had (sid chroot)
+#            suites built for Windows run each DLL under Wine 10 through Wine's winscard -> the private
+#            pcscd -> the virtual card, with the same pass count as the Linux .so: the x64 DLL in a Debian
+#            trixie chroot, the x86 DLL under 32-bit Wine in a Debian sid chroot (scripts/lib/wine.sh; both
+#            cached in /var/cache/tessera, checked on every run, rebuilt when the check fails)
 set -euo pipefail
 
 repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -79,6 +80,14 @@ not_run() {
   printf -- '---- %s: FAILED, not run: %s\n' "$name" "$reason"
   failed_steps+=("$name")
 }
+
+# Scratch files of this run (the cards' stats files), removed however the script ends.
+scratch_dir=
+remove_scratch() { [[ -z $scratch_dir ]] || rm -rf "$scratch_dir"; }
+trap remove_scratch EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+trap 'exit 129' HUP
 
 # --- Prerequisites -------------------------------------------------------------------------------------
 apt_packages_base=(libpcsclite-dev pkg-config pcscd vsmartcard-vpcd pcsc-tools opensc yubico-piv-tool ykcs11
@@ -211,31 +220,39 @@ tier_pcsc() {
 }
 
 # Runs the conformance suites of one build against a fresh virtual card behind a private pcscd and
-# keeps the report. KIND is "linux" (the .so, natively) or "wine-SUITE-TARGET" (the .exe and .dll under
-# Wine 10 from the Debian SUITE chroot, through Wine's winscard and the host's pcscd).
+# keeps the report. KIND is "linux" (the .so, natively), "wine-x64" or "wine-x86" (the .exe and .dll of
+# that architecture under Wine 10, in the chroot scripts/lib/wine.sh keeps for it, through Wine's
+# winscard and the host's pcscd).
 conformance_run() {
   local kind=$1 report=$2 stats
-  stats=$(mktemp /tmp/tessera-conformance-stats.XXXXXX.json)
+  # The card's stats file, in the target folder (which the Wine chroot sees at the same path).
+  if [[ -z $scratch_dir ]]; then
+    mkdir -p "$target_dir" && scratch_dir=$(mktemp -d "$target_dir/tessera-test.XXXXXX") || return 1
+  fi
+  stats=$scratch_dir/$kind-stats.json
+  rm -f "$stats"
   if [[ $kind == linux ]]; then
     # shellcheck disable=SC2016  # the quoted script expands its arguments in the child shell
     scripts/with-virtual-reader.sh --stats "$stats" -- sh -c '"$0" --module "$1" --reader "$TESSERA_READER" \
       --provision --card-stats "$2"' "$target_dir/debug/tessera-conformance" \
       "$target_dir/debug/libtessera_minidriver.so" "$stats" >"$report" 2>&1 || true
   else
-    local suite=${kind#wine-} target
-    target=${suite#*-}
-    suite=${suite%%-*}
+    local arch=${kind#wine-} target
+    case $arch in
+      x64) target=x86_64-pc-windows-gnu ;;
+      x86) target=i686-pc-windows-gnu ;;
+      *) echo "conformance_run: unknown kind $kind" >&2; return 2 ;;
+    esac
     # Windows paths: the Linux file system is drive Z:.
     local exe=$target_dir/$target/debug/tessera-conformance.exe
     local dll='Z:'${target_dir//\//\\}\\$target\\debug\\tessera_minidriver.dll
     local stats_win='Z:'${stats//\//\\}
     # shellcheck disable=SC2016  # as above
-    TESSERA_WINE_SUITE=$suite scripts/with-virtual-reader.sh --stats "$stats" -- bash -c \
-      'source scripts/lib/wine.sh && wine_exec --bind "$0" --bind /tmp -- wine "$1" --module "$2" \
-        --reader "$TESSERA_READER" --provision --card-stats "$3"' \
-      "$target_dir" "$exe" "$dll" "$stats_win" >"$report" 2>&1 || true
+    scripts/with-virtual-reader.sh --stats "$stats" -- bash -c \
+      'source scripts/lib/wine.sh && wine_exec --arch "$0" --bind "$1" -- wine "$2" --module "$3" \
+        --reader "$TESSERA_READER" --provision --card-stats "$4"' \
+      "$arch" "$target_dir" "$exe" "$dll" "$stats_win" >"$report" 2>&1 || true
   fi
-  rm -f "$stats"
   # Wine's exit status is not reliable (a crash can end with 0): the report's last line is the verdict.
   local verdict
   verdict=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$report" | tail -n 1)
@@ -261,30 +278,46 @@ tier_windows() {
   source scripts/lib/wine.sh
   # shellcheck source=scripts/lib/windows-artifacts.sh
   source scripts/lib/windows-artifacts.sh
-  local x64=x86_64-pc-windows-gnu x86=i686-pc-windows-gnu results=$target_dir/conformance-reports
+  local results=$target_dir/conformance-reports
+  # No report of an earlier run may stand in for one of this run.
+  rm -rf "$results"
   mkdir -p "$results"
-  step "cross-build $x64" cargo build -p tessera-minidriver -p tessera-conformance --target "$x64"
-  step "cross-build $x86" cargo build -p tessera-minidriver -p tessera-conformance --target "$x86"
-  step "x64 DLL: exports, imports, version resource" \
-    check_dll "$target_dir/$x64/debug/tessera_minidriver.dll" x86_64-w64-mingw32-objdump
-  step "x86 DLL: exports, imports, version resource" \
-    check_dll "$target_dir/$x86/debug/tessera_minidriver.dll" i686-w64-mingw32-objdump
+  local -A target=([x64]=x86_64-pc-windows-gnu [x86]=i686-pc-windows-gnu)
+  local -A objdump=([x64]=x86_64-w64-mingw32-objdump [x86]=i686-w64-mingw32-objdump)
+  local -A suite=([x64]="Debian trixie" [x86]="Debian sid, new WoW64")
+  local -A bits=([x64]=64-bit [x86]=32-bit)
+  local -A built=()
+  local arch
+  for arch in x64 x86; do
+    step "cross-build ${target[$arch]}" cargo build -p tessera-minidriver -p tessera-conformance --target "${target[$arch]}"
+    built[$arch]=$step_status
+    step "$arch DLL: exports, imports, version resource" \
+      check_dll "$target_dir/${target[$arch]}/debug/tessera_minidriver.dll" "${objdump[$arch]}"
+  done
   step "build the Linux module, harness and card" \
     cargo build -p tessera-minidriver -p tessera-conformance -p tessera-virtual-card
+  local linux_built=$step_status
   export TESSERA_VCARD_BIN=$target_dir/debug/tessera-virtual-card
-  step "Wine 10 chroot (Debian trixie)" wine_chroot_setup
-  step "conformance: Linux .so through pcscd" conformance_run linux "$results/linux.txt"
-  step "conformance: x64 DLL under Wine through pcscd" conformance_run "wine-trixie-$x64" "$results/windows-x64.txt"
-  step "same pass counts (Linux, Windows x64)" same_counts "$results/linux.txt" "$results/windows-x64.txt"
-  # 32-bit: trixie's Wine needs wine32:i386, whose index on the mirror does not verify; sid's Wine runs
-  # 32-bit programs itself ("new WoW64"). Best effort: when no 32-bit Wine can be had, say why.
-  if TESSERA_WINE_SUITE=sid wine_chroot_setup && TESSERA_WINE_SUITE=sid wine_has_wine32; then
-    step "conformance: x86 DLL under 32-bit Wine through pcscd" conformance_run "wine-sid-$x86" "$results/windows-x86.txt"
-    step "same pass counts (Linux, Windows x86)" same_counts "$results/linux.txt" "$results/windows-x86.txt"
+  if ((linux_built == 0)); then
+    step "conformance: Linux .so through pcscd" conformance_run linux "$results/linux.txt"
   else
-    echo "32-bit Wine is not available here: the x86 DLL was built and its exports checked, not run" \
-      "(see /var/cache/tessera/wine-*/wine32.failed)"
+    not_run "conformance: Linux .so through pcscd" "the Linux build failed"
   fi
+  # Both architectures are required: a Wine that cannot be had fails the tier.
+  for arch in x64 x86; do
+    local run="conformance: $arch DLL under ${bits[$arch]} Wine through pcscd"
+    step "Wine chroot for $arch (${suite[$arch]})" wine_chroot_setup "$arch"
+    local why=
+    ((step_status == 0)) || why="no working Wine chroot for $arch"
+    ((built[$arch] == 0 && linux_built == 0)) || why="a build it needs failed"
+    if [[ -z $why ]]; then
+      step "$run" conformance_run "wine-$arch" "$results/windows-$arch.txt"
+      step "same pass counts (Linux, Windows $arch)" same_counts "$results/linux.txt" "$results/windows-$arch.txt"
+    else
+      not_run "$run" "$why"
+      not_run "same pass counts (Linux, Windows $arch)" "$why"
+    fi
+  done
 }
 
 # --- Main ------------------------------------------------------------------------------------------------

@@ -1,23 +1,36 @@
 # shellcheck shell=bash disable=SC2016  # single-quoted `bash -c` scripts expand in the child, on purpose
-# Wine tier helpers: a cached Debian chroot (trixie) with Wine 10, and a way to run Windows programs in it
-# against a private pcscd.
+# Wine tier helpers: two cached Debian chroots with Wine 10, one per Windows architecture, and a way to run
+# Windows programs in them against a private pcscd.
 #
-# Why a chroot: the host's Wine (Debian 12, Wine 8) has a stub winscard.dll; trixie's Wine 10 forwards
-# winscard to pcsc-lite. Why the host's libpcsclite: trixie's client library speaks pcsc-lite protocol 4:5,
-# the host's pcscd 4:4. See shared/reference/environment.md §Wine and notes/wine-findings.md.
+# Why a chroot: the host's Wine (Debian 12, Wine 8.0) has a stub winscard.dll (SCardConnectW is not
+# implemented), while Wine 10 forwards winscard to pcsc-lite. Why the host's libpcsclite inside it: the
+# chroot's own client library speaks pcsc-lite protocol 4:5, the host's pcscd (1.9.9) only 4:4, and pcscd
+# turns a client of another protocol away.
+#
+# The two chroots share nothing (own directory, own Wine prefix, own locks), and neither ever gets the
+# i386 architecture, so neither depends on the mirror's i386 index:
+#   x64  Debian trixie: wine + wine64 (10.0~repack-6) run 64-bit programs.
+#   x86  Debian sid: its Wine (10.0~repack-12) is built with "new WoW64": the 64-bit package also ships the
+#        i386 PE DLLs (lib/x86_64-linux-gnu/wine/i386-windows) and runs 32-bit programs on 64-bit Unix
+#        libraries, so the 32-bit DLL talks to the host's 64-bit libpcsclite like the 64-bit one.
+# Trixie's own 32-bit Wine would need wine32:i386 beside wine64 (old WoW64). That is not used: it needs the
+# mirror's i386 index, which verifies on some machines and not on others; and once wine32 is installed,
+# Debian's `wine` wrapper starts every program with the 32-bit loader, which cannot use a prefix that the
+# 64-bit Wine alone created (its syswow64 is empty), so the 64-bit programs fail too (`wine: could not
+# load kernel32.dll, status c0000135`), and so does the `wineboot -u` meant to repair the prefix.
+#
+# Nothing is assumed from a marker file alone: every wine_chroot_setup call runs a check in the chroot (a
+# 64-bit program, and for x86 a 32-bit program, must run and report their architecture), and a cached
+# chroot that fails it is rebuilt.
 #
 # Source this file; it sets no shell options and is safe under `set -euo pipefail`. Needs root.
 #
-#   wine_ensure_targets                 rustup targets + mingw linkers (x86_64 and i686)
-#   wine_chroot_setup                   create (once) the cached chroot and Wine prefix
-#   wine_has_wine32                     true if 32-bit programs can run in the chroot
-#   wine_exec [OPTIONS] -- CMD...       run CMD inside the chroot (e.g. `wine prog.exe args`)
+#   wine_chroot_setup ARCH              create (once), check (always) the chroot of ARCH (x64 or x86)
+#   wine_exec [OPTIONS] -- CMD...       run CMD inside a chroot (e.g. `wine prog.exe args`)
 #
 # Environment:
-#   TESSERA_WINE_SUITE    Debian suite of the chroot (default trixie)
-#   TESSERA_WINE_CACHE    cache directory (default /var/cache/tessera/wine-$TESSERA_WINE_SUITE)
+#   TESSERA_WINE_CACHE    folder that holds the chroots (default /var/cache/tessera): wine-trixie, wine-sid
 #   TESSERA_WINE_MIRROR   Debian mirror URI (default: the main suite's URIs: in the host's apt sources)
-#   TESSERA_WINE_32BIT    1 (default) also installs wine32:i386 so 32-bit programs run; 0 skips it
 #   TESSERA_WINE_WORKDIR  folder bind-mounted at the same path (default: the repository root)
 #   TESSERA_WINEDEBUG     WINEDEBUG for the Windows program (default -all)
 #
@@ -29,20 +42,33 @@
 
 TESSERA_WINE_LIB="${BASH_SOURCE[0]}"
 
-# Bump when the chroot's content changes so that old caches are rebuilt.
-WINE__CACHE_FORMAT="tessera-wine-4"
+# Bump when the chroots' content or layout changes, so that old caches are rebuilt. Format 5: one chroot
+# per architecture, never an i386 package (format 4 added wine32:i386 to the trixie chroot).
+WINE__CACHE_FORMAT="tessera-wine-5"
 # Paths inside the chroot.
 WINE__PREFIX_IN_CHROOT="/var/lib/tessera/wineprefix"
 WINE__HOST_LIB_IN_CHROOT="/opt/tessera/host-pcsclite"
-WINE__HOST_LIB32_IN_CHROOT="/opt/tessera/host-pcsclite-i386"
 # PATH inside the chroot; the last entry has wineserver on Debian releases after trixie.
 WINE__PATH_IN_CHROOT="/usr/local/bin:/usr/bin:/bin:/usr/lib/x86_64-linux-gnu/wine"
+# The file that makes a Wine "new WoW64": the i386 ntdll.dll in the 64-bit package.
+WINE__NEW_WOW64_NTDLL="/usr/lib/x86_64-linux-gnu/wine/i386-windows/ntdll.dll"
 
 wine__log() { printf 'wine.sh: %s\n' "$*" >&2; }
 
-wine__suite() { printf '%s' "${TESSERA_WINE_SUITE:-trixie}"; }
+# The Debian suite of an architecture's chroot.
+wine__suite_of() { # ARCH
+    case "$1" in
+        x64) printf 'trixie' ;;
+        x86) printf 'sid' ;;
+        *) wine__log "unknown Wine architecture '$1' (x64 or x86)"; return 1 ;;
+    esac
+}
 
-wine__cache() { printf '%s' "${TESSERA_WINE_CACHE:-/var/cache/tessera/wine-$(wine__suite)}"; }
+wine__cache_of() { # ARCH
+    local suite
+    suite="$(wine__suite_of "$1")" || return 1
+    printf '%s/wine-%s' "${TESSERA_WINE_CACHE:-/var/cache/tessera}" "$suite"
+}
 
 wine__marker_ok() { [[ -f "$1" && "$(cat "$1")" == "$WINE__CACHE_FORMAT" ]]; }
 
@@ -97,22 +123,6 @@ wine__apt_install_host() {
     DEBIAN_FRONTEND=noninteractive wine__retry_once apt-get install -y -qq --no-install-recommends "$@" >/dev/null
 }
 
-wine_ensure_targets() {
-    local installed target
-    installed="$(rustup target list --installed)"
-    for target in x86_64-pc-windows-gnu i686-pc-windows-gnu; do
-        if ! grep -qx "$target" <<<"$installed"; then
-            wine__retry_once rustup target add "$target"
-        fi
-    done
-    local missing=()
-    command -v x86_64-w64-mingw32-gcc >/dev/null || missing+=(gcc-mingw-w64-x86-64)
-    command -v i686-w64-mingw32-gcc >/dev/null || missing+=(gcc-mingw-w64-i686)
-    if ((${#missing[@]})); then
-        wine__apt_install_host "${missing[@]}"
-    fi
-}
-
 # The host's libpcsclite.so.1 (x86-64), which speaks the host pcscd's protocol.
 wine__host_pcsclite() {
     local lib
@@ -133,66 +143,129 @@ wine__assert_nothing_mounted_below() {
     fi
 }
 
-# True when Wine itself runs 32-bit programs without i386 Unix libraries ("new WoW64": the 64-bit
-# package ships i386 PE DLLs, as Debian's Wine 10.0~repack-12 in sid does; trixie's 10.0~repack-6 does not).
-wine__has_new_wow64() { [[ -f "$(wine__cache)/root/usr/lib/x86_64-linux-gnu/wine/i386-windows/ntdll.dll" ]]; }
-
-# True when 32-bit Windows programs can run in the chroot (wine32:i386 installed, or new WoW64).
-wine_has_wine32() { wine__marker_ok "$(wine__cache)/complete32" || wine__has_new_wow64; }
-
-wine__wine32_wanted_now() { # CACHE
-    [[ "${TESSERA_WINE_32BIT:-1}" == 1 ]] && ! wine__marker_ok "$1/complete32" && ! wine__has_new_wow64 &&
-        [[ -z "$(find "$1/wine32.failed" -mmin -1440 2>/dev/null)" ]]
+# wine_chroot_setup ARCH
+#
+# Makes sure the chroot of ARCH (x64 or x86) works: checks the cached one, builds it when there is none
+# or the cached one fails the check, and checks the new one. Prints what the check saw; returns non-zero,
+# with the reason, when no working chroot could be had.
+wine_chroot_setup() {
+    local arch="${1:-}" cache
+    cache="$(wine__cache_of "$arch")" || return 1
+    command -v unshare >/dev/null || wine__apt_install_host util-linux || return 1
+    command -v flock >/dev/null || wine__apt_install_host util-linux || return 1
+    mkdir -p "$cache" || return 1
+    # A child shell with options of its own: a failed step stops there even when the caller runs this
+    # in an `if` or with `||` (which switches `set -e` off in everything the caller's shell runs).
+    bash -c 'set -euo pipefail; source "$1"; shift; wine__setup_locked "$@"' \
+        wine-setup "$TESSERA_WINE_LIB" "$arch" "$cache"
 }
 
-# Creates the chroot once (debootstrap, Wine, prefix); later calls return at once. With TESSERA_WINE_32BIT=1
-# (the default) it also adds wine32:i386; if that fails (it needs the mirror's i386 indexes) the 64-bit
-# chroot stays usable, the reason is kept in $cache/wine32.failed and the attempt is repeated a day later.
-wine_chroot_setup() {
-    local cache root
-    cache="$(wine__cache)"
-    root="$cache/root"
-    if wine__marker_ok "$cache/complete" && ! wine__wine32_wanted_now "$cache"; then
+# The body of wine_chroot_setup, in a shell of its own with `set -euo pipefail`. Not for direct use.
+wine__setup_locked() { # ARCH CACHE
+    local arch="$1" cache="$2" suite started=$SECONDS reason
+    suite="$(wine__suite_of "$arch")"
+    # One setup at a time per chroot; a second caller waits, then finds the chroot checked.
+    exec 9>"$cache/setup.lock"
+    flock 9
+    if wine__marker_ok "$cache/complete"; then
+        if reason="$(wine__check "$arch" "$cache" 2>&1)"; then
+            wine__log "$arch chroot ($suite, cached in $cache) works: $reason"
+            return 0
+        fi
+        wine__log "the cached $arch chroot in $cache fails its check, so it is rebuilt:"
+        printf '%s\n' "$reason" | sed 's/^/    /' >&2
+    elif [[ -e "$cache/complete" || -e "$cache/root" ]]; then
+        wine__log "the cache in $cache is not a finished chroot of format $WINE__CACHE_FORMAT: rebuilding it"
+    fi
+    rm -f "$cache/complete"
+    wine__build "$arch" "$cache"
+    printf '%s\n' "$WINE__CACHE_FORMAT" >"$cache/complete"
+    if ! reason="$(wine__check "$arch" "$cache" 2>&1)"; then
+        rm -f "$cache/complete"
+        wine__log "the new $arch chroot in $cache fails its check:"
+        printf '%s\n' "$reason" | sed 's/^/    /' >&2
+        return 1
+    fi
+    wine__log "$arch chroot ($suite) built in $((SECONDS - started)) s" \
+        "($(du -sh --one-file-system "$cache" | cut -f1)) and works: $reason"
+}
+
+# Builds the chroot from scratch: debootstrap, Wine, prefix. Holds the chroot's exec lock, so that no
+# wine_exec runs in a tree that is being replaced. Not for direct use.
+wine__build() { # ARCH CACHE
+    local arch="$1" cache="$2" root="$2/root" suite mirror
+    suite="$(wine__suite_of "$arch")"
+    command -v debootstrap >/dev/null || wine__apt_install_host debootstrap
+    mirror="$(wine_mirror)"
+    exec 8>"$cache/exec.lock"
+    flock 8
+    wine__assert_nothing_mounted_below "$root"
+    wine__log "creating the $arch Wine chroot ($suite) in $root from $mirror"
+    # Leftovers of cache format 4 (its 32-bit attempt).
+    rm -f "$cache/complete32" "$cache/wine32.failed" "$cache/wine32.err"
+    if ! unshare -m -p --fork --kill-child --propagation private -- \
+        bash -c 'source "$1"; shift; wine__build_in_namespace "$@"' \
+        wine-build "$TESSERA_WINE_LIB" "$root" "$mirror" "$suite"; then
+        wine__log "the $arch chroot ($suite) could not be set up"
+        return 1
+    fi
+    flock -u 8
+}
+
+# wine__check ARCH CACHE: prints one line of evidence per check and returns 0 when every check passed;
+# prints the failures (all of them, not only the first) and returns 1 otherwise.
+#   - no foreign dpkg architecture (an i386 package in a chroot is what broke the 64-bit Wine before);
+#   - a 64-bit program runs: Wine's 64-bit cmd.exe reports PROCESSOR_ARCHITECTURE=AMD64 and exits 0;
+#   - x86 only: a 32-bit program runs: the prefix's syswow64\cmd.exe (an i386 PE) reports x86.
+wine__check() {
+    local arch="$1" cache="$2" root="$2/root" failed=0 evidence=() foreign out
+    foreign="$(chroot "$root" dpkg --print-foreign-architectures 2>&1)" || {
+        echo "dpkg in the chroot failed: $foreign"
+        return 1
+    }
+    if [[ -n "$foreign" ]]; then
+        echo "the chroot has foreign dpkg architectures: $(tr '\n' ' ' <<<"$foreign")"
+        failed=1
+    fi
+    if [[ "$arch" == x86 && ! -f "$root$WINE__NEW_WOW64_NTDLL" ]]; then
+        echo "this Wine is not built with new WoW64 ($WINE__NEW_WOW64_NTDLL is missing): 32-bit programs need it"
+        failed=1
+    fi
+    if out="$(wine__run_architecture_probe "$arch" 'C:\windows\system32\cmd.exe' AMD64)"; then
+        evidence+=("$out")
+    else
+        echo "$out"
+        failed=1
+    fi
+    if [[ "$arch" == x86 ]]; then
+        if out="$(wine__run_architecture_probe "$arch" 'C:\windows\syswow64\cmd.exe' x86)"; then
+            evidence+=("$out")
+        else
+            echo "$out"
+            failed=1
+        fi
+    fi
+    ((failed == 0)) || return 1
+    local joined
+    printf -v joined '%s; ' "${evidence[@]}"
+    printf '%s\n' "${joined%; }"
+}
+
+# Runs PROGRAM (a cmd.exe of the prefix) in the chroot of ARCH with `/c echo %PROCESSOR_ARCHITECTURE%`;
+# succeeds when it exits 0 and printed exactly EXPECTED. Prints what it saw either way.
+wine__run_architecture_probe() { # ARCH PROGRAM EXPECTED
+    local arch="$1" program="$2" expected="$3" out status=0 bits=64
+    [[ "$expected" == x86 ]] && bits=32
+    out="$(TESSERA_WINEDEBUG=-all wine_exec --arch "$arch" --no-pcscd --workdir / -- \
+        wine "$program" /c 'echo %PROCESSOR_ARCHITECTURE%' 2>&1 </dev/null)" || status=$?
+    out="$(tr -d '\r' <<<"$out")"
+    if ((status == 0)) && [[ "$out" == "$expected" ]]; then
+        printf '%s-bit program ran (%s printed PROCESSOR_ARCHITECTURE=%s)' "$bits" "$program" "$out"
         return 0
     fi
-    command -v debootstrap >/dev/null || wine__apt_install_host debootstrap
-    command -v unshare >/dev/null || wine__apt_install_host util-linux
-    local mirror suite
-    mirror="$(wine_mirror)"
-    suite="$(wine__suite)"
-    mkdir -p "$cache"
-    (
-        # Options of its own: a failed step must stop here whatever the caller has set.
-        set -euo pipefail
-        # One setup at a time per cache; a second caller waits, then finds the markers.
-        # `|| exit 1` on every step: when a caller runs this in an `if`, bash ignores `set -e` here too.
-        exec 9>"$cache/setup.lock" || exit 1
-        flock 9 || exit 1
-        started=$SECONDS
-        if ! wine__marker_ok "$cache/complete"; then
-            wine__assert_nothing_mounted_below "$root"
-            rm -f "$cache/complete" "$cache/complete32" "$cache/wine32.failed"
-            wine__log "creating the Wine chroot ($suite) in $root from $mirror"
-            if ! unshare -m -p --fork --kill-child --propagation private -- \
-                bash -c 'source "$1"; shift; wine__setup_base "$@"' \
-                wine-setup "$TESSERA_WINE_LIB" "$root" "$mirror" "$suite"; then
-                wine__log "the $suite chroot could not be set up"
-                exit 1
-            fi
-            printf '%s\n' "$WINE__CACHE_FORMAT" >"$cache/complete" || exit 1
-        fi
-        if wine__wine32_wanted_now "$cache"; then
-            if wine__setup_wine32 "$cache" 2>"$cache/wine32.err"; then
-                printf '%s\n' "$WINE__CACHE_FORMAT" >"$cache/complete32"
-                rm -f "$cache/wine32.failed" "$cache/wine32.err"
-            else
-                mv "$cache/wine32.err" "$cache/wine32.failed"
-                wine__log "32-bit Wine is not available (64-bit works); reason in $cache/wine32.failed:"
-                tail -n 8 "$cache/wine32.failed" >&2
-            fi
-        fi
-        wine__log "chroot ready after $((SECONDS - started)) s ($(du -sh --one-file-system "$cache" | cut -f1))"
-    )
+    printf '%s-bit program did not run: wine %s exited %d, printed: %s' "$bits" "$program" "$status" \
+        "$(head -c 600 <<<"$out" | tr '\n' '|')"
+    return 1
 }
 
 # Mount bookkeeping for the namespace helpers below (each runs in its own `bash -c`, so a global is private
@@ -239,23 +312,23 @@ wine__apt_in_chroot() { # ROOT LOG PACKAGE...
         apt "$@" >"$log" 2>&1
 }
 
-wine__wineboot() { # ROOT LOG ARG
+wine__wineboot() { # ROOT LOG
     # mscoree/mshtml disabled: no Mono/Gecko prompts (there is no display and no download).
     chroot "$1" /usr/bin/env -i PATH="$WINE__PATH_IN_CHROOT" HOME=/root WINEPREFIX="$WINE__PREFIX_IN_CHROOT" \
         WINEDEBUG=-all WINEDLLOVERRIDES="mscoree,mshtml=" XDG_RUNTIME_DIR=/tmp \
-        bash -c 'wineboot "$1" && wineserver -w' wineboot "$3" >"$2" 2>&1
+        bash -c 'wineboot -i && wineserver -w' wineboot >"$2" 2>&1
 }
 
-# An interrupted earlier setup leaves a partial tree: start over. --one-file-system keeps rm out of anything
-# mounted below (the caller has also checked that nothing is).
+# Starts from an empty tree (an interrupted earlier setup leaves a partial one). --one-file-system keeps
+# rm out of anything mounted below (the caller has also checked that nothing is).
 wine__debootstrap() { # ROOT MIRROR SUITE
     rm -rf --one-file-system "$1"
     mkdir -p "$1"
-    debootstrap --variant=minbase "$3" "$1" "$2" >"$1.debootstrap.log" 2>&1
+    debootstrap --variant=minbase --arch=amd64 "$3" "$1" "$2" >"$1.debootstrap.log" 2>&1
 }
 
 # Runs inside a private mount namespace: debootstrap, apt, wineboot. Not for direct use.
-wine__setup_base() { # ROOT MIRROR SUITE
+wine__build_in_namespace() { # ROOT MIRROR SUITE
     set -euo pipefail
     wine__exit_on_signals
     local root="$1" mirror="$2" suite="$3" t0=$SECONDS
@@ -264,7 +337,7 @@ wine__setup_base() { # ROOT MIRROR SUITE
         tail -n 20 "$root.debootstrap.log" >&2
         return 1
     fi
-    wine__log "debootstrap: $((SECONDS - t0)) s"
+    wine__log "debootstrap $suite: $((SECONDS - t0)) s"
 
     wine__mount_system "$root"
     cp -L /etc/resolv.conf "$root/etc/resolv.conf" 2>/dev/null || true
@@ -275,6 +348,8 @@ wine__setup_base() { # ROOT MIRROR SUITE
     if grep -q '^Acquire::Check-Valid-Until "false"' <<<"$apt_config"; then
         printf 'Acquire::Check-Valid-Until "false";\n' >"$root/etc/apt/apt.conf.d/99tessera-valid-until"
     fi
+    # The chroot stays amd64-only whatever the mirror offers: apt must never fetch an i386 index.
+    printf 'APT::Architectures { "amd64"; };\n' >"$root/etc/apt/apt.conf.d/99tessera-amd64-only"
     local t1=$SECONDS packages=(wine wine64 libpcsclite1)
     if ! wine__retry_once wine__apt_in_chroot "$root" "$root.apt.log" "${packages[@]}"; then
         wine__log "apt-get in the chroot failed; last lines of $root.apt.log:"
@@ -286,7 +361,7 @@ wine__setup_base() { # ROOT MIRROR SUITE
     local t2=$SECONDS
     rm -rf "$root$WINE__PREFIX_IN_CHROOT"
     mkdir -p "$(dirname "$root$WINE__PREFIX_IN_CHROOT")"
-    if ! wine__wineboot "$root" "$root.wineboot.log" -i; then
+    if ! wine__wineboot "$root" "$root.wineboot.log"; then
         wine__log "wineboot failed; last lines of $root.wineboot.log:"
         tail -n 20 "$root.wineboot.log" >&2
         return 1
@@ -296,82 +371,22 @@ wine__setup_base() { # ROOT MIRROR SUITE
     trap - EXIT
 }
 
-# The host's own libpcsclite1 for i386 (same version as its amd64 one, so it speaks the host pcscd's
-# protocol), fetched with the host's apt sources into a private apt state, unpacked to DEST.
-wine__fetch_host_pcsclite_i386() { # DEST
-    local dest="$1" version tmp
-    version="$(dpkg-query -W -f '${Version}' libpcsclite1:amd64)"
-    tmp="$(mktemp -d)"
-    mkdir -p "$tmp/lists/partial" "$tmp/archives/partial"
-    local opts=(-o "Dir::State::Lists=$tmp/lists" -o "Dir::Cache=$tmp" -o "Dir::Cache::archives=$tmp/archives"
-        -o Dir::State::status=/dev/null -o APT::Architecture=i386 -o APT::Architectures::=i386
-        -o Debug::NoLocking=1 -o APT::Sandbox::User=root)
-    # Some of the host's suites may fail to update; only the download below must succeed.
-    apt-get "${opts[@]}" update -qq >"$tmp/update.log" 2>&1 || true
-    if ! (cd "$tmp" && wine__retry_once apt-get "${opts[@]}" download "libpcsclite1:i386=$version") \
-        >"$tmp/download.log" 2>&1; then
-        wine__log "could not download the host's libpcsclite1:i386=$version:"
-        cat "$tmp/update.log" "$tmp/download.log" >&2
-        rm -rf "$tmp"
-        return 1
-    fi
-    mkdir -p "$tmp/x"
-    dpkg-deb -x "$tmp"/libpcsclite1_*_i386.deb "$tmp/x"
-    mkdir -p "$dest"
-    cp -L "$tmp"/x/usr/lib/i386-linux-gnu/libpcsclite.so.1 "$dest/libpcsclite.so.1"
-    rm -rf "$tmp"
-}
-
-# Adds wine32:i386 and the host's i386 libpcsclite, and updates the prefix. Not for direct use.
-wine__setup_wine32() { # CACHE
-    local cache="$1" root="$1/root" t0=$SECONDS
-    wine__fetch_host_pcsclite_i386 "$root$WINE__HOST_LIB32_IN_CHROOT" || return 1
-    unshare -m -p --fork --kill-child --propagation private -- \
-        bash -c 'source "$1"; shift; wine__setup_wine32_in_namespace "$@"' \
-        wine-setup32 "$TESSERA_WINE_LIB" "$root" || return 1
-    wine__log "32-bit Wine added in $((SECONDS - t0)) s"
-}
-
-# Runs inside a private mount namespace. Not for direct use.
-wine__setup_wine32_in_namespace() { # ROOT
-    set -euo pipefail
-    wine__exit_on_signals
-    local root="$1" t0=$SECONDS
-    wine__mount_system "$root"
-    chroot "$root" dpkg --add-architecture i386
-    if ! wine__retry_once wine__apt_in_chroot "$root" "$root.apt32.log" wine32:i386; then
-        wine__log "apt-get install wine32:i386 failed; last lines of $root.apt32.log:"
-        tail -n 20 "$root.apt32.log" >&2
-        # Leave the 64-bit chroot as it was: apt must not keep asking for i386 indexes.
-        chroot "$root" dpkg --remove-architecture i386 || true
-        chroot "$root" apt-get update -qq >/dev/null 2>&1 || true
-        return 1
-    fi
-    wine__log "apt-get install wine32:i386: $((SECONDS - t0)) s"
-    local t1=$SECONDS
-    if ! wine__wineboot "$root" "$root.wineboot32.log" -u; then
-        wine__log "wineboot -u failed; last lines of $root.wineboot32.log:"
-        tail -n 20 "$root.wineboot32.log" >&2
-        return 1
-    fi
-    wine__log "wineboot -u: $((SECONDS - t1)) s"
-    wine__unmount_all
-    trap - EXIT
-}
-
-# wine_exec [--pcscd-socket-dir DIR] [--workdir DIR] [--bind DIR]... [--] CMD...
+# wine_exec [--arch x64|x86] [--pcscd-socket-dir DIR | --no-pcscd] [--workdir DIR] [--bind DIR]... [--] CMD...
 #
-# Runs CMD (typically `wine prog.exe ARGS...`) inside the chroot with WINEPREFIX set, the host's
-# libpcsclite on LD_LIBRARY_PATH, DIR (default /run/pcscd, the caller's private pcscd) at /run/pcscd, and
-# the work folder and every --bind folder at their own paths (so Z:\<path> in Windows is the same file).
-# The caller's environment is passed on (Wine hands it to the Windows process); PATH and LD_LIBRARY_PATH
-# are the chroot's. The current directory is kept when it is visible inside (else /). Returns CMD's exit
-# status (a Windows exit code modulo 256). Runs are serialised per cache (one wineserver per prefix).
+# Runs CMD (typically `wine prog.exe ARGS...`) inside the chroot of the architecture (default x64) with
+# WINEPREFIX set, the host's libpcsclite on LD_LIBRARY_PATH, DIR (default /run/pcscd, the caller's private
+# pcscd) at /run/pcscd, and the work folder and every --bind folder at their own paths (so Z:\<path> in
+# Windows is the same file). The caller's environment is passed on (Wine hands it to the Windows
+# process); PATH and LD_LIBRARY_PATH are the chroot's. The current directory is kept when it is visible
+# inside (else /). Returns CMD's exit status (a Windows exit code modulo 256). Runs are serialised per
+# chroot (one wineserver per prefix). It does not check the chroot: wine_chroot_setup does.
 wine_exec() {
-    local sockdir="/run/pcscd" workdir="${TESSERA_WINE_WORKDIR:-}" binds=()
+    local arch=x64 sockdir="/run/pcscd" workdir="${TESSERA_WINE_WORKDIR:-}" binds=()
     while (($#)); do
         case "$1" in
+            --arch) arch="$2"; shift 2 ;;
             --pcscd-socket-dir) sockdir="$2"; shift 2 ;;
+            --no-pcscd) sockdir=""; shift ;;
             --workdir) workdir="$2"; shift 2 ;;
             --bind) binds+=("$2"); shift 2 ;;
             --) shift; break ;;
@@ -380,16 +395,17 @@ wine_exec() {
         esac
     done
     if (($# == 0)); then
-        wine__log "usage: wine_exec [--pcscd-socket-dir DIR] [--workdir DIR] [--bind DIR]... -- CMD..."
+        wine__log "usage: wine_exec [--arch x64|x86] [--pcscd-socket-dir DIR | --no-pcscd] [--workdir DIR]" \
+            "[--bind DIR]... -- CMD..."
         return 2
     fi
     if [[ -z "$workdir" ]]; then
         workdir="$(git -C "$(dirname "$TESSERA_WINE_LIB")" rev-parse --show-toplevel 2>/dev/null || pwd)"
     fi
     local cache
-    cache="$(wine__cache)"
+    cache="$(wine__cache_of "$arch")" || return 2
     if ! wine__marker_ok "$cache/complete"; then
-        wine__log "no Wine chroot in $cache: call wine_chroot_setup first"
+        wine__log "no $arch Wine chroot in $cache: call wine_chroot_setup $arch first"
         return 1
     fi
     local hostlib
@@ -425,7 +441,9 @@ wine__exec_in_namespace() {
     mount -t tmpfs -o mode=1777 tmpfs "$root/tmp" && WINE__MOUNTED+=("$root/tmp")
     # Wine's Wayland probe prints "XDG_RUNTIME_DIR is invalid" on stderr without one.
     install -d -m 0700 "$root/tmp/xdg-runtime"
-    if [[ -d "$sockdir" ]]; then
+    if [[ -z "$sockdir" ]]; then
+        : # --no-pcscd
+    elif [[ -d "$sockdir" ]]; then
         wine__bind "$root" "$sockdir" /run/pcscd
     else
         wine__log "pcscd socket folder $sockdir does not exist; winscard will find no pcscd"
@@ -434,6 +452,7 @@ wine__exec_in_namespace() {
     for dir in "$workdir" "${binds[@]}"; do
         [[ -n "$dir" ]] || continue
         dir="$(readlink -f "$dir")"
+        [[ "$dir" != / ]] || continue
         wine__bind "$root" "$dir" "$dir"
     done
     mkdir -p "$root$WINE__HOST_LIB_IN_CHROOT"
@@ -443,7 +462,6 @@ wine__exec_in_namespace() {
     local cwd="$PWD"
     [[ -d "$root$cwd" ]] || cwd=/
     local status=0
-    # The loader skips a library of the wrong ELF class, so one path serves 64- and 32-bit Wine.
     chroot "$root" /usr/bin/env \
         PATH="$WINE__PATH_IN_CHROOT" \
         HOME=/root \
@@ -451,7 +469,7 @@ wine__exec_in_namespace() {
         WINEPREFIX="$WINE__PREFIX_IN_CHROOT" \
         WINEDEBUG="${TESSERA_WINEDEBUG:--all}" \
         WINEDLLOVERRIDES="mscoree,mshtml=${WINEDLLOVERRIDES:+;$WINEDLLOVERRIDES}" \
-        LD_LIBRARY_PATH="$WINE__HOST_LIB_IN_CHROOT:$WINE__HOST_LIB32_IN_CHROOT" \
+        LD_LIBRARY_PATH="$WINE__HOST_LIB_IN_CHROOT" \
         bash -c 'cd "$1" && shift && "$@"; status=$?; wineserver -k 2>/dev/null; wineserver -w 2>/dev/null; exit $status' \
         wine-run "$cwd" "$@" || status=$?
     wine__unmount_all
