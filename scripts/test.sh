@@ -81,10 +81,19 @@ not_run() {
   failed_steps+=("$name")
 }
 
-# Scratch files of this run (the cards' stats files), removed however the script ends.
+# Scratch files of this run (the cards' stats files, the Wine setup logs) are removed however the script
+# ends, and the background jobs still running (the Wine chroot setups, each the leader of a process group
+# of its own) are stopped.
 scratch_dir=
-remove_scratch() { [[ -z $scratch_dir ]] || rm -rf "$scratch_dir"; }
-trap remove_scratch EXIT
+background_groups=()
+on_exit() {
+  local group
+  for group in ${background_groups[@]+"${background_groups[@]}"}; do
+    kill -TERM -- "-$group" 2>/dev/null || true
+  done
+  [[ -z $scratch_dir ]] || rm -rf "$scratch_dir"
+}
+trap on_exit EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 trap 'exit 129' HUP
@@ -167,6 +176,12 @@ prerequisites() {
 # --- Tiers ---------------------------------------------------------------------------------------------
 target_dir=${CARGO_TARGET_DIR:-$repo_root/target}
 
+# Makes the scratch folder on first use, in the target folder (which the Wine chroots see at the same path).
+make_scratch() {
+  [[ -z $scratch_dir ]] || return 0
+  mkdir -p "$target_dir" && scratch_dir=$(mktemp -d "$target_dir/tessera-test.XXXXXX")
+}
+
 tier_unit() {
   # Property tests: at least 10 000 cases each.
   if [[ ! ${PROPTEST_CASES:-} =~ ^[0-9]+$ ]] || ((PROPTEST_CASES < 10000)); then
@@ -225,10 +240,7 @@ tier_pcsc() {
 # winscard and the host's pcscd).
 conformance_run() {
   local kind=$1 report=$2 stats
-  # The card's stats file, in the target folder (which the Wine chroot sees at the same path).
-  if [[ -z $scratch_dir ]]; then
-    mkdir -p "$target_dir" && scratch_dir=$(mktemp -d "$target_dir/tessera-test.XXXXXX") || return 1
-  fi
+  make_scratch || return 1
   stats=$scratch_dir/$kind-stats.json
   rm -f "$stats"
   if [[ $kind == linux ]]; then
@@ -273,6 +285,31 @@ same_counts() {
   [[ -n $a && $a == "$b" ]]
 }
 
+# Starts the setup of the Wine chroot of ARCH in the background (wine_chroot_setup: checked, and built when
+# it is not cached or fails its check), in a process group of its own, with its output in the scratch folder.
+wine_setup_start() {
+  local arch=$1
+  # shellcheck disable=SC2016  # expanded by the child shell
+  setsid --wait bash -c 'source scripts/lib/wine.sh && wine_chroot_setup "$0"' "$arch" \
+    >"$scratch_dir/wine-setup-$arch.log" 2>&1 </dev/null &
+  wine_setup_pid[$arch]=$!
+  background_groups+=("$!")
+}
+
+# Waits for the background setup of ARCH and prints what it printed; returns its status.
+wine_setup_result() {
+  local arch=$1 pid=${wine_setup_pid[$1]} status=0 group kept=()
+  wait "$pid" || status=$?
+  for group in "${background_groups[@]}"; do
+    [[ $group == "$pid" ]] || kept+=("$group")
+  done
+  background_groups=(${kept[@]+"${kept[@]}"})
+  cat "$scratch_dir/wine-setup-$arch.log"
+  return "$status"
+}
+
+declare -A wine_setup_pid=()
+
 tier_windows() {
   # shellcheck source=scripts/lib/wine.sh
   source scripts/lib/wine.sh
@@ -288,6 +325,12 @@ tier_windows() {
   local -A bits=([x64]=64-bit [x86]=32-bit)
   local -A built=()
   local arch
+  # The chroots are set up while cargo builds: building one from scratch waits mostly on the mirror and
+  # the disk (a few minutes, little CPU), cargo on the CPU.
+  make_scratch
+  for arch in x64 x86; do
+    wine_setup_start "$arch"
+  done
   for arch in x64 x86; do
     step "cross-build ${target[$arch]}" cargo build -p tessera-minidriver -p tessera-conformance --target "${target[$arch]}"
     built[$arch]=$step_status
@@ -306,7 +349,7 @@ tier_windows() {
   # Both architectures are required: a Wine that cannot be had fails the tier.
   for arch in x64 x86; do
     local run="conformance: $arch DLL under ${bits[$arch]} Wine through pcscd"
-    step "Wine chroot for $arch (${suite[$arch]})" wine_chroot_setup "$arch"
+    step "Wine chroot for $arch (${suite[$arch]})" wine_setup_result "$arch"
     local why=
     ((step_status == 0)) || why="no working Wine chroot for $arch"
     ((built[$arch] == 0 && linux_built == 0)) || why="a build it needs failed"
