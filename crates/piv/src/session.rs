@@ -248,16 +248,21 @@ impl<T: Transport> Session<T> {
             }
         }
         let mut response = self.raw(last)?;
-        // `6Cxx` is a short-APDU answer: it names a one-byte Le. Only a single-block command can be sent
-        // again as it was; resending the last block of a chain would be a different command (the card
-        // ended the chain with its answer), so then the answer is returned as it is.
-        if let (Some(le), false, true) = (response.sw.correct_le(), extended, leading.is_empty()) {
-            let mut again = Zeroizing::new(Vec::with_capacity(last.len() + 1));
+        // `6Cxx` is a short-APDU answer: it names a one-byte Le. Only a single-block command that asked
+        // for data (it has an Le) can be sent again with the Le corrected; resending the last block of a
+        // chain would be a different command (the card ended the chain with its answer). A command that
+        // carries a PIN or PUK is never sent twice, whatever the card answers: it has no Le, and a
+        // second copy would present the secret again.
+        if let (Some(le), false, true, true) = (
+            response.sw.correct_le(),
+            extended,
+            leading.is_empty(),
+            cmd.le.is_some() && !carries_pin(cmd.ins),
+        ) {
+            let mut again = Zeroizing::new(Vec::with_capacity(last.len()));
             again.extend_from_slice(last);
             // Replace Le (the last byte of a short APDU) with the value the card asked for.
-            if cmd.le.is_some() {
-                again.pop();
-            }
+            again.pop();
             again.push(le);
             response = self.raw(&again)?;
         }
@@ -576,6 +581,15 @@ impl<T: Transport> Session<T> {
         self.execute("RESET", &commands::reset())?;
         Ok(())
     }
+}
+
+/// True for the instructions whose data is a PIN or PUK (VERIFY, CHANGE REFERENCE DATA, RESET RETRY
+/// COUNTER).
+fn carries_pin(ins: u8) -> bool {
+    matches!(
+        ins,
+        commands::ins::VERIFY | commands::ins::CHANGE_REFERENCE_DATA | commands::ins::RESET_RETRY_COUNTER
+    )
 }
 
 /// The tag that wraps an object's content in GET/PUT DATA: `53`, except for the discovery object (`7E`)

@@ -165,13 +165,12 @@ fn wrong_le_is_resent_with_the_le_the_card_asks_for() {
     let r = session.transmit(&cmd).unwrap();
     assert_eq!(r.data().len(), 0x14);
     session.transport().assert_done();
-    // Without Le: one is appended.
-    let script = Scripted::new()
-        .expect_hex("00 F8 00 00", "6C 04")
-        .expect_hex("00 F8 00 00 04", "00 52 F7 43 90 00");
+    // Without Le the command asked for no data: the answer is returned as it is, nothing is re-sent.
+    let script = Scripted::new().expect_hex("00 F8 00 00", "6C 04");
     let mut session = Session::new(script);
     let r = session.transmit(&Command::new(0x00, 0xF8, 0x00, 0x00)).unwrap();
-    assert_eq!(r.data(), [0x00, 0x52, 0xF7, 0x43]);
+    assert_eq!(r.sw, StatusWord::from_bytes(0x6C, 0x04));
+    assert_eq!(session.exchanges(), 1);
     session.transport().assert_done();
     // 6Cxx followed by 61xx: both are honoured.
     let script = Scripted::new()
@@ -182,6 +181,50 @@ fn wrong_le_is_resent_with_the_le_the_card_asks_for() {
     let r = session.transmit(&tessera_piv::commands::get_serial()).unwrap();
     assert_eq!(r.data(), [0x00, 0x52, 0xF7, 0x43]);
     session.transport().assert_done();
+}
+
+/// Commands that carry a PIN or PUK have no Le: a `6Cxx` answer to one of them is a card error, and
+/// sending the command again would present the secret a second time.
+#[test]
+fn pin_commands_answered_6cxx_are_sent_once() {
+    let pin = PaddedPin::new(b"123456").unwrap();
+    let puk = PaddedPin::new(b"12345678").unwrap();
+    let verify = [&hex("00 20 00 80 08")[..], pin.as_bytes()].concat();
+    let change = [&hex("00 24 00 80 10")[..], pin.as_bytes(), puk.as_bytes()].concat();
+    let unblock = [&hex("00 2C 00 80 10")[..], puk.as_bytes(), pin.as_bytes()].concat();
+    type Call = fn(&mut Session<Scripted>, &PaddedPin, &PaddedPin) -> tessera_piv::Result<()>;
+    let calls: [(&str, Vec<u8>, Call); 3] = [
+        ("VERIFY", verify, |s, p, _| s.verify(KeyRef::PIN, p)),
+        ("CHANGE REFERENCE DATA", change, |s, p, q| {
+            s.change_reference_data(KeyRef::PIN, p, q)
+        }),
+        ("RESET RETRY COUNTER", unblock, |s, p, q| {
+            s.reset_retry_counter(q, p)
+        }),
+    ];
+    for (name, command, call) in calls {
+        for answer in ["6C 00", "6C 08"] {
+            let mut session = Session::new(selected(Scripted::new().expect(command.clone(), hex(answer))));
+            let result = call(&mut session, &pin, &puk);
+            let sent = session
+                .transport()
+                .received()
+                .iter()
+                .filter(|c| c[..4] == command[..4])
+                .count();
+            assert_eq!(
+                sent, 1,
+                "{name} answered {answer}: the secret went out {sent} times"
+            );
+            match result {
+                Err(PivError::Status { command: c, sw }) => {
+                    assert_eq!((c, sw), (name, StatusWord::from_bytes(0x6C, hex(answer)[1])));
+                }
+                other => panic!("{name} answered {answer}: expected the card's status, got {other:?}"),
+            }
+            session.transport().assert_done();
+        }
+    }
 }
 
 #[test]
