@@ -271,8 +271,20 @@ impl<T: Transport> Session<T> {
 
     fn collect_remaining(&mut self, mut response: Response) -> Result<Response> {
         let limit = self.options.max_response;
-        // Every round adds at least one byte or ends, and the limit bounds the total.
+        // Every round adds at least one byte or ends, and the limit bounds the total; the round cap
+        // bounds the time the card is held. Full 256-byte rounds reach the byte limit after limit / 256
+        // rounds; a card answering in rounds less than half full is cut off rather than waited for (a
+        // card dripping one byte per round would otherwise cost 65 000 exchanges).
+        let max_rounds = 2 * limit.div_ceil(256);
+        let mut rounds = 0usize;
         while let Some(n) = response.sw.bytes_remaining() {
+            rounds += 1;
+            if rounds > max_rounds {
+                return Err(PivError::malformed(
+                    "GET RESPONSE",
+                    format!("more than {max_rounds} rounds"),
+                ));
+            }
             let more = self.raw(&commands::get_response(n).to_short()?)?;
             if response.data().len() + more.data().len() > limit {
                 return Err(PivError::ResponseTooLong { limit });

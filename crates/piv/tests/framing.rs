@@ -288,6 +288,37 @@ fn hostile_card_cannot_exceed_max_response() {
     session.transport().assert_done();
 }
 
+/// A card that answers every command and every GET RESPONSE with one byte and `61 01`.
+struct OneByteAtATime;
+
+impl tessera_piv::Transport for OneByteAtATime {
+    fn transmit(&mut self, _apdu: &[u8]) -> Result<Vec<u8>, TransportError> {
+        Ok(vec![0xAB, 0x61, 0x01])
+    }
+}
+
+#[test]
+fn get_response_rounds_are_capped_not_only_bytes() {
+    // A card dripping one byte per round stays far below the 64 KiB byte limit for 65 000 rounds, while
+    // the caller holds the card. The round cap (twice the rounds that full 256-byte answers need to reach
+    // the limit: 2 × 256) ends it after 512 GET RESPONSEs.
+    let mut session = Session::new(OneByteAtATime);
+    let err = session
+        .transmit(&tessera_piv::commands::get_version())
+        .unwrap_err();
+    assert_eq!(session.exchanges(), 1 + 512, "exchanges until the error");
+    assert!(
+        matches!(
+            err,
+            PivError::MalformedResponse {
+                command: "GET RESPONSE",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+}
+
 #[test]
 fn bytes_remaining_without_data() {
     // The usual case: 61 xx with no data, then everything through GET RESPONSE.
