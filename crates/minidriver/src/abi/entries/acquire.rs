@@ -6,7 +6,7 @@ use tessera_piv::Transport;
 use windows_sys::Win32::Security::Cryptography::CARD_DATA;
 
 use crate::abi::boundary::guard;
-use crate::abi::card_data::{ContextCell, take_context};
+use crate::abi::card_data::{ContextCell, swap_vendor_handle};
 use crate::abi::pcsc_link::PcscLink;
 use crate::abi::table;
 use crate::atr::{Atr, AtrError};
@@ -103,13 +103,13 @@ pub(crate) unsafe fn acquire(cd: *mut CARD_DATA, flags: u32, source: LinkSource)
         LinkSource::Injected(t) => Box::new(Injected(t)),
     };
     let context = CardContext::acquire(link, version)?;
-    let cell = Box::into_raw(ContextCell::new(context));
+    let handle = ContextCell::register(context);
     // SAFETY: `cd` is writable for the caller's version, which is at least `version`; the table fill
     // writes only members of `version`.
     unsafe {
         addr_of_mut!((*cd).dwVersion).write(version);
         table::fill(cd, version);
-        addr_of_mut!((*cd).pvVendorSpecific).write(cell.cast());
+        swap_vendor_handle(cd, handle);
     }
     tracing::info!("context acquired (interface version {version})");
     Ok(())
@@ -121,13 +121,13 @@ pub(crate) unsafe extern "system" fn card_delete_context(cd: *mut CARD_DATA) -> 
         if cd.is_null() {
             return Err(MdError::InvalidParameter("pCardData is NULL"));
         }
-        // SAFETY: `cd` is non-null and points to the caller's CARD_DATA.
-        match unsafe { take_context(cd) } {
-            Some(cell) => {
-                drop(cell);
-                Ok(())
-            }
-            None => Err(MdError::InvalidParameter("no context to delete")),
+        // SAFETY: `cd` is non-null and points to the caller's CARD_DATA. Clearing the field first makes
+        // a second (or racing) delete a clean INVALID_PARAMETER.
+        let handle = unsafe { swap_vendor_handle(cd, 0) };
+        if ContextCell::release(handle) {
+            Ok(())
+        } else {
+            Err(MdError::InvalidParameter("no context to delete"))
         }
     })
 }
