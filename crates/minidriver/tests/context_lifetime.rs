@@ -222,3 +222,69 @@ fn concurrent_deletes_free_the_context_once() {
         assert_eq!(gate.drops.load(Ordering::SeqCst), 1, "round {round}: freed once");
     }
 }
+
+#[test]
+fn a_second_acquire_on_the_same_card_data_releases_the_first_context() {
+    let first = Arc::new(Gate::default());
+    let ctx = acquire(&first);
+    let second = Arc::new(Gate::default());
+    // SAFETY: the same caller-owned CARD_DATA, still filled from the first acquire.
+    let rc = unsafe { acquire_context_with_transport(ctx.cd, 0, Box::new(GatedCard(Arc::clone(&second)))) };
+    assert_eq!(rc, SCARD_S_SUCCESS, "second CardAcquireContext");
+    assert_eq!(
+        first.drops.load(Ordering::SeqCst),
+        1,
+        "the first context (no longer reachable through this CARD_DATA) was leaked"
+    );
+    assert_eq!(read_cardid(&ctx), SCARD_S_SUCCESS, "the new context works");
+    assert_eq!(delete(&ctx), SCARD_S_SUCCESS);
+    assert_eq!(
+        second.drops.load(Ordering::SeqCst),
+        1,
+        "the second context is freed by the delete"
+    );
+    assert_eq!(
+        first.drops.load(Ordering::SeqCst),
+        1,
+        "and the first one not twice"
+    );
+}
+
+#[test]
+fn a_pointer_the_module_did_not_set_is_never_freed() {
+    // A CSP that does not clear its CARD_DATA: pvVendorSpecific holds something of its own. A failed
+    // acquire must not adopt it, and a later delete must refuse it rather than free it.
+    let mut foreign = Box::new([0x5Au8; 256]);
+    let foreign_ptr = foreign.as_mut_ptr();
+    let gate = Arc::new(Gate::default());
+    let ctx = acquire(&gate);
+    assert_eq!(delete(&ctx), SCARD_S_SUCCESS);
+    // SAFETY: the test's own CARD_DATA; the field is the caller's memory.
+    unsafe {
+        (*ctx.cd).pvVendorSpecific = foreign_ptr.cast();
+        (*ctx.cd).hScard = 0; // makes the acquire fail (SCARD_E_INVALID_HANDLE) after its checks
+    }
+    let refused = Arc::new(Gate::default());
+    // SAFETY: as above.
+    let rc = unsafe { acquire_context_with_transport(ctx.cd, 0, Box::new(GatedCard(Arc::clone(&refused)))) };
+    assert_eq!(rc, 0x8010_0003, "CardAcquireContext with hScard 0");
+    assert_eq!(
+        delete(&ctx),
+        SCARD_E_INVALID_PARAMETER,
+        "a delete of a pointer the module never set"
+    );
+    assert!(
+        foreign.iter().all(|&b| b == 0x5A),
+        "the caller's memory was written"
+    );
+    assert_eq!(
+        read_cardid(&ctx),
+        SCARD_E_INVALID_PARAMETER,
+        "no context behind the pointer"
+    );
+    assert_eq!(
+        refused.drops.load(Ordering::SeqCst),
+        1,
+        "the refused acquire's transport is dropped"
+    );
+}

@@ -106,10 +106,16 @@ pub(crate) unsafe fn acquire(cd: *mut CARD_DATA, flags: u32, source: LinkSource)
     let handle = ContextCell::register(context);
     // SAFETY: `cd` is writable for the caller's version, which is at least `version`; the table fill
     // writes only members of `version`.
-    unsafe {
+    let previous = unsafe {
         addr_of_mut!((*cd).dwVersion).write(version);
         table::fill(cd, version);
-        swap_vendor_handle(cd, handle);
+        swap_vendor_handle(cd, handle)
+    };
+    // A context acquired earlier on this CARD_DATA is no longer reachable: it is released as a delete
+    // would. Anything else that was there (a CSP that does not clear its structure) is not the module's
+    // and is left alone.
+    if ContextCell::release(previous) {
+        tracing::debug!("CARD_DATA held a context from an earlier acquire: released");
     }
     tracing::info!("context acquired (interface version {version})");
     Ok(())

@@ -298,10 +298,11 @@ unsafe fn csp_unpad(
     let mut out_len: u32 = 0;
     // SAFETY: calling the CSP's callback with its own structure and our out-parameters.
     let rc = unsafe { unpad(info, &mut out_len, &mut out) };
-    if rc != 0 {
-        return Err(MdError::Callback(rc));
-    }
-    let result = if out.is_null() || out_len > data_len {
+    let result = if rc != 0 {
+        // A failing callback may still have handed out a buffer (holding plaintext): wiped and freed
+        // below like any other.
+        Err(MdError::Callback(rc))
+    } else if out.is_null() || out_len > data_len {
         Err(MdError::Unexpected(
             "unpad callback returned an impossible buffer".into(),
         ))
@@ -314,8 +315,9 @@ unsafe fn csp_unpad(
         Ok(())
     };
     if !out.is_null() {
-        // SAFETY: the buffer is the CSP's; wipe the plaintext before handing it back.
-        unsafe { std::ptr::write_bytes(out, 0, out_len as usize) };
+        // SAFETY: the buffer is the CSP's, `out_len` bytes long by its word; no unpadded message is
+        // longer than the block, so at most `data_len` bytes can hold plaintext, and no more are written.
+        unsafe { std::ptr::write_bytes(out, 0, out_len.min(data_len) as usize) };
     }
     free(entry.callbacks.free, out);
     result
