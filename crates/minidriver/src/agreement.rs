@@ -34,10 +34,9 @@ pub const MAX_DERIVED_LEN: usize = 4096;
 /// Length of the TLS PRF output the CSP asks for (a master secret).
 pub const TLS_MASTER_SECRET_LEN: usize = 48;
 
-/// A secret agreement: the shared secret and the PIN role of the key that computed it.
+/// A secret agreement: the shared secret, zeroized when dropped.
 pub(crate) struct Agreement {
     secret: Zeroizing<Vec<u8>>,
-    pin: u32,
 }
 
 /// A key-derivation request.
@@ -93,10 +92,7 @@ impl CardContext {
         if secret.len() != algorithm.operation_len().unwrap_or(0) {
             return Err(MdError::CommDataLost("ECDH result of the wrong size".into()));
         }
-        let agreement = Agreement {
-            secret,
-            pin: container.pin,
-        };
+        let agreement = Agreement { secret };
         let slot = match free {
             Some(i) => {
                 self.agreements[i] = Some(agreement);
@@ -131,18 +127,20 @@ impl CardContext {
             .ok_or(MdError::InvalidParameter("no such secret agreement"))
     }
 
-    /// `CardDestroyDHAgreement`: the spec asks for the authentication the agreement's key needed (for a
-    /// PIN-always key, the PIN: its one-use state is spent by the agreement itself). Without it the
-    /// agreement stays until the context is deleted or the card reset.
+    /// `CardDestroyDHAgreement`: frees the agreement, wiping its secret. No authentication is asked
+    /// for: destroying only takes a secret away. (The spec answers `SCARD_W_SECURITY_VIOLATION` to an
+    /// unauthenticated caller; here no agreement outlives the authentication it was made under, see
+    /// [`CardContext::wipe_agreements`], so an unauthenticated caller finds none.)
     pub fn destroy_agreement(&mut self, index: u8) -> Result<()> {
-        let needs_pin = self.agreement(index)?.pin != crate::pins::ROLE_EVERYONE;
-        if needs_pin && !self.auth.user {
-            return Err(MdError::SecurityViolation(
-                "destroying a secret agreement needs the PIN its key needed",
-            ));
-        }
+        self.agreement(index)?;
         self.agreements[usize::from(index) - 1] = None;
         Ok(())
+    }
+
+    /// Wipes every agreement (their secrets are zeroized as they are dropped): on card reset, and when
+    /// the PIN the agreements were made under is logged out or fails.
+    pub(crate) fn wipe_agreements(&mut self) {
+        self.agreements.clear();
     }
 
     /// `CardDeriveKey`: the derived key, or only its length when `size_only`.
@@ -371,4 +369,28 @@ fn peer_point(algorithm: AlgorithmId, blob: &[u8]) -> Result<Vec<u8>> {
         return Err(MdError::InvalidParameter("peer public key is not on the curve"));
     }
     Ok(point)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::link::Injected;
+    use tessera_piv::transport::Scripted;
+
+    #[test]
+    fn destroying_an_agreement_needs_no_authentication() {
+        let select = Scripted::new().expect_any([0x90, 0x00]);
+        let mut ctx = CardContext::acquire(Box::new(Injected(Box::new(select))), 7).unwrap();
+        // An agreement made with a key that needed the PIN, the PIN no longer verified.
+        ctx.agreements.push(Some(Agreement {
+            secret: Zeroizing::new(vec![0x5A; 32]),
+        }));
+        assert!(!ctx.auth.user);
+        ctx.destroy_agreement(1).unwrap();
+        assert!(ctx.agreements.iter().all(Option::is_none));
+        assert!(matches!(
+            ctx.destroy_agreement(1),
+            Err(MdError::InvalidParameter(_))
+        ));
+    }
 }

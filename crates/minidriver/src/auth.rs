@@ -62,11 +62,18 @@ impl CardContext {
                 Ok(())
             }
             Err(e) => {
-                self.auth.user = false;
-                self.auth.pin_always = false;
+                self.forget_user();
                 Err(e.into())
             }
         }
+    }
+
+    /// The user PIN is no longer verified: ROLE_USER and ROLE_PIN_ALWAYS are gone, and with them every
+    /// ECDH agreement (an agreement must not outlive the authentication it was made under).
+    pub(crate) fn forget_user(&mut self) {
+        self.auth.user = false;
+        self.auth.pin_always = false;
+        self.wipe_agreements();
     }
 
     /// `CardDeauthenticateEx` for a PIN set (bit 0, ROLE_EVERYONE, is ignored). The PIN is logged out
@@ -82,8 +89,7 @@ impl CardContext {
         let logged_out = self.once(|s| s.logout(reference)).is_ok();
         let admin_requested = roles & pins::pin_set(ROLE_ADMIN) != 0;
         if logged_out && !admin_requested {
-            self.auth.user = false;
-            self.auth.pin_always = false;
+            self.forget_user();
             return Ok(());
         }
         self.session.mark_deselected();
@@ -91,6 +97,7 @@ impl CardContext {
             s.select()?;
             s.pin_status(reference)
         })?;
+        self.forget_user();
         self.auth = pins::AuthState::default();
         if status == PinStatus::Verified {
             return Err(MdError::Unsupported("this card cannot log out without a reset"));

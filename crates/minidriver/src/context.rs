@@ -123,7 +123,7 @@ impl CardContext {
             self.resets_known = self.session.resets_seen();
             self.auth = AuthState::default();
             // Spec §3.2.3: agreements are not retrievable after a card reset.
-            self.agreements.clear();
+            self.wipe_agreements();
             self.pending_challenge = None;
         }
     }

@@ -143,6 +143,96 @@ impl Context {
     }
 }
 
+impl Context {
+    /// `CardAuthenticateEx(pin_id, pin)`: the code and the tries left it reported (`None` when it left
+    /// the out-parameter alone).
+    pub fn authenticate(&self, pin_id: u32, pin: &[u8]) -> (u32, Option<u32>) {
+        let mut attempts = 0xA5A5_A5A5u32;
+        // SAFETY: valid arguments.
+        let rc = unsafe {
+            self.cd.pfnCardAuthenticateEx.unwrap()(
+                &*self.cd,
+                pin_id,
+                0,
+                pin.as_ptr(),
+                pin.len() as u32,
+                std::ptr::null_mut(),
+                std::ptr::null_mut(),
+                &mut attempts,
+            )
+        };
+        (rc, (attempts != 0xA5A5_A5A5).then_some(attempts))
+    }
+
+    /// Authenticates the administrator: the card's challenge encrypted with the default 3DES
+    /// management key.
+    pub fn admin_login(&self) {
+        let (mut challenge, mut len) = (std::ptr::null_mut(), 0u32);
+        // SAFETY: valid arguments; the buffer is freed by `take`.
+        let rc = unsafe { self.cd.pfnCardGetChallengeEx.unwrap()(&*self.cd, 2, &mut challenge, &mut len, 0) };
+        assert_eq!(rc, 0, "CardGetChallengeEx(ROLE_ADMIN)");
+        let challenge = take(challenge, len);
+        let key = ManagementKey::default_for(ManagementAlgorithm::Tdes).unwrap();
+        let response = key.encrypt_block(&challenge).unwrap();
+        assert_eq!(
+            self.authenticate(2, &response).0,
+            0,
+            "CardAuthenticateEx(ROLE_ADMIN)"
+        );
+    }
+
+    /// `CP_CARD_AUTHENTICATED_STATE`.
+    pub fn authenticated_state(&self) -> u32 {
+        let name: Vec<u16> = "Authenticated State".encode_utf16().chain([0]).collect();
+        let (mut value, mut len) = (0u32, 0u32);
+        // SAFETY: valid arguments; the output buffer holds a DWORD.
+        let rc = unsafe {
+            self.cd.pfnCardGetProperty.unwrap()(
+                &*self.cd,
+                name.as_ptr(),
+                (&mut value as *mut u32).cast(),
+                4,
+                &mut len,
+                0,
+            )
+        };
+        assert_eq!((rc, len), (0, 4), "CardGetProperty(CP_CARD_AUTHENTICATED_STATE)");
+        value
+    }
+
+    /// `CardDeauthenticateEx(pin_set)`.
+    pub fn deauthenticate_ex(&self, pin_set: u32) -> u32 {
+        // SAFETY: valid arguments.
+        unsafe { self.cd.pfnCardDeauthenticateEx.unwrap()(&*self.cd, pin_set, 0) }
+    }
+
+    /// `CardDeauthenticate(user)` with a legacy user name (`user` or `admin`).
+    pub fn deauthenticate(&self, user: &str) -> u32 {
+        let name: Vec<u16> = user.encode_utf16().chain([0]).collect();
+        // SAFETY: valid arguments.
+        unsafe { self.cd.pfnCardDeauthenticate.unwrap()(&*self.cd, name.as_ptr(), 0) }
+    }
+
+    /// ECDSA P-256 over SHA-256 of `message` with the container at `index`: the code, and the 64-byte
+    /// `r ‖ s` on success.
+    pub fn sign_p256(&self, index: u8, message: &[u8]) -> (u32, Option<Vec<u8>>) {
+        use sha2::Digest;
+        let mut hash = sha2::Sha256::digest(message).to_vec();
+        let mut si = windows_sys::Win32::Security::Cryptography::CARD_SIGNING_INFO {
+            dwVersion: 2,
+            bContainerIndex: index,
+            dwKeySpec: 3, // AT_ECDSA_P256
+            pbData: hash.as_mut_ptr(),
+            cbData: 32,
+            ..Default::default()
+        };
+        // SAFETY: valid arguments; the signature is freed by `take`.
+        let rc = unsafe { self.cd.pfnCardSignData.unwrap()(&*self.cd, &mut si) };
+        let sig = (rc == 0).then(|| take(si.pbSignedData, si.cbSignedData));
+        (rc, sig)
+    }
+}
+
 impl Drop for Context {
     fn drop(&mut self) {
         // SAFETY: deleted exactly once.

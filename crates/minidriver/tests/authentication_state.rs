@@ -1,0 +1,96 @@
+//! What the module believes about authentication against what the card does: a failed authentication
+//! logs its role out (also when the PIN was never sent), deauthentication drops exactly the roles asked
+//! for, and ECDH agreements do not outlive the authentication they were made under. Judged on the
+//! virtual card's own state, read through an independent connection.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::sync::atomic::Ordering;
+
+use tessera_piv::{AlgorithmId, KeyRef, PinPolicy, PublicKey};
+use windows_sys::Win32::Security::Cryptography::{CARD_DERIVE_KEY, CARD_DH_AGREEMENT_INFO};
+
+use common::{Context, TestCard};
+
+const SCARD_E_INVALID_PARAMETER: u32 = 0x8010_0004;
+const ROLE_USER: u32 = 1;
+/// ROLE_USER and ROLE_PIN_ALWAYS: what a verified PIV PIN authenticates.
+const USER_ROLES: u32 = (1 << ROLE_USER) | (1 << 3);
+
+/// A card with a P-256 key in 9A (no certificate: an ECDSA container at 0 and its ECDH twin at 24).
+fn card(seed: u64) -> (TestCard, PublicKey) {
+    let card = TestCard::new(seed);
+    let key = card.generate(KeyRef::AUTHENTICATION, AlgorithmId::ECCP256, PinPolicy::Once);
+    (card, key)
+}
+
+/// A `BCRYPT_ECCKEY_BLOB` (ECDH P-256 public) of a software key.
+fn peer_blob(secret: &p256::SecretKey) -> Vec<u8> {
+    let point = secret.public_key().to_sec1_bytes();
+    let mut blob = 0x314B_4345u32.to_le_bytes().to_vec(); // BCRYPT_ECDH_PUBLIC_P256_MAGIC
+    blob.extend_from_slice(&32u32.to_le_bytes());
+    blob.extend_from_slice(&point[1..]);
+    blob
+}
+
+fn construct(ctx: &Context, index: u8, blob: &mut [u8]) -> (u32, u8) {
+    let mut info = CARD_DH_AGREEMENT_INFO {
+        dwVersion: 2,
+        bContainerIndex: index,
+        dwPublicKey: blob.len() as u32,
+        pbPublicKey: blob.as_mut_ptr(),
+        ..Default::default()
+    };
+    // SAFETY: valid arguments.
+    let rc = unsafe { ctx.cd.pfnCardConstructDHAgreement.unwrap()(&*ctx.cd, &mut info) };
+    (rc, info.bSecretAgreementIndex)
+}
+
+/// `CardDeriveKey` with the HASH KDF (SHA-1 by default): the code and the key.
+fn derive(ctx: &Context, agreement: u8) -> (u32, Option<Vec<u8>>) {
+    let kdf: Vec<u16> = "HASH".encode_utf16().chain([0]).collect();
+    let mut info = CARD_DERIVE_KEY {
+        dwVersion: 1,
+        pwszKDF: kdf.as_ptr() as *mut u16,
+        bSecretAgreementIndex: agreement,
+        ..Default::default()
+    };
+    // SAFETY: valid arguments; the key is allocated by the module and freed by `take`.
+    let rc = unsafe { ctx.cd.pfnCardDeriveKey.unwrap()(&*ctx.cd, &mut info) };
+    let key = (rc == 0).then(|| common::take(info.pbDerivedKey, info.cbDerivedKey));
+    (rc, key)
+}
+
+fn destroy(ctx: &Context, agreement: u8) -> u32 {
+    // SAFETY: valid arguments.
+    unsafe { ctx.cd.pfnCardDestroyDHAgreement.unwrap()(&*ctx.cd, agreement, 0) }
+}
+
+#[test]
+fn agreements_do_not_outlive_deauthentication() {
+    let (card, _) = card(45);
+    let peer = p256::SecretKey::from_slice(&[0x17; 32]).unwrap();
+    for logout in [
+        &(|c: &Context| c.deauthenticate_ex(USER_ROLES)) as &dyn Fn(&Context) -> u32,
+        &|c| c.deauthenticate("user"),
+    ] {
+        let ctx = Context::acquire(&card.card, 7);
+        ctx.login();
+        let (rc, agreement) = construct(&ctx, 24, &mut peer_blob(&peer));
+        assert_eq!(rc, 0, "CardConstructDHAgreement");
+        assert_eq!(derive(&ctx, agreement).0, 0, "CardDeriveKey before the logout");
+        assert_eq!(logout(&ctx), 0, "the logout");
+        assert_eq!(
+            derive(&ctx, agreement).0,
+            SCARD_E_INVALID_PARAMETER,
+            "CardDeriveKey on an agreement made before the logout"
+        );
+        assert_eq!(
+            destroy(&ctx, agreement),
+            SCARD_E_INVALID_PARAMETER,
+            "the agreement is gone: nothing to destroy"
+        );
+    }
+    assert_eq!(common::OUTSTANDING.load(Ordering::SeqCst), 0);
+}
