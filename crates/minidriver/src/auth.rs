@@ -5,7 +5,7 @@
 //! through the same handle) — it is then re-selected — and tells how many tries are left. PINs that
 //! cannot be right (not 6–8 bytes, or containing `FF`) are refused without being sent.
 
-use tessera_piv::{PaddedPin, PinStatus};
+use tessera_piv::{KeyRef, PaddedPin, PinStatus};
 
 use crate::context::CardContext;
 use crate::error::{MdError, Result};
@@ -46,14 +46,17 @@ impl CardContext {
         let reference = self.pin_reference()?;
         let status = self.read(|s| s.pin_status(reference))?;
         let retries = match status {
-            PinStatus::Blocked => return Err(MdError::PinBlocked),
+            PinStatus::Blocked => {
+                self.forget_user();
+                return Err(MdError::PinBlocked);
+            }
             PinStatus::NotVerified { retries } => Some(u32::from(retries)),
             PinStatus::Verified => None,
         };
-        if !pins::plausible_pin(pin) {
-            return Err(MdError::WrongPin { remaining: retries });
-        }
-        let padded = PaddedPin::new(pin).map_err(|_| MdError::WrongPin { remaining: retries })?;
+        let padded = match PaddedPin::new(pin) {
+            Ok(padded) if pins::plausible_pin(pin) => padded,
+            _ => return Err(self.refuse_unsent(reference, retries)),
+        };
         let result = self.once(|s| s.verify(reference, &padded));
         match result {
             Ok(()) => {
@@ -66,6 +69,57 @@ impl CardContext {
                 Err(e.into())
             }
         }
+    }
+
+    /// A PIN refused without being sent still fails the authentication, and a failed authentication
+    /// logs the role out (spec §4.2): a PIN the card holds as verified is logged out there too. The tries
+    /// left are the card's: known from the status query when the PIN was not verified, else asked again
+    /// once the logout made the card tell them (neither query spends a try).
+    fn refuse_unsent(&mut self, reference: KeyRef, retries: Option<u32>) -> MdError {
+        let remaining = match retries {
+            Some(n) => Some(n),
+            None => match self.log_out_pin(reference) {
+                Ok(()) => match self.read(|s| s.pin_status(reference)) {
+                    Ok(PinStatus::NotVerified { retries }) => Some(u32::from(retries)),
+                    Ok(PinStatus::Blocked) => Some(0),
+                    Ok(PinStatus::Verified) | Err(_) => None,
+                },
+                Err(e) => {
+                    tracing::warn!("a refused PIN could not log the verified PIN out: {e}");
+                    None
+                }
+            },
+        };
+        self.forget_user();
+        MdError::WrongPin { remaining }
+    }
+
+    /// Logs the PIN out on the card with VERIFY `FF`; a card that cannot is selected again, which resets
+    /// its security status, and checked. `SCARD_E_UNSUPPORTED_FEATURE` when the PIN is still verified
+    /// after that: only a reset can log it out.
+    fn log_out_pin(&mut self, reference: KeyRef) -> Result<()> {
+        if self.once(|s| s.logout(reference)).is_ok() {
+            self.forget_user();
+            return Ok(());
+        }
+        self.reselect_and_check(reference)
+    }
+
+    /// A fresh SELECT, which resets the card's security status (PIN and management key), then the PIN
+    /// status query to check that it did.
+    fn reselect_and_check(&mut self, reference: KeyRef) -> Result<()> {
+        self.session.mark_deselected();
+        let status = self.read(|s| {
+            s.select()?;
+            s.pin_status(reference)
+        })?;
+        self.forget_user();
+        self.auth = pins::AuthState::default();
+        self.pending_challenge = None;
+        if status == PinStatus::Verified {
+            return Err(MdError::Unsupported("this card cannot log out without a reset"));
+        }
+        Ok(())
     }
 
     /// The user PIN is no longer verified: ROLE_USER and ROLE_PIN_ALWAYS are gone, and with them every

@@ -8,12 +8,14 @@ mod common;
 
 use std::sync::atomic::Ordering;
 
-use tessera_piv::{AlgorithmId, KeyRef, PinPolicy, PublicKey};
+use tessera_piv::{AlgorithmId, KeyRef, PinPolicy, PinStatus, PublicKey, Session, commands};
 use windows_sys::Win32::Security::Cryptography::{CARD_DERIVE_KEY, CARD_DH_AGREEMENT_INFO};
 
 use common::{Context, TestCard};
 
 const SCARD_E_INVALID_PARAMETER: u32 = 0x8010_0004;
+const SCARD_W_SECURITY_VIOLATION: u32 = 0x8010_006A;
+const SCARD_W_WRONG_CHV: u32 = 0x8010_006B;
 const ROLE_USER: u32 = 1;
 /// ROLE_USER and ROLE_PIN_ALWAYS: what a verified PIV PIN authenticates.
 const USER_ROLES: u32 = (1 << ROLE_USER) | (1 << 3);
@@ -23,6 +25,68 @@ fn card(seed: u64) -> (TestCard, PublicKey) {
     let card = TestCard::new(seed);
     let key = card.generate(KeyRef::AUTHENTICATION, AlgorithmId::ECCP256, PinPolicy::Once);
     (card, key)
+}
+
+/// The PIN status as the card reports it, asked through another connection (no SELECT: that would log
+/// the PIN out).
+fn card_pin_status(card: &TestCard) -> PinStatus {
+    let mut s = Session::new(card.card.connect());
+    let r = s.transmit(&commands::verify(KeyRef::PIN, None)).unwrap();
+    if r.sw.is_success() {
+        PinStatus::Verified
+    } else {
+        PinStatus::NotVerified {
+            retries: r.sw.retries().unwrap(),
+        }
+    }
+}
+
+#[test]
+fn a_malformed_pin_logs_the_verified_user_out() {
+    for bad in [&b"12345"[..], b"123456789", b"1234\xFF6"] {
+        let (card, _) = card(41);
+        let ctx = Context::acquire(&card.card, 7);
+        ctx.login();
+        let (rc, _) = ctx.authenticate(ROLE_USER, bad);
+        assert_eq!(rc, SCARD_W_WRONG_CHV, "{bad:?}");
+        assert_eq!(
+            ctx.authenticated_state(),
+            0,
+            "{bad:?}: the role stays authenticated"
+        );
+        assert_eq!(
+            ctx.sign_p256(0, b"after a failed login").0,
+            SCARD_W_SECURITY_VIOLATION,
+            "{bad:?}: a key that needs the PIN still signs"
+        );
+        assert_eq!(
+            card_pin_status(&card),
+            PinStatus::NotVerified { retries: 3 },
+            "{bad:?}"
+        );
+    }
+}
+
+#[test]
+fn a_pin_refused_without_being_sent_reports_the_cards_tries_left() {
+    let (card, _) = card(42);
+    let ctx = Context::acquire(&card.card, 7);
+    ctx.login();
+    let sent_before = card.card.with_card(|c| c.counters().snapshot().apdus).unwrap();
+    let (rc, attempts) = ctx.authenticate(ROLE_USER, b"12345");
+    assert_eq!((rc, attempts), (SCARD_W_WRONG_CHV, Some(3)), "tries left");
+    // Not verified: the status query already tells the count.
+    let (rc, attempts) = ctx.authenticate(ROLE_USER, b"1234567");
+    assert_eq!(rc, SCARD_W_WRONG_CHV);
+    assert_eq!(attempts, Some(2), "a wrong (well-formed) PIN spends a try");
+    let (rc, attempts) = ctx.authenticate(ROLE_USER, b"\xFF\xFF\xFF\xFF\xFF\xFF");
+    assert_eq!(
+        (rc, attempts),
+        (SCARD_W_WRONG_CHV, Some(2)),
+        "a refused PIN spends none"
+    );
+    let sent = card.card.with_card(|c| c.counters().snapshot().apdus).unwrap() - sent_before;
+    assert!(sent <= 6, "{sent} APDUs for three refusals");
 }
 
 /// A `BCRYPT_ECCKEY_BLOB` (ECDH P-256 public) of a software key.
