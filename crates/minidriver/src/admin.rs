@@ -20,7 +20,7 @@ pub(crate) struct PendingChallenge {
 impl CardContext {
     /// The management key's algorithm: from GET METADATA 9B when the card reports it, else 3DES (the
     /// PIV default before YubiKey 5.7). Asked once per context.
-    fn management_algorithm(&mut self) -> ManagementAlgorithm {
+    pub(crate) fn management_algorithm(&mut self) -> ManagementAlgorithm {
         if let Some(algorithm) = self.management_algorithm {
             return algorithm;
         }

@@ -130,32 +130,48 @@ impl CardContext {
         self.wipe_agreements();
     }
 
-    /// `CardDeauthenticateEx` for a PIN set (bit 0, ROLE_EVERYONE, is ignored). The PIN is logged out
-    /// with VERIFY `FF`; when that is not possible, or the administrator must be logged out too, the
-    /// application is selected again and the PIN status checked. If the PIN is still verified the card
-    /// cannot log out without a reset: `SCARD_E_UNSUPPORTED_FEATURE` tells the CSP to reset it.
+    /// `CardDeauthenticateEx` for a PIN set: each role asked for is logged out, and only those.
+    ///
+    /// * ROLE_USER / ROLE_PIN_ALWAYS (one PIV PIN): VERIFY `FF`; a card that cannot is selected again and
+    ///   checked (see [`log_out_pin`](Self::log_out_pin)).
+    /// * ROLE_ADMIN: the management key's rights end with a new management-key authentication that is
+    ///   left unanswered (the card replaces the earlier authentication with the new exchange), which
+    ///   keeps a verified PIN; when the PIN is not kept, or the card refuses the new exchange, the
+    ///   application is selected again and checked.
+    /// * ROLE_PUK, ROLE_EVERYONE: nothing to do, no card traffic (the module never leaves the PUK
+    ///   verified).
+    ///
+    /// `SCARD_E_UNSUPPORTED_FEATURE` when the PIN is still verified after a fresh SELECT: only a reset
+    /// logs it out, and the CSP resets the card on that answer.
     pub fn deauthenticate(&mut self, roles: u32) -> Result<()> {
-        let roles = roles & !pins::pin_set(ROLE_EVERYONE);
-        if roles == 0 {
+        let user = roles & (pins::pin_set(ROLE_USER) | pins::pin_set(ROLE_PIN_ALWAYS)) != 0;
+        let admin = roles & pins::pin_set(ROLE_ADMIN) != 0;
+        if !user && !admin {
             return Ok(());
         }
         let reference = self.pin_reference()?;
-        let logged_out = self.once(|s| s.logout(reference)).is_ok();
-        let admin_requested = roles & pins::pin_set(ROLE_ADMIN) != 0;
-        if logged_out && !admin_requested {
-            self.forget_user();
-            return Ok(());
+        if user {
+            self.log_out_pin(reference)?;
         }
-        self.session.mark_deselected();
-        let status = self.read(|s| {
-            s.select()?;
-            s.pin_status(reference)
-        })?;
-        self.forget_user();
-        self.auth = pins::AuthState::default();
-        if status == PinStatus::Verified {
-            return Err(MdError::Unsupported("this card cannot log out without a reset"));
+        if admin {
+            self.log_out_admin(reference)?;
         }
         Ok(())
+    }
+
+    /// Ends the management key's rights (see [`deauthenticate`](Self::deauthenticate)).
+    fn log_out_admin(&mut self, reference: KeyRef) -> Result<()> {
+        self.pending_challenge = None;
+        if self.auth.user {
+            let algorithm = self.management_algorithm();
+            match self.once(|s| s.management_challenge(algorithm)) {
+                Ok(_unanswered) => {
+                    self.auth.admin = false;
+                    return Ok(());
+                }
+                Err(e) => tracing::debug!("a new management-key exchange was refused ({e}): re-selecting"),
+            }
+        }
+        self.reselect_and_check(reference)
     }
 }

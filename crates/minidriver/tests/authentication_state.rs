@@ -17,6 +17,8 @@ const SCARD_E_INVALID_PARAMETER: u32 = 0x8010_0004;
 const SCARD_W_SECURITY_VIOLATION: u32 = 0x8010_006A;
 const SCARD_W_WRONG_CHV: u32 = 0x8010_006B;
 const ROLE_USER: u32 = 1;
+const ROLE_ADMIN: u32 = 2;
+const ROLE_PUK: u32 = 4;
 /// ROLE_USER and ROLE_PIN_ALWAYS: what a verified PIV PIN authenticates.
 const USER_ROLES: u32 = (1 << ROLE_USER) | (1 << 3);
 
@@ -87,6 +89,65 @@ fn a_pin_refused_without_being_sent_reports_the_cards_tries_left() {
     );
     let sent = card.card.with_card(|c| c.counters().snapshot().apdus).unwrap() - sent_before;
     assert!(sent <= 6, "{sent} APDUs for three refusals");
+}
+
+#[test]
+fn deauthenticating_the_admin_keeps_the_user() {
+    let (card, _) = card(43);
+    let ctx = Context::acquire(&card.card, 7);
+    ctx.login();
+    ctx.admin_login();
+    assert_eq!(ctx.authenticated_state(), USER_ROLES | (1 << ROLE_ADMIN));
+    assert_eq!(ctx.deauthenticate("admin"), 0, "CardDeauthenticate(admin)");
+    assert_eq!(
+        ctx.authenticated_state(),
+        USER_ROLES,
+        "only the admin is logged out"
+    );
+    assert_eq!(
+        card_pin_status(&card),
+        PinStatus::Verified,
+        "the card logged the PIN out"
+    );
+    assert_eq!(ctx.sign_p256(0, b"still the user").0, 0, "the user still signs");
+    // The card refuses what only the administrator may do: a write (through another connection; no
+    // SELECT, which would reset the card's security state by itself).
+    let mut s = Session::new(card.card.connect());
+    let object = tessera_piv::tlv::encode(0x53, b"").unwrap();
+    let r = s
+        .transmit(&commands::put_data(0x5F_FF30, &object).unwrap())
+        .unwrap();
+    assert_eq!(
+        r.sw,
+        tessera_piv::StatusWord::SECURITY_STATUS_NOT_SATISFIED,
+        "the card still accepts the management key's rights"
+    );
+}
+
+#[test]
+fn deauthenticating_only_the_puk_or_the_admin_sends_no_pin_logout() {
+    let (card, _) = card(44);
+    let ctx = Context::acquire(&card.card, 7);
+    ctx.login();
+    let sent_before = card.card.with_card(|c| c.counters().snapshot().apdus).unwrap();
+    assert_eq!(
+        ctx.deauthenticate_ex(1 << ROLE_PUK),
+        0,
+        "CardDeauthenticateEx(PUK)"
+    );
+    let sent = card.card.with_card(|c| c.counters().snapshot().apdus).unwrap() - sent_before;
+    assert_eq!(sent, 0, "nothing to log out: the PUK is never left verified");
+    assert_eq!(ctx.authenticated_state(), USER_ROLES);
+    assert_eq!(
+        ctx.deauthenticate_ex(1 << ROLE_ADMIN),
+        0,
+        "CardDeauthenticateEx(ADMIN)"
+    );
+    assert_eq!(ctx.authenticated_state(), USER_ROLES);
+    assert_eq!(card_pin_status(&card), PinStatus::Verified);
+    assert_eq!(ctx.deauthenticate_ex(USER_ROLES), 0, "CardDeauthenticateEx(USER)");
+    assert_eq!(ctx.authenticated_state(), 0);
+    assert_eq!(card_pin_status(&card), PinStatus::NotVerified { retries: 3 });
 }
 
 /// A `BCRYPT_ECCKEY_BLOB` (ECDH P-256 public) of a software key.

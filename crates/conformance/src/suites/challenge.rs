@@ -5,10 +5,13 @@
 //! challenge or to a challenge already used or discarded, the v6 entry points, and what the module then
 //! believes (`CP_CARD_AUTHENTICATED_STATE`, when it offers the property).
 
+use tessera_piv::{PinStatus, StatusWord};
+
 use crate::blobs;
 use crate::codes::*;
 use crate::ffi::alloc;
 use crate::ffi::calls::SignArgs;
+use crate::fixture::DEFAULT_PIN;
 use crate::harness::{Bound, CaseDef, Harness, Verdict, case};
 use crate::oracle::{DEFAULT_MANAGEMENT_KEY, tdes_response};
 use crate::suites::keys::{ROLE_ADMIN, ROLE_PIN_ALWAYS, ROLE_USER, Want, find};
@@ -259,7 +262,81 @@ fn flows() -> Vec<CaseDef> {
         })
         .counted_for(TAG),
     ]);
+    for ex in [false, true] {
+        c.push(admin_logout_keeps_the_user(ex));
+    }
     c
+}
+
+/// The user and the administrator authenticated; logging out the administrator (only) leaves the user
+/// PIN verified on the card and in the module, while the card refuses what only the management key
+/// allows (a write, sent through the harness's own connection without a SELECT, which would reset the
+/// card's security status by itself).
+fn admin_logout_keeps_the_user(ex: bool) -> CaseDef {
+    let case_name = if ex {
+        "deauthenticate-ex-admin-keeps-the-user"
+    } else {
+        "deauthenticate-admin-keeps-the-user"
+    };
+    case(S, case_name, move |h, v| {
+        with_admin_context(h, v, |b, v| {
+            let login = b
+                .call()
+                .authenticate_ex(ROLE_USER, 0, Some(DEFAULT_PIN), None, false, false);
+            if !v.reply(
+                "CardAuthenticateEx(ROLE_USER) (setup)",
+                &login,
+                &[SCARD_S_SUCCESS],
+            ) {
+                return;
+            }
+            let Some(ch) = challenge(v, b, false) else { return };
+            let (ok, _) = answer(b, &right(&ch), false);
+            if !v.check(ok == 0, || format!("authentication: {}", name(ok))) {
+                return;
+            }
+            v.expected = None;
+            let d = if ex {
+                b.call().deauthenticate_ex(ADMIN_SET, 0)
+            } else {
+                b.call().deauthenticate(Some("admin"), 0)
+            };
+            if !v.reply("the administrator's logout", &d, &[SCARD_S_SUCCESS]) {
+                return;
+            }
+            check_admin(v, b, false);
+            if let Some(state) = authenticated_state(b) {
+                v.check(state & (1 << ROLE_USER) != 0, || {
+                    format!("CP_CARD_AUTHENTICATED_STATE {state:#x}: the user was logged out too")
+                });
+            }
+            v.check(h.pin_status() == Ok(PinStatus::Verified), || {
+                "the card's PIN is no longer verified: the user was logged out too".into()
+            });
+            match admin_write(h) {
+                Ok(sw) => {
+                    v.check(sw == StatusWord::SECURITY_STATUS_NOT_SATISFIED, || {
+                        format!("a write after the administrator's logout: the card answered {sw}")
+                    });
+                }
+                Err(e) => v.fail(format!("the harness's write: {e}")),
+            }
+        });
+        v.note(
+            "spec §4.2: CardDeauthenticate(Ex) logs out the roles named, and only those; the card's own \
+            answer (6982) shows the management key's rights are gone",
+        );
+    })
+    .counted_for(TAG)
+}
+
+/// A PUT DATA of an empty vendor object (5FFF30, used by nobody) through the harness's own connection,
+/// without SELECT: what the card answers.
+fn admin_write(h: &Harness) -> Result<StatusWord, String> {
+    let mut s = h.card().piv_session()?;
+    let object = tessera_piv::tlv::encode(0x53, b"").map_err(|e| e.to_string())?;
+    let cmd = tessera_piv::commands::put_data(0x5F_FF30, &object).map_err(|e| e.to_string())?;
+    s.transmit(&cmd).map(|r| r.sw).map_err(|e| e.to_string())
 }
 
 fn refusals() -> Vec<CaseDef> {

@@ -168,6 +168,101 @@ fn deauth_ex(
     })
 }
 
+/// The user logged in, then `CardDeauthenticateEx(set)` for roles that are not the user's: the user PIN
+/// stays verified on the card and in the module; with `silent`, the call costs no APDU (when the card's
+/// counters are known).
+fn deauth_keeps_the_user(name: &str, set: u32, silent: bool, why: &'static str) -> CaseDef {
+    case(
+        S,
+        format!("deauthenticate-ex-{name}-keeps-the-user"),
+        move |h, v| {
+            with_pin_restored(h, v, |h, v, b| {
+                let login = b
+                    .call()
+                    .authenticate_ex(ROLE_USER, 0, Some(DEFAULT_PIN), None, false, false);
+                v.reply("CardAuthenticateEx (setup)", &login, &[SCARD_S_SUCCESS]);
+                v.expected = None;
+                let before = h.counters();
+                let r = b.call().deauthenticate_ex(set, 0);
+                let cost = before.zip(h.counters()).map(|(b, a)| a.since(b).apdus);
+                v.reply("CardDeauthenticateEx", &r, &[SCARD_S_SUCCESS]);
+                v.check(h.pin_status() == Ok(PinStatus::Verified), || {
+                    "the user PIN was logged out".into()
+                });
+                if let Some(bits) = authenticated_state(b) {
+                    v.check(bits & (1 << ROLE_USER) != 0, || {
+                        format!("CP_CARD_AUTHENTICATED_STATE {bits:#x} lacks ROLE_USER")
+                    });
+                }
+                if silent {
+                    match cost {
+                        Some(n) => {
+                            v.check(n == 0, || format!("{n} APDUs for a logout with nothing to do"));
+                        }
+                        None => v.note("the card's APDU counters are not available here"),
+                    }
+                }
+            });
+            v.note(why);
+        },
+    )
+}
+
+/// The user logged in, then `CardAuthenticateEx(ROLE_USER)` with a PIN that cannot be right: a failed
+/// authentication deauthenticates the role whether or not the PIN was sent, so the card's PIN is no
+/// longer verified, and the tries left reported are the card's.
+fn malformed_pin_logs_out(name: &str, pin: &'static [u8]) -> CaseDef {
+    case(
+        S,
+        format!("authenticate-ex-malformed-{name}-logs-out"),
+        move |h, v| {
+            with_pin_restored(h, v, |h, v, b| {
+                let login = b
+                    .call()
+                    .authenticate_ex(ROLE_USER, 0, Some(DEFAULT_PIN), None, false, false);
+                v.reply("CardAuthenticateEx (setup)", &login, &[SCARD_S_SUCCESS]);
+                v.expected = None;
+                let r = b
+                    .call()
+                    .authenticate_ex(ROLE_USER, 0, Some(pin), None, false, true);
+                v.reply(
+                    "CardAuthenticateEx with a malformed PIN",
+                    &r,
+                    &[SCARD_W_WRONG_CHV],
+                );
+                let reported = r.value.and_then(|o| o.attempts);
+                v.check(reported == Some(u32::from(PIN_TRIES)), || {
+                    format!("pcAttemptsRemaining {reported:?}, the card has {PIN_TRIES} tries left")
+                });
+                v.check(h.pin_status() == Ok(PinStatus::NotVerified { retries: PIN_TRIES }), || {
+                format!(
+                    "the card's PIN after the failed authentication: {:?}, expected not verified with \
+                    {PIN_TRIES} tries",
+                    h.pin_status()
+                )
+            });
+                if let Some(bits) = authenticated_state(b) {
+                    v.check(bits & (1 << ROLE_USER) == 0, || {
+                        format!("CP_CARD_AUTHENTICATED_STATE {bits:#x}: ROLE_USER still authenticated")
+                    });
+                }
+            });
+            v.note("spec §4.2: a failed authentication leaves the role deauthenticated; no try is spent");
+        },
+    )
+}
+
+/// The module's `CP_CARD_AUTHENTICATED_STATE`, when it offers the (optional) property.
+fn authenticated_state(b: &Bound) -> Option<u32> {
+    let r = b
+        .call()
+        .get_property(Some("Authenticated State"), 4, 0, false, false);
+    let ok = r.ok();
+    r.value
+        .filter(|_| ok)
+        .and_then(|p| blobs::dwords(&p.data).first().copied())
+}
+
 /// The PIN roles the module lists, with their PIN_INFO.
 fn roles(b: &Bound) -> Vec<(u32, blobs::PinInfo)> {
     let Some(list) = b
@@ -706,7 +801,26 @@ pub fn cases() -> Vec<CaseDef> {
             &[SCARD_E_INVALID_PARAMETER],
             "§12",
         ),
+        deauth_keeps_the_user(
+            "puk-only",
+            1 << 4,
+            true,
+            "§4.2: only the roles named are logged out; nothing holds the PUK verified, so nothing is sent",
+        ),
+        deauth_keeps_the_user(
+            "admin-only",
+            1 << ROLE_ADMIN,
+            false,
+            "§4.2: only the roles named are logged out",
+        ),
     ]);
+    for (name, pin) in [
+        ("short", &b"12345"[..]),
+        ("long", b"123456789"),
+        ("padding-byte", b"1234\xFF6"),
+    ] {
+        c.push(malformed_pin_logs_out(name, pin));
+    }
     c.extend(challenge_cases());
     c.extend(pin_change_cases());
     c
