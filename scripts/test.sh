@@ -245,7 +245,7 @@ conformance_run() {
   rm -f "$stats"
   if [[ $kind == linux ]]; then
     # shellcheck disable=SC2016  # the quoted script expands its arguments in the child shell
-    scripts/with-virtual-reader.sh --stats "$stats" -- sh -c '"$0" --module "$1" --reader "$TESSERA_READER" \
+    scripts/with-virtual-reader.sh --stats "$stats" --test-faults -- sh -c '"$0" --module "$1" --reader "$TESSERA_READER" \
       --provision --card-stats "$2"' "$target_dir/debug/tessera-conformance" \
       "$target_dir/debug/libtessera_minidriver.so" "$stats" >"$report" 2>&1 || true
   else
@@ -260,7 +260,7 @@ conformance_run() {
     local dll='Z:'${target_dir//\//\\}\\$target\\debug\\tessera_minidriver.dll
     local stats_win='Z:'${stats//\//\\}
     # shellcheck disable=SC2016  # as above
-    scripts/with-virtual-reader.sh --stats "$stats" -- bash -c \
+    scripts/with-virtual-reader.sh --stats "$stats" --test-faults -- bash -c \
       'source scripts/lib/wine.sh && wine_exec --arch "$0" --bind "$1" -- wine "$2" --module "$3" \
         --reader "$TESSERA_READER" --provision --card-stats "$4"' \
       "$arch" "$target_dir" "$exe" "$dll" "$stats_win" >"$report" 2>&1 || true

@@ -21,6 +21,8 @@ Options passed to the virtual card (tessera-virtual-card):
   --stats FILE          where the card writes its APDU/byte counters
   --trace FILE          where the card writes its APDU trace
   --mgm-algorithm ALG   management key algorithm of a new card
+  --test-faults         accept the card's test-fault instruction (conformance cases that need a
+                        misbehaving card)
 Other options:
   --no-card             start the reader without a card (TESSERA_VIRTUAL_CARD=0)
   -h, --help            this help
@@ -56,6 +58,7 @@ while (($# > 0)); do
       vcard_args+=("$1")
       shift
       ;;
+    --test-faults) vcard_args+=("$1"); shift ;;
     --no-card) no_card=1; shift ;;
     -h | --help) usage; exit 0 ;;
     --) shift; break ;;

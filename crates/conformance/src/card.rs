@@ -69,11 +69,12 @@ fn fake_handle() -> usize {
 }
 
 impl CardAccess {
-    /// A fresh, deterministic virtual card.
+    /// A fresh, deterministic virtual card, with its test faults available.
     #[cfg(feature = "builtin")]
     pub fn virtual_card(seed: u64) -> Result<Self, String> {
         use tessera_virtual_card::{CardConfig, SharedCard, VirtualCard};
-        let card = VirtualCard::new(CardConfig::seeded(seed)).map_err(|e| e.to_string())?;
+        let mut card = VirtualCard::new(CardConfig::seeded(seed)).map_err(|e| e.to_string())?;
+        card.enable_test_faults();
         Ok(Self::Virtual(SharedCard::new(card)))
     }
 

@@ -345,11 +345,7 @@ impl CardContext {
         let mut contents = Vec::with_capacity(slots.len());
         for slot in slots {
             let certificate = self.certificate(slot)?;
-            let metadata = if with_metadata {
-                self.read_vendor(|s| s.get_metadata(slot))?.flatten()
-            } else {
-                None
-            };
+            let metadata = if with_metadata { self.metadata(slot)? } else { None };
             contents.push((
                 slot,
                 SlotContents {
@@ -371,11 +367,7 @@ impl CardContext {
         let mut contents = Vec::new();
         for slot in KeyRef::user_key_slots() {
             let certificate = self.certificate(slot)?;
-            let metadata = if with_metadata {
-                self.read_vendor(|s| s.get_metadata(slot))?.flatten()
-            } else {
-                None
-            };
+            let metadata = if with_metadata { self.metadata(slot)? } else { None };
             if certificate.is_some() || metadata.is_some() {
                 contents.push((
                     slot,
@@ -396,6 +388,21 @@ impl CardContext {
                 .map(Some)
                 .map_err(|e| MdError::CommDataLost(format!("container map 5FFF10: {e}"))),
             None => Ok(None),
+        }
+    }
+
+    /// GET METADATA of `slot`; `None` when the card has none or its answer is unusable (logged). Like an
+    /// unreadable certificate, a malformed or refused answer loses the slot that detail only: the other
+    /// slots stay listed, and the slot itself too when its certificate tells the key. Only a failure to
+    /// reach the card is an error.
+    fn metadata(&mut self, slot: KeyRef) -> Result<Option<tessera_piv::commands::Metadata>> {
+        match self.read_vendor(|s| s.get_metadata(slot)) {
+            Ok(metadata) => Ok(metadata.flatten()),
+            Err(e @ (MdError::Transport(_) | MdError::NoMemory)) => Err(e),
+            Err(e) => {
+                tracing::warn!("GET METADATA {slot} unusable, the slot is read without it: {e}");
+                Ok(None)
+            }
         }
     }
 

@@ -30,6 +30,8 @@ pub struct BridgeOptions {
     pub stats: Option<PathBuf>,
     /// Appended with a trace of the APDUs (secrets redacted).
     pub trace: Option<PathBuf>,
+    /// Accept the test-fault instruction ([`crate::test_faults`]), for conformance runs.
+    pub test_faults: bool,
 }
 
 /// Why the bridge stopped with an error.
@@ -70,6 +72,9 @@ pub fn run(
         None => VirtualCard::new(options.config),
     }
     .map_err(BridgeError::Card)?;
+    if options.test_faults {
+        card.enable_test_faults();
+    }
     if let Some(path) = &options.trace {
         let file = OpenOptions::new()
             .create(true)

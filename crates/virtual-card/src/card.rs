@@ -17,6 +17,7 @@ use crate::instruments::{CardCounters, Trace};
 use crate::rng::CardRng;
 use crate::state::{PersistentState, Selection, VolatileState};
 use crate::store::Store;
+use crate::test_faults::TestFaults;
 
 /// The ATR of a YubiKey 5 (CCID), from libykpiv's `YKPIV_ATR_YK5`: tools that recognise YubiKeys by
 /// ATR (libykpiv, OpenSC) treat the virtual card as one.
@@ -32,6 +33,7 @@ pub struct VirtualCard {
     framing: Framing,
     counters: Arc<CardCounters>,
     trace: Option<Trace>,
+    faults: TestFaults,
 }
 
 fn rng_for(config: &CardConfig) -> Result<CardRng, VirtualCardError> {
@@ -62,6 +64,7 @@ impl VirtualCard {
             framing: Framing::default(),
             counters: Arc::default(),
             trace: None,
+            faults: TestFaults::default(),
         }
     }
 
@@ -83,8 +86,14 @@ impl VirtualCard {
     }
 
     fn dispatch(&mut self, cmd: &ParsedCommand) -> Reply {
+        if let Some(reply) = self.faults.switch(cmd) {
+            return reply;
+        }
         if cmd.ins != ins::SELECT && self.engine.volatile().selection != Selection::Piv {
             return Err(StatusWord::INS_NOT_SUPPORTED);
+        }
+        if let Some(reply) = self.faults.answer(cmd) {
+            return reply;
         }
         if cmd.ins == ins::GET_RESPONSE {
             // Only reached when no response is pending (see the framing module).
@@ -106,6 +115,11 @@ impl VirtualCard {
         if let Some(trace) = &mut self.trace {
             trace.event("reset");
         }
+    }
+
+    /// Lets a test switch faults on through the card ([`crate::test_faults`]). Off by default.
+    pub fn enable_test_faults(&mut self) {
+        self.faults.enable();
     }
 
     /// The ATR.

@@ -34,6 +34,9 @@
 //! * ECDSA signatures are deterministic (RFC 6979); the hash is truncated to the field size.
 //! * Touch policies are recorded and reported; touch is simulated as always given.
 //! * See [`framing`] for the chaining and GET RESPONSE choices.
+//! * With [`VirtualCard::enable_test_faults`] (`--test-faults`), a proprietary instruction switches on
+//!   faults a harness needs to test against, such as a malformed GET METADATA answer
+//!   ([`test_faults`]).
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -52,6 +55,7 @@ pub mod secret;
 mod shared;
 pub mod state;
 pub mod store;
+pub mod test_faults;
 pub mod vpcd;
 
 pub use card::{ATR, VirtualCard};

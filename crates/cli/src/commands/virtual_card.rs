@@ -57,6 +57,7 @@ pub fn run(command: &VirtualCardCommand) -> CliResult<()> {
                 config: CardConfig::default(),
                 stats: stats.clone(),
                 trace: trace.clone(),
+                test_faults: false,
             };
             eprintln!(
                 "attaching the virtual card in {} to vpcd at {vpcd} (Ctrl-C stops)",

@@ -10,9 +10,13 @@ use tessera_piv::PinStatus;
 use super::files::open;
 use crate::codes::*;
 use crate::ffi::alloc;
-use crate::ffi::calls::{Calls, FileArgs, StructArg};
+use crate::ffi::calls::flags::CARD_PADDING_PKCS1;
+use crate::ffi::calls::{Calls, FileArgs, PaddingInfo, SignArgs, StructArg};
 use crate::fixture::{DEFAULT_PIN, PIN_TRIES};
 use crate::harness::{Bound, CaseDef, Harness, Verdict, case};
+use crate::oracle::hash::Hash;
+use crate::oracle::rsa::reversed;
+use crate::suites::keys::{Want, find, login};
 
 const S: &str = "robustness";
 
@@ -451,6 +455,7 @@ pub fn cases() -> Vec<CaseDef> {
             ));
         }),
     ];
+    c.push(malformed_metadata_hides_no_other_slot());
     c.push(case(S, "allocator-balanced-after-delete", |h, v| {
         let before = alloc::live_count();
         let Some(mut b) = open(h, v) else { return };
@@ -465,4 +470,75 @@ pub fn cases() -> Vec<CaseDef> {
         });
     }));
     c
+}
+
+/// `P1` of the virtual card's test-fault instruction `00 EF P1 P2` (Tessera's `test_faults` module):
+/// every fault off, or GET METADATA of slot `P2` malformed.
+const FAULT_CLEAR: u8 = 0x00;
+const FAULT_MALFORMED_METADATA: u8 = 0x01;
+
+/// Sends the virtual card's test-fault instruction through the harness's own connection: `Ok(false)`
+/// when the card does not have it (a real card, or a virtual card started without `--test-faults`).
+fn test_fault(h: &Harness, p1: u8, p2: u8) -> Result<bool, String> {
+    let mut s = h.card().piv_session()?;
+    let r = s
+        .transmit(&tessera_piv::apdu::Command::new(0x00, 0xEF, p1, p2))
+        .map_err(|e| e.to_string())?;
+    Ok(r.sw.is_success())
+}
+
+/// GET METADATA of 9D answered with a malformed template (the card's test fault): a fresh context still
+/// lists the other slots and signs with 9A (9D, which has no certificate, has nothing left that tells
+/// its key and is left out).
+fn malformed_metadata_hides_no_other_slot() -> CaseDef {
+    case(S, "malformed-metadata-hides-no-other-slot", |h, v| {
+        let Some(key) = v.setup("find the key", find(h, Want::RsaExchange(2048))) else {
+            return;
+        };
+        match test_fault(h, FAULT_MALFORMED_METADATA, 0x9D) {
+            Ok(true) => {}
+            Ok(false) => {
+                return v.skip("the card cannot be made to answer malformed metadata (no test faults)");
+            }
+            Err(e) => return v.fail(format!("setup (test fault): {e}")),
+        }
+        if let Some(b) = v.setup("open", h.open()) {
+            match h.cmap(&b) {
+                Ok(records) => {
+                    let listed = |i: u8| records.iter().any(|r| r.index == i && r.valid());
+                    v.check(listed(key.index), || {
+                        format!("container {} (9A) is missing from cmapfile", key.index)
+                    });
+                }
+                Err(e) => v.fail(format!("cmapfile with one slot's metadata malformed: {e}")),
+            }
+            let signed = login(&b, &key).map_err(name).and_then(|()| {
+                let rsa = key.rsa()?;
+                let data = Hash::Sha256.of("malformed metadata");
+                let args = SignArgs::padded(
+                    key.index,
+                    key.spec,
+                    &data,
+                    CARD_PADDING_PKCS1,
+                    PaddingInfo::Pkcs1(Some(Hash::Sha256.cng_name().into())),
+                );
+                let r = b.call().sign_data(&args);
+                let sig = r
+                    .value
+                    .and_then(|o| o.signature)
+                    .ok_or_else(|| format!("CardSignData returned {}", name(r.code)))?;
+                rsa.verify_pkcs1(Some(Hash::Sha256), &data, &reversed(&sig))
+            });
+            v.check(signed.is_ok(), || {
+                format!("9A does not sign: {}", signed.err().unwrap_or_default())
+            });
+        }
+        if let Err(e) = test_fault(h, FAULT_CLEAR, 0) {
+            v.fail(format!("clearing the test fault: {e}"));
+        }
+        v.note(
+            "a malformed answer for one slot is treated like an unreadable certificate: that slot loses \
+            the detail, the others are unaffected",
+        );
+    })
 }

@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! tessera-virtual-card --vpcd HOST:PORT [--state FILE] [--serial N] [--seed N] [--stats FILE]
-//!                      [--trace FILE] [--mgm-algorithm 3des|aes128|aes192|aes256]
+//!                      [--trace FILE] [--mgm-algorithm 3des|aes128|aes192|aes256] [--test-faults]
 //! ```
 //! Connects to vpcd as a TCP client (retrying every 200 ms), reconnects when the connection drops, and
 //! exits 0 on SIGINT or SIGTERM. State is saved after every command that changes it. The bridge itself
@@ -65,6 +65,9 @@ struct Args {
     /// Management-key type of a new card.
     #[arg(long, value_enum, default_value = "3des")]
     mgm_algorithm: MgmAlgorithm,
+    /// Accept the test-fault instruction (00 EF), with which a test harness makes the card misbehave.
+    #[arg(long)]
+    test_faults: bool,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -87,6 +90,7 @@ fn main() -> anyhow::Result<()> {
         config,
         stats: args.stats,
         trace: args.trace,
+        test_faults: args.test_faults,
     };
     bridge::run(&options, &shutdown, |event| match event {
         BridgeEvent::Connected(address) => eprintln!("tessera-virtual-card: connected to {address}"),

@@ -1,0 +1,112 @@
+//! Faults a test harness switches on through the card itself, for the cases a well-behaved card cannot
+//! show. A harness that reaches the card only through PC/SC (pcscd, Wine's winscard) has no other way
+//! in. Off unless the card was built with them ([`VirtualCard::enable_test_faults`](crate::VirtualCard),
+//! `--test-faults` on the binary); a card without them answers the instruction like any unknown one, as
+//! a real card does.
+//!
+//! The instruction is `00 EF P1 P2`, without data (`EF` is no PIV or YubiKey instruction; the framing
+//! accepts only class `00`):
+//! * `P1 = 00`: every fault off;
+//! * `P1 = 01`, `P2 = slot`: GET METADATA of that slot answers a malformed template (tag `01`, the
+//!   algorithm, two bytes long) with `9000`.
+//!
+//! A fault lasts until it is switched off, across resets: it belongs to the card, not to a session.
+
+use std::collections::BTreeSet;
+
+use tessera_piv::StatusWord;
+use tessera_piv::apdu::ParsedCommand;
+use tessera_piv::commands::ins;
+
+use crate::command::Reply;
+
+/// Class byte of the fault instruction.
+pub const CLA: u8 = 0x00;
+/// Instruction byte of the fault instruction.
+pub const INS: u8 = 0xEF;
+/// `P1`: every fault off.
+pub const CLEAR: u8 = 0x00;
+/// `P1`: malformed GET METADATA for the slot in `P2`.
+pub const MALFORMED_METADATA: u8 = 0x01;
+
+/// The malformed metadata template: the algorithm tag with two bytes.
+const MALFORMED_TEMPLATE: [u8; 4] = [0x01, 0x02, 0x11, 0x11];
+
+/// The faults switched on.
+#[derive(Debug, Default)]
+pub struct TestFaults {
+    enabled: bool,
+    malformed_metadata: BTreeSet<u8>,
+}
+
+impl TestFaults {
+    /// Lets the fault instruction through.
+    pub fn enable(&mut self) {
+        self.enabled = true;
+    }
+
+    /// Handles the fault instruction itself (when enabled).
+    pub(crate) fn switch(&mut self, cmd: &ParsedCommand) -> Option<Reply> {
+        if !self.enabled || cmd.cla != CLA || cmd.ins != INS {
+            return None;
+        }
+        if !cmd.data.is_empty() {
+            return Some(Err(StatusWord::WRONG_LENGTH));
+        }
+        Some(match cmd.p1 {
+            CLEAR => {
+                self.malformed_metadata.clear();
+                Ok(Vec::new())
+            }
+            MALFORMED_METADATA => {
+                self.malformed_metadata.insert(cmd.p2);
+                Ok(Vec::new())
+            }
+            _ => Err(StatusWord::INCORRECT_P1P2),
+        })
+    }
+
+    /// The faulty answer to a PIV command, when a fault covers it.
+    pub(crate) fn answer(&self, cmd: &ParsedCommand) -> Option<Reply> {
+        let metadata = cmd.cla == 0x00 && cmd.ins == ins::GET_METADATA && cmd.p1 == 0x00;
+        (metadata && self.malformed_metadata.contains(&cmd.p2)).then(|| Ok(MALFORMED_TEMPLATE.to_vec()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parsed(apdu: &[u8]) -> ParsedCommand {
+        ParsedCommand::parse(apdu).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn off_unless_enabled_then_switched_by_the_instruction() {
+        let mut faults = TestFaults::default();
+        let set = parsed(&[CLA, INS, MALFORMED_METADATA, 0x9D]);
+        let metadata = parsed(&[0x00, ins::GET_METADATA, 0x00, 0x9D]);
+        assert!(
+            faults.switch(&set).is_none(),
+            "a card without faults ignores the instruction"
+        );
+        assert!(faults.answer(&metadata).is_none());
+        faults.enable();
+        assert_eq!(faults.switch(&set), Some(Ok(Vec::new())));
+        assert_eq!(faults.answer(&metadata), Some(Ok(MALFORMED_TEMPLATE.to_vec())));
+        assert!(
+            faults
+                .answer(&parsed(&[0x00, ins::GET_METADATA, 0x00, 0x9A]))
+                .is_none()
+        );
+        assert_eq!(
+            faults.switch(&parsed(&[CLA, INS, 0x07, 0x00])),
+            Some(Err(StatusWord::INCORRECT_P1P2))
+        );
+        assert_eq!(
+            faults.switch(&parsed(&[CLA, INS, CLEAR, 0x00])),
+            Some(Ok(Vec::new()))
+        );
+        assert!(faults.answer(&metadata).is_none());
+    }
+}
