@@ -73,7 +73,8 @@ impl std::fmt::Debug for DeriveRequest<'_> {
 impl CardContext {
     /// `CardConstructDHAgreement`: the peer key is a `BCRYPT_ECCKEY_BLOB`. Returns the agreement index.
     pub fn construct_agreement(&mut self, index: u8, peer_blob: &[u8]) -> Result<u8> {
-        let container = self.containers()?.get(index)?.clone();
+        peer_blob_shape(peer_blob)?;
+        let container = self.container(index)?.clone();
         let PublicKey::Ecc { algorithm, .. } = container.public_key else {
             return Err(MdError::InvalidParameter("the container's key is not an EC key"));
         };
@@ -335,6 +336,28 @@ fn wide_string(bytes: &[u8]) -> Result<String> {
     }
     String::from_utf16(&crate::utf16::units_until_nul(bytes))
         .map_err(|_| MdError::InvalidParameter("string parameter is not UTF-16"))
+}
+
+/// The checks of a peer `BCRYPT_ECCKEY_BLOB` that need no container: a known ECDH/ECDSA public magic
+/// with its field size, and exactly the bytes that size announces. Made before the card is asked anything.
+fn peer_blob_shape(blob: &[u8]) -> Result<()> {
+    let bad = MdError::InvalidParameter("peer public key");
+    let (Some(magic), Some(cb)) = (blob.first_chunk::<4>(), blob.get(4..8)) else {
+        return Err(bad);
+    };
+    let field = match u32::from_le_bytes(*magic) {
+        keyblob::ECDH_P256_MAGIC | keyblob::ECDSA_P256_MAGIC => 32,
+        keyblob::ECDH_P384_MAGIC | keyblob::ECDSA_P384_MAGIC => 48,
+        _ => return Err(bad),
+    };
+    let cb = cb
+        .try_into()
+        .map(u32::from_le_bytes)
+        .map_err(|_| MdError::InvalidParameter("peer key"))?;
+    if cb != field as u32 || blob.len() != 8 + 2 * field {
+        return Err(bad);
+    }
+    Ok(())
 }
 
 /// The uncompressed point of a peer `BCRYPT_ECCKEY_BLOB` on the container's curve, checked to be on it.

@@ -235,6 +235,12 @@ impl ContainerSet {
         let mut set = Self::default();
         for (i, record) in map.records.iter().enumerate() {
             let Ok(index) = u8::try_from(i) else { break };
+            if u32::from(index) >= crate::properties::MAX_CONTAINERS {
+                tracing::warn!(
+                    "container map: records from index {index} on are beyond the card's containers"
+                );
+                break;
+            }
             if record.flags & 0x01 == 0 {
                 continue;
             }

@@ -294,6 +294,15 @@ impl CardContext {
             .ok_or_else(|| MdError::Unexpected("container scan".into()))
     }
 
+    /// The container at `index`. An index no container can have is refused before the card is
+    /// scanned: `SCARD_E_NO_KEY_CONTAINER` without card traffic.
+    pub(crate) fn container(&mut self, index: u8) -> Result<&crate::containers::Container> {
+        if u32::from(index) >= crate::properties::MAX_CONTAINERS {
+            return Err(MdError::NoKeyContainer);
+        }
+        self.containers()?.get(index)
+    }
+
     /// Forgets the container scan (after the card was changed).
     pub fn invalidate_containers(&mut self) {
         self.containers = None;

@@ -53,7 +53,7 @@ impl CardContext {
         padding: &DecryptPadding,
         csp_unpads: bool,
     ) -> Result<Decrypted> {
-        let container = self.containers()?.get(index)?.clone();
+        let container = self.container(index)?.clone();
         let PublicKey::Rsa { modulus, .. } = &container.public_key else {
             return Err(MdError::InvalidParameter("the container's key is not an RSA key"));
         };

@@ -360,7 +360,10 @@ impl CardContext {
     /// `CardGetContainerProperty` for the properties that are plain values (not `CCP_CONTAINER_INFO`,
     /// which the ABI layer builds from [`CardContext::container_keys`]).
     pub fn container_property(&mut self, index: u8, property: &str) -> Result<Vec<u8>> {
-        let container = self.containers()?.get(index)?;
+        if !matches!(property, name::PIN_IDENTIFIER | name::ASSOCIATED_ECDH_KEY) {
+            return Err(MdError::InvalidParameter("unknown container property"));
+        }
+        let container = self.container(index)?;
         match property {
             name::PIN_IDENTIFIER => Ok(dwords(&[container.pin])),
             name::ASSOCIATED_ECDH_KEY => match container.associated_ecdh {
@@ -375,7 +378,13 @@ impl CardContext {
 
     /// `CardSetContainerProperty`: the bindings of a read-only card are fixed by its keys' policies.
     pub fn set_container_property(&mut self, index: u8, property: &str, _data: &[u8]) -> Result<()> {
-        self.containers()?.get(index)?;
+        if !matches!(
+            property,
+            name::PIN_IDENTIFIER | name::ASSOCIATED_ECDH_KEY | name::CONTAINER_INFO
+        ) {
+            return Err(MdError::InvalidParameter("unknown container property"));
+        }
+        self.container(index)?;
         match property {
             name::PIN_IDENTIFIER | name::ASSOCIATED_ECDH_KEY => {
                 if self.auth.user || self.auth.admin {
@@ -395,7 +404,7 @@ impl CardContext {
 
     /// The public-key blobs for `CardGetContainerInfo`.
     pub fn container_keys(&mut self, index: u8) -> Result<ContainerKeys> {
-        let container = self.containers()?.get(index)?;
+        let container = self.container(index)?;
         let role = if container.is_exchange() {
             crate::keyblob::BlobRole::Exchange
         } else {

@@ -60,7 +60,7 @@ pub enum Signed {
 impl CardContext {
     /// `CardSignData`.
     pub fn sign(&mut self, req: &SignRequest<'_>) -> Result<Signed> {
-        let container = self.containers()?.get(req.index)?.clone();
+        let container = self.container(req.index)?.clone();
         if !container.accepts_spec(req.key_spec) {
             return Err(MdError::InvalidParameter(
                 "key spec does not match the container's key",

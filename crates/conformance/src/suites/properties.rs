@@ -7,6 +7,7 @@ use tessera_piv::{KeyRef, PinPolicy};
 use super::files::{open, read_only};
 use crate::blobs;
 use crate::codes::*;
+use crate::ffi::calls::{Calls, DecryptArgs, PaddingInfo, SignArgs, StructArg};
 use crate::harness::{CaseDef, Harness, Verdict, case};
 
 const S: &str = "properties";
@@ -205,10 +206,7 @@ fn pin_info(b: &crate::harness::Bound, role: u32) -> Option<blobs::PinInfo> {
 pub fn cases() -> Vec<CaseDef> {
     let mut c = vec![
         get("free-space", "Free Space", 0, Some(16), |_, v, d, b| {
-            let direct = b
-                .call()
-                .query_free_space(0, crate::ffi::calls::StructArg::V1)
-                .value;
+            let direct = b.call().query_free_space(0, StructArg::V1).value;
             v.check(direct.is_some_and(|x| x.to_vec() == blobs::dwords(d)), || {
                 "differs from CardQueryFreeSpace".into()
             });
@@ -855,5 +853,96 @@ pub fn cases() -> Vec<CaseDef> {
             "§12",
         ),
     ]);
+    c.push(invalid_arguments_cost_no_apdu());
     c
+}
+
+/// An invalid call against one context's container interface.
+type InvalidCall = (&'static str, fn(&Calls<'_>) -> u32, u32);
+
+/// Calls whose arguments are wrong whatever the card holds: an index no container can have (the module
+/// lists at most 48: 24 slots and their ECDH twins; an index of 200 is out of any layout), unknown
+/// property names, an ECDH blob with an unknown magic.
+const INVALID_CALLS: [InvalidCall; 8] = [
+    (
+        "CardGetContainerProperty(200, \"bogus\")",
+        |c| {
+            c.get_container_property(200, Some("bogus"), 64, 0, false, false)
+                .code
+        },
+        SCARD_E_INVALID_PARAMETER,
+    ),
+    (
+        "CardGetContainerProperty(0, \"bogus\")",
+        |c| {
+            c.get_container_property(0, Some("bogus"), 64, 0, false, false)
+                .code
+        },
+        SCARD_E_INVALID_PARAMETER,
+    ),
+    (
+        "CardGetContainerProperty(200, CCP_PIN_IDENTIFIER)",
+        |c| {
+            c.get_container_property(200, Some("PIN Identifier"), 64, 0, false, false)
+                .code
+        },
+        SCARD_E_NO_KEY_CONTAINER,
+    ),
+    (
+        "CardSetContainerProperty(0, \"bogus\")",
+        |c| {
+            c.set_container_property(0, Some("bogus"), Some(&[1, 0, 0, 0]), 0)
+                .code
+        },
+        SCARD_E_INVALID_PARAMETER,
+    ),
+    (
+        "CardGetContainerInfo(200)",
+        |c| c.get_container_info(200, 0, StructArg::V1).code,
+        SCARD_E_NO_KEY_CONTAINER,
+    ),
+    (
+        "CardSignData(200)",
+        |c| c.sign_data(&SignArgs::basic(2, 200, 3, 0x800C, &[0x11; 32])).code,
+        SCARD_E_NO_KEY_CONTAINER,
+    ),
+    (
+        "CardRSADecrypt(200)",
+        |c| {
+            c.rsa_decrypt(&DecryptArgs::v2(200, 1, &[0x22; 256], 1, PaddingInfo::Null))
+                .code
+        },
+        SCARD_E_NO_KEY_CONTAINER,
+    ),
+    (
+        "CardConstructDHAgreement(0, unknown blob magic)",
+        |c| {
+            let mut blob = b"XXXX".to_vec();
+            blob.extend(32u32.to_le_bytes());
+            blob.extend([0x04; 64]);
+            c.construct_dh_agreement(2, 0, 0, Some(&blob), false).code
+        },
+        SCARD_E_INVALID_PARAMETER,
+    ),
+];
+
+/// Each invalid call on a fresh context (nothing read from the card yet) gets its code before the card
+/// is asked anything: no APDU.
+fn invalid_arguments_cost_no_apdu() -> CaseDef {
+    case(S, "invalid-arguments-cost-no-apdu", |h, v| {
+        for (what, call, want) in INVALID_CALLS {
+            let Some(b) = open(h, v) else { return };
+            let before = h.counters();
+            let code = call(&b.call());
+            let cost = before.zip(h.counters()).map(|(b, a)| a.since(b).apdus);
+            v.code(what, code, &[want]);
+            match cost {
+                Some(n) => {
+                    v.check(n == 0, || format!("{what}: {n} APDUs before the refusal"));
+                }
+                None => v.note(format!("{what}: the card's APDU counters are not available here")),
+            }
+        }
+        v.note("every argument is checked before any card traffic");
+    })
 }
