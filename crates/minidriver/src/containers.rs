@@ -5,6 +5,8 @@
 //! agreement also gets an ECDH container at index 24 + its slot index, named after the ECDSA one, and the
 //! two are paired through `CCP_ASSOCIATED_ECDH_KEY`. RSA keys get one container: an exchange key
 //! (`AT_KEYEXCHANGE`, which CAPI also lets sign) unless the certificate restricts the key to signing.
+//! Either RSA key spec may sign and decrypt with a dual-use key; a key certified for signatures only
+//! does not decrypt at all.
 //! With a Yubico container map (5FFF10) on the card, its records decide indices, names and specs.
 
 use std::collections::BTreeMap;
@@ -97,6 +99,10 @@ pub struct Container {
     pub pin: u32,
     /// For an ECDSA container, the index of its ECDH twin.
     pub associated_ecdh: Option<u8>,
+    /// The certificate allows decryption (keyEncipherment or dataEncipherment), or there is no
+    /// certificate or key-usage extension to restrict the key. Enforced by `CardRSADecrypt` whatever
+    /// key spec the CSP asks with.
+    pub decrypts: bool,
 }
 
 impl Container {
@@ -194,6 +200,7 @@ impl ContainerSet {
                 default: false,
                 pin,
                 associated_ecdh: None,
+                decrypts: usage.encipher,
             };
             match public_key {
                 PublicKey::Rsa { .. } => {
@@ -248,7 +255,7 @@ impl ContainerSet {
             let Some((_, contents)) = slots.iter().find(|(s, _)| *s == slot) else {
                 continue;
             };
-            let Some((public_key, _)) = key_of(slot, contents) else {
+            let Some((public_key, usage)) = key_of(slot, contents) else {
                 continue;
             };
             let kind = match (record.key_spec, &public_key) {
@@ -272,6 +279,7 @@ impl ContainerSet {
                 },
                 associated_ecdh: (record.associated_ecdh_container != 0xFF && kind == ContainerKind::Ecdsa)
                     .then_some(record.associated_ecdh_container),
+                decrypts: usage.encipher,
             });
         }
         if !set.containers.values().any(|c| c.default) {

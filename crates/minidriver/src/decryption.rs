@@ -62,6 +62,11 @@ impl CardContext {
                 "key spec does not match the container's key",
             ));
         }
+        if !container.decrypts {
+            return Err(MdError::InvalidParameter(
+                "the certificate's key usage does not allow decryption",
+            ));
+        }
         let k = modulus.len();
         if ciphertext_le.len() < k {
             return Err(MdError::InsufficientBuffer("ciphertext shorter than the modulus"));

@@ -599,6 +599,37 @@ fn refusal_cases() -> Vec<CaseDef> {
         });
         v.note("spec: an empty container → SCARD_E_NO_KEY_CONTAINER");
     }));
+    c.push(
+        case(S, "rsa2048-sign-only-key-refuses-decryption", |h, v| {
+            with_key(h, v, Want::RsaSignOnly, Profile::V7NoUnpad, |b, key, v| {
+                let Some(rsa) = v.setup("public key", key.rsa()) else {
+                    return;
+                };
+                let Some(c) = v.setup("encryption", rsa.encrypt_pkcs1(b"not for this key", 3)) else {
+                    return;
+                };
+                for spec in [AT_SIGNATURE, AT_KEYEXCHANGE] {
+                    let mut args = Pad::Pkcs1.args(key, &reversed(&c));
+                    args.key_spec = spec;
+                    let r = b.call().rsa_decrypt(&args);
+                    v.reply(
+                        &format!("CardRSADecrypt with key spec {spec} on a signature-only key"),
+                        &r,
+                        &[SCARD_E_INVALID_PARAMETER],
+                    );
+                    v.check(
+                        r.value.is_none_or(|o| o.data != reversed(b"not for this key")),
+                        || "the plaintext came back".into(),
+                    );
+                }
+            });
+            v.note(
+                "the certificate's key usage is digitalSignature only: no decryption, whichever key spec \
+                the CSP asks with (dual-use keys decrypt with both: rsa*-at-signature-on-dual-use-key)",
+            );
+        })
+        .counted_for(tag(2048)),
+    );
     c.push(case(S, "ec-container", |h, v| {
         with_key(
             h,
