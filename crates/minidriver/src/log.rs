@@ -9,8 +9,13 @@
 //! Every entry point logs its name and result code; the APDU trace shows secrets redacted. PINs, PUKs,
 //! keys and decrypted data are never logged.
 
+use std::io::{self, Write};
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::PathBuf;
-use std::sync::Once;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, Once, PoisonError};
+
+use tracing_subscriber::fmt::MakeWriter;
 
 static INIT: Once = Once::new();
 
@@ -40,26 +45,97 @@ pub fn settings(registry: impl Fn(&str) -> Option<String>) -> Option<LogSettings
 /// Installs the file logger once per process, with the settings `settings` returns (asked only on the
 /// first call: the registry is not read again for every context). Only the exported
 /// `CardAcquireContext` calls this: a Rust program that links the module as a library keeps its own
-/// logging.
+/// logging. Whatever goes wrong here (no file, a bad filter, a panic in a settings source) leaves the
+/// module working without a log, now and on every later call.
 pub fn init(settings: impl FnOnce() -> Option<LogSettings>) {
     INIT.call_once(|| {
-        let Some(settings) = settings() else { return };
-        let Ok(file) = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&settings.file)
-        else {
-            return;
-        };
-        let filter =
-            tracing_subscriber::EnvFilter::try_new(&settings.level).unwrap_or_else(|_| "debug".into());
-        let _ = tracing_subscriber::fmt()
-            .with_env_filter(filter)
-            .with_ansi(false)
-            .with_thread_ids(true)
-            .with_writer(std::sync::Mutex::new(file))
-            .try_init();
+        // A panic stops here, so the `Once` completes instead of being poisoned for every later call.
+        let _ = catch_unwind(AssertUnwindSafe(|| {
+            let settings = settings()?;
+            let file = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&settings.file)
+                .ok()?;
+            install(&settings.level, file).then_some(())
+        }));
     });
+}
+
+/// Installs the module's log with `writer` as its destination, unless a logger is installed already.
+/// Returns whether it was. The writer is wrapped so that neither a panicking nor a failing writer
+/// reaches the calls that log: after a panic the log is off.
+pub fn init_with_writer(level: &str, writer: impl Write + Send + 'static) -> bool {
+    catch_unwind(AssertUnwindSafe(|| install(level, writer))).unwrap_or(false)
+}
+
+fn install(level: &str, writer: impl Write + Send + 'static) -> bool {
+    let filter = tracing_subscriber::EnvFilter::try_new(level).unwrap_or_else(|_| "debug".into());
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(false)
+        .with_thread_ids(true)
+        .log_internal_errors(false)
+        .with_writer(LogWriter::new(writer))
+        .try_init()
+        .is_ok()
+}
+
+/// The log's destination, shared by every thread. A writer that panics is never called again (and the
+/// panic goes no further); a poisoned lock is taken over, since the writer holds no invariant the log
+/// relies on.
+struct LogWriter<W> {
+    inner: Mutex<W>,
+    broken: AtomicBool,
+}
+
+impl<W: Write> LogWriter<W> {
+    fn new(inner: W) -> Self {
+        Self {
+            inner: Mutex::new(inner),
+            broken: AtomicBool::new(false),
+        }
+    }
+
+    fn with<T>(&self, f: impl FnOnce(&mut W) -> io::Result<T>) -> io::Result<T> {
+        if self.broken.load(Ordering::Relaxed) {
+            return Err(io::Error::other("the log writer failed earlier; the log is off"));
+        }
+        let mut inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
+        match catch_unwind(AssertUnwindSafe(|| f(&mut inner))) {
+            Ok(result) => result,
+            Err(payload) => {
+                self.broken.store(true, Ordering::Relaxed);
+                std::mem::forget(payload);
+                Err(io::Error::other("the log writer panicked; the log is off"))
+            }
+        }
+    }
+}
+
+/// One event's handle on the [`LogWriter`].
+struct LogLine<'a, W>(&'a LogWriter<W>);
+
+impl<W: Write> Write for LogLine<'_, W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0.with(|w| w.write(buf))
+    }
+
+    fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
+        self.0.with(|w| w.write_all(buf))
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.0.with(|w| w.flush())
+    }
+}
+
+impl<'a, W: Write + 'a> MakeWriter<'a> for LogWriter<W> {
+    type Writer = LogLine<'a, W>;
+
+    fn make_writer(&'a self) -> Self::Writer {
+        LogLine(self)
+    }
 }
 
 #[cfg(test)]

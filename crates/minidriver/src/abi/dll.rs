@@ -31,14 +31,16 @@ pub extern "system" fn DllMain(instance: HINSTANCE, reason: u32, _reserved: *mut
 /// (digest §9.2). Needs administrator rights.
 #[unsafe(no_mangle)]
 pub extern "system" fn DllRegisterServer() -> i32 {
-    let name = module_file_name();
-    with_database(|db| registration::register(db, &name))
+    super::boundary::guard_hresult("DllRegisterServer", || {
+        let name = module_file_name();
+        with_database(|db| registration::register(db, &name))
+    })
 }
 
 /// Forgets every card type `DllRegisterServer` introduced.
 #[unsafe(no_mangle)]
 pub extern "system" fn DllUnregisterServer() -> i32 {
-    with_database(registration::unregister)
+    super::boundary::guard_hresult("DllUnregisterServer", || with_database(registration::unregister))
 }
 
 /// The base name of this DLL (`tessera_minidriver.dll` unless renamed).
