@@ -49,10 +49,14 @@ fn oaep_block(valid: bool, state: &mut u64) -> Vec<u8> {
     db.resize(K - msg.len() - 34, 0);
     db.push(1);
     db.extend_from_slice(&msg);
-    let masked_db: Vec<u8> = db.iter().zip(h.mgf1(&seed, K - 33)).map(|(a, b)| a ^ b).collect();
+    let masked_db: Vec<u8> = db
+        .iter()
+        .zip(h.mgf1(&seed, K - 33).iter())
+        .map(|(a, b)| a ^ b)
+        .collect();
     let masked_seed: Vec<u8> = seed
         .iter()
-        .zip(h.mgf1(&masked_db, 32))
+        .zip(h.mgf1(&masked_db, 32).iter())
         .map(|(a, b)| a ^ b)
         .collect();
     let mut em = [vec![0u8], masked_seed, masked_db].concat();

@@ -213,14 +213,17 @@ impl CardContext {
                         "SP 800-56A KDF needs AlgorithmID, PartyUInfo, PartyVInfo",
                     ));
                 };
-                let other_info = [
-                    alg_id,
-                    u,
-                    v,
-                    p.supp_pub.unwrap_or(&[]),
-                    p.supp_priv.unwrap_or(&[]),
-                ]
-                .concat();
+                // SuppPrivInfo is private by definition: the concatenation is wiped when dropped.
+                let other_info = Zeroizing::new(
+                    [
+                        alg_id,
+                        u,
+                        v,
+                        p.supp_pub.unwrap_or(&[]),
+                        p.supp_priv.unwrap_or(&[]),
+                    ]
+                    .concat(),
+                );
                 let len = req.requested_len.unwrap_or(hash().len());
                 if len == 0 || len > MAX_DERIVED_LEN {
                     return Err(MdError::InvalidParameter("derived key length"));

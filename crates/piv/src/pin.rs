@@ -23,9 +23,10 @@ pub enum PinFormatError {
     ContainsPadding,
 }
 
-/// A PIN or PUK padded to eight bytes. Zeroized on drop; `Debug` never shows it.
+/// A PIN or PUK padded to eight bytes. The bytes live in one heap block from creation to drop, which
+/// wipes them: moving a `PaddedPin` moves a pointer, never a copy of the PIN. `Debug` never shows it.
 #[derive(Clone, PartialEq, Eq)]
-pub struct PaddedPin(Zeroizing<[u8; PADDED_LEN]>);
+pub struct PaddedPin(Box<Zeroizing<[u8; PADDED_LEN]>>);
 
 impl PaddedPin {
     /// Pads `pin` (1–8 bytes) with `FF`. The card, not this function, decides what PINs it accepts
@@ -40,14 +41,17 @@ impl PaddedPin {
         if pin.contains(&0xFF) {
             return Err(PinFormatError::ContainsPadding);
         }
-        let mut out = Zeroizing::new([0xFF; PADDED_LEN]);
+        let mut out = Box::new(Zeroizing::new([0xFF; PADDED_LEN]));
         out[..pin.len()].copy_from_slice(pin);
         Ok(Self(out))
     }
 
-    /// Takes an already padded 8-byte value as the card stores it.
-    pub fn from_padded(padded: [u8; PADDED_LEN]) -> Self {
-        Self(Zeroizing::new(padded))
+    /// Takes an already padded 8-byte value as the card stores it (copied into the PIN's own block;
+    /// the caller wipes its copy).
+    pub fn from_padded(padded: &[u8; PADDED_LEN]) -> Self {
+        let mut out = Box::new(Zeroizing::new([0xFF; PADDED_LEN]));
+        out.copy_from_slice(padded);
+        Self(out)
     }
 
     /// The eight padded bytes.
@@ -90,5 +94,21 @@ mod tests {
             Err(PinFormatError::ContainsPadding)
         );
         assert_eq!(format!("{p:?}"), "PaddedPin(<redacted>)");
+    }
+
+    #[test]
+    fn the_padded_bytes_stay_in_place_when_the_pin_moves() {
+        // A PIN that moves by value leaves a copy of itself behind that nothing wipes; the bytes must
+        // live in one place from creation to the wipe on drop, however the value is passed around.
+        let pin = PaddedPin::new(b"123456").unwrap();
+        let at = pin.as_bytes().as_ptr();
+        let moved = vec![pin];
+        assert_eq!(
+            moved[0].as_bytes().as_ptr(),
+            at,
+            "moving the PIN copied its bytes"
+        );
+        let boxed = Box::new(moved.into_iter().next().unwrap());
+        assert_eq!(boxed.as_bytes().as_ptr(), at, "moving the PIN copied its bytes");
     }
 }

@@ -5,6 +5,7 @@ use digest::Digest;
 use md5::Md5;
 use sha1::Sha1;
 use sha2::{Sha224, Sha256, Sha384, Sha512};
+use zeroize::Zeroizing;
 
 use crate::error::{MdError, Result};
 
@@ -110,14 +111,21 @@ impl HashAlg {
         }
     }
 
-    /// Hashes the concatenation of `parts`.
-    pub fn digest(self, parts: &[&[u8]]) -> Vec<u8> {
-        fn run<D: Digest>(parts: &[&[u8]]) -> Vec<u8> {
+    /// Hashes the concatenation of `parts`. What was hashed may be secret (an ECDH value in the KDFs, a
+    /// decrypted block in OAEP): the state wipes itself when dropped (RustCrypto's `zeroize` feature) and
+    /// the hash is written straight into a buffer that is wiped when dropped.
+    pub fn digest(self, parts: &[&[u8]]) -> Zeroizing<Vec<u8>> {
+        fn run<D: Digest>(parts: &[&[u8]]) -> Zeroizing<Vec<u8>> {
             let mut d = D::new();
             for p in parts {
                 d.update(p);
             }
-            d.finalize().to_vec()
+            let mut out = Zeroizing::new(vec![0u8; <D as Digest>::output_size()]);
+            // The buffer has the output's size by construction.
+            if let Ok(output) = <&mut digest::Output<D>>::try_from(out.as_mut_slice()) {
+                d.finalize_into(output);
+            }
+            out
         }
         match self {
             Self::Md5 => run::<Md5>(parts),
@@ -126,16 +134,22 @@ impl HashAlg {
             Self::Sha256 => run::<Sha256>(parts),
             Self::Sha384 => run::<Sha384>(parts),
             Self::Sha512 => run::<Sha512>(parts),
-            Self::Md5Sha1 => [run::<Md5>(parts), run::<Sha1>(parts)].concat(),
+            Self::Md5Sha1 => {
+                let mut out = Zeroizing::new(Vec::with_capacity(36));
+                out.extend_from_slice(&run::<Md5>(parts));
+                out.extend_from_slice(&run::<Sha1>(parts));
+                out
+            }
         }
     }
 
-    /// MGF1 (RFC 8017 B.2.1) with this hash: `len` bytes of mask from `seed`.
-    pub fn mgf1(self, seed: &[u8], len: usize) -> Vec<u8> {
-        let mut out = Vec::with_capacity(len + self.len());
+    /// MGF1 (RFC 8017 B.2.1) with this hash: `len` bytes of mask from `seed` (in OAEP, a mask of the
+    /// decrypted message: wiped when dropped, and reserved up front so that it never moves).
+    pub fn mgf1(self, seed: &[u8], len: usize) -> Zeroizing<Vec<u8>> {
+        let mut out = Zeroizing::new(Vec::with_capacity(len + self.len()));
         let mut counter: u32 = 0;
         while out.len() < len {
-            out.extend(self.digest(&[seed, &counter.to_be_bytes()]));
+            out.extend_from_slice(&self.digest(&[seed, &counter.to_be_bytes()]));
             counter += 1;
         }
         out.truncate(len);
@@ -145,6 +159,31 @@ impl HashAlg {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn every_digest_state_wipes_itself_on_drop() {
+        // A state that absorbed an ECDH secret (the KDFs), a decrypted block (OAEP) or a PIN-derived
+        // value must not stay in freed memory: RustCrypto's `zeroize` feature wipes the hash states,
+        // their block buffers, and through them the HMAC states built on them.
+        fn wiped<T: zeroize::ZeroizeOnDrop>() {}
+        wiped::<Md5>();
+        wiped::<Sha1>();
+        wiped::<Sha224>();
+        wiped::<Sha256>();
+        wiped::<Sha384>();
+        wiped::<Sha512>();
+        fn hmac_state_wiped<D: digest::block_api::EagerHash>()
+        where
+            D::Core: zeroize::ZeroizeOnDrop,
+            digest::block_api::Buffer<D::Core>: zeroize::ZeroizeOnDrop,
+        {
+        }
+        hmac_state_wiped::<Md5>();
+        hmac_state_wiped::<Sha1>();
+        hmac_state_wiped::<Sha256>();
+        hmac_state_wiped::<Sha384>();
+        hmac_state_wiped::<Sha512>();
+    }
+
     use super::*;
 
     #[test]
@@ -190,7 +229,7 @@ mod tests {
     #[test]
     fn mgf1_known_answer() {
         // MGF1-SHA1("foo", 3) = 1ac907 (the vector used by PKCS#1 test suites).
-        assert_eq!(HashAlg::Sha1.mgf1(b"foo", 3), [0x1a, 0xc9, 0x07]);
-        assert_eq!(HashAlg::Sha1.mgf1(b"bar", 5), [0xbc, 0x0c, 0x65, 0x5e, 0x01]);
+        assert_eq!(*HashAlg::Sha1.mgf1(b"foo", 3), [0x1a, 0xc9, 0x07]);
+        assert_eq!(*HashAlg::Sha1.mgf1(b"bar", 5), [0xbc, 0x0c, 0x65, 0x5e, 0x01]);
     }
 }

@@ -1,6 +1,7 @@
 //! Key derivation functions of `CardDeriveKey` (spec §4.7.3, CNG `BCRYPT_KDF_*`), applied to an ECDH
 //! secret Z (the big-endian X coordinate the card returns).
 
+use digest::FixedOutput;
 use hmac::{Hmac, KeyInit, Mac};
 use md5::Md5;
 use sha1::Sha1;
@@ -12,13 +13,18 @@ use crate::error::{MdError, Result};
 
 /// HMAC with any of the module's hashes (not MD5‖SHA-1). Every output here is secret-derived.
 pub fn hmac(hash: HashAlg, key: &[u8], parts: &[&[u8]]) -> Result<Zeroizing<Vec<u8>>> {
-    fn run<M: Mac + KeyInit>(key: &[u8], parts: &[&[u8]]) -> Result<Zeroizing<Vec<u8>>> {
+    fn run<M: Mac + KeyInit + FixedOutput>(key: &[u8], parts: &[&[u8]]) -> Result<Zeroizing<Vec<u8>>> {
         // HMAC accepts keys of every length; the error arm is never taken.
         let mut m = <M as KeyInit>::new_from_slice(key).map_err(|_| MdError::InvalidParameter("HMAC key"))?;
         for p in parts {
-            m.update(p);
+            Mac::update(&mut m, p);
         }
-        Ok(Zeroizing::new(m.finalize().into_bytes().to_vec()))
+        // Straight into a buffer wiped on drop; the state (wiped on drop too) is consumed.
+        let mut out = Zeroizing::new(vec![0u8; <M as digest::OutputSizeUser>::output_size()]);
+        if let Ok(output) = <&mut digest::Output<M>>::try_from(out.as_mut_slice()) {
+            FixedOutput::finalize_into(m, output);
+        }
+        Ok(out)
     }
     match hash {
         HashAlg::Md5 => run::<Hmac<Md5>>(key, parts),
@@ -33,7 +39,7 @@ pub fn hmac(hash: HashAlg, key: &[u8], parts: &[&[u8]]) -> Result<Zeroizing<Vec<
 
 /// `BCRYPT_KDF_HASH`: H(prepend ‖ Z ‖ append).
 pub fn kdf_hash(hash: HashAlg, z: &[u8], prepend: &[u8], append: &[u8]) -> Zeroizing<Vec<u8>> {
-    Zeroizing::new(hash.digest(&[prepend, z, append]))
+    hash.digest(&[prepend, z, append])
 }
 
 /// `BCRYPT_KDF_HMAC`: HMAC(key, prepend ‖ Z ‖ append).
@@ -116,11 +122,7 @@ pub fn sp800_56a_concat(
     let mut out = Zeroizing::new(Vec::with_capacity(len + hash.len()));
     let mut counter: u32 = 1;
     while out.len() < len {
-        out.extend_from_slice(&Zeroizing::new(hash.digest(&[
-            &counter.to_be_bytes(),
-            z,
-            other_info,
-        ])));
+        out.extend_from_slice(&hash.digest(&[&counter.to_be_bytes(), z, other_info]));
         counter = counter
             .checked_add(1)
             .ok_or(MdError::InvalidParameter("derived key length"))?;

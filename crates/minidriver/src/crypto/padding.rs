@@ -43,7 +43,7 @@ pub fn pss_sign(hash: HashAlg, m_hash: &[u8], salt: &[u8], mod_bits: usize, k: u
     let mut db = vec![0u8; db_len];
     db[db_len - salt.len() - 1] = 0x01;
     db[db_len - salt.len()..].copy_from_slice(salt);
-    for (d, m) in db.iter_mut().zip(hash.mgf1(&h, db_len)) {
+    for (d, m) in db.iter_mut().zip(hash.mgf1(&h, db_len).iter()) {
         *d ^= m;
     }
     db[0] &= 0xFFu8 >> (8 * em_len - em_bits);
@@ -104,14 +104,14 @@ pub fn oaep_decrypt(em: &[u8], hash: HashAlg, label: &[u8]) -> Result<Decoded> {
     let seed: Zeroizing<Vec<u8>> = Zeroizing::new(
         masked_seed
             .iter()
-            .zip(hash.mgf1(masked_db, h_len))
+            .zip(hash.mgf1(masked_db, h_len).iter())
             .map(|(a, b)| a ^ b)
             .collect(),
     );
     let mut db: Zeroizing<Vec<u8>> = Zeroizing::new(
         masked_db
             .iter()
-            .zip(hash.mgf1(&seed, k - h_len - 1))
+            .zip(hash.mgf1(&seed, k - h_len - 1).iter())
             .map(|(a, b)| a ^ b)
             .collect(),
     );
