@@ -1,9 +1,11 @@
-//! The numeric return codes of the minidriver interface (digest §3). Kept here, as plain `u32`s, so that
-//! the safe layer can name them without touching FFI types.
+//! The numeric return codes of the minidriver interface (Smart Card Minidriver Specification 7.07, the
+//! `SCARD_*` values of `winerror.h`). Kept here, as plain `u32`s, so that the safe layer can name them
+//! without touching FFI types.
 
 /// Success.
 pub const SCARD_S_SUCCESS: u32 = 0;
-/// Internal error (used for a panic caught at the boundary, together with `SCARD_E_UNEXPECTED`).
+/// Internal error. Not returned by this module (a panic caught at the boundary answers
+/// `SCARD_E_UNEXPECTED`); named for logs and reports.
 pub const SCARD_F_INTERNAL_ERROR: u32 = 0x8010_0001;
 /// An invalid handle.
 pub const SCARD_E_INVALID_HANDLE: u32 = 0x8010_0003;
@@ -19,7 +21,7 @@ pub const SCARD_E_UNKNOWN_CARD: u32 = 0x8010_000D;
 pub const SCARD_F_COMM_ERROR: u32 = 0x8010_0013;
 /// Invalid value (bad key data).
 pub const SCARD_E_INVALID_VALUE: u32 = 0x8010_0011;
-/// Generic failure.
+/// Generic failure; also what a panic caught at the boundary answers.
 pub const SCARD_E_UNEXPECTED: u32 = 0x8010_001F;
 /// Optional function or feature not implemented.
 pub const SCARD_E_UNSUPPORTED_FEATURE: u32 = 0x8010_0022;

@@ -128,9 +128,10 @@ pub(crate) unsafe fn swap_vendor_handle(cd: *const CARD_DATA, handle: usize) -> 
 pub(crate) struct Callbacks {
     pub alloc: PFN_CSP_ALLOC,
     pub free: PFN_CSP_FREE,
+    /// Not called: the module pads signatures itself.
     #[allow(dead_code)]
     pub pad: PFN_CSP_PAD_DATA,
-    #[allow(dead_code)]
+    /// `CardRSADecrypt` hands the raw block to it when the CSP offers it (version 7).
     pub unpad: PFN_CSP_UNPAD_DATA,
 }
 

@@ -4,7 +4,7 @@
 //! safe [`CardContext`](crate::context::CardContext), and the error mapped to its `DWORD` by
 //! [`MdError::code`](crate::error::MdError::code). `CARD_DATA` and every `PFN_CARD_*` type come from
 //! `windows-sys` (pinned by the layout assertions in `layout.rs`). Output buffers come from the CSP's
-//! `pfnCspAlloc`. The context lives behind `pvVendorSpecific`.
+//! `pfnCspAlloc`. `pvVendorSpecific` holds a handle to the context (see `card_data.rs`).
 #![allow(unsafe_code)]
 
 mod boundary;
