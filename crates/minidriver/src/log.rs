@@ -6,8 +6,13 @@
 //!   `HKLM\SOFTWARE\Tessera\Minidriver`, which reach processes whose environment cannot be set
 //!   (LSASS during logon, the certificate propagation service).
 //!
-//! Every entry point logs its name and result code; the APDU trace shows secrets redacted. PINs, PUKs,
-//! keys and decrypted data are never logged.
+//! Every entry point logs its name and result code. At `debug` and more, every APDU is traced too
+//! (target `tessera::apdu`, `tessera_piv::transport::Tracing` over the context's link): command headers
+//! and lengths, status words, and the data of everything but the commands that carry secrets (VERIFY,
+//! CHANGE REFERENCE DATA, RESET RETRY COUNTER, management-key authentication, SET MANAGEMENT KEY,
+//! IMPORT) and the answers that do (every GENERAL AUTHENTICATE result: signatures, decrypted blocks,
+//! ECDH secrets; the PIN-protected object 5FC109). PINs, PUKs, keys and decrypted data are never
+//! logged.
 
 use std::io::{self, Write};
 use std::panic::{AssertUnwindSafe, catch_unwind};

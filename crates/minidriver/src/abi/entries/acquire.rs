@@ -102,7 +102,7 @@ pub(crate) unsafe fn acquire(cd: *mut CARD_DATA, flags: u32, source: LinkSource)
         LinkSource::Pcsc => Box::new(unsafe { PcscLink::new(hcard) }),
         LinkSource::Injected(t) => Box::new(Injected(t)),
     };
-    let context = CardContext::acquire(link, version)?;
+    let context = CardContext::acquire(crate::link::traced(link), version)?;
     let handle = ContextCell::register(context);
     // SAFETY: `cd` is writable for the caller's version, which is at least `version`; the table fill
     // writes only members of `version`.
