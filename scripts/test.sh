@@ -221,7 +221,7 @@ tier_pcsc() {
     step "build $package --test $test" cargo test --no-run --quiet -p "$package" --test "$test"
     if ((step_status == 0)); then
       step "$package --test $test (private pcscd)" \
-        scripts/with-virtual-reader.sh -- cargo test --quiet -p "$package" --test "$test" -- --include-ignored
+        scripts/with-virtual-reader.sh --test-faults -- cargo test --quiet -p "$package" --test "$test" -- --include-ignored
     else
       not_run "$package --test $test (private pcscd)" "its build failed"
     fi
