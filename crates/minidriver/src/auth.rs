@@ -1,9 +1,10 @@
-//! PIN authentication and de-authentication (digest §4.2).
+//! PIN authentication and de-authentication (Smart Card Minidriver Specification 7.07 §4.2).
 //!
 //! A PIN is never sent twice: before sending it, the module asks for the PIN status with an empty
 //! VERIFY (which spends no try). That query also detects a card that lost its PIV selection (reset
 //! through the same handle) — it is then re-selected — and tells how many tries are left. PINs that
-//! cannot be right (not 6–8 bytes, or containing `FF`) are refused without being sent.
+//! cannot be right (not 6–8 bytes, or containing `FF`) are refused without being sent; like any failed
+//! authentication they log the role out, on the card too.
 
 use tessera_piv::{KeyRef, PaddedPin, PinStatus};
 
