@@ -1,4 +1,4 @@
-//! Property test of the ABI inputs (issue 4): random sequences of entry-point calls with random flags,
+//! Property test of the ABI inputs: random sequences of entry-point calls with random flags,
 //! versions, lengths, names, NULL/non-NULL pointers and buffer contents, against a provisioned virtual
 //! card. Whatever the inputs, no panic may reach the boundary (the module counts the ones it catches) and
 //! every buffer the module hands out comes from the CSP allocator and is freed.

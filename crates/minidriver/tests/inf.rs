@@ -1,8 +1,9 @@
 //! The Windows INF package (`packaging/windows/tessera_minidriver.inf`) against the shipped ATR list and
-//! the rules of the minidriver spec §3.1.4 / Appendix A.2 and the certification kit's InstCheckINF
-//! (digest §9.3, §13): every ATR has its `SCFILTER\CID_<historical bytes>` hardware ID in every model
-//! section, every hardware ID its ATR, `DefaultInstall` for each architecture, Windows 7+ sections
-//! that include UmPass, registry values equal to what `DllRegisterServer` writes.
+//! the rules of Microsoft's Smart Card Minidriver Specification 7.07 §3.1.4 (Smart Card INF File
+//! Requirements) and Appendix A.2 (Sample INF), and the certification kit's InstCheckINF test: every
+//! ATR has its `SCFILTER\CID_<historical bytes>` hardware ID in every model section (NTamd64,
+//! NTamd64.6.1, NTx86, NTx86.6.1), every hardware ID its ATR, `DefaultInstall` for each architecture,
+//! Windows 7+ sections that include UmPass, registry values equal to what `DllRegisterServer` writes.
 //!
 //! `TESSERA_WRITE_INF=1 cargo test -p tessera-minidriver --test inf` rewrites the file from the list.
 #![allow(clippy::unwrap_used)]

@@ -1,5 +1,7 @@
-//! Acceptance test of issue 5: in-module PKCS#1 v1.5 and OAEP unpadding answers every invalid padding
-//! with the one same code, `SCARD_E_INVALID_VALUE`, and returns the right plaintext for every valid one.
+//! In-module PKCS#1 v1.5 and OAEP unpadding (RFC 8017 §7.1.2, §7.2.2) answers every invalid padding with
+//! the one same code, `SCARD_E_INVALID_VALUE`, and returns the right plaintext for every valid one: an
+//! error that depended on where the padding is wrong would be a Bleichenbacher/Manger oracle (the
+//! Marvin attack).
 //! More than 10 000 paddings go through `CardRSADecrypt` (ABI → virtual card raw RSA → unpadding).
 //! The blocks are built here, independently of the module's decoder, and raw-encrypted with RustCrypto.
 #![allow(clippy::unwrap_used)]

@@ -618,7 +618,9 @@ mod tests {
 
     #[test]
     fn generate_exact_bytes() {
-        // piv.md §2: `00 47 00 9D 05 AC 03 80 01 07` and `00 47 00 9C 0B AC 09 80 01 11 AA 01 02 AB 01 02`.
+        // The examples of Yubico's PIV command reference (GENERATE ASYMMETRIC KEY PAIR, with the Yubico
+        // policy tags AA/AB): `00 47 00 9D 05 AC 03 80 01 07` and
+        // `00 47 00 9C 0B AC 09 80 01 11 AA 01 02 AB 01 02`.
         let c = generate_key_pair(
             KeyRef::KEY_MANAGEMENT,
             AlgorithmId::RSA2048,

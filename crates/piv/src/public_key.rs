@@ -179,7 +179,8 @@ mod tests {
 
     #[test]
     fn parses_generate_responses() {
-        // RSA-2048: 7F49 82 01 09 81 82 01 00 <n> 82 03 01 00 01 (piv.md §2).
+        // RSA-2048 as a YubiKey answers GENERATE (Yubico's PIV command reference):
+        // 7F49 82 01 09 81 82 01 00 <n> 82 03 01 00 01.
         let mut n = vec![0xC3u8; 256];
         n[255] = 0x01;
         let mut resp = vec![0x7F, 0x49, 0x82, 0x01, 0x09, 0x81, 0x82, 0x01, 0x00];

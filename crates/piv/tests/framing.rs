@@ -8,7 +8,8 @@ use tessera_piv::session::SessionOptions;
 use tessera_piv::transport::Scripted;
 use tessera_piv::{KeyRef, PaddedPin, PinStatus, PivError, Session, StatusWord, TransportError};
 
-/// SELECT with the 9-byte AID, and a YubiKey 5's answer (piv.md §1).
+/// SELECT with the 9-byte AID (the form OpenSC sends), and a YubiKey 5's answer (as the Yubico .NET
+/// SDK documentation shows it).
 const SELECT: &str = "00 A4 04 00 09 A0 00 00 03 08 00 00 10 00 00";
 const SELECT_OK: &str = "61 11 4F 06 00 00 10 00 01 00 79 07 4F 05 A0 00 00 03 08 90 00";
 const GET_CHUID: &str = "00 CB 3F FF 05 5C 03 5F C1 02 00";

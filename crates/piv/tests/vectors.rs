@@ -98,7 +98,9 @@ fn pin_commands_full_bytes() {
 
 #[test]
 fn rsa2048_sign_is_two_exact_chained_blocks() {
-    // piv.md §2: `7C 82 01 06 82 00 81 82 01 00 <256 B>`, sent as `10 87 07 9C …` then `00 87 07 9C …`.
+    // GENERAL AUTHENTICATE with a 256-byte challenge: `7C 82 01 06 82 00 81 82 01 00 <256 B>`, sent with
+    // ISO 7816-4 command chaining (CLA bit 0x10) as `10 87 07 9C …` then `00 87 07 9C …`, the form
+    // libykpiv and OpenSC send.
     let input: Vec<u8> = (0..256u32).map(|i| (i as u8).wrapping_mul(31)).collect();
     let cmd = commands::private_key_operation(AlgorithmId::RSA2048, KeyRef::SIGNATURE, &input).unwrap();
     let chain = cmd.to_short_chain();
@@ -336,7 +338,8 @@ fn responses_parse_to_values() {
 
 #[test]
 fn generate_rsa2048_through_get_response() {
-    // piv.md §2: `7F49 82 01 09 81 82 01 00 <n> 82 03 01 00 01`, 270 bytes, fetched as 256 + 14.
+    // A YubiKey's GENERATE answer: `7F49 82 01 09 81 82 01 00 <n> 82 03 01 00 01`, 270 bytes, fetched
+    // through `61xx` / GET RESPONSE as 256 + 14.
     let n: Vec<u8> = (0..256u32).map(|i| 0x80 | i as u8).collect();
     let answer = cat(&[&hex("7F 49 82 01 09 81 82 01 00"), &n, &hex("82 03 01 00 01")]);
     assert_eq!(answer.len(), 270);

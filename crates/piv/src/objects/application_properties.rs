@@ -54,11 +54,12 @@ impl ApplicationProperties {
         Ok(apt)
     }
 
-    /// Parses a SELECT answer the way a host must read one that came with `9000` (piv.md §1, as OpenSC's
-    /// `piv_find_aid`): the card has the application whatever the template looks like, so this never
-    /// fails. Every element that parses is kept and the rest defaults: bytes after the `61` template are
-    /// ignored, a template shorter than its length is read as far as it goes, the element list ends at
-    /// the first malformed element, and a malformed `79` or `AC` contributes only what parsed inside it.
+    /// Parses a SELECT answer the way a host must read one that came with `9000` (as OpenSC's `piv_find_aid`
+    /// does: find `61`, take every `80 01 xx` inside every `AC`): the card has the application whatever the
+    /// template looks like, so this never fails. Every element that parses is kept and the rest defaults:
+    /// bytes after the `61` template are ignored, a template shorter than its length is read as far as it
+    /// goes, the element list ends at the first malformed element, and a malformed `79` or `AC` contributes
+    /// only what parsed inside it.
     pub fn parse_lenient(data: &[u8]) -> Self {
         let mut apt = Self::default();
         let body = match tlv::read(data) {
@@ -128,7 +129,7 @@ mod tests {
 
     #[test]
     fn yubikey5_select_response() {
-        // piv.md §1: YubiKey 5 has no AC and no label.
+        // A YubiKey 5's answer (Yubico .NET SDK docs, captured with opensc-tool): no AC and no label.
         let data = hex("61 11 4F 06 00 00 10 00 01 00 79 07 4F 05 A0 00 00 03 08");
         let apt = ApplicationProperties::parse(&data).unwrap();
         assert_eq!(apt.application_id, hex("000010000100"));

@@ -154,8 +154,8 @@ mod tests {
 
     #[test]
     fn yubico_template_is_byte_exact() {
-        // piv.md §4 (libykpiv): F0 15 A0 00 00 01 16 FF 02 <14> F1 01 21 F2 01 21 F3 00 F4 01 00 F5 01 10
-        // F6 00 F7 00 FA 00 FB 00 FC 00 FD 00 FE 00.
+        // libykpiv's template (`ykpiv_util_set_cccid`): F0 15 A0 00 00 01 16 FF 02 <14> F1 01 21 F2 01 21
+        // F3 00 F4 01 00 F5 01 10 F6 00 F7 00 FA 00 FB 00 FC 00 FD 00 FE 00.
         let id: [u8; 14] = core::array::from_fn(|i| i as u8 + 1);
         let expected = hex("F0 15 A0 00 00 01 16 FF 02 0102030405060708090A0B0C0D0E
              F1 01 21 F2 01 21 F3 00 F4 01 00 F5 01 10 F6 00 F7 00 FA 00 FB 00 FC 00 FD 00 FE 00");

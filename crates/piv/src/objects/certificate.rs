@@ -50,8 +50,9 @@ pub enum Compression {
     None,
     /// gzip, CertInfo `01` (SP 800-73-4, libykpiv, ykman `--compress`).
     Gzip,
-    /// `01 00 <DER length LE16> <zlib>`, CertInfo `01`: the Base CSP's compressed-certificate format
-    /// (minidriver spec §6.6) as Net iD writes it into PIV objects.
+    /// `01 00 <DER length LE16> <zlib>`, CertInfo `01`: the format the Base CSP writes certificates in
+    /// when a card module reports `fCertificateCompression` FALSE (OpenSC's `card-gids.c` reads and writes
+    /// it), as Net iD writes it into PIV objects.
     NetIdZlib,
 }
 

@@ -1,8 +1,9 @@
 //! Card Holder Unique Identifier, CHUID (tag 5FC102) — SP 800-73-4 Part 1 Appendix A, Table 9.
 //!
 //! Its GUID is what Windows keys everything on: the inbox driver derives container names from it
-//! (piv.md §7), OpenSC derives the card id from it (or from the FASC-N), and Yubico notes that the CSP
-//! caches card contents by it. The template is the one libykpiv writes (`ykpiv_util_set_cardid`).
+//! (as FreeRDP's `get_piv_container_name` reproduces), OpenSC derives the card id from it (or from the
+//! FASC-N), and Yubico's minidriver documentation notes that the CSP caches card contents by it: "the
+//! CHUID has to be set and unique". The template is the one libykpiv writes (`ykpiv_util_set_cardid`).
 
 use crate::objects::{ObjectError, elements, finish, fixed, required_fixed};
 use crate::tlv::{self, Builder};
@@ -124,8 +125,8 @@ impl Chuid {
 
 /// The container name the Windows inbox PIV driver derives from a CHUID GUID and a certificate object
 /// tag (e.g. `0x5FC105`): the GUID bytes `3 2 1 0 - 5 4 - 7 6 - 8 9 - 10 11 12` in lowercase hex, then
-/// the tag as six hex digits (piv.md §7, FreeRDP `get_piv_container_name`). GUID bytes 13–15 do not
-/// appear.
+/// the tag as six hex digits (FreeRDP `get_piv_container_name` and sspi-rs `chuid_to_container_name`
+/// reproduce it). GUID bytes 13–15 do not appear.
 pub fn container_name(guid: &[u8; 16], cert_tag: u32) -> String {
     let g = guid;
     format!(
@@ -198,7 +199,8 @@ mod tests {
 
     #[test]
     fn yubico_template_is_byte_exact() {
-        // piv.md §4: libykpiv's CHUID template, GUID at offset 29.
+        // libykpiv's CHUID template (`ykpiv_util_set_cardid`: FASC-N of agency 9999, expiry 2030-01-01),
+        // GUID at offset 29.
         let expected = hex(
             "30 19 D4 E7 39 DA 73 9C ED 39 CE 73 9D 83 68 58 21 08 42 10 84 21 C8 42 10 C3 EB
              34 10 58c68a1d65e0a09285af090b070b5d79
@@ -207,7 +209,7 @@ mod tests {
         let chuid = Chuid::yubico_template(GUID, None);
         let bytes = chuid.encode().unwrap();
         assert_eq!(bytes, expected);
-        assert_eq!(bytes.len(), 0x3B, "piv.md: 53 3B");
+        assert_eq!(bytes.len(), 0x3B, "libykpiv writes it as 53 3B");
         assert_eq!(&bytes[29..45], &GUID);
         assert_eq!(Chuid::try_from(&bytes[..]).unwrap(), chuid);
         let custom = Chuid::yubico_template(GUID, Some(*b"20991231")).encode().unwrap();
@@ -216,7 +218,8 @@ mod tests {
 
     #[test]
     fn nitrokey_chuid_parses() {
-        // piv.md §4: NK FASC-N, default GUID, expiry 99991231, with a cardholder UUID and a signature.
+        // As the Nitrokey piv-authenticator 0.7.0 answers: its FASC-N, its default GUID (`Options::uuid`),
+        // expiry 99991231; here with a cardholder UUID and a signature added.
         let data = hex("30 19 D4E739D821086C1084210D8360D8210842108421804210C3F3
              34 10 00000000000040008000000000000000 35 08 3939393931323331
              36 10 0102030405060708090A0B0C0D0E0F10 3E 03 010203 FE 00");
@@ -230,7 +233,7 @@ mod tests {
 
     #[test]
     fn container_name_vectors() {
-        // piv.md §7 test vector.
+        // The vector FreeRDP's and sspi-rs's tests use for the inbox driver's naming.
         let c = Chuid::yubico_template(GUID, None);
         assert_eq!(c.container_name(0x5FC105), "1d8ac658-e065-92a0-85af-090b075fc105");
         assert_eq!(

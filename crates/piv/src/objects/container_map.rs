@@ -3,7 +3,8 @@
 //!
 //! Layout sources (read, cross-checked): yubico-piv-tool `lib/ykpiv.h` (`ykpiv_container`, packed)
 //! and `lib/util.c` (`ykpiv_util_read_mscmap`/`write_mscmap`); yubikey.rs `src/mscmap.rs`
-//! (`MsContainer`, record length 80 + 27); the minidriver specification §5.15 for the Microsoft record.
+//! (`MsContainer`, record length 80 + 27); Microsoft's Smart Card Minidriver
+//! Specification 7.07 §5.4.4 (Container Map File) for the Microsoft record.
 //!
 //! ```text
 //! ContainerRecord (107 bytes, little-endian)     CmapRecord (86 bytes, little-endian)

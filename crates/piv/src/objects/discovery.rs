@@ -15,7 +15,7 @@ mod tag {
     pub const PIN_USAGE_POLICY: u32 = 0x5F2F;
 }
 
-/// Bits of the PIN usage policy (piv.md §4, OpenSC `PIV_PP_*`).
+/// Bits of the PIN usage policy (SP 800-73-4 Part 1 Appendix A, Table 18; OpenSC names them `PIV_PP_*`).
 pub mod policy {
     /// First byte: the PIV application PIN satisfies the PIV access rules.
     pub const PIV_PIN: u8 = 0x40;
@@ -130,7 +130,8 @@ mod tests {
 
     #[test]
     fn yubikey_and_nitrokey_objects() {
-        // piv.md §4: YK `7E 12 4F 0B A0000003080000100001 00 5F2F 02 40 00`; NK `… 5F2F 02 40 10`.
+        // A YubiKey answers `7E 12 4F 0B A0000003080000100001 00 5F2F 02 40 00`; the Nitrokey
+        // piv-authenticator 0.7.0 `… 5F2F 02 40 10`.
         let yk = hex("4F 0B A0000003080000100001 00 5F2F 02 40 00");
         let d = Discovery::try_from(&yk[..]).unwrap();
         assert_eq!(d, Discovery::yubikey_default());
@@ -138,7 +139,7 @@ mod tests {
         assert_eq!(
             tlv::encode(0x7E, &yk).unwrap()[..2],
             [0x7E, 0x12],
-            "wrapper length from piv.md"
+            "the YubiKey's wrapper length"
         );
         assert!(d.is_piv() && d.piv_pin_supported() && !d.global_pin_supported());
         assert_eq!(d.primary_pin_reference(), KeyRef::PIN);

@@ -63,7 +63,7 @@ mod tests {
 
     #[test]
     fn byte_exact_forms() {
-        // piv.md §4: `C1 01 nOnCard C2 01 nOffCard [F3 L url] FE 00`.
+        // Table 19: `C1 01 keysWithOnCardCerts C2 01 keysWithOffCardCerts [F3 L url] FE 00`.
         let plain = hex("C1 01 02 C2 01 00 FE 00");
         let kh = KeyHistory::try_from(&plain[..]).unwrap();
         assert_eq!(

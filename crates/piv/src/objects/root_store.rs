@@ -179,7 +179,8 @@ mod tests {
 
     #[test]
     fn chunk_size_matches_libykpiv() {
-        // CB_OBJ_MAX (3063) − CB_OBJ_TAG_MAX (4) = 3059, five objects (piv.md §4).
+        // libykpiv: CB_OBJ_MAX (3063) − CB_OBJ_TAG_MAX (4) = 3059 bytes per chunk, five objects
+        // (`ykpiv_util_write_msroots`).
         assert_eq!(MAX_CHUNK, 3059);
         assert_eq!(MAX_BLOB, 15_295);
     }
