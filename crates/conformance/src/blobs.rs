@@ -1,4 +1,5 @@
-//! Parsers for what the module returns, written from the digest (§5, §6) and independent of the module:
+//! Parsers for what the module returns, written from the structures of `cardmod.h` (spec 7.07 §4.2.1,
+//! §4.6.4, §5.4.4) and independent of the module:
 //! `CONTAINER_MAP_RECORD`s, the CAPI `PUBLICKEYBLOB`, the CNG `BCRYPT_ECCKEY_BLOB`, `PIN_INFO`, and
 //! multistrings.
 

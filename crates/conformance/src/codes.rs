@@ -1,4 +1,5 @@
-//! Return codes of the minidriver interface (digest §3) with their names, for expectations and reports.
+//! Return codes of the minidriver interface (the `SCARD_*` values of `winerror.h` that spec 7.07 §2.3.2
+//! asks for, and the Win32 codes its entry points name) with their names, for expectations and reports.
 //! Kept here rather than taken from the module under test: the judge does not borrow from the judged.
 
 macro_rules! codes {

@@ -2,7 +2,7 @@
 //! the card, certificates made with `x509-cert`'s builder and signed by a software CA), or what it reads
 //! back from a card it is told not to touch. Suites compare what the module reports with this.
 //!
-//! The default plan covers every case issue 4 needs; [`SlotPlan`] lists are open-ended, so the
+//! The default plan covers every case of the read-side suites; [`SlotPlan`] lists are open-ended, so the
 //! cryptographic suites can add slots (every RSA size, P-384) without changing the provisioning code.
 
 use std::str::FromStr;

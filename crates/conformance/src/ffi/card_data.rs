@@ -15,7 +15,7 @@ pub const GUARD_LEN: usize = 64;
 pub const GUARD_BYTE: u8 = 0xA5;
 const ALIGN: usize = 16;
 
-/// Size of `CARD_DATA` for an interface version (digest §2.3: 41, 44, 52 and 63 pointer-sized members);
+/// Size of `CARD_DATA` for an interface version (`cardmod.h`: 41, 44, 52 and 63 pointer-sized members);
 /// versions above 7 get the v7 size (a CSP cannot allocate members it does not know).
 pub const fn card_data_size(version: u32) -> usize {
     let members = match version {
@@ -34,8 +34,9 @@ pub struct CardDataBuffer {
 }
 
 // SAFETY: the buffer is plain memory owned by this value. Several threads calling the module through the
-// same `CARD_DATA` is what the interface requires modules to support (digest §10); the harness itself
-// writes members only through `&mut self`.
+// same `CARD_DATA` is what the interface requires modules to support (the certification kit's
+// MultiThreaded test runs five threads on one context); the harness itself writes members only through
+// `&mut self`.
 unsafe impl Send for CardDataBuffer {}
 // SAFETY: as above; shared access only reads.
 unsafe impl Sync for CardDataBuffer {}

@@ -15,8 +15,9 @@ pub const DEFAULT_MANAGEMENT_KEY: [u8; 24] = [
     1, 2, 3, 4, 5, 6, 7, 8, 1, 2, 3, 4, 5, 6, 7, 8, 1, 2, 3, 4, 5, 6, 7, 8,
 ];
 
-/// The response to an administrator challenge (digest §4.2: 3DES-ECB of the 8-byte challenge with the
-/// shared key), or `None` when the challenge is not one 3DES block.
+/// The response to an administrator challenge (spec 7.07 §7.6, Challenge/Response Mechanism: 3DES of
+/// the 8-byte challenge with the shared key; the spec's text says CBC and its sample uses ECB, the same
+/// for one block with a zero IV), or `None` when the challenge is not one 3DES block.
 pub fn tdes_response(key: &[u8; 24], challenge: &[u8]) -> Option<Vec<u8>> {
     let cipher = des::TdesEde3::new_from_slice(key).ok()?;
     let mut block = Block::<des::TdesEde3>::try_from(challenge).ok()?;

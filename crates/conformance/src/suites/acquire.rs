@@ -1,7 +1,7 @@
-//! `CardAcquireContext` and `CardDeleteContext` (digest §2, §4.1, §12, §13): validation of every
-//! caller-filled member, version negotiation (and that only the negotiated version's members are
-//! written, with `CARD_DATA` allocated at exactly that version's size plus guard bytes), and the life of
-//! several contexts.
+//! `CardAcquireContext` and `CardDeleteContext` (spec §2.5.1, §4.1.1, §4.1.2; CMCK CardAcquireContext and
+//! SanityTest): validation of every caller-filled member, version negotiation (and that only the negotiated
+//! version's members are written, with `CARD_DATA` allocated at exactly that version's size plus guard
+//! bytes), and the life of several contexts.
 
 use std::mem::offset_of;
 
@@ -15,7 +15,9 @@ use crate::harness::{CaseDef, Verdict, case};
 
 const S: &str = "acquire";
 
-/// Entries every module must fill at each version (digest §2.3, §4: mandatory functions).
+/// Entries every module must fill at each version: the `CARD_DATA` members of spec §4.1.1 that no entry
+/// point's section allows to be NULL (CardDeauthenticate may be NULL before v6, CardRSADecrypt on an
+/// ECC-only card, the DH entries on an RSA-only card).
 fn mandatory_entries(version: u32) -> Vec<(&'static str, usize)> {
     let mut v = vec![
         (
@@ -178,7 +180,7 @@ pub fn cases() -> Vec<CaseDef> {
         c.push(refuse(
             &format!("version-{requested}-refused"),
             &[ERROR_REVISION_MISMATCH],
-            "§2.2: below the minimum (4) → ERROR_REVISION_MISMATCH (CMCK also sends 0)",
+            "spec §2.5.1: below the minimum (4) → ERROR_REVISION_MISMATCH (CMCK SanityTest also sends 0)",
             move |s| {
                 s.version = requested;
                 s.size = Some(card_data_size(4));
@@ -209,44 +211,44 @@ pub fn cases() -> Vec<CaseDef> {
         refuse(
             "flags-0xff",
             &[SCARD_E_INVALID_PARAMETER],
-            "§4.1: unknown flag bits",
+            "spec §4.1.1: unknown flag bits",
             |s| s.flags = 0xFF,
         ),
         refuse(
             "flags-0x2",
             &[SCARD_E_INVALID_PARAMETER],
-            "§4.1: unknown flag bit",
+            "spec §4.1.1: unknown flag bit",
             |s| s.flags = 0x2,
         ),
         refuse(
             "flags-no-card-mode",
             &[SCARD_E_UNSUPPORTED_FEATURE],
-            "§4.1/§12: CARD_SECURE_KEY_INJECTION_NO_CARD_MODE not supported → SCARD_E_UNSUPPORTED_FEATURE \
+            "spec §4.1.1: CARD_SECURE_KEY_INJECTION_NO_CARD_MODE not supported → SCARD_E_UNSUPPORTED_FEATURE \
              (spec v7; CMCK 6.1 accepted INVALID_PARAMETER from a v6 driver, for which bit 0 was undefined)",
             |s| s.flags = 0x1,
         ),
         refuse(
             "null-atr",
             &[SCARD_E_INVALID_PARAMETER],
-            "§4.1: pbAtr NULL",
+            "spec §4.1.1: pbAtr NULL",
             |s| s.atr = None,
         ),
         refuse(
             "atr-length-0",
             &[SCARD_E_INVALID_PARAMETER],
-            "§13: cbAtr 0",
+            "CMCK: cbAtr 0",
             |s| s.atr_len = Some(0),
         ),
         refuse(
             "atr-length-ffffffff",
             &[SCARD_E_INVALID_PARAMETER],
-            "§13: cbAtr 0xFFFFFFFF",
+            "CMCK: cbAtr 0xFFFFFFFF",
             |s| s.atr_len = Some(u32::MAX),
         ),
         refuse(
             "atr-length-34",
             &[SCARD_E_INVALID_PARAMETER],
-            "§13: cbAtr 34 is ISO-invalid",
+            "CMCK: cbAtr 34 is ISO-invalid",
             |s| {
                 let mut atr = s.atr.clone().unwrap_or_default();
                 atr.resize(34, 0);
@@ -256,13 +258,13 @@ pub fn cases() -> Vec<CaseDef> {
         refuse(
             "atr-truncated-to-2",
             &[SCARD_E_INVALID_PARAMETER],
-            "§13: CMCK's \"Invalid cbAtr (2)\", a truncated valid ATR",
+            "CMCK's \"Invalid cbAtr (2)\": a truncated valid ATR",
             |s| s.atr_len = Some(2),
         ),
         refuse(
             "atr-all-ff",
             &[SCARD_E_UNKNOWN_CARD],
-            "§13: valid length, all bytes FF",
+            "CMCK: valid length, all bytes FF",
             |s| {
                 let n = s.atr.as_ref().map_or(0, Vec::len);
                 s.atr = Some(vec![0xFF; n]);
@@ -271,7 +273,7 @@ pub fn cases() -> Vec<CaseDef> {
         refuse(
             "atr-all-00",
             &[SCARD_E_UNKNOWN_CARD],
-            "§13: valid length, all bytes 00",
+            "CMCK: valid length, all bytes 00",
             |s| {
                 let n = s.atr.as_ref().map_or(0, Vec::len);
                 s.atr = Some(vec![0x00; n]);
@@ -280,7 +282,7 @@ pub fn cases() -> Vec<CaseDef> {
         refuse(
             "atr-bad-checksum",
             &[SCARD_E_UNKNOWN_CARD],
-            "§12: a structurally invalid ATR (TCK wrong) is an unknown card",
+            "spec §4.1.1: an invalid pbAtr (here a wrong TCK) → SCARD_E_UNKNOWN_CARD",
             |s| {
                 if let Some(last) = s.atr.as_mut().and_then(|a| a.last_mut()) {
                     *last ^= 0x01;
@@ -290,8 +292,9 @@ pub fn cases() -> Vec<CaseDef> {
         refuse(
             "atr-trailing-byte",
             &[SCARD_E_INVALID_PARAMETER, SCARD_E_UNKNOWN_CARD],
-            "§4.1: cbAtr that does not match the ATR's structure; SPEC says UNKNOWN_CARD for a plausible \
-             length that matches no card, CMCK accepted INVALID_PARAMETER for a bad cbAtr: either is taken",
+            "spec §4.1.1: cbAtr that does not match the ATR's structure; the spec says UNKNOWN_CARD for a \
+             plausible length that matches no card, CMCK accepted INVALID_PARAMETER for a bad cbAtr: either \
+             is taken",
             |s| {
                 if let Some(a) = s.atr.as_mut() {
                     a.push(0x00);
@@ -301,79 +304,79 @@ pub fn cases() -> Vec<CaseDef> {
         refuse(
             "null-card-name",
             &[SCARD_E_INVALID_PARAMETER],
-            "§4.1: pwszCardName NULL",
+            "spec §4.1.1: pwszCardName NULL",
             |s| s.name = None,
         ),
         refuse(
             "null-alloc",
             &[SCARD_E_INVALID_PARAMETER],
-            "§4.1: pfnCspAlloc NULL",
+            "spec §4.1.1: pfnCspAlloc NULL",
             |s| s.nulls.alloc = true,
         ),
         refuse(
             "null-realloc",
             &[SCARD_E_INVALID_PARAMETER],
-            "§4.1: pfnCspReAlloc NULL",
+            "spec §4.1.1: pfnCspReAlloc NULL",
             |s| s.nulls.realloc = true,
         ),
         refuse(
             "null-free",
             &[SCARD_E_INVALID_PARAMETER],
-            "§4.1: pfnCspFree NULL",
+            "spec §4.1.1: pfnCspFree NULL",
             |s| s.nulls.free = true,
         ),
         refuse(
             "null-card-handle",
             &[SCARD_E_INVALID_HANDLE],
-            "§13: hScard == 0",
+            "CMCK: hScard == 0",
             |s| s.card_handle = 0,
         ),
         refuse(
             "null-context-handle",
             &[SCARD_E_INVALID_HANDLE],
-            "§4.1: hSCardCtx == 0",
+            "spec §4.1.1: hSCardCtx == 0",
             |s| s.context_handle = 0,
         ),
         accept(
             "null-cache-add",
-            "§11.2: CMCK requires success with pfnCspCacheAddFile NULL",
+            "CMCK requires success with pfnCspCacheAddFile NULL",
             |s| s.nulls.cache_add = true,
         ),
         accept(
             "null-cache-lookup",
-            "§11.2: CMCK requires success with pfnCspCacheLookupFile NULL",
+            "CMCK requires success with pfnCspCacheLookupFile NULL",
             |s| s.nulls.cache_lookup = true,
         ),
         accept(
             "null-cache-delete",
-            "§11.2: CMCK requires success with pfnCspCacheDeleteFile NULL",
+            "CMCK requires success with pfnCspCacheDeleteFile NULL",
             |s| s.nulls.cache_delete = true,
         ),
         accept(
             "null-cache-context",
-            "§2.3: cache members may be set late",
+            "spec §3.2.2: the CSP sets the cache members after CardAcquireContext",
             |s| s.nulls.cache_context = true,
         ),
         accept(
             "null-get-dh-agreement",
-            "§13: CMCK requires success with pfnCspGetDHAgreement NULL",
+            "CMCK requires success with pfnCspGetDHAgreement NULL",
             |s| s.nulls.dh = true,
         ),
         accept(
             "null-pad",
-            "§2.3: pfnCspPadData NULL only means no decryption is asked",
+            "spec §4.1.1: pfnCspPadData NULL only means no decryption is asked",
             |s| s.nulls.pad = true,
         ),
         accept(
             "null-unpad",
-            "§2.4: pfnCspUnpadData is optional for the module",
+            "spec §3.2.3: pfnCspUnpadData is optional for the module",
             |s| s.nulls.unpad = true,
         ),
         accept(
             "foreign-valid-atr",
-            "ambiguity: SPEC says a valid ATR that is not one of the module's cards is UNKNOWN_CARD; \
-             Tessera is a class driver that detects PIV by SELECT (issue 4), so a structurally valid \
-             foreign ATR with a PIV card behind it is accepted",
+            "ambiguity: the spec says a valid ATR that is not one of the module's cards is UNKNOWN_CARD; \
+             Tessera is a class driver that detects PIV by SELECT (spec Appendix D.4.3), so a structurally \
+             valid foreign ATR with a PIV card behind it is accepted",
             |s| {
                 s.atr = Some(vec![
                     0x3B, 0x98, 0x94, 0x40, 0x0A, 0xA5, 0x03, 0x01, 0x01, 0x01, 0xAD, 0x13, 0x10,
@@ -391,7 +394,7 @@ pub fn cases() -> Vec<CaseDef> {
             let spec = h.spec(&binding);
             let ctx = Context::acquire(h.module(), &spec, h.cache(), Some(Box::new(NotPiv)));
             v.code("CardAcquireContext", ctx.acquire_code, &[SCARD_E_UNKNOWN_CARD]);
-            v.note("§4.1: the card has no PIV application (SELECT → 6A82) → SCARD_E_UNKNOWN_CARD");
+            v.note("spec §4.1.1: the card has no PIV application (SELECT → 6A82) → SCARD_E_UNKNOWN_CARD");
         }),
         case(S, "delete-positive", |h, v| {
             let Some(mut b) = v.setup("open", h.open()) else {
@@ -409,7 +412,7 @@ pub fn cases() -> Vec<CaseDef> {
                 b.call().delete_context(),
                 &[SCARD_E_INVALID_PARAMETER],
             );
-            v.note("§4.1 (OSC): no private context → SCARD_E_INVALID_PARAMETER");
+            v.note("OpenSC: no private context → SCARD_E_INVALID_PARAMETER");
         }),
         case(S, "call-after-delete", |h, v| {
             let Some(mut b) = v.setup("open", h.open()) else {
@@ -418,7 +421,7 @@ pub fn cases() -> Vec<CaseDef> {
             v.code("CardDeleteContext", b.ctx.delete(), &[SCARD_S_SUCCESS]);
             let r = b.call().read(None, "cardid");
             v.reply("CardReadFile after delete", &r, &[SCARD_E_INVALID_PARAMETER]);
-            v.note("§12: a CARD_DATA without a context is an invalid parameter");
+            v.note("spec §2.3.2: a CARD_DATA without a context is an invalid parameter");
         }),
         case(S, "several-contexts", |h, v| {
             let contexts: Vec<_> = (0..3).filter_map(|_| v.setup("open", h.open())).collect();
@@ -455,7 +458,9 @@ pub fn cases() -> Vec<CaseDef> {
                 b.acquire_code,
                 &[SCARD_S_SUCCESS, SCARD_E_NO_MEMORY],
             );
-            v.note("§1: a module that allocates in CardAcquireContext must return SCARD_E_NO_MEMORY");
+            v.note(
+                "CMCK OutOfMem: a module that allocates in CardAcquireContext must return SCARD_E_NO_MEMORY",
+            );
         }),
         case(S, "context-survives-unrelated-acquire-failure", |h, v| {
             let Some(good) = v.setup("open", h.open()) else {

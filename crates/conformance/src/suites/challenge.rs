@@ -1,4 +1,4 @@
-//! The administrator's challenge/response (digest §4.2; spec "CardGetChallenge",
+//! The administrator's challenge/response (spec §4.2.3, §4.2.4, §4.2.6, §4.2.7, §7.6: "CardGetChallenge",
 //! "CardAuthenticateChallenge", "CardAuthenticateEx", "CardGetChallengeEx"): the administrator is the PIV
 //! management key (3DES, the fixture's default key), the response the 3DES-ECB encryption of the 8-byte
 //! challenge, computed here with the `des` crate. Right and wrong responses, a response without a
@@ -214,8 +214,8 @@ fn flows() -> Vec<CaseDef> {
                 }
             });
             v.note(
-                "a response that is not one block is a wrong response (digest §13: wrong lengths → \
-                WRONG_CHV, as for PINs)",
+                "a response that is not one block is a wrong response (CMCK CardAuthenticatePin: wrong \
+                lengths → WRONG_CHV, as for PINs)",
             );
         })
         .counted_for(TAG),
@@ -256,7 +256,7 @@ fn flows() -> Vec<CaseDef> {
                 }
             });
             v.note(
-                "digest §4.2: success, or SCARD_E_UNSUPPORTED_FEATURE when only a reset logs out (the \
+                "spec §4.2.8: success, or SCARD_E_UNSUPPORTED_FEATURE when only a reset logs out (the \
                 CSP then resets)",
             );
         })
@@ -355,7 +355,7 @@ fn refusals() -> Vec<CaseDef> {
             let r = b.call().get_challenge_ex(role, 0, false, false);
             v.reply("CardGetChallengeEx", &r, &[SCARD_E_INVALID_PARAMETER]);
             v.note(format!(
-                "digest §4.2: not a ChallengeResponsePinType PIN → invalid parameter ({why})"
+                "spec §4.2.7: not a ChallengeResponsePinType PIN → invalid parameter ({why})"
             ));
         }));
     }
@@ -375,7 +375,7 @@ fn refusals() -> Vec<CaseDef> {
                     format!("no challenge afterwards: {}", name(again.code))
                 });
             });
-            v.note("§1, §13 OutOfMem");
+            v.note("CMCK OutOfMem: SCARD_E_NO_MEMORY");
         })
         .counted_for(TAG),
     );

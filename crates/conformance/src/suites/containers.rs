@@ -1,7 +1,7 @@
-//! Containers, capabilities and key sizes (digest §4.1, §4.4, §5.13): `CardGetContainerInfo` blobs
-//! parsed and compared with the provisioned keys, key specs from certificate key usage,
-//! `CardQueryCapabilities`, `CardQueryKeySizes`, and the container write entry points of a read-only
-//! card.
+//! Containers, capabilities and key sizes (spec §4.4.2, §4.6.4, §4.7.6; CMCK CardGetContainerInfo,
+//! CardQueryCapabilities, CardQueryKeySizes): `CardGetContainerInfo` blobs parsed and compared with the
+//! provisioned keys, key specs from certificate key usage, `CardQueryCapabilities`, `CardQueryKeySizes`, and
+//! the container write entry points of a read-only card.
 
 use tessera_piv::AlgorithmId;
 
@@ -49,7 +49,7 @@ fn check_blobs(v: &mut Verdict, f: &Found) {
         (Some(b), None) => (b, false),
         (None, Some(b)) => (b, true),
         (Some(_), Some(_)) => {
-            return v.fail("both key positions filled; the digest expects one key per container");
+            return v.fail("both key positions filled; a PIV slot holds one key, so a container has one");
         }
         (None, None) => return v.fail("no key blob"),
     };
@@ -69,7 +69,10 @@ fn check_blobs(v: &mut Verdict, f: &Found) {
             Ok(b) => {
                 let alg = if exchange { CALG_RSA_KEYX } else { CALG_RSA_SIGN };
                 v.check(b.alg == alg, || {
-                    format!("aiKeyAlg {:#x}, expected {alg:#x} (§5.13)", b.alg)
+                    format!(
+                        "aiKeyAlg {:#x}, expected {alg:#x} (PUBLICKEYBLOB: CALG_RSA_SIGN or CALG_RSA_KEYX)",
+                        b.alg
+                    )
                 });
                 v.check(b.bits == slot.key_bits(), || format!("bitlen {}", b.bits));
                 let e = exponent.iter().fold(0u32, |a, x| (a << 8) | u32::from(*x));
@@ -96,7 +99,10 @@ fn check_blobs(v: &mut Verdict, f: &Found) {
                     (true, true) => ECDH_P384,
                 };
                 v.check(b.magic == magic, || {
-                    format!("dwMagic {:#x}, expected {magic:#x} (§5.13)", b.magic)
+                    format!(
+                        "dwMagic {:#x}, expected {magic:#x} (bcrypt.h's ECDSA or ECDH public magic)",
+                        b.magic
+                    )
                 });
                 v.check(Some(b.xy.as_slice()) == point.get(1..), || {
                     "X‖Y differs from the card's point".into()
@@ -163,7 +169,7 @@ fn key_sizes(
             }
             if (3..=8).contains(&key_spec) {
                 v.check(min == max && min == default, || {
-                    "§4.4: an ECC key spec has one size".into()
+                    "spec §4.7.6: an ECC key spec has one size".into()
                 });
             }
             // The property must agree with the function.
@@ -245,7 +251,7 @@ pub fn cases() -> Vec<CaseDef> {
                 let ec_agree = !s.is_rsa() && s.usage.agrees();
                 if ec_agree {
                     v.check(mine.iter().any(|f| f.exchange_key.is_some()), || {
-                        "§4.4: an EC key allowed to agree must also be offered as ECDH".into()
+                        "an EC key whose certificate allows keyAgreement must also be offered as ECDH".into()
                     });
                 }
                 if !s.is_rsa() && s.usage.signs() {
@@ -282,7 +288,7 @@ pub fn cases() -> Vec<CaseDef> {
             StructArg::version(2),
             false,
             &[ERROR_REVISION_MISMATCH],
-            "§13",
+            "CMCK CardGetContainerInfo",
         ),
         info_refused(
             "version-257",
@@ -291,7 +297,7 @@ pub fn cases() -> Vec<CaseDef> {
             StructArg::version(257),
             false,
             &[ERROR_REVISION_MISMATCH],
-            "§13",
+            "CMCK CardGetContainerInfo",
         ),
         info_refused(
             "null-card-data",
@@ -300,7 +306,7 @@ pub fn cases() -> Vec<CaseDef> {
             StructArg::V1,
             true,
             &[SCARD_E_INVALID_PARAMETER],
-            "§13",
+            "CMCK CardGetContainerInfo",
         ),
         info_refused(
             "null-structure",
@@ -309,7 +315,7 @@ pub fn cases() -> Vec<CaseDef> {
             StructArg::NULL,
             false,
             &[SCARD_E_INVALID_PARAMETER],
-            "§13",
+            "CMCK CardGetContainerInfo",
         ),
         info_refused(
             "flags-1",
@@ -318,7 +324,7 @@ pub fn cases() -> Vec<CaseDef> {
             StructArg::V1,
             false,
             &[SCARD_E_INVALID_PARAMETER],
-            "§13: dwFlags ≠ 0",
+            "CMCK CardGetContainerInfo: dwFlags ≠ 0",
         ),
         info_refused(
             "index-255",
@@ -327,7 +333,7 @@ pub fn cases() -> Vec<CaseDef> {
             StructArg::V1,
             false,
             &[SCARD_E_NO_KEY_CONTAINER],
-            "§13",
+            "CMCK CardGetContainerInfo",
         ),
         case(S, "info-empty-index", |h, v| {
             let Some(b) = open(h, v) else { return };
@@ -344,7 +350,7 @@ pub fn cases() -> Vec<CaseDef> {
                 &r,
                 &[SCARD_E_NO_KEY_CONTAINER],
             );
-            v.note("§4.4: an empty index → SCARD_E_NO_KEY_CONTAINER");
+            v.note("spec §4.6.4: an empty index → SCARD_E_NO_KEY_CONTAINER");
         }),
         case(S, "default-container-is-usable", |h, v| {
             let Some((_, found)) = found(h, v) else { return };
@@ -458,41 +464,47 @@ pub fn cases() -> Vec<CaseDef> {
         }),
     ]);
     c.extend([
-        capabilities("v1", StructArg::V1, false, &[SCARD_S_SUCCESS], "§13"),
+        capabilities(
+            "v1",
+            StructArg::V1,
+            false,
+            &[SCARD_S_SUCCESS],
+            "CMCK CardQueryCapabilities",
+        ),
         capabilities(
             "v0",
             StructArg::version(0),
             false,
             &[SCARD_S_SUCCESS],
-            "§13: 0 is treated as 1",
+            "spec §2.5.2: 0 is treated as 1 (CMCK CardQueryCapabilities)",
         ),
         capabilities(
             "v2",
             StructArg::version(2),
             false,
             &[ERROR_REVISION_MISMATCH],
-            "§13",
+            "CMCK CardQueryCapabilities",
         ),
         capabilities(
             "v257",
             StructArg::version(257),
             false,
             &[ERROR_REVISION_MISMATCH],
-            "§13",
+            "CMCK CardQueryCapabilities",
         ),
         capabilities(
             "null-card-data",
             StructArg::V1,
             true,
             &[SCARD_E_INVALID_PARAMETER],
-            "§13",
+            "CMCK CardQueryCapabilities",
         ),
         capabilities(
             "null-structure",
             StructArg::NULL,
             false,
             &[SCARD_E_INVALID_PARAMETER],
-            "§13",
+            "CMCK CardQueryCapabilities",
         ),
     ]);
     c.extend([
@@ -504,7 +516,7 @@ pub fn cases() -> Vec<CaseDef> {
             false,
             &[SCARD_S_SUCCESS],
             Some((1024, 2048)),
-            "§4.5: PIV RSA 1024–2048 at least",
+            "spec §4.7.6: PIV RSA 1024–2048 at least",
         ),
         key_sizes(
             "signature",
@@ -514,7 +526,7 @@ pub fn cases() -> Vec<CaseDef> {
             false,
             &[SCARD_S_SUCCESS],
             Some((1024, 2048)),
-            "§4.5",
+            "spec §4.7.6",
         ),
         key_sizes(
             "ecdsa-p256",
@@ -524,7 +536,7 @@ pub fn cases() -> Vec<CaseDef> {
             false,
             &[SCARD_S_SUCCESS],
             Some((256, 256)),
-            "§4.5",
+            "spec §4.7.6",
         ),
         key_sizes(
             "ecdsa-p384",
@@ -534,7 +546,7 @@ pub fn cases() -> Vec<CaseDef> {
             false,
             &[SCARD_S_SUCCESS],
             Some((384, 384)),
-            "§4.5",
+            "spec §4.7.6",
         ),
         key_sizes(
             "ecdhe-p256",
@@ -544,7 +556,7 @@ pub fn cases() -> Vec<CaseDef> {
             false,
             &[SCARD_S_SUCCESS],
             Some((256, 256)),
-            "§4.5",
+            "spec §4.7.6",
         ),
         key_sizes(
             "ecdhe-p384",
@@ -554,7 +566,7 @@ pub fn cases() -> Vec<CaseDef> {
             false,
             &[SCARD_S_SUCCESS],
             Some((384, 384)),
-            "§4.5",
+            "spec §4.7.6",
         ),
         key_sizes(
             "ecdsa-p521",
@@ -564,7 +576,7 @@ pub fn cases() -> Vec<CaseDef> {
             false,
             &[SCARD_E_UNSUPPORTED_FEATURE],
             None,
-            "§13: defined but unsupported key spec (PIV has no P-521)",
+            "CMCK CardQueryKeySizes: defined but unsupported key spec (PIV has no P-521)",
         ),
         key_sizes(
             "ecdhe-p521",
@@ -574,7 +586,7 @@ pub fn cases() -> Vec<CaseDef> {
             false,
             &[SCARD_E_UNSUPPORTED_FEATURE],
             None,
-            "§13",
+            "CMCK CardQueryKeySizes",
         ),
         key_sizes(
             "spec-0",
@@ -584,7 +596,7 @@ pub fn cases() -> Vec<CaseDef> {
             false,
             &[SCARD_E_INVALID_PARAMETER],
             None,
-            "§4.5: undefined key spec",
+            "spec §4.7.6: undefined key spec",
         ),
         key_sizes(
             "spec-9",
@@ -594,7 +606,7 @@ pub fn cases() -> Vec<CaseDef> {
             false,
             &[SCARD_E_INVALID_PARAMETER],
             None,
-            "§4.5: undefined key spec",
+            "spec §4.7.6: undefined key spec",
         ),
         key_sizes(
             "spec-0x102",
@@ -604,7 +616,7 @@ pub fn cases() -> Vec<CaseDef> {
             false,
             &[SCARD_E_INVALID_PARAMETER],
             None,
-            "§13",
+            "CMCK CardQueryKeySizes",
         ),
         key_sizes(
             "flags-1",
@@ -614,7 +626,7 @@ pub fn cases() -> Vec<CaseDef> {
             false,
             &[SCARD_E_INVALID_PARAMETER],
             None,
-            "§13",
+            "CMCK CardQueryKeySizes",
         ),
         key_sizes(
             "version-0",
@@ -624,7 +636,7 @@ pub fn cases() -> Vec<CaseDef> {
             false,
             &[SCARD_S_SUCCESS],
             None,
-            "§1",
+            "spec §2.5.2: 0 is treated as 1",
         ),
         key_sizes(
             "version-2",
@@ -634,7 +646,7 @@ pub fn cases() -> Vec<CaseDef> {
             false,
             &[ERROR_REVISION_MISMATCH],
             None,
-            "§13",
+            "CMCK CardQueryKeySizes",
         ),
         key_sizes(
             "version-0x10001",
@@ -644,7 +656,7 @@ pub fn cases() -> Vec<CaseDef> {
             false,
             &[ERROR_REVISION_MISMATCH],
             None,
-            "§13",
+            "CMCK CardQueryKeySizes",
         ),
         key_sizes(
             "null-card-data",
@@ -654,7 +666,7 @@ pub fn cases() -> Vec<CaseDef> {
             true,
             &[SCARD_E_INVALID_PARAMETER],
             None,
-            "§13",
+            "CMCK CardQueryKeySizes",
         ),
         key_sizes(
             "null-structure",
@@ -664,15 +676,15 @@ pub fn cases() -> Vec<CaseDef> {
             false,
             &[SCARD_E_INVALID_PARAMETER],
             None,
-            "§13",
+            "CMCK CardQueryKeySizes",
         ),
     ]);
     c.extend(write_side());
     c
 }
 
-/// Container creation and deletion on a read-only card: `SCARD_E_UNSUPPORTED_FEATURE` (§13: CMCK
-/// accepted it for the container functions of a read-only driver).
+/// Container creation and deletion on a read-only card: `SCARD_E_UNSUPPORTED_FEATURE` (spec §7.4:
+/// the entries exist on a read-only card and refuse).
 fn write_side() -> Vec<CaseDef> {
     type Call = fn(&crate::ffi::calls::Calls<'_>) -> u32;
     let calls: [(&str, Call); 3] = [

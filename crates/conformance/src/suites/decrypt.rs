@@ -1,13 +1,14 @@
-//! `CardRSADecrypt` (digest §4.5; spec "CardRSADecrypt"): for every RSA size, raw blocks, PKCS#1 v1.5
-//! and OAEP (every SHA-1/SHA-2 hash, with and without a label), each three ways — the KSP's v7 context
-//! whose `pfnCspUnpadData` removes the padding, a v7 context without it (the module unpads, in constant
-//! time), and a v6 context with `CARD_RSA_DECRYPT_INFO` version 1 (raw block back to the CSP). Ciphertexts
-//! are made with the `rsa` crate from the card's public key.
+//! `CardRSADecrypt` (spec §4.7.1 "CardRSADecrypt", §3.2.3 PFN_CSP_UNPAD_DATA): for every RSA size, raw
+//! blocks, PKCS#1 v1.5 and OAEP (every SHA-1/SHA-2 hash, with and without a label), each three ways — the
+//! KSP's v7 context whose `pfnCspUnpadData` removes the padding, a v7 context without it (the module unpads,
+//! in constant time), and a v6 context with `CARD_RSA_DECRYPT_INFO` version 1 (raw block back to the CSP).
+//! Ciphertexts are made with the `rsa` crate from the card's public key.
 //!
-//! Byte order (digest §11 erratum 7, the module's `decryption.rs`): the ciphertext goes in
-//! little-endian; a raw block comes back little-endian; a message the module unpadded comes back
-//! byte-reversed; the unpad callback receives the raw block little-endian and what it returns is passed
-//! back unchanged (the harness's callback returns the message byte-reversed, so both paths agree).
+//! Byte order (the spec says only "the input data is passed in little-endian"; what the CSP and OpenSC do,
+//! and the module's `decryption.rs`): the ciphertext goes in little-endian; a raw block comes back
+//! little-endian; a message the module unpadded comes back byte-reversed; the unpad callback receives the raw
+//! block little-endian and what it returns is passed back unchanged (the harness's callback returns the
+//! message byte-reversed, so both paths agree).
 
 use crate::codes::*;
 use crate::ffi::alloc;
@@ -212,7 +213,7 @@ fn padded_case(bits: u32, pad: Pad, path: Path) -> CaseDef {
                 output goes back as is"
             }
             Path::InModule => {
-                "issue 5: without pfnCspUnpadData the module removes the padding (constant \
+                "without pfnCspUnpadData the module removes the padding (constant \
                 time) and returns the message byte-reversed"
             }
         });
@@ -234,7 +235,7 @@ fn size_cases(bits: u32) -> Vec<CaseDef> {
             format!("rsa{bits}-raw-v1-on-v6-context"),
             Profile::V6,
             1,
-            "§4.5: a version-1 structure gets the raw block (the CSP unpads)",
+            "spec §4.7.1: a version-1 structure gets the raw block (the CSP unpads)",
         ),
         padded_case(bits, Pad::Pkcs1, Path::Callback),
         padded_case(bits, Pad::Pkcs1, Path::InModule),
@@ -289,7 +290,7 @@ fn size_cases(bits: u32) -> Vec<CaseDef> {
                         &[SCARD_E_INSUFFICIENT_BUFFER],
                     );
                 });
-                v.note("spec: a buffer shorter than the modulus → SCARD_E_INSUFFICIENT_BUFFER (§12)");
+                v.note("spec §4.7.1: a buffer shorter than the modulus → SCARD_E_INSUFFICIENT_BUFFER");
             },
         )
         .counted_for(tag(bits)),
@@ -338,8 +339,8 @@ fn size_cases(bits: u32) -> Vec<CaseDef> {
                     }
                 });
                 v.note(
-                    "spec: dwKeySpec is AT_SIGNATURE or AT_KEYEXCHANGE (digest §11 erratum 12: stricter \
-                OpenSC refuses AT_SIGNATURE)",
+                    "spec §4.7.1: dwKeySpec is AT_SIGNATURE or AT_KEYEXCHANGE (the stricter OpenSC \
+                refuses AT_SIGNATURE)",
                 );
             },
         )
@@ -436,8 +437,8 @@ fn bad_padding_cases() -> Vec<CaseDef> {
                 v.note(format!("{} invalid encodings, one code", seen.len()));
             });
             v.note(
-                "issue 5: no error code that depends on padding validity (Marvin); the spec names no \
-                code, any 'bad data' code passes",
+                "no error code that depends on padding validity (a Bleichenbacher oracle, the Marvin \
+                attack); the spec names no code, any 'bad data' code passes",
             );
         })
         .counted_for(tag(2048)),
@@ -480,7 +481,7 @@ fn refusal_cases() -> Vec<CaseDef> {
                 ..DecryptArgs::v2(k.index, k.spec, &[1], 1, PaddingInfo::Null)
             },
             &[SCARD_E_INVALID_PARAMETER],
-            "§12",
+            "spec §2.3.2",
         ),
         (
             "null-data",
@@ -490,7 +491,7 @@ fn refusal_cases() -> Vec<CaseDef> {
                 ..DecryptArgs::v2(k.index, k.spec, &[], 1, PaddingInfo::Null)
             },
             &[SCARD_E_INVALID_PARAMETER],
-            "§12",
+            "spec §2.3.2",
         ),
         (
             "info-version-3",
@@ -499,7 +500,7 @@ fn refusal_cases() -> Vec<CaseDef> {
                 ..DecryptArgs::v2(k.index, k.spec, &vec![0x42; k.len()], 1, PaddingInfo::Null)
             },
             &[ERROR_REVISION_MISMATCH],
-            "§1: above the current version",
+            "spec §2.5.2: above the current version",
         ),
         (
             "container-255",
@@ -668,7 +669,7 @@ fn refusal_cases() -> Vec<CaseDef> {
                 &[SCARD_E_INVALID_PARAMETER],
             );
         });
-        v.note("§12");
+        v.note("spec §2.3.2: NULL pCardData");
     }));
     c.push(
         case(S, "rsa2048-pin-not-verified", |h, v| {
@@ -689,7 +690,7 @@ fn refusal_cases() -> Vec<CaseDef> {
             };
             let r = b.call().rsa_decrypt(&Pad::Pkcs1.args(&key, &reversed(&c)));
             v.reply("CardRSADecrypt without a PIN", &r, &[SCARD_W_SECURITY_VIOLATION]);
-            v.note("issue 5: PIN not verified → SCARD_W_SECURITY_VIOLATION");
+            v.note("PIN not verified: the card refuses (6982) → SCARD_W_SECURITY_VIOLATION");
         })
         .counted_for(tag(2048)),
     );

@@ -1,5 +1,5 @@
-//! `CardConstructDHAgreement` and `CardDestroyDHAgreement` (digest §4.5; spec "CardConstructDHAgreement",
-//! "CardDestroyDHAgreement", §3.2.3): ECDH P-256/P-384 between the card's key and a software peer key
+//! `CardConstructDHAgreement` and `CardDestroyDHAgreement` (spec §4.7.2 "CardConstructDHAgreement",
+//! §4.7.4 "CardDestroyDHAgreement", §3.2.3): ECDH P-256/P-384 between the card's key and a software peer key
 //! whose side of the secret the harness computes itself; several agreements at once; bad peer blobs
 //! (wrong magic, size, off-curve points); versions; the agreements' lifetime (per context, lost after a
 //! card reset or reconnect); and the capacity limit (`SCARD_E_NO_MEMORY`).
@@ -202,7 +202,7 @@ fn bad_blob_cases() -> Vec<CaseDef> {
                     b[..4].copy_from_slice(&0x1234_5678u32.to_le_bytes());
                     Some(b)
                 },
-                "§5.13: a BCRYPT_ECCKEY_BLOB with an ECDH public magic",
+                "bcrypt.h: a BCRYPT_ECCKEY_BLOB with an ECDH public magic",
             ),
             bad_blob(
                 "private-magic",
@@ -212,7 +212,7 @@ fn bad_blob_cases() -> Vec<CaseDef> {
                     b[..4].copy_from_slice(&(c.ecdh_magic() + 0x0100_0000).to_le_bytes());
                     Some(b)
                 },
-                "§5.13: ECK2/ECK4 are private-key magics, not a peer public key",
+                "bcrypt.h: ECK2/ECK4 are private-key magics, not a peer public key",
             ),
             bad_blob(
                 "cbkey-of-the-other-curve",
@@ -289,9 +289,12 @@ fn bad_blob_cases() -> Vec<CaseDef> {
 fn version_cases() -> Vec<CaseDef> {
     let mut c = Vec::new();
     for (version, why) in [
-        (1, "spec: version 1 is not supported → ERROR_REVISION_MISMATCH"),
-        (0, "§1: 0 is taken as 1, which is refused"),
-        (3, "§1: above CARD_DH_AGREEMENT_INFO_VERSION"),
+        (
+            1,
+            "spec §4.7.2: version 1 is not supported → ERROR_REVISION_MISMATCH",
+        ),
+        (0, "spec §2.5.2: 0 is taken as 1, which is refused"),
+        (3, "spec §2.5.2: above CARD_DH_AGREEMENT_INFO_VERSION"),
     ] {
         c.push(
             case(S, format!("agreement-info-version-{version}"), move |h, v| {
@@ -343,19 +346,19 @@ fn refusal_cases() -> Vec<CaseDef> {
             "sign-only-ec-container",
             |_| Ok((Want::PinAlways, None)),
             SCARD_E_INVALID_PARAMETER,
-            "a certificate without keyAgreement: the key is not offered for ECDH (issue 4 §3)",
+            "a certificate without keyAgreement (RFC 5280 §4.2.1.3): the key is not offered for ECDH",
         ),
         (
             "null-info",
             |_| Ok((Want::Ecdh(Curve::P256), None)),
             SCARD_E_INVALID_PARAMETER,
-            "§12",
+            "spec §2.3.2",
         ),
         (
             "null-card-data",
             |_| Ok((Want::Ecdh(Curve::P256), None)),
             SCARD_E_INVALID_PARAMETER,
-            "§12",
+            "spec §2.3.2",
         ),
     ];
     for (name, pick, code, why) in list {
@@ -407,7 +410,7 @@ fn refusal_cases() -> Vec<CaseDef> {
                 &r,
                 &[SCARD_W_SECURITY_VIOLATION],
             );
-            v.note("issue 5: PIN not verified → SCARD_W_SECURITY_VIOLATION");
+            v.note("PIN not verified: the card refuses (6982) → SCARD_W_SECURITY_VIOLATION");
         })
         .counted_for(tag(Curve::P256)),
     );
@@ -456,7 +459,7 @@ fn destroy_cases() -> Vec<CaseDef> {
                 let r = b.null().destroy_dh_agreement(index, 0);
                 v.reply("CardDestroyDHAgreement", &r, &[SCARD_E_INVALID_PARAMETER]);
             });
-            v.note("§12");
+            v.note("spec §2.3.2: NULL pCardData");
         }),
         case(S, "destroy-without-authentication", |h, v| {
             with_agreement(

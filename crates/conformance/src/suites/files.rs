@@ -1,7 +1,7 @@
-//! The file system (digest §4.3, §6): `CardReadFile`, `CardGetFileInfo`, `CardEnumFiles`,
-//! `CardQueryFreeSpace`, and the write-side entry points on a read-only card. Contents are checked
-//! against the provisioned card: `cardid` = `CP_CARD_GUID`, `cmapfile` records against the slots,
-//! certificates byte-equal to what was written, the root store.
+//! The file system (spec §4.3, §5; CMCK FileSystem and the per-function tests): `CardReadFile`,
+//! `CardGetFileInfo`, `CardEnumFiles`, `CardQueryFreeSpace`, and the write-side entry points on a read-only
+//! card. Contents are checked against the provisioned card: `cardid` = `CP_CARD_GUID`, `cmapfile` records
+//! against the slots, certificates byte-equal to what was written, the root store.
 
 use crate::blobs::{self, CMAP_DEFAULT};
 use crate::codes::*;
@@ -26,8 +26,8 @@ pub(crate) fn read_only(b: &Bound) -> Option<bool> {
 }
 
 /// The certificate file names a container may use: two hex digits (as Tessera and OpenSC's GIDS
-/// driver write them) or two decimal digits (as SPEC's table and OpenSC's minidriver) — digest §6.1
-/// leaves this open, and for indices below 10 they agree.
+/// driver write them) or two decimal digits (as the spec's table in §5.5 and OpenSC's minidriver)
+/// — `cardmod.h`'s own example is "kxc2", so nothing settles it, and for indices below 10 they agree.
 pub(crate) fn certificate_file_names(f: &Found) -> Vec<String> {
     let prefix = if f.record.kx_bits != 0 { "kxc" } else { "ksc" };
     let mut names = vec![
@@ -130,7 +130,7 @@ fn free_space(
                 v.check(bytes == 0 && available == 0, || {
                     format!(
                         "a read-only card reports {bytes} bytes and {available} containers available \
-                        (§4.3: 0)"
+                        (spec §7.4: 0 on a read-only card)"
                     )
                 });
             }
@@ -183,7 +183,9 @@ pub fn cases() -> Vec<CaseDef> {
             let y = b.call().read(None, "cardid");
             v.reply("CardReadFile(cardid) #2", &y, &[SCARD_S_SUCCESS]);
             v.check(x.value.is_some() && x.value == y.value, || {
-                "cardid changed between contexts / across a reset (§6.1: written once)".into()
+                "cardid changed between contexts / across a reset (spec §5.4.1: assigned once, when the \
+                card is prepared)"
+                    .into()
             });
         }),
         case(S, "read-cardcf", |h, v| {
@@ -192,7 +194,10 @@ pub fn cases() -> Vec<CaseDef> {
             if v.reply("CardReadFile(cardcf)", &r, &[SCARD_S_SUCCESS]) {
                 let cf = r.value.unwrap_or_default();
                 v.check(cf.len() == 6, || {
-                    format!("cardcf is {} bytes, expected 6 (§5.15)", cf.len())
+                    format!(
+                        "cardcf is {} bytes, expected 6 (spec §5.4.3: CARD_CACHE_FILE_FORMAT)",
+                        cf.len()
+                    )
                 });
                 let again = b.call().read(None, "cardcf").value;
                 v.check(again.as_ref() == Some(&cf), || {
@@ -209,7 +214,7 @@ pub fn cases() -> Vec<CaseDef> {
                     format!("cardapps is {} bytes, not 8-byte records", apps.len())
                 });
                 v.check(apps.chunks(8).any(|r| r == b"mscp\0\0\0\0"), || {
-                    "cardapps has no \"mscp\" record (§6.1)".into()
+                    "cardapps has no \"mscp\" record (spec §5.4.2)".into()
                 });
             }
         }),
@@ -226,7 +231,7 @@ pub fn cases() -> Vec<CaseDef> {
             let valid: Vec<_> = records.iter().filter(|r| r.valid()).collect();
             for r in records.iter().filter(|r| !r.valid()) {
                 v.check(r.flags == 0 && r.sig_bits == 0 && r.kx_bits == 0, || {
-                    format!("record {} is not valid but not zeroed (§6.1)", r.index)
+                    format!("record {} is not valid but not zeroed (spec §5.4.4)", r.index)
                 });
             }
             let defaults = valid.iter().filter(|r| r.flags & CMAP_DEFAULT != 0).count();
@@ -302,7 +307,7 @@ pub fn cases() -> Vec<CaseDef> {
             });
             let y = b.call().read(None, "CARDID");
             v.reply("CardReadFile(CARDID)", &y, &[SCARD_S_SUCCESS]);
-            v.note("§13: CMCK FileName test; names are case-insensitive");
+            v.note("CMCK FileSystem/FileName: names are case-insensitive (spec §5.1)");
         }),
         case(S, "read-msroots", |h, v| {
             let Some(roots) = h.fixture().roots.clone() else {
@@ -411,28 +416,28 @@ pub fn cases() -> Vec<CaseDef> {
         read_refused(
             "null-card-data",
             &[SCARD_E_INVALID_PARAMETER],
-            "§13",
+            "CMCK CardReadFile",
             read_args(None, Some("cardid")),
             true,
         ),
         read_refused(
             "null-file-name",
             &[SCARD_E_INVALID_PARAMETER],
-            "§13",
+            "CMCK CardReadFile",
             read_args(None, None),
             false,
         ),
         read_refused(
             "empty-file-name",
             &[SCARD_E_INVALID_PARAMETER],
-            "§13",
+            "CMCK CardReadFile",
             read_args(None, Some("")),
             false,
         ),
         read_refused(
             "null-data-pointer",
             &[SCARD_E_INVALID_PARAMETER],
-            "§11.10: CMCK requires INVALID_PARAMETER (OpenSC tolerates it)",
+            "CMCK CardReadFile requires INVALID_PARAMETER (OpenSC tolerates it)",
             FileArgs {
                 null_data: true,
                 ..read_args(None, Some("cardid"))
@@ -442,7 +447,7 @@ pub fn cases() -> Vec<CaseDef> {
         read_refused(
             "null-length-pointer",
             &[SCARD_E_INVALID_PARAMETER],
-            "§13",
+            "CMCK CardReadFile",
             FileArgs {
                 null_len: true,
                 ..read_args(None, Some("cardid"))
@@ -452,7 +457,7 @@ pub fn cases() -> Vec<CaseDef> {
         read_refused(
             "flags-0xff",
             &[SCARD_E_INVALID_PARAMETER],
-            "§13",
+            "CMCK CardReadFile",
             FileArgs {
                 flags: 0xFF,
                 ..read_args(None, Some("cardid"))
@@ -462,7 +467,7 @@ pub fn cases() -> Vec<CaseDef> {
         read_refused(
             "flags-1",
             &[SCARD_E_INVALID_PARAMETER],
-            "§4.3: dwFlags must be 0",
+            "spec §4.3.3: dwFlags must be 0",
             FileArgs {
                 flags: 1,
                 ..read_args(None, Some("cardid"))
@@ -472,42 +477,42 @@ pub fn cases() -> Vec<CaseDef> {
         read_refused(
             "missing-file-in-root",
             &[SCARD_E_FILE_NOT_FOUND],
-            "§13",
+            "CMCK CardReadFile",
             read_args(None, Some("nofile")),
             false,
         ),
         read_refused(
             "missing-file-in-mscp",
             &[SCARD_E_FILE_NOT_FOUND],
-            "§13",
+            "CMCK CardReadFile",
             read_args(Some("mscp"), Some("nofile")),
             false,
         ),
         read_refused(
             "missing-directory",
             &[SCARD_E_DIR_NOT_FOUND],
-            "§13",
+            "CMCK CardReadFile",
             read_args(Some("nodir"), Some("cardid")),
             false,
         ),
         read_refused(
             "file-used-as-directory",
             &[SCARD_E_DIR_NOT_FOUND],
-            "§11.10: CMCK expects DIR_NOT_FOUND even when a file has that name",
+            "CMCK CardReadFile expects DIR_NOT_FOUND even when a file has that name",
             read_args(Some("cardid"), Some("cardid")),
             false,
         ),
         read_refused(
             "directory-used-as-file",
             &[SCARD_E_FILE_NOT_FOUND],
-            "§13: FILE_NOT_FOUND even when a directory has that name",
+            "CMCK CardReadFile: FILE_NOT_FOUND even when a directory has that name",
             read_args(None, Some("mscp")),
             false,
         ),
         read_refused(
             "file-name-too-long",
             &[SCARD_E_INVALID_PARAMETER],
-            "§4.3: names are at most 8 \
+            "spec §5.1: names are at most 8 \
             characters",
             read_args(None, Some("cardid123")),
             false,
@@ -515,15 +520,15 @@ pub fn cases() -> Vec<CaseDef> {
         read_refused(
             "directory-name-too-long",
             &[SCARD_E_INVALID_PARAMETER],
-            "§4.3",
+            "spec §5.1",
             read_args(Some("mscpmscpx"), Some("cmapfile")),
             false,
         ),
         read_refused(
             "file-name-forbidden-character",
             &[SCARD_E_INVALID_PARAMETER, SCARD_E_FILE_NOT_FOUND],
-            "§4.3 forbids \" * / : < > ? \\ | in names without naming the code: INVALID_PARAMETER or \
-                FILE_NOT_FOUND",
+            "spec §5.1 forbids the characters Windows file names may not hold (\" * / : < > ? \\ |) without \
+                naming the code: INVALID_PARAMETER or FILE_NOT_FOUND",
             read_args(None, Some("card*id")),
             false,
         ),
@@ -547,12 +552,12 @@ pub fn cases() -> Vec<CaseDef> {
                 .call()
                 .get_file_info(read_args(None, Some("cardid")), StructArg::version(0));
             v.reply("CardGetFileInfo", &r, &[SCARD_S_SUCCESS]);
-            v.note("§1: version 0 is treated as 1 (CMCK accepts it)");
+            v.note("spec §2.5.2: version 0 is treated as 1 (CMCK CardGetFileInfo accepts it)");
         }),
         info_refused(
             "version-2",
             &[ERROR_REVISION_MISMATCH],
-            "§13",
+            "CMCK CardGetFileInfo",
             read_args(None, Some("cardid")),
             StructArg::version(2),
             false,
@@ -560,7 +565,7 @@ pub fn cases() -> Vec<CaseDef> {
         info_refused(
             "null-card-data",
             &[SCARD_E_INVALID_PARAMETER],
-            "§13",
+            "CMCK CardGetFileInfo",
             read_args(None, Some("cardid")),
             StructArg::V1,
             true,
@@ -568,7 +573,7 @@ pub fn cases() -> Vec<CaseDef> {
         info_refused(
             "null-file-name",
             &[SCARD_E_INVALID_PARAMETER],
-            "§13",
+            "CMCK CardGetFileInfo",
             read_args(None, None),
             StructArg::V1,
             false,
@@ -576,7 +581,7 @@ pub fn cases() -> Vec<CaseDef> {
         info_refused(
             "empty-file-name",
             &[SCARD_E_INVALID_PARAMETER],
-            "§13",
+            "CMCK CardGetFileInfo",
             read_args(None, Some("")),
             StructArg::V1,
             false,
@@ -584,7 +589,7 @@ pub fn cases() -> Vec<CaseDef> {
         info_refused(
             "null-structure",
             &[SCARD_E_INVALID_PARAMETER],
-            "§13",
+            "CMCK CardGetFileInfo",
             read_args(None, Some("cardid")),
             StructArg::NULL,
             false,
@@ -592,7 +597,7 @@ pub fn cases() -> Vec<CaseDef> {
         info_refused(
             "missing-directory",
             &[SCARD_E_DIR_NOT_FOUND],
-            "§13",
+            "CMCK CardGetFileInfo",
             read_args(Some("nodir"), Some("cardid")),
             StructArg::V1,
             false,
@@ -600,7 +605,7 @@ pub fn cases() -> Vec<CaseDef> {
         info_refused(
             "missing-file",
             &[SCARD_E_FILE_NOT_FOUND],
-            "§13",
+            "CMCK CardGetFileInfo",
             read_args(Some("mscp"), Some("nofile")),
             StructArg::V1,
             false,
@@ -608,7 +613,7 @@ pub fn cases() -> Vec<CaseDef> {
         info_refused(
             "name-too-long",
             &[SCARD_E_INVALID_PARAMETER],
-            "§4.3",
+            "spec §5.1",
             read_args(None, Some("cardid123")),
             StructArg::V1,
             false,
@@ -631,21 +636,21 @@ pub fn cases() -> Vec<CaseDef> {
         enum_refused(
             "missing-directory",
             &[SCARD_E_DIR_NOT_FOUND],
-            "§13",
+            "CMCK CardEnumFiles",
             read_args(Some("nodir"), None),
             false,
         ),
         enum_refused(
             "null-card-data",
             &[SCARD_E_INVALID_PARAMETER],
-            "§13",
+            "CMCK CardEnumFiles",
             read_args(None, None),
             true,
         ),
         enum_refused(
             "null-names-pointer",
             &[SCARD_E_INVALID_PARAMETER],
-            "§13",
+            "CMCK CardEnumFiles",
             FileArgs {
                 null_data: true,
                 ..read_args(None, None)
@@ -655,7 +660,7 @@ pub fn cases() -> Vec<CaseDef> {
         enum_refused(
             "null-length-pointer",
             &[SCARD_E_INVALID_PARAMETER],
-            "§13",
+            "CMCK CardEnumFiles",
             FileArgs {
                 null_len: true,
                 ..read_args(None, None)
@@ -665,7 +670,7 @@ pub fn cases() -> Vec<CaseDef> {
         enum_refused(
             "flags-0xff",
             &[SCARD_E_INVALID_PARAMETER],
-            "§13",
+            "CMCK CardEnumFiles",
             FileArgs {
                 flags: 0xFF,
                 ..read_args(None, None)
@@ -675,20 +680,27 @@ pub fn cases() -> Vec<CaseDef> {
         enum_refused(
             "directory-name-too-long",
             &[SCARD_E_INVALID_PARAMETER],
-            "§4.3",
+            "spec §5.1",
             read_args(Some("mscpmscpx"), None),
             false,
         ),
     ]);
     c.extend([
-        free_space("v1", &[SCARD_S_SUCCESS], 0, StructArg::V1, false, "§13"),
+        free_space(
+            "v1",
+            &[SCARD_S_SUCCESS],
+            0,
+            StructArg::V1,
+            false,
+            "CMCK CardQueryFreeSpace",
+        ),
         free_space(
             "v0",
             &[SCARD_S_SUCCESS],
             0,
             StructArg::version(0),
             false,
-            "§13: 0 is treated as 1",
+            "spec §2.5.2: 0 is treated as 1 (CMCK CardQueryFreeSpace)",
         ),
         free_space(
             "v2",
@@ -696,7 +708,7 @@ pub fn cases() -> Vec<CaseDef> {
             0,
             StructArg::version(2),
             false,
-            "§13",
+            "CMCK CardQueryFreeSpace",
         ),
         free_space(
             "v255",
@@ -704,7 +716,7 @@ pub fn cases() -> Vec<CaseDef> {
             0,
             StructArg::version(0xFF),
             false,
-            "§13",
+            "CMCK CardQueryFreeSpace",
         ),
         free_space(
             "null-card-data",
@@ -712,7 +724,7 @@ pub fn cases() -> Vec<CaseDef> {
             0,
             StructArg::V1,
             true,
-            "§13",
+            "CMCK CardQueryFreeSpace",
         ),
         free_space(
             "null-structure",
@@ -720,7 +732,7 @@ pub fn cases() -> Vec<CaseDef> {
             0,
             StructArg::NULL,
             false,
-            "§13",
+            "CMCK CardQueryFreeSpace",
         ),
         free_space(
             "flags-0xff",
@@ -728,7 +740,7 @@ pub fn cases() -> Vec<CaseDef> {
             0xFF,
             StructArg::V1,
             false,
-            "§13",
+            "CMCK CardQueryFreeSpace",
         ),
     ]);
     c.extend(write_side());
@@ -751,7 +763,7 @@ fn file_info(h: &Harness, v: &mut Verdict, dir: Option<&str>, file: &str, size: 
         v.check(len == size, || format!("cbFileSize {len}, expected {size}"));
     }
     v.check(ac == access, || {
-        format!("AccessCondition {ac}, expected {access} (§6.1)")
+        format!("AccessCondition {ac}, expected {access} (spec §5.4)")
     });
 }
 
@@ -794,8 +806,8 @@ fn enum_dir(h: &Harness, v: &mut Verdict, dir: Option<&str>, must: &[&str]) {
     }
 }
 
-/// The write-side file entry points on a read-only card: `SCARD_E_UNSUPPORTED_FEATURE` (CMCK accepted it
-/// for read-only drivers, §13), and INVALID_PARAMETER for a NULL `pCardData`.
+/// The write-side file entry points on a read-only card: `SCARD_E_UNSUPPORTED_FEATURE` (spec §7.4: the entry
+/// exists on a read-only card and refuses), and INVALID_PARAMETER for a NULL `pCardData`.
 fn write_side() -> Vec<CaseDef> {
     type Call = fn(&Calls<'_>) -> u32;
     let calls: [(&str, Call); 5] = [

@@ -1,9 +1,10 @@
-//! `CardDeriveKey` (digest §4.5; spec "CardDeriveKey", §3.2.3): every KDF of the spec on ECDH agreements
-//! of both curves — `HASH`, `HMAC` (with a key, and with `KDF_USE_SECRET_AS_HMAC_KEY_FLAG`), `TLS_PRF`
-//! (TLS 1.0/1.1, TLS 1.2 with SHA-256/SHA-384) and `SP800_56A_CONCAT` — each result compared with the
-//! harness's own KDF (checked against published vectors) over its own shared secret; `KDF_SECRET_HANDLE`
-//! through `pfnCspGetDHAgreement`; `CARD_BUFFER_SIZE_ONLY`; both output conventions (digest §11 erratum
-//! 8: a caller buffer, or NULL and the module allocates); `CARD_RETURN_KEY_HANDLE`; and the refusals.
+//! `CardDeriveKey` (spec §4.7.3 "CardDeriveKey", §3.2.3 PFN_CSP_GET_DH_AGREEMENT): every KDF of the spec on
+//! ECDH agreements of both curves — `HASH`, `HMAC` (with a key, and with `KDF_USE_SECRET_AS_HMAC_KEY_FLAG`),
+//! `TLS_PRF` (TLS 1.0/1.1, TLS 1.2 with SHA-256/SHA-384) and `SP800_56A_CONCAT` — each result compared with
+//! the harness's own KDF (checked against published vectors) over its own shared secret; `KDF_SECRET_HANDLE`
+//! through `pfnCspGetDHAgreement`; `CARD_BUFFER_SIZE_ONLY`; both output conventions (a caller buffer, as the
+//! spec says, or NULL and the module allocates, as OpenSC and Windows' KSP do); `CARD_RETURN_KEY_HANDLE`; and
+//! the refusals.
 
 use crate::codes::*;
 use crate::ffi::alloc;
@@ -262,7 +263,7 @@ fn refusal_cases() -> Vec<CaseDef> {
                 ..sha256_hash(i)
             },
             &[SCARD_E_INVALID_PARAMETER],
-            "§12: pwszKDF NULL",
+            "spec §2.3.2: pwszKDF NULL",
         ),
         refused(
             "kdf-unknown",
@@ -340,7 +341,7 @@ fn refusal_cases() -> Vec<CaseDef> {
                 )
             },
             &[SCARD_E_INVALID_PARAMETER],
-            "digest §4.5: KDF_TLS_PRF_SEED must be 64 bytes",
+            "spec §4.7.3 defers to CNG's BCryptDeriveKey: KDF_TLS_PRF_SEED is 64 bytes",
         ),
         refused(
             "tls-prf-no-label",
@@ -379,7 +380,7 @@ fn refusal_cases() -> Vec<CaseDef> {
             "agreement-index-invalid",
             |_| sha256_hash(200),
             &[SCARD_E_INVALID_PARAMETER],
-            "digest §4.5 (OSC): an index without an agreement",
+            "OpenSC: an index without an agreement",
         ),
         refused(
             "flags-unknown",
@@ -398,7 +399,7 @@ fn refusal_cases() -> Vec<CaseDef> {
                 ..sha256_hash(i)
             },
             &[ERROR_REVISION_MISMATCH],
-            "digest §4.5 (OSC): version 0 or above 2 → ERROR_REVISION_MISMATCH",
+            "OpenSC: version 0 or above 2 → ERROR_REVISION_MISMATCH",
         ),
         refused(
             "version-3",
@@ -407,7 +408,7 @@ fn refusal_cases() -> Vec<CaseDef> {
                 ..sha256_hash(i)
             },
             &[ERROR_REVISION_MISMATCH],
-            "§1: above CARD_DERIVE_KEY_CURRENT_VERSION",
+            "spec §2.5.2: above CARD_DERIVE_KEY_CURRENT_VERSION",
         ),
         refused(
             "null-info",
@@ -416,7 +417,7 @@ fn refusal_cases() -> Vec<CaseDef> {
                 ..sha256_hash(i)
             },
             &[SCARD_E_INVALID_PARAMETER],
-            "§12",
+            "spec §2.3.2",
         ),
         refused(
             "return-key-handle-v2",
@@ -428,7 +429,7 @@ fn refusal_cases() -> Vec<CaseDef> {
                 ..sha256_hash(i)
             },
             &[SCARD_E_UNSUPPORTED_FEATURE],
-            "issue 5: CARD_RETURN_KEY_HANDLE (a key handle for secure key injection) is not offered",
+            "CARD_RETURN_KEY_HANDLE (a key handle for secure key injection) is not offered",
         ),
         refused(
             "return-key-handle-v1",
@@ -550,8 +551,8 @@ fn output_cases() -> Vec<CaseDef> {
                 });
             });
             v.note(
-                "digest §11 erratum 8: OpenSC (and Windows' KSP in practice) pass NULL and the module \
-                allocates with pfnCspAlloc",
+                "spec §4.7.3 has the caller allocate after a size query; OpenSC (and Windows' KSP in \
+                practice) pass NULL and the module allocates with pfnCspAlloc",
             );
         })
         .counted_for("KDF HASH"),
@@ -664,7 +665,7 @@ fn secret_handle_cases() -> Vec<CaseDef> {
             );
             v.note(
                 "a secret handle cannot be resolved without the KSP's callback (NULL is allowed at \
-                acquire, §13)",
+                acquire: CMCK CardAcquireContext)",
             );
         }),
     ]
@@ -699,7 +700,7 @@ fn out_of_memory() -> CaseDef {
                 "the agreement is unusable after the failures".into()
             });
         });
-        v.note("§1, §13 OutOfMem: SCARD_E_NO_MEMORY, nothing leaked, the agreement intact");
+        v.note("CMCK OutOfMem: SCARD_E_NO_MEMORY, nothing leaked, the agreement intact");
     })
     .counted_for("KDF HASH")
 }

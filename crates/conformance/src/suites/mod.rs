@@ -1,7 +1,14 @@
-//! The suites, each a list of named cases. Expected codes come from the Minidriver Specification as
-//! digested in `shared/reference/minidriver-spec.md` (section numbers below refer to it) and from what
-//! Microsoft's certification kit checks (§13). Where the sources disagree, the choice is written next to
-//! the case.
+//! The suites, each a list of named cases. Expected codes come from three sources, cited in the cases as:
+//!
+//! - `spec §N` or `spec "Function"`: Microsoft's Windows Smart Card Minidriver Specification 7.07
+//!   (February 2016), section N or the section of that entry point;
+//! - `CMCK`, with a test name where it has one (`CMCK OutOfMem`, `CMCK CertSequences/SCLogon`): what
+//!   Microsoft's Smart Card Minidriver Certification Kit checks, as a real run of it records (CMCK
+//!   6.1.7100.0 on Windows 7 x64, the Belgian eID minidriver, published by Fedict in eid-mw);
+//! - `OpenSC`: OpenSC's minidriver (`src/minidriver/minidriver.c`), the public implementation that shows
+//!   which checks are made in what order.
+//!
+//! Where the sources disagree, the choice and the reason are written next to the case.
 
 use crate::harness::CaseDef;
 

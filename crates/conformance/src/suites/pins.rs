@@ -1,5 +1,6 @@
-//! PINs and authentication (digest §4.2, §7, §12, §13): `CardAuthenticatePin`, `CardAuthenticateEx`,
-//! `CardDeauthenticate(Ex)`, the admin challenge, wrong and blocked PINs. The PIN state is checked
+//! PINs and authentication (spec §4.2; CMCK CardAuthenticatePin and CardAuthenticateEx):
+//! `CardAuthenticatePin`, `CardAuthenticateEx`, `CardDeauthenticate(Ex)`, the admin challenge, wrong and
+//! blocked PINs. The PIN state is checked
 //! through the harness's own PIV session, and every case that spends or blocks the PIN restores it with
 //! the PUK afterwards so that later cases are not affected.
 
@@ -334,41 +335,41 @@ pub fn cases() -> Vec<CaseDef> {
                     .authenticate_pin(Some("user"), Some(b"000000"), None, false);
                 v.reply("CardAuthenticatePin", &r, &[SCARD_W_WRONG_CHV]);
             });
-            v.note("§13: pcAttemptsRemaining may be NULL");
+            v.note("CMCK CardAuthenticatePin: pcAttemptsRemaining may be NULL");
         }),
         legacy_wrong(
             "length-0",
             b"123456",
             Some(0),
-            "§13: cbPin 0 → WRONG_CHV (CMCK), not INVALID_PARAMETER",
+            "CMCK CardAuthenticatePin: cbPin 0 → WRONG_CHV, not INVALID_PARAMETER",
         ),
         legacy_wrong(
             "length-plus-1",
             b"1234560",
             None,
-            "§13: the right PIN with a byte more",
+            "CMCK CardAuthenticatePin: the right PIN with a byte more",
         ),
         legacy_wrong(
             "length-minus-1",
             b"12345",
             None,
-            "§13: the right PIN with a byte less",
+            "CMCK CardAuthenticatePin: the right PIN with a byte less",
         ),
-        legacy_wrong("length-1", b"1", None, "§13"),
+        legacy_wrong("length-1", b"1", None, "CMCK CardAuthenticatePin"),
         legacy_wrong(
             "length-ffffffff",
             b"123456",
             Some(u32::MAX),
-            "§13: cbPin 0xFFFFFFFF with a 6-byte buffer",
+            "CMCK CardAuthenticatePin: cbPin 0xFFFFFFFF with a 6-byte buffer",
         ),
-        legacy_wrong("wrong-byte", b"123457", None, "§13"),
+        legacy_wrong("wrong-byte", b"123457", None, "CMCK CardAuthenticatePin"),
         legacy_refused(
             "null-pin",
             Some("user"),
             None,
             false,
             &[SCARD_E_INVALID_PARAMETER],
-            "§4.2: pbPin NULL",
+            "spec §4.2.2: pbPin NULL",
         ),
         legacy_refused(
             "null-user",
@@ -376,7 +377,7 @@ pub fn cases() -> Vec<CaseDef> {
             Some(DEFAULT_PIN),
             false,
             &[SCARD_E_INVALID_PARAMETER],
-            "§13",
+            "CMCK CardAuthenticatePin",
         ),
         legacy_refused(
             "user-anonymous",
@@ -384,7 +385,7 @@ pub fn cases() -> Vec<CaseDef> {
             Some(DEFAULT_PIN),
             false,
             &[SCARD_E_INVALID_PARAMETER],
-            "§13",
+            "CMCK CardAuthenticatePin",
         ),
         legacy_refused(
             "user-empty",
@@ -392,7 +393,7 @@ pub fn cases() -> Vec<CaseDef> {
             Some(DEFAULT_PIN),
             false,
             &[SCARD_E_INVALID_PARAMETER],
-            "§13",
+            "CMCK CardAuthenticatePin",
         ),
         legacy_refused(
             "user-very-long",
@@ -402,7 +403,7 @@ pub fn cases() -> Vec<CaseDef> {
             Some(DEFAULT_PIN),
             false,
             &[SCARD_E_INVALID_PARAMETER],
-            "§13",
+            "CMCK CardAuthenticatePin",
         ),
         legacy_refused(
             "user-admin",
@@ -410,7 +411,7 @@ pub fn cases() -> Vec<CaseDef> {
             Some(DEFAULT_PIN),
             false,
             &[SCARD_E_INVALID_PARAMETER],
-            "ambiguity: the admin authenticates by challenge/response (§4.2); a PIN for it through the \
+            "ambiguity: the admin authenticates by challenge/response (spec §4.2); a PIN for it through the \
              legacy call is taken as an invalid parameter",
         ),
         legacy_refused(
@@ -419,7 +420,7 @@ pub fn cases() -> Vec<CaseDef> {
             Some(DEFAULT_PIN),
             true,
             &[SCARD_E_INVALID_PARAMETER],
-            "§13",
+            "CMCK CardAuthenticatePin",
         ),
         case(S, "authenticate-pin-blocks", |h, v| {
             with_pin_restored(h, v, |h, v, b| {
@@ -448,7 +449,7 @@ pub fn cases() -> Vec<CaseDef> {
                 });
             });
             v.note(
-                "§4.2: WRONG_CHV with the tries left (0 on the last), then CHV_BLOCKED with 0; PIN \
+                "spec §4.2.2: WRONG_CHV with the tries left (0 on the last), then CHV_BLOCKED with 0; PIN \
                 restored with the PUK",
             );
         }),
@@ -470,7 +471,7 @@ pub fn cases() -> Vec<CaseDef> {
                     .authenticate_ex(ROLE_USER, SILENT, Some(DEFAULT_PIN), None, false, true);
                 v.reply("CardAuthenticateEx", &r, &[SCARD_S_SUCCESS]);
             });
-            v.note("§13: CARD_PIN_SILENT_CONTEXT with a PIN succeeds");
+            v.note("CMCK CardAuthenticateEx: CARD_PIN_SILENT_CONTEXT with a PIN succeeds");
         }),
         case(S, "authenticate-ex-wrong", |h, v| {
             with_pin_restored(h, v, |h, v, b| {
@@ -547,7 +548,7 @@ pub fn cases() -> Vec<CaseDef> {
                     &[SCARD_E_INVALID_PARAMETER, SCARD_E_UNSUPPORTED_FEATURE],
                 );
             });
-            v.note("§4.2: for an UnblockOnly PIN INVALID_PARAMETER or UNSUPPORTED_FEATURE");
+            v.note("spec §4.2.6: for an UnblockOnly PIN INVALID_PARAMETER or UNSUPPORTED_FEATURE");
         }),
         ex_refused(
             "admin-without-challenge",
@@ -559,7 +560,7 @@ pub fn cases() -> Vec<CaseDef> {
             false,
             &[SCARD_W_WRONG_CHV],
             "ROLE_ADMIN is a challenge/response PIN: CardAuthenticateEx takes the response to \
-            CardGetChallengeEx, so data given without a challenge is a wrong response (§4.2)",
+            CardGetChallengeEx, so data given without a challenge is a wrong response (spec §4.2.6)",
         ),
         ex_refused(
             "pin-id-0",
@@ -570,7 +571,7 @@ pub fn cases() -> Vec<CaseDef> {
             false,
             false,
             &[SCARD_E_INVALID_PARAMETER],
-            "§4.2: ROLE_EVERYONE has no PIN",
+            "spec §4.2.6: ROLE_EVERYONE has no PIN",
         ),
         ex_refused(
             "pin-id-8",
@@ -581,7 +582,7 @@ pub fn cases() -> Vec<CaseDef> {
             false,
             false,
             &[SCARD_E_INVALID_PARAMETER],
-            "§4.2",
+            "spec §4.2.6",
         ),
         ex_refused(
             "pin-id-255",
@@ -592,7 +593,7 @@ pub fn cases() -> Vec<CaseDef> {
             false,
             false,
             &[SCARD_E_INVALID_PARAMETER],
-            "§13",
+            "CMCK CardAuthenticateEx",
         ),
         ex_refused(
             "flags-1",
@@ -603,7 +604,7 @@ pub fn cases() -> Vec<CaseDef> {
             false,
             false,
             &[SCARD_E_INVALID_PARAMETER],
-            "§13",
+            "CMCK CardAuthenticateEx",
         ),
         ex_refused(
             "flags-ffffffff",
@@ -614,7 +615,7 @@ pub fn cases() -> Vec<CaseDef> {
             false,
             false,
             &[SCARD_E_INVALID_PARAMETER],
-            "§13",
+            "CMCK CardAuthenticateEx",
         ),
         ex_refused(
             "null-pin",
@@ -625,7 +626,7 @@ pub fn cases() -> Vec<CaseDef> {
             false,
             false,
             &[SCARD_E_INVALID_PARAMETER],
-            "§13",
+            "CMCK CardAuthenticateEx",
         ),
         ex_refused(
             "length-0",
@@ -636,7 +637,7 @@ pub fn cases() -> Vec<CaseDef> {
             false,
             false,
             &[SCARD_E_INVALID_PARAMETER],
-            "§13: cbPinData 0 → INVALID_PARAMETER here (WRONG_CHV in the legacy call)",
+            "CMCK CardAuthenticateEx: cbPinData 0 → INVALID_PARAMETER here (WRONG_CHV in the legacy call)",
         ),
         ex_refused(
             "null-card-data",
@@ -647,7 +648,7 @@ pub fn cases() -> Vec<CaseDef> {
             false,
             true,
             &[SCARD_E_INVALID_PARAMETER],
-            "§13",
+            "CMCK CardAuthenticateEx",
         ),
         ex_refused(
             "generate-session-pin-without-outputs",
@@ -658,7 +659,7 @@ pub fn cases() -> Vec<CaseDef> {
             false,
             false,
             &[SCARD_E_INVALID_PARAMETER],
-            "§4.2: GENERATE_SESSION_PIN with NULL ppbSessionPin/pcbSessionPin",
+            "spec §4.2.6: GENERATE_SESSION_PIN with NULL ppbSessionPin/pcbSessionPin",
         ),
         ex_refused(
             "generate-and-present-session-pin",
@@ -696,8 +697,8 @@ pub fn cases() -> Vec<CaseDef> {
                         &[SCARD_E_UNSUPPORTED_FEATURE],
                     );
                     v.note(
-                        "§13: no CARD_PIN_STRENGTH_SESSION_PIN → GENERATE_SESSION_PIN unsupported \
-                        (CMCK accepted 0x80100022)",
+                        "no CARD_PIN_STRENGTH_SESSION_PIN → GENERATE_SESSION_PIN unsupported (CMCK \
+                        CardAuthenticateEx accepted 0x80100022)",
                     );
                 } else {
                     v.reply("CardAuthenticateEx(GENERATE_SESSION_PIN)", &r, &[SCARD_S_SUCCESS]);
@@ -747,17 +748,29 @@ pub fn cases() -> Vec<CaseDef> {
                 });
             })
         }),
-        deauth_refused("null-user", None, 0, false, "§4.2"),
-        deauth_refused("user-anonymous", Some("anonymous"), 0, false, "§4.2"),
-        deauth_refused("flags-1", Some("user"), 1, false, "§4.2: dwFlags must be 0"),
-        deauth_refused("null-card-data", Some("user"), 0, true, "§12"),
+        deauth_refused("null-user", None, 0, false, "spec §4.2.5"),
+        deauth_refused("user-anonymous", Some("anonymous"), 0, false, "spec §4.2.5"),
+        deauth_refused(
+            "flags-1",
+            Some("user"),
+            1,
+            false,
+            "spec §4.2.5: dwFlags must be 0",
+        ),
+        deauth_refused(
+            "null-card-data",
+            Some("user"),
+            0,
+            true,
+            "spec §2.3.2: NULL pCardData",
+        ),
         deauth_ex(
             "user",
             0x02,
             0,
             false,
             &[SCARD_S_SUCCESS],
-            "§4.2: PIN_SET with ROLE_USER",
+            "spec §4.2.8: PIN_SET with ROLE_USER",
         ),
         deauth_ex(
             "all-roles",
@@ -765,7 +778,7 @@ pub fn cases() -> Vec<CaseDef> {
             0,
             false,
             &[SCARD_S_SUCCESS],
-            "§4.2: 0xFF = all",
+            "spec §4.2.8: 0xFF = all",
         ),
         deauth_ex(
             "everyone-only",
@@ -773,7 +786,7 @@ pub fn cases() -> Vec<CaseDef> {
             0,
             false,
             &[SCARD_S_SUCCESS],
-            "§4.2: the ROLE_EVERYONE bit is \
+            "spec §4.2.8: the ROLE_EVERYONE bit is \
             ignored",
         ),
         deauth_ex(
@@ -782,7 +795,7 @@ pub fn cases() -> Vec<CaseDef> {
             1,
             false,
             &[SCARD_E_INVALID_PARAMETER],
-            "§4.2: dwFlags must be 0",
+            "spec §4.2.8: dwFlags must be 0",
         ),
         deauth_ex(
             "bit-8",
@@ -790,7 +803,7 @@ pub fn cases() -> Vec<CaseDef> {
             0,
             false,
             &[SCARD_E_INVALID_PARAMETER],
-            "§7: only bits 0–7 of a PIN_SET \
+            "spec §7.2: only bits 0–7 of a PIN_SET \
             are used",
         ),
         deauth_ex(
@@ -799,7 +812,7 @@ pub fn cases() -> Vec<CaseDef> {
             0,
             true,
             &[SCARD_E_INVALID_PARAMETER],
-            "§12",
+            "spec §2.3.2: NULL pCardData",
         ),
         deauth_keeps_the_user(
             "puk-only",
@@ -826,8 +839,8 @@ pub fn cases() -> Vec<CaseDef> {
     c
 }
 
-/// The admin challenge/response (digest §4.2): the challenge is the card's, the response the 3DES
-/// encryption of it with the management key.
+/// The admin challenge/response (spec §4.2.3, §4.2.4, §4.2.7, §7.6): the challenge is the card's, the
+/// response the 3DES encryption of it with the management key.
 fn challenge_cases() -> Vec<CaseDef> {
     vec![
         case(S, "get-challenge", |h, v| {
@@ -911,7 +924,7 @@ fn challenge_cases() -> Vec<CaseDef> {
             let Some(b) = open(h, v) else { return };
             let r = b.call().get_challenge_ex(ROLE_USER, 0, false, false);
             v.reply("CardGetChallengeEx(ROLE_USER)", &r, &[SCARD_E_INVALID_PARAMETER]);
-            v.note("§4.2: not a ChallengeResponsePinType PIN");
+            v.note("spec §4.2.7: not a ChallengeResponsePinType PIN");
         }),
         case(S, "get-challenge-ex-flags-1", |h, v| {
             let Some(b) = open(h, v) else { return };
@@ -921,8 +934,8 @@ fn challenge_cases() -> Vec<CaseDef> {
     ]
 }
 
-/// PIN change and unblock. They belong to card administration (a later issue); this version answers
-/// `SCARD_E_UNSUPPORTED_FEATURE`, which the certification kit accepted for these entries (§13).
+/// PIN change and unblock. They belong to card administration, not written yet; this version answers
+/// `SCARD_E_UNSUPPORTED_FEATURE`, which the certification kit accepted for these entries.
 fn pin_change_cases() -> Vec<CaseDef> {
     type Call = fn(&crate::ffi::calls::Calls<'_>) -> u32;
     let calls: [(&str, Call); 3] = [
@@ -946,7 +959,7 @@ fn pin_change_cases() -> Vec<CaseDef> {
                 v.code(name, call(&b.call()), &[SCARD_E_UNSUPPORTED_FEATURE]);
                 v.check(retries(h) == Some(PIN_TRIES), || "the PIN state changed".into());
             });
-            v.note("deferred to card administration (not in issue 4); CMCK accepted 0x80100022 (§13)");
+            v.note("deferred to card administration (not written yet); CMCK accepted 0x80100022");
         }));
         out.push(case(S, format!("{name}-null-card-data"), move |h, v| {
             let Some(b) = open(h, v) else { return };

@@ -1,6 +1,7 @@
-//! Card and container properties (digest §4.6, §8, §13): every `CP_*` of §8.1, `PIN_INFO` per role,
-//! `CCP_*`, short buffers (`ERROR_INSUFFICIENT_BUFFER` with the needed size, nothing written past the
-//! buffer), unknown names and bad flags, and the settable properties.
+//! Card and container properties (spec §4.5; CMCK CardGetProperty, CardSetProperty,
+//! CardGetContainerProperty): every `CP_*` of spec §4.5.4, `PIN_INFO` per role, `CCP_*`, short buffers
+//! (`ERROR_INSUFFICIENT_BUFFER` with the needed size, nothing written past the buffer), unknown names and bad
+//! flags, and the settable properties.
 
 use tessera_piv::{KeyRef, PinPolicy};
 
@@ -43,7 +44,7 @@ fn get(
     })
 }
 
-/// An optional property: success, or INVALID_PARAMETER/UNSUPPORTED_FEATURE (CMCK accepted both, §13).
+/// An optional property: success, or INVALID_PARAMETER/UNSUPPORTED_FEATURE (CMCK accepted both).
 fn optional(name: &'static str, prop: &'static str, flags: u32) -> CaseDef {
     case(S, format!("get-{name}"), move |h, v| {
         let Some(b) = open(h, v) else { return };
@@ -57,7 +58,7 @@ fn optional(name: &'static str, prop: &'static str, flags: u32) -> CaseDef {
                 SCARD_E_UNSUPPORTED_FEATURE,
             ],
         );
-        v.note("§8.1: optional (or not used by the CSP)");
+        v.note("spec §4.5.4: optional (or not used by the CSP)");
     })
 }
 
@@ -78,7 +79,7 @@ fn short(name: &'static str, prop: &'static str, flags: u32, size: u32) -> CaseD
             });
         }
         v.note(
-            "§4.6: ERROR_INSUFFICIENT_BUFFER with the needed size (CMCK also accepted \
+            "spec §4.5.4: ERROR_INSUFFICIENT_BUFFER with the needed size (CMCK also accepted \
             SCARD_E_INSUFFICIENT_BUFFER from a v6 driver; the spec's code is required here)",
         );
     })
@@ -227,7 +228,7 @@ pub fn cases() -> Vec<CaseDef> {
         }),
         get("cache-mode", "Cache Mode", 0, Some(4), |_, v, d, _| {
             v.check(matches!(dword(d), Some(1..=3)), || {
-                format!("cache mode {:?} (§6.3: 1, 2 or 3)", dword(d))
+                format!("cache mode {:?} (spec §7.5: 1, 2 or 3)", dword(d))
             });
         }),
         get(
@@ -239,7 +240,7 @@ pub fn cases() -> Vec<CaseDef> {
                 v.check(matches!(dword(d), Some(0 | 1)), || format!("BOOL {:?}", dword(d)));
                 if read_only(b) == Some(true) {
                     v.check(dword(d) == Some(0), || {
-                        "§8.1: must be FALSE on a read-only card".into()
+                        "spec §7.4: must be FALSE on a read-only card".into()
                     });
                 }
             },
@@ -247,13 +248,13 @@ pub fn cases() -> Vec<CaseDef> {
         get("card-guid", "Card Identifier", 0, Some(16), |_, v, d, b| {
             let id = b.call().read(None, "cardid").value;
             v.check(id.as_deref() == Some(d), || {
-                "CP_CARD_GUID differs from the cardid file (§8.1)".into()
+                "CP_CARD_GUID differs from the cardid file (spec §4.5.4)".into()
             });
         }),
         get("pin-list", "PIN List", 0, Some(4), |_, v, d, _| {
             let set = dword(d).unwrap_or(0);
             v.check(set & 0x06 == 0x06, || {
-                format!("PIN set {set:#x} lacks ROLE_USER or ROLE_ADMIN (§7: both required)")
+                format!("PIN set {set:#x} lacks ROLE_USER or ROLE_ADMIN (spec §4.2.1: both required)")
             });
             v.check(set & !0xFF == 0, || format!("PIN set {set:#x} uses bits above 7"));
         }),
@@ -264,7 +265,7 @@ pub fn cases() -> Vec<CaseDef> {
             Some(4),
             |_, v, d, _| {
                 v.check(dword(d).is_some_and(|s| s & 1 != 0), || {
-                    "§7: CARD_PIN_STRENGTH_PLAINTEXT must be set".into()
+                    "CARD_PIN_STRENGTH_PLAINTEXT must be set: the CSP sends the PIN it collected as is".into()
                 });
             },
         ),
@@ -391,7 +392,7 @@ pub fn cases() -> Vec<CaseDef> {
                     format!("PUK PinType {}", i.pin_type)
                 });
             }
-            v.note("issue 4: the PUK is exposed as an UnblockOnlyPin (§7: there is no ROLE_PUK)");
+            v.note("the PUK is exposed as an UnblockOnlyPin (spec §4.2.1 defines no PUK role)");
         }),
         case(S, "pin-info-admin", |h, v| {
             let Some(b) = open(h, v) else { return };
@@ -436,7 +437,10 @@ pub fn cases() -> Vec<CaseDef> {
                     || format!("container {index}: role {role} is not PinCacheAlwaysPrompt"),
                 );
             }
-            v.note("issue 4: PIV's PIN-always slot 9C under its own PIN_ID with PinCacheAlwaysPrompt");
+            v.note(
+                "PIV's PIN-always slot 9C (SP 800-73-4 Part 1: PIN Always) under its own PIN_ID with \
+                PinCacheAlwaysPrompt",
+            );
         }),
         case(S, "pin-identifier-follows-policy", |h, v| {
             let Some(b) = open(h, v) else { return };
@@ -478,10 +482,28 @@ pub fn cases() -> Vec<CaseDef> {
             false,
             false,
             true,
-            "§13",
+            "CMCK CardGetProperty",
         ),
-        get_refused("null-name", None, 16, 0, false, false, false, "§13"),
-        get_refused("empty-name", Some(""), 16, 0, false, false, false, "§13"),
+        get_refused(
+            "null-name",
+            None,
+            16,
+            0,
+            false,
+            false,
+            false,
+            "CMCK CardGetProperty",
+        ),
+        get_refused(
+            "empty-name",
+            Some(""),
+            16,
+            0,
+            false,
+            false,
+            false,
+            "CMCK CardGetProperty",
+        ),
         get_refused(
             "unknown-name",
             Some("Bogus Property"),
@@ -490,7 +512,7 @@ pub fn cases() -> Vec<CaseDef> {
             false,
             false,
             false,
-            "§13",
+            "CMCK CardGetProperty",
         ),
         get_refused(
             "very-long-name",
@@ -505,9 +527,18 @@ pub fn cases() -> Vec<CaseDef> {
             false,
             false,
             false,
-            "§13",
+            "CMCK CardGetProperty",
         ),
-        get_refused("null-data", Some("Free Space"), 16, 0, true, false, false, "§13"),
+        get_refused(
+            "null-data",
+            Some("Free Space"),
+            16,
+            0,
+            true,
+            false,
+            false,
+            "CMCK CardGetProperty",
+        ),
         get_refused(
             "null-length",
             Some("Free Space"),
@@ -516,7 +547,7 @@ pub fn cases() -> Vec<CaseDef> {
             false,
             true,
             false,
-            "§13",
+            "CMCK CardGetProperty",
         ),
         get_refused(
             "flags-on-free-space",
@@ -526,7 +557,7 @@ pub fn cases() -> Vec<CaseDef> {
             false,
             false,
             false,
-            "§4.6: dwFlags \
+            "spec §4.5.4: dwFlags \
             must be 0 unless the property gives it a meaning",
         ),
         get_refused(
@@ -537,7 +568,7 @@ pub fn cases() -> Vec<CaseDef> {
             false,
             false,
             false,
-            "§4.5: undefined key spec",
+            "spec §4.5.4 (CP_CARD_KEYSIZES): undefined key spec",
         ),
         get_refused(
             "pin-info-role-8",
@@ -547,7 +578,7 @@ pub fn cases() -> Vec<CaseDef> {
             false,
             false,
             false,
-            "§7: PIN_ID 0..7",
+            "spec §7.2: PIN_ID 0..7",
         ),
         get_refused(
             "padding-schemes-bad-operation",
@@ -557,7 +588,7 @@ pub fn cases() -> Vec<CaseDef> {
             false,
             false,
             false,
-            "§8.1: 1 or 2",
+            "spec §4.5.4 (CP_PADDING_SCHEMES): 1 or 2",
         ),
     ]);
     c.extend([
@@ -568,7 +599,7 @@ pub fn cases() -> Vec<CaseDef> {
             0,
             false,
             &[SCARD_S_SUCCESS],
-            "§13: CP_PARENT_WINDOW with a valid (here NULL) HWND",
+            "CMCK CardSetProperty: CP_PARENT_WINDOW with a valid (here NULL) HWND",
         ),
         set(
             "parent-window-bad-size",
@@ -577,7 +608,7 @@ pub fn cases() -> Vec<CaseDef> {
             0,
             false,
             &[SCARD_E_INVALID_PARAMETER],
-            "§13",
+            "CMCK CardSetProperty",
         ),
         set(
             "parent-window-null-data",
@@ -586,7 +617,7 @@ pub fn cases() -> Vec<CaseDef> {
             0,
             false,
             &[SCARD_E_INVALID_PARAMETER],
-            "§13",
+            "CMCK CardSetProperty",
         ),
         set(
             "pin-context-string",
@@ -595,7 +626,7 @@ pub fn cases() -> Vec<CaseDef> {
             0,
             false,
             &[SCARD_S_SUCCESS],
-            "§13",
+            "CMCK CardSetProperty",
         ),
         set(
             "pin-context-string-null",
@@ -604,7 +635,7 @@ pub fn cases() -> Vec<CaseDef> {
             0,
             false,
             &[SCARD_S_SUCCESS],
-            "§13: NULL pbData allowed",
+            "CMCK CardSetProperty: NULL pbData allowed",
         ),
         set(
             "card-guid-not-admin",
@@ -613,7 +644,8 @@ pub fn cases() -> Vec<CaseDef> {
             0,
             false,
             &[SCARD_W_SECURITY_VIOLATION],
-            "§13: read-only/admin properties without authentication → SCARD_W_SECURITY_VIOLATION",
+            "CMCK CardSetProperty: read-only/admin properties without authentication → \
+            SCARD_W_SECURITY_VIOLATION",
         ),
         set(
             "free-space-read-only",
@@ -622,7 +654,7 @@ pub fn cases() -> Vec<CaseDef> {
             0,
             false,
             &[SCARD_E_UNSUPPORTED_FEATURE, SCARD_W_SECURITY_VIOLATION],
-            "§4.6: a read-only property → UNSUPPORTED_FEATURE or SECURITY_VIOLATION",
+            "spec §4.5.5: a read-only property → UNSUPPORTED_FEATURE or SECURITY_VIOLATION",
         ),
         set(
             "unknown-name",
@@ -631,7 +663,8 @@ pub fn cases() -> Vec<CaseDef> {
             0,
             false,
             &[SCARD_E_INVALID_PARAMETER],
-            "§13: CMCK expects INVALID_PARAMETER (SPEC says UNSUPPORTED_FEATURE for an unsupported one)",
+            "CMCK CardSetProperty expects INVALID_PARAMETER (the spec says UNSUPPORTED_FEATURE for an \
+            unsupported one)",
         ),
         set(
             "empty-name",
@@ -640,7 +673,7 @@ pub fn cases() -> Vec<CaseDef> {
             0,
             false,
             &[SCARD_E_INVALID_PARAMETER],
-            "§13",
+            "CMCK CardSetProperty",
         ),
         set(
             "null-name",
@@ -649,7 +682,7 @@ pub fn cases() -> Vec<CaseDef> {
             0,
             false,
             &[SCARD_E_INVALID_PARAMETER],
-            "§13",
+            "CMCK CardSetProperty",
         ),
         set(
             "flags-1",
@@ -658,7 +691,7 @@ pub fn cases() -> Vec<CaseDef> {
             1,
             false,
             &[SCARD_E_INVALID_PARAMETER],
-            "§4.6",
+            "spec §4.5.5",
         ),
         set(
             "null-card-data",
@@ -667,7 +700,7 @@ pub fn cases() -> Vec<CaseDef> {
             0,
             true,
             &[SCARD_E_INVALID_PARAMETER],
-            "§13",
+            "CMCK CardSetProperty",
         ),
     ]);
     c.extend([
@@ -681,7 +714,7 @@ pub fn cases() -> Vec<CaseDef> {
             false,
             false,
             &[ERROR_INSUFFICIENT_BUFFER],
-            "§13: cbData too small → 0x7A",
+            "CMCK CardGetContainerProperty: cbData too small → 0x7A",
         ),
         container_refused(
             "unknown-name",
@@ -693,7 +726,7 @@ pub fn cases() -> Vec<CaseDef> {
             false,
             false,
             &[SCARD_E_INVALID_PARAMETER],
-            "§13",
+            "CMCK CardGetContainerProperty",
         ),
         container_refused(
             "null-name",
@@ -705,7 +738,7 @@ pub fn cases() -> Vec<CaseDef> {
             false,
             false,
             &[SCARD_E_INVALID_PARAMETER],
-            "§13",
+            "CMCK CardGetContainerProperty",
         ),
         container_refused(
             "empty-name",
@@ -717,7 +750,7 @@ pub fn cases() -> Vec<CaseDef> {
             false,
             false,
             &[SCARD_E_INVALID_PARAMETER],
-            "§13",
+            "CMCK CardGetContainerProperty",
         ),
         container_refused(
             "null-data",
@@ -729,7 +762,7 @@ pub fn cases() -> Vec<CaseDef> {
             false,
             false,
             &[SCARD_E_INVALID_PARAMETER],
-            "§13",
+            "CMCK CardGetContainerProperty",
         ),
         container_refused(
             "null-length",
@@ -741,7 +774,7 @@ pub fn cases() -> Vec<CaseDef> {
             true,
             false,
             &[SCARD_E_INVALID_PARAMETER],
-            "§13",
+            "CMCK CardGetContainerProperty",
         ),
         container_refused(
             "flags-1",
@@ -753,7 +786,7 @@ pub fn cases() -> Vec<CaseDef> {
             false,
             false,
             &[SCARD_E_INVALID_PARAMETER],
-            "§13",
+            "CMCK CardGetContainerProperty",
         ),
         container_refused(
             "index-255",
@@ -765,7 +798,7 @@ pub fn cases() -> Vec<CaseDef> {
             false,
             false,
             &[SCARD_E_NO_KEY_CONTAINER],
-            "§13",
+            "CMCK CardGetContainerProperty",
         ),
         container_refused(
             "null-card-data",
@@ -777,7 +810,7 @@ pub fn cases() -> Vec<CaseDef> {
             false,
             true,
             &[SCARD_E_INVALID_PARAMETER],
-            "§13",
+            "CMCK CardGetContainerProperty",
         ),
         case(S, "container-info-short-buffer", |h, v| {
             let Some(b) = open(h, v) else { return };
@@ -796,7 +829,7 @@ pub fn cases() -> Vec<CaseDef> {
             0,
             false,
             &[SCARD_W_SECURITY_VIOLATION],
-            "§8.2: only USER or ADMIN may rebind a container",
+            "spec §4.5.3: only USER or ADMIN may rebind a container",
         ),
         set_container(
             "unknown-name",
@@ -805,7 +838,7 @@ pub fn cases() -> Vec<CaseDef> {
             0,
             false,
             &[SCARD_E_INVALID_PARAMETER],
-            "§4.6",
+            "spec §4.5.3",
         ),
         set_container(
             "null-name",
@@ -814,7 +847,7 @@ pub fn cases() -> Vec<CaseDef> {
             0,
             false,
             &[SCARD_E_INVALID_PARAMETER],
-            "§4.6",
+            "spec §4.5.3",
         ),
         set_container(
             "flags-1",
@@ -823,7 +856,7 @@ pub fn cases() -> Vec<CaseDef> {
             1,
             false,
             &[SCARD_E_INVALID_PARAMETER],
-            "§4.6",
+            "spec §4.5.3",
         ),
         set_container(
             "index-255",
@@ -832,7 +865,7 @@ pub fn cases() -> Vec<CaseDef> {
             0,
             false,
             &[SCARD_E_NO_KEY_CONTAINER],
-            "§4.6",
+            "spec §4.5.3",
         ),
         set_container(
             "container-info-read-only",
@@ -841,7 +874,7 @@ pub fn cases() -> Vec<CaseDef> {
             0,
             false,
             &[SCARD_E_UNSUPPORTED_FEATURE, SCARD_E_INVALID_PARAMETER],
-            "§8.2: CCP_CONTAINER_INFO is read-only; §4.6: INVALID_PARAMETER or UNSUPPORTED_FEATURE",
+            "spec §4.5.3: CCP_CONTAINER_INFO is read-only; INVALID_PARAMETER or UNSUPPORTED_FEATURE",
         ),
         set_container(
             "null-card-data",
@@ -850,7 +883,7 @@ pub fn cases() -> Vec<CaseDef> {
             0,
             true,
             &[SCARD_E_INVALID_PARAMETER],
-            "§12",
+            "spec §2.3.2: NULL pCardData",
         ),
     ]);
     c.push(invalid_arguments_cost_no_apdu());

@@ -1,7 +1,8 @@
-//! What the certification kit calls MemoryManagement, MultiThreaded, Reconnect and SupportMultiple
-//! (digest §10, §12, §13): allocation failure (`SCARD_E_NO_MEMORY`, nothing leaked), five threads on one
-//! context and several contexts at once, a card reset between calls (through another connection and
-//! through the context's own handle), the CSP handing in a new `hScard`, and the cache protocol.
+//! What the certification kit calls MemoryManagement, MultiThreaded, Reconnect and SupportMultiple (spec
+//! §2.3.1, §3.2.2; CMCK OutOfMem, MultiThreaded, Reconnect): allocation failure (`SCARD_E_NO_MEMORY`, nothing
+//! leaked), five threads on one context and several contexts at once, a card reset between calls (through
+//! another connection and through the context's own handle), the CSP handing in a new `hScard`, and the cache
+//! protocol.
 
 use std::thread;
 
@@ -64,7 +65,7 @@ fn out_of_memory(name: &'static str, op: Op) -> CaseDef {
             "the context does not recover after allocation failures".into()
         });
         v.note(
-            "§1, §13 OutOfMem: SCARD_E_NO_MEMORY (not ERROR_NOT_ENOUGH_MEMORY); leaks checked after \
+            "CMCK OutOfMem: SCARD_E_NO_MEMORY (not the spec's ERROR_NOT_ENOUGH_MEMORY); leaks checked after \
             CardDeleteContext",
         );
     })
@@ -187,7 +188,7 @@ pub fn cases() -> Vec<CaseDef> {
                 &[0],
             );
             v.failures.extend(failed);
-            v.note("§13 MultiThreaded: 5 threads share one context");
+            v.note("CMCK MultiThreaded: 5 threads share one context");
         }),
         case(S, "several-contexts-threads", |h, v| {
             let contexts: Vec<Bound> = (0..3).filter_map(|_| v.setup("open", h.open())).collect();
@@ -216,7 +217,7 @@ pub fn cases() -> Vec<CaseDef> {
                     .collect()
             });
             v.note(
-                "§10: the CSP holds a card transaction around each call; so does the harness \
+                "spec §2.3.1: the CSP holds a card transaction around each call; so does the harness \
                 (SCardBeginTransaction, or a lock on the in-process card)",
             );
             let ok: Vec<_> = results.iter().filter_map(|r| r.as_ref().ok()).collect();
@@ -252,7 +253,7 @@ pub fn cases() -> Vec<CaseDef> {
                 .call()
                 .get_container_info(h.first_container(&b), 0, StructArg::V1);
             v.reply("CardGetContainerInfo after the reset", &info, &[SCARD_S_SUCCESS]);
-            v.note("issue 4: read-only operations are retried once after SCARD_W_RESET_CARD");
+            v.note("the module retries a read-only operation once after SCARD_W_RESET_CARD");
         }),
         case(S, "reset-through-same-handle", |h, v| {
             let Some(b) = open(h, v) else { return };
@@ -347,7 +348,7 @@ pub fn cases() -> Vec<CaseDef> {
                 }
             });
             v.note(
-                "§13 Reconnect: Begin transaction → acquire → AuthenticatePin → QueryCapabilities → \
+                "CMCK Reconnect: Begin transaction → acquire → AuthenticatePin → QueryCapabilities → \
                 SCardReconnect → AuthenticatePin → Deauthenticate → delete → End transaction",
             );
         }),
@@ -375,7 +376,10 @@ pub fn cases() -> Vec<CaseDef> {
                 &info,
                 &[SCARD_S_SUCCESS],
             );
-            v.note("§10: the module uses the hScard of each call (the old handle is disconnected)");
+            v.note(
+                "the CSP may pass another hScard on a later call; the module uses each call's (the old one \
+                is disconnected)",
+            );
         }),
         case(S, "handle-change-then-authenticate", |h, v| {
             with_restored_pin(h, v, |h, v| {
@@ -402,8 +406,8 @@ pub fn cases() -> Vec<CaseDef> {
             v.reply("CardReadFile(cardid)", &id, &[SCARD_S_SUCCESS]);
             v.reply("CardReadFile(cardcf)", &cf, &[SCARD_S_SUCCESS]);
             v.check(before == after, || {
-                "the module used the CSP cache while reading cardid/cardcf (§2.4: that recurses in the \
-                    real CSP)"
+                "the module used the CSP cache while reading cardid/cardcf (spec §3.2.2: the CSP \
+                    checks its cache by reading these two files, so that recurses in the real CSP)"
                     .into()
             });
         }),

@@ -168,7 +168,7 @@ fn logon_rsa() -> CaseDef {
             learnt.blob.len()
         ));
         v.note(
-            "§13 CertSequences/SCLogon: cardid, cardcf, cmapfile, container info, certificate, PIN, \
+            "CMCK CertSequences/SCLogon: cardid, cardcf, cmapfile, container info, certificate, PIN, \
             signature verified with the certificate",
         );
     })
@@ -223,7 +223,7 @@ fn logon_ecc() -> CaseDef {
         {
             v.fail(format!("with the certificate's key: {e}"));
         }
-        v.note("§13 CertSequences/SCLogon with an ECC certificate (ECDSA P-256 and its ECDH twin)");
+        v.note("CMCK CertSequences/SCLogon with an ECC certificate (ECDSA P-256 and its ECDH twin)");
     })
 }
 
@@ -304,7 +304,7 @@ fn tls12(curve: Curve, prf: Hash) -> CaseDef {
                 });
             }
             v.note(format!(
-                "§13 CertSequences/SSL_ECC: ECDH {} + TLS 1.2 PRF ({}) + ECDSA CertificateVerify",
+                "CMCK CertSequences/SSL_ECC: ECDH {} + TLS 1.2 PRF ({}) + ECDSA CertificateVerify",
                 curve.name(),
                 prf.cng_name()
             ));
@@ -389,7 +389,7 @@ fn smime() -> CaseDef {
             "the PKCS#1-wrapped CEK differs".into()
         });
         v.note(
-            "§13 CertSequences/MailSign + MailDecrypt: PKCS#1 signature; CEKs under RSAES-OAEP and \
+            "CMCK CertSequences/MailSign + MailDecrypt: PKCS#1 signature; CEKs under RSAES-OAEP and \
             RSAES-PKCS1-v1_5",
         );
     })
@@ -451,7 +451,7 @@ fn efs() -> CaseDef {
             Err(e) => v.fail(e),
         }
         v.note(
-            "§13 CertSequences/EFS: an AES-256 FEK wrapped with RSAES-OAEP (SHA-1) for an RSA-3072 \
+            "CMCK CertSequences/EFS: an AES-256 FEK wrapped with RSAES-OAEP (SHA-1) for an RSA-3072 \
             key, unwrapped by the module and, raw, by the CSP",
         );
     })

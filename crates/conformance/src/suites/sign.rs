@@ -1,11 +1,12 @@
-//! `CardSignData` (digest §4.5; spec "CardSignData"): every padding × hash × key size the card supports,
-//! each signature verified with RustCrypto against the fixture's public key — RSA PKCS#1 v1.5 by CNG
-//! name, by CAPI `ALG_ID` and without OID; RSA-PSS with salts from 0 to the largest the key allows;
+//! `CardSignData` (spec §4.7.5 "CardSignData", §3.2.3 PFN_CSP_PAD_DATA): every padding × hash × key size the
+//! card supports, each signature verified with RustCrypto against the fixture's public key — RSA PKCS#1 v1.5
+//! by CNG name, by CAPI `ALG_ID` and without OID; RSA-PSS with salts from 0 to the largest the key allows;
 //! `CARD_PADDING_NONE`; `CARD_BUFFER_SIZE_ONLY`; ECDSA P-256/P-384 with hashes shorter and longer than the
 //! curve — and the refusals: bad containers, key specs, versions, flags, hashes, PIN state, memory.
 //!
-//! Byte order (digest §11 erratum 7): the hash goes in as the CSP computed it; RSA signatures come back
-//! little-endian; ECDSA signatures as big-endian `r ‖ s`.
+//! Byte order (the spec's "input is passed in little-endian" is not what the CSP and OpenSC do): the hash
+//! goes in as the CSP computed it; RSA signatures come back little-endian; ECDSA signatures as
+//! big-endian `r ‖ s`.
 
 use crate::codes::*;
 use crate::ffi::alloc;
@@ -126,7 +127,8 @@ fn pkcs1_cases(bits: u32) -> Vec<CaseDef> {
                 (args, data)
             },
             move |rsa, d, sig| rsa.verify_pkcs1(Some(hash), d, sig),
-            "§4.5: CARD_PADDING_INFO_PRESENT + BCRYPT_PKCS1_PADDING_INFO names the hash; DigestInfo added",
+            "spec §4.7.5: CARD_PADDING_INFO_PRESENT + BCRYPT_PKCS1_PADDING_INFO names the hash; DigestInfo \
+            added",
         ));
     }
     c.push(rsa_case(
@@ -145,7 +147,7 @@ fn pkcs1_cases(bits: u32) -> Vec<CaseDef> {
             (args, data)
         },
         |rsa, d, sig| rsa.verify_pkcs1(None, d, sig),
-        "§4.5: pszAlgId NULL = no OID; the 36-byte MD5‖SHA-1 is signed bare",
+        "spec §4.7.5: pszAlgId NULL = no OID; the 36-byte MD5‖SHA-1 is signed bare",
     ));
     c.push(rsa_case(
         format!("rsa{bits}-pkcs1-caller-digest-info"),
@@ -164,7 +166,7 @@ fn pkcs1_cases(bits: u32) -> Vec<CaseDef> {
             (args, hash)
         },
         |rsa, d, sig| rsa.verify_pkcs1(Some(Hash::Sha256), d, sig),
-        "§4.5: no hash id — the caller's DigestInfo is signed as given",
+        "spec §4.7.5: no hash id — the caller's DigestInfo is signed as given",
     ));
     for hash in [Hash::Md5, Hash::Sha1, Hash::Sha256, Hash::Sha384, Hash::Sha512] {
         let name = format!("rsa{bits}-calg-{}", hash.label());
@@ -179,7 +181,7 @@ fn pkcs1_cases(bits: u32) -> Vec<CaseDef> {
                 (args, data)
             },
             move |rsa, d, sig| rsa.verify_pkcs1(Some(hash), d, sig),
-            "§4.5: without CARD_PADDING_INFO_PRESENT, PKCS#1 v1.5 with the DigestInfo of aiHashAlg",
+            "spec §4.7.5: without CARD_PADDING_INFO_PRESENT, PKCS#1 v1.5 with the DigestInfo of aiHashAlg",
         ));
     }
     c.push(rsa_case(
@@ -191,7 +193,7 @@ fn pkcs1_cases(bits: u32) -> Vec<CaseDef> {
             (SignArgs::basic(2, k.index, k.spec, CALG_SSL3_SHAMD5, &data), data)
         },
         |rsa, d, sig| rsa.verify_pkcs1(None, d, sig),
-        "§4.5: CALG_SSL3_SHAMD5 = the raw 36 bytes, no OID",
+        "spec §4.7.5: CALG_SSL3_SHAMD5 = the raw 36 bytes, no OID",
     ));
     c.push(rsa_case(
         format!("rsa{bits}-calg-0-caller-digest-info"),
@@ -203,7 +205,7 @@ fn pkcs1_cases(bits: u32) -> Vec<CaseDef> {
             (SignArgs::basic(2, k.index, k.spec, 0, &data), hash)
         },
         |rsa, d, sig| rsa.verify_pkcs1(Some(Hash::Sha384), d, sig),
-        "§4.5: aiHashAlg 0 = no OID added",
+        "spec §4.7.5: aiHashAlg 0 = no OID added",
     ));
     c.push(rsa_case(
         format!("rsa{bits}-crypt-nohashoid-sha256"),
@@ -251,8 +253,8 @@ fn pss_cases(bits: u32) -> Vec<CaseDef> {
                     (args, data)
                 },
                 move |rsa, d, sig| rsa.verify_pss(hash, salt, d, sig),
-                "§4.5: CARD_PADDING_PSS with BCRYPT_PSS_PADDING_INFO; any salt the key allows (RFC 8017 \
-                    §9.1.1)",
+                "spec §4.7.5: CARD_PADDING_PSS with BCRYPT_PSS_PADDING_INFO; any salt the key allows \
+                    (RFC 8017 §9.1.1)",
             ));
         }
         let too_long = max + 1;
@@ -307,7 +309,8 @@ fn other_rsa_cases(bits: u32) -> Vec<CaseDef> {
                     )
                 }
             },
-            "§4.5: CARD_PADDING_NONE signs the modulus-sized block as given (erratum 7: input not reversed)",
+            "spec §4.7.5: CARD_PADDING_NONE signs the modulus-sized block as given (the input is not \
+            byte-reversed)",
         ),
         refused(
             format!("rsa{bits}-padding-none-short-block"),
@@ -354,7 +357,7 @@ fn other_rsa_cases(bits: u32) -> Vec<CaseDef> {
                     });
                 }
             });
-            v.note("§4.5: only cbSignedData is set; no signature, no card operation");
+            v.note("spec §4.7.5: only cbSignedData is set; no signature, no card operation");
         })
         .counted_for(tag(want)),
         rsa_case(
@@ -373,7 +376,7 @@ fn other_rsa_cases(bits: u32) -> Vec<CaseDef> {
                 (args, hash)
             },
             |rsa, d, sig| rsa.verify_pkcs1(Some(Hash::Sha256), d, sig),
-            "issue 4 §3: a dual-use RSA key signs whichever RSA key spec the CSP asks with",
+            "a dual-use RSA key (one PIV slot) signs whichever RSA key spec the CSP asks with",
         ),
     ]
 }
@@ -403,7 +406,7 @@ fn ecdsa_cases(want: Want, curve: Curve) -> Vec<CaseDef> {
                     }
                 };
                 v.note(format!(
-                    "§4.5: r ‖ s big-endian, {} bytes; hash {fit}",
+                    "spec §4.7.5: r ‖ s big-endian, {} bytes; hash {fit}",
                     2 * curve.field_len()
                 ));
             })
@@ -438,7 +441,7 @@ fn ecdsa_cases(want: Want, curve: Curve) -> Vec<CaseDef> {
                 a
             },
             [SCARD_E_INVALID_PARAMETER],
-            "§1: cbData 0 is an invalid parameter",
+            "spec §2.3.2: cbData 0 is an invalid parameter",
         )
         .counted_for(tag(want)),
     );
@@ -498,7 +501,7 @@ fn structure_cases() -> Vec<CaseDef> {
                 (SignArgs::basic(1, k.index, k.spec, 0x800C, &hash), hash)
             },
             |rsa, d, sig| rsa.verify_pkcs1(Some(Hash::Sha256), d, sig),
-            "§4.5: a v5+ module accepts CARD_SIGNING_INFO_BASIC_VERSION",
+            "spec §4.7.5: a v5+ module accepts CARD_SIGNING_INFO_BASIC_VERSION",
         ),
         case(S, "signing-info-v1-on-v7-context", move |h, v| {
             with_key(h, v, want, Profile::V7, |b, key, v| {
@@ -514,7 +517,7 @@ fn structure_cases() -> Vec<CaseDef> {
                 }
             });
             v.note(
-                "ambiguity (digest §11 erratum 6): SPEC says v1 on a v7 context → \
+                "ambiguity: spec §4.7.5 says v1 on a v7 context → \
                 ERROR_REVISION_MISMATCH and also that v5+ modules must accept v1; OpenSC accepts it. \
                 Either answer passes; a success must verify",
             );
@@ -530,26 +533,31 @@ fn structure_cases() -> Vec<CaseDef> {
             "signing-info-version-3",
             |a| a.version = 3,
             [ERROR_REVISION_MISMATCH],
-            "§1: a version above the current one",
+            "spec §2.5.2: a version above the current one",
         ),
         tweaked(
             "signing-info-version-0x10002",
             |a| a.version = 0x10002,
             [ERROR_REVISION_MISMATCH],
-            "§13 (CMCK)",
+            "CMCK CardSignData",
         ),
         tweaked(
             "null-info",
             |a| a.null_info = true,
             [SCARD_E_INVALID_PARAMETER],
-            "§13",
+            "CMCK CardSignData",
         ),
-        tweaked("null-data", |a| a.data = None, [SCARD_E_INVALID_PARAMETER], "§13"),
+        tweaked(
+            "null-data",
+            |a| a.data = None,
+            [SCARD_E_INVALID_PARAMETER],
+            "CMCK CardSignData",
+        ),
         tweaked(
             "flags-0xffffffff",
             |a| a.flags = 0xFFFF_FFFF,
             [SCARD_E_INVALID_PARAMETER],
-            "§13 (CMCK: dwSigningFlags 0xFFFFFFFF)",
+            "CMCK CardSignData: dwSigningFlags 0xFFFFFFFF",
         ),
         tweaked(
             "padding-info-null-pkcs1",
@@ -570,7 +578,7 @@ fn structure_cases() -> Vec<CaseDef> {
             "padding-type-0",
             |a| a.padding_type = 0,
             [SCARD_E_INVALID_PARAMETER],
-            "digest §4.5 (OSC): unknown padding type → invalid parameter",
+            "OpenSC: unknown padding type → invalid parameter",
         ),
         tweaked(
             "padding-type-oaep",
@@ -614,7 +622,7 @@ fn structure_cases() -> Vec<CaseDef> {
     ]
 }
 
-/// Hashes and key specs the module must refuse (spec "CardSignData", digest §13).
+/// Hashes and key specs the module must refuse (spec "CardSignData", CMCK CardSignData).
 fn refusal_cases() -> Vec<CaseDef> {
     let want = Want::RsaExchange(2048);
     let mut c = Vec::new();
@@ -653,13 +661,13 @@ fn refusal_cases() -> Vec<CaseDef> {
             "calg-mac",
             CALG_MAC,
             SCARD_E_UNSUPPORTED_FEATURE,
-            "§13 (CMCK: 0x8005 → 0x80100022)",
+            "CMCK CardSignData: 0x8005 → 0x80100022",
         ),
         (
             "calg-0x10000000",
             0x1000_0000,
             SCARD_E_INVALID_PARAMETER,
-            "§13 (CMCK expects 0x80100004 for a value that is not an ALG_ID)",
+            "CMCK CardSignData expects 0x80100004 for a value that is not an ALG_ID",
         ),
     ] {
         c.push(refused(
@@ -674,7 +682,7 @@ fn refusal_cases() -> Vec<CaseDef> {
     for (name, spec, want_code, why) in [
         ("0", 0, SCARD_E_INVALID_PARAMETER, "spec: undefined dwKeySpec"),
         ("9", 9, SCARD_E_INVALID_PARAMETER, "spec: undefined dwKeySpec"),
-        ("0x10002", 0x10002, SCARD_E_INVALID_PARAMETER, "§13 (CMCK)"),
+        ("0x10002", 0x10002, SCARD_E_INVALID_PARAMETER, "CMCK CardSignData"),
         (
             "ecdsa-p521",
             5,
@@ -763,7 +771,7 @@ fn refusal_cases() -> Vec<CaseDef> {
                 &[SCARD_E_INVALID_PARAMETER],
             );
         });
-        v.note("§12");
+        v.note("spec §2.3.2: NULL pCardData");
     }));
     c
 }
@@ -804,7 +812,7 @@ fn pin_cases() -> Vec<CaseDef> {
                     &b.call().sign_data(&args),
                     &[SCARD_W_SECURITY_VIOLATION],
                 );
-                v.note("issue 5: PIN not verified → SCARD_W_SECURITY_VIOLATION (digest §3)");
+                v.note("PIN not verified: the card refuses (6982) → SCARD_W_SECURITY_VIOLATION");
             })
             .counted_for(tag(want)),
         );
@@ -884,7 +892,7 @@ fn pin_cases() -> Vec<CaseDef> {
                 }
             });
             v.note(
-                "issue 5: after CardAuthenticateEx(ROLE_PIN_ALWAYS = 3) one signature works, the next \
+                "after CardAuthenticateEx(ROLE_PIN_ALWAYS = 3) one signature works, the next \
                 needs the PIN again (PIV PIN policy ALWAYS)",
             );
         })
@@ -900,7 +908,7 @@ fn pin_cases() -> Vec<CaseDef> {
                     v.fail(e);
                 }
             });
-            v.note("issue 4 §3: a key found through GET METADATA alone signs too");
+            v.note("a key found through Yubico's GET METADATA alone (no certificate) signs too");
         })
         .counted_for("ECDSA P-256 sign"),
     );
@@ -968,7 +976,7 @@ fn out_of_memory(want: Want) -> CaseDef {
                 let after = b.call().sign_data(&args);
                 v.check(after.ok(), || "signing does not work after the failures".into());
             });
-            v.note("§1, §13 OutOfMem: SCARD_E_NO_MEMORY, no block leaked");
+            v.note("CMCK OutOfMem: SCARD_E_NO_MEMORY, no block leaked");
         },
     )
     .counted_for(tag(want))

@@ -1,6 +1,6 @@
-//! The secure-key-injection entry points of v7 (digest §4.7): all optional. A module that does not
-//! implement them fills the table and answers `SCARD_E_UNSUPPORTED_FEATURE`; with a NULL `pCardData`
-//! every entry answers `SCARD_E_INVALID_PARAMETER` (§12).
+//! The secure-key-injection entry points of v7 (spec §4.8, and §7.4's table): all optional. A module that
+//! does not implement them fills the table and answers `SCARD_E_UNSUPPORTED_FEATURE`; with a NULL `pCardData`
+//! every entry answers `SCARD_E_INVALID_PARAMETER` (spec §2.3.2).
 
 use super::files::open;
 use crate::codes::*;
@@ -36,7 +36,7 @@ pub fn cases() -> Vec<CaseDef> {
                     .find(|(n, _)| *n == entry)
                     .map_or(crate::ffi::calls::NOT_IN_TABLE, |(_, c)| c);
                 v.code(entry, code, &[SCARD_E_UNSUPPORTED_FEATURE]);
-                v.note("§4.7: optional; not implemented → SCARD_E_UNSUPPORTED_FEATURE");
+                v.note("spec §7.4: optional; not implemented → SCARD_E_UNSUPPORTED_FEATURE");
             },
         ));
         c.push(case(

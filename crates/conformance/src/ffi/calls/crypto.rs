@@ -1,4 +1,4 @@
-//! The cryptographic entry points (digest §4.5): `CardSignData`, `CardRSADecrypt`,
+//! The cryptographic entry points (spec 7.07 §4.7): `CardSignData`, `CardRSADecrypt`,
 //! `CardConstructDHAgreement`, `CardDeriveKey`, `CardDestroyDHAgreement`. Each wrapper builds the
 //! structure and everything it points to in harness memory, registers it for the CSP callbacks the module
 //! may call back into ([`padding::InFlight`]), calls, and takes back what the module returned: buffers
@@ -266,7 +266,8 @@ pub struct DecryptOut {
 /// Where `CardDeriveKey` puts the key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DeriveOutput {
-    /// `pbDerivedKey` NULL: the module allocates (OpenSC's reading, digest §11 erratum 8).
+    /// `pbDerivedKey` NULL: the module allocates with `pfnCspAlloc` (OpenSC's reading; the spec's text has
+    /// the caller allocate after a size query).
     ModuleAllocates,
     /// A caller buffer of this many bytes (the spec's reading).
     Caller(u32),
