@@ -6,51 +6,72 @@ use std::fmt;
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct StatusWord(pub u16);
 
-impl StatusWord {
+/// The named status words: each constant and its entry in [`StatusWord::name`] come from one line.
+macro_rules! named_status_words {
+    ($($(#[$doc:meta])* $name:ident = $value:literal;)*) => {
+        impl StatusWord {
+            $($(#[$doc])* pub const $name: Self = Self($value);)*
+
+            /// The constant's name, when this is one of the named status words.
+            pub const fn name(self) -> Option<&'static str> {
+                match self.0 {
+                    $($value => Some(stringify!($name)),)*
+                    _ => None,
+                }
+            }
+        }
+    };
+}
+
+named_status_words! {
     /// Normal processing.
-    pub const SUCCESS: Self = Self(0x9000);
+    SUCCESS = 0x9000;
+    /// State of non-volatile memory unchanged (selected file deactivated).
+    NV_UNCHANGED_WARNING = 0x6285;
+    /// Memory failure.
+    MEMORY_FAILURE = 0x6581;
+    /// Wrong length (Lc or Le).
+    WRONG_LENGTH = 0x6700;
+    /// Security status not satisfied (PIN or management key needed, or PIN-always consumed).
+    SECURITY_STATUS_NOT_SATISFIED = 0x6982;
+    /// Authentication method blocked (PIN/PUK retry counter at zero).
+    AUTH_METHOD_BLOCKED = 0x6983;
+    /// Reference data not usable.
+    REFERENCE_DATA_NOT_USABLE = 0x6984;
+    /// Conditions of use not satisfied.
+    CONDITIONS_NOT_SATISFIED = 0x6985;
+    /// Command not allowed.
+    COMMAND_NOT_ALLOWED = 0x6986;
+    /// Incorrect parameters in the command data field.
+    INCORRECT_DATA = 0x6A80;
+    /// Function not supported.
+    FUNCTION_NOT_SUPPORTED = 0x6A81;
+    /// File or application not found (also: data object absent).
+    NOT_FOUND = 0x6A82;
+    /// Not enough memory space in the file.
+    NOT_ENOUGH_MEMORY = 0x6A84;
+    /// Incorrect parameters P1-P2.
+    INCORRECT_P1P2 = 0x6A86;
+    /// Referenced data or reference data not found (e.g. unknown key reference).
+    REFERENCE_NOT_FOUND = 0x6A88;
+    /// Wrong parameters P1-P2 (ISO 7816-4 `6B00`).
+    WRONG_P1P2 = 0x6B00;
+    /// Instruction code not supported or invalid.
+    INS_NOT_SUPPORTED = 0x6D00;
+    /// Class not supported.
+    CLA_NOT_SUPPORTED = 0x6E00;
+    /// No precise diagnosis.
+    UNKNOWN_ERROR = 0x6F00;
+}
+
+// The families whose low byte is a count (`61xx`, `63Cx`, `6Cxx`): their base values carry no name.
+impl StatusWord {
     /// `61xx`: more response bytes wait for GET RESPONSE (the low byte is a count, 00 = 256 or more).
     pub const BYTES_REMAINING_BASE: Self = Self(0x6100);
-    /// State of non-volatile memory unchanged (selected file deactivated).
-    pub const NV_UNCHANGED_WARNING: Self = Self(0x6285);
     /// `63Cx`: verification failed, x tries left.
     pub const VERIFY_FAILED_BASE: Self = Self(0x63C0);
-    /// Memory failure.
-    pub const MEMORY_FAILURE: Self = Self(0x6581);
-    /// Wrong length (Lc or Le).
-    pub const WRONG_LENGTH: Self = Self(0x6700);
-    /// Security status not satisfied (PIN or management key needed, or PIN-always consumed).
-    pub const SECURITY_STATUS_NOT_SATISFIED: Self = Self(0x6982);
-    /// Authentication method blocked (PIN/PUK retry counter at zero).
-    pub const AUTH_METHOD_BLOCKED: Self = Self(0x6983);
-    /// Reference data not usable.
-    pub const REFERENCE_DATA_NOT_USABLE: Self = Self(0x6984);
-    /// Conditions of use not satisfied.
-    pub const CONDITIONS_NOT_SATISFIED: Self = Self(0x6985);
-    /// Command not allowed.
-    pub const COMMAND_NOT_ALLOWED: Self = Self(0x6986);
-    /// Incorrect parameters in the command data field.
-    pub const INCORRECT_DATA: Self = Self(0x6A80);
-    /// Function not supported.
-    pub const FUNCTION_NOT_SUPPORTED: Self = Self(0x6A81);
-    /// File or application not found (also: data object absent).
-    pub const NOT_FOUND: Self = Self(0x6A82);
-    /// Not enough memory space in the file.
-    pub const NOT_ENOUGH_MEMORY: Self = Self(0x6A84);
-    /// Incorrect parameters P1-P2.
-    pub const INCORRECT_P1P2: Self = Self(0x6A86);
-    /// Referenced data or reference data not found (e.g. unknown key reference).
-    pub const REFERENCE_NOT_FOUND: Self = Self(0x6A88);
-    /// Wrong parameters P1-P2 (ISO 7816-4 `6B00`).
-    pub const WRONG_P1P2: Self = Self(0x6B00);
     /// `6Cxx`: wrong Le; resend with Le = xx.
     pub const WRONG_LE_BASE: Self = Self(0x6C00);
-    /// Instruction code not supported or invalid.
-    pub const INS_NOT_SUPPORTED: Self = Self(0x6D00);
-    /// Class not supported.
-    pub const CLA_NOT_SUPPORTED: Self = Self(0x6E00);
-    /// No precise diagnosis.
-    pub const UNKNOWN_ERROR: Self = Self(0x6F00);
 
     /// Builds a status word from its two bytes.
     pub const fn from_bytes(sw1: u8, sw2: u8) -> Self {
@@ -115,32 +136,6 @@ impl StatusWord {
     pub const fn bytes_remaining_of(remaining: usize) -> Self {
         let low = if remaining >= 256 { 0 } else { remaining as u16 };
         Self(Self::BYTES_REMAINING_BASE.0 | low)
-    }
-
-    /// The constant's name, when this is one of the named status words.
-    pub const fn name(self) -> Option<&'static str> {
-        Some(match self.0 {
-            0x9000 => "SUCCESS",
-            0x6285 => "NV_UNCHANGED_WARNING",
-            0x6581 => "MEMORY_FAILURE",
-            0x6700 => "WRONG_LENGTH",
-            0x6982 => "SECURITY_STATUS_NOT_SATISFIED",
-            0x6983 => "AUTH_METHOD_BLOCKED",
-            0x6984 => "REFERENCE_DATA_NOT_USABLE",
-            0x6985 => "CONDITIONS_NOT_SATISFIED",
-            0x6986 => "COMMAND_NOT_ALLOWED",
-            0x6A80 => "INCORRECT_DATA",
-            0x6A81 => "FUNCTION_NOT_SUPPORTED",
-            0x6A82 => "NOT_FOUND",
-            0x6A84 => "NOT_ENOUGH_MEMORY",
-            0x6A86 => "INCORRECT_P1P2",
-            0x6A88 => "REFERENCE_NOT_FOUND",
-            0x6B00 => "WRONG_P1P2",
-            0x6D00 => "INS_NOT_SUPPORTED",
-            0x6E00 => "CLA_NOT_SUPPORTED",
-            0x6F00 => "UNKNOWN_ERROR",
-            _ => return None,
-        })
     }
 }
 
@@ -215,5 +210,19 @@ mod tests {
         assert_eq!(format!("{:?}", StatusWord::NOT_FOUND), "6A82 (NOT_FOUND)");
         assert_eq!(format!("{:?}", StatusWord(0x63C1)), "63C1 (1 tries left)");
         assert_eq!(format!("{:?}", StatusWord(0x1234)), "1234");
+    }
+
+    #[test]
+    fn each_named_constant_carries_its_own_name_and_the_family_bases_none() {
+        assert_eq!(StatusWord::SUCCESS.name(), Some("SUCCESS"));
+        assert_eq!(StatusWord::WRONG_P1P2.name(), Some("WRONG_P1P2"));
+        assert_eq!(StatusWord::UNKNOWN_ERROR.name(), Some("UNKNOWN_ERROR"));
+        for base in [
+            StatusWord::BYTES_REMAINING_BASE,
+            StatusWord::VERIFY_FAILED_BASE,
+            StatusWord::WRONG_LE_BASE,
+        ] {
+            assert_eq!(base.name(), None, "{:04X}", base.0);
+        }
     }
 }
