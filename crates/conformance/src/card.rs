@@ -5,10 +5,8 @@
 
 use std::path::PathBuf;
 
-use tessera_pcsc::{Disposition, OwnedCard};
+use tessera_pcsc::{Disposition, OwnedCard, RawConnection, RawContext};
 use tessera_piv::{Session, Transport, TransportError};
-
-use crate::ffi::pcsc::{PcscCard, PcscContext};
 
 /// APDUs and bytes (both directions) seen by the card.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
@@ -38,7 +36,7 @@ pub struct Binding {
     /// The built-in module's card connection.
     pub transport: Option<Box<dyn Transport + Send>>,
     /// The PC/SC connection behind `card` (kept connected while the context lives).
-    pub connection: Option<PcscCard>,
+    pub connection: Option<RawConnection>,
 }
 
 /// Where the card is.
@@ -49,7 +47,7 @@ pub enum CardAccess {
     /// A PC/SC reader.
     Pcsc {
         /// The harness's resource-manager context (the CSP's `hSCardCtx`).
-        context: PcscContext,
+        context: RawContext,
         /// Reader name.
         reader: String,
         /// The virtual card bridge's `--stats` file, when given.
@@ -80,7 +78,7 @@ impl CardAccess {
 
     /// A PC/SC reader.
     pub fn pcsc(reader: &str, stats: Option<PathBuf>) -> Result<Self, String> {
-        let context = PcscContext::establish().map_err(|e| e.to_string())?;
+        let context = RawContext::establish().map_err(|e| e.to_string())?;
         let owned = OwnedCard::connect(reader).map_err(|e| format!("reader {reader:?}: {e}"))?;
         let atr = owned.atr().to_vec();
         let _ = owned.disconnect(Disposition::LeaveCard);
@@ -124,7 +122,7 @@ impl CardAccess {
     }
 
     /// A new card handle (and its connection) for an existing context: the CSP reconnected.
-    pub fn new_handle(&self) -> Result<(usize, Option<PcscCard>), String> {
+    pub fn new_handle(&self) -> Result<(usize, Option<RawConnection>), String> {
         match self {
             #[cfg(feature = "builtin")]
             Self::Virtual(_) => Ok((fake_handle(), None)),
@@ -149,7 +147,7 @@ impl CardAccess {
 
     /// Resets the card through the context's own connection, so that no error tells the module: the card
     /// simply lost its selected application and security state.
-    pub fn reset_same_handle(&self, connection: Option<&PcscCard>) -> Result<(), String> {
+    pub fn reset_same_handle(&self, connection: Option<&RawConnection>) -> Result<(), String> {
         match self {
             #[cfg(feature = "builtin")]
             Self::Virtual(card) => card

@@ -5,6 +5,7 @@ use std::ops::Deref;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
+use tessera_pcsc::RawConnection;
 use tessera_piv::{KeyRef, PinStatus};
 
 use crate::blobs::{self, CmapRecord};
@@ -14,7 +15,6 @@ use crate::ffi::alloc;
 use crate::ffi::cache::DataCache;
 use crate::ffi::calls::{AcquireSpec, Context, StructArg};
 use crate::ffi::module::Module;
-use crate::ffi::pcsc::PcscCard;
 use crate::fixture::{self, Fixture, SlotPlan, SlotState};
 use crate::report::{CaseReport, Report, Status};
 
@@ -24,7 +24,7 @@ pub struct Bound {
     /// The context.
     pub ctx: Context,
     /// The connection (PC/SC mode).
-    pub connection: Option<PcscCard>,
+    pub connection: Option<RawConnection>,
 }
 
 impl Deref for Bound {
@@ -228,7 +228,7 @@ pub struct Harness {
 /// against the other contexts. Ended on drop.
 pub struct Transaction<'a> {
     _lock: Option<MutexGuard<'a, ()>>,
-    connection: Option<&'a PcscCard>,
+    connection: Option<&'a RawConnection>,
 }
 
 impl Drop for Transaction<'_> {

@@ -102,7 +102,7 @@ impl MdError {
             Self::CommDataLost(_) => SCARD_E_COMM_DATA_LOST,
             Self::InvalidValue => SCARD_E_INVALID_VALUE,
             Self::CardFull => SCARD_E_WRITE_TOO_MANY,
-            Self::Transport(e) => e.pcsc_code(),
+            Self::Transport(e) => tessera_pcsc::pcsc_code(e),
             Self::Callback(code) => *code,
             Self::Unexpected(_) => SCARD_E_UNEXPECTED,
         }

@@ -5,6 +5,8 @@ use thiserror::Error;
 
 use tessera_piv::TransportError;
 
+use crate::codes::{SCARD_E_UNKNOWN_READER, transport_error};
+
 /// Why a PC/SC operation other than an APDU exchange failed.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 #[non_exhaustive]
@@ -56,17 +58,14 @@ impl PcscError {
 impl From<PcscError> for TransportError {
     fn from(error: PcscError) -> Self {
         match error {
-            PcscError::Call { code, .. } => TransportError::from_pcsc_code(code),
+            PcscError::Call { code, .. } => transport_error(code),
             PcscError::NoCard { .. } => TransportError::NoCard,
             PcscError::UnknownReader { .. } | PcscError::InvalidReaderName(_) => {
-                TransportError::Pcsc(SCARD_E_UNKNOWN_READER)
+                transport_error(SCARD_E_UNKNOWN_READER)
             }
         }
     }
 }
-
-/// `SCARD_E_UNKNOWN_READER`.
-const SCARD_E_UNKNOWN_READER: u32 = 0x8010_0009;
 
 #[cfg(test)]
 mod tests {
@@ -86,13 +85,16 @@ mod tests {
         let removed = PcscError::call("SCardStatus", pcsc::Error::RemovedCard);
         assert_eq!(TransportError::from(removed), TransportError::CardRemoved);
         let other = PcscError::call("SCardConnect", pcsc::Error::NoService);
-        assert_eq!(TransportError::from(other), TransportError::Pcsc(0x8010_001D));
+        assert_eq!(TransportError::from(other), transport_error(0x8010_001D));
         let none = PcscError::NoCard { available: vec![] };
         assert_eq!(TransportError::from(none), TransportError::NoCard);
         let unknown = PcscError::UnknownReader {
             name: "x".into(),
             available: vec![],
         };
-        assert_eq!(TransportError::from(unknown).pcsc_code(), SCARD_E_UNKNOWN_READER);
+        assert_eq!(
+            crate::pcsc_code(&TransportError::from(unknown)),
+            SCARD_E_UNKNOWN_READER
+        );
     }
 }

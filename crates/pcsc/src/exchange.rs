@@ -6,15 +6,11 @@
 use std::fmt;
 
 use tessera_piv::TransportError;
-use tessera_piv::session::SCARD_W_RESET_CARD;
 use zeroize::{Zeroize, Zeroizing};
 
 use crate::RECEIVE_BUFFER_LEN;
+use crate::codes::{SCARD_E_PROTO_MISMATCH, SCARD_W_RESET_CARD, transport_error};
 use crate::protocol::{Disposition, Protocol};
-
-/// `SCARD_E_PROTO_MISMATCH`: the PCI header names another protocol than the connection's; the
-/// resource manager refuses the APDU before it reaches the card.
-pub(crate) const SCARD_E_PROTO_MISMATCH: u32 = 0x8010_000F;
 
 /// The three winscard calls an exchange may need, with raw `SCARD_*` codes as errors.
 pub(crate) trait RawLink {
@@ -123,7 +119,7 @@ pub(crate) fn exchange(
                 asked_protocol = true;
                 match link.active_protocol() {
                     Ok(Some(active)) if active != state.protocol => state.protocol = active,
-                    Ok(_) => return Err(TransportError::Pcsc(SCARD_E_PROTO_MISMATCH)),
+                    Ok(_) => return Err(transport_error(SCARD_E_PROTO_MISMATCH)),
                     Err(code) => return Err(failure(link, state, code)),
                 }
             }
@@ -135,7 +131,7 @@ pub(crate) fn exchange(
 /// Classifies a failed call; after a reset, reconnects first so that the transport is usable again.
 pub(crate) fn failure(link: &mut impl RawLink, state: &mut LinkState, code: u32) -> TransportError {
     if code != SCARD_W_RESET_CARD {
-        return TransportError::from_pcsc_code(code);
+        return transport_error(code);
     }
     match link.reconnect(Disposition::LeaveCard) {
         Ok(protocol) => {
@@ -145,16 +141,14 @@ pub(crate) fn failure(link: &mut impl RawLink, state: &mut LinkState, code: u32)
             TransportError::CardReset
         }
         // Removed, no card, no service…: that is the news now, not the reset.
-        Err(code) => TransportError::from_pcsc_code(code),
+        Err(code) => transport_error(code),
     }
 }
 
 /// Warm-resets the card through `link` (`SCardReconnect` with `SCARD_RESET_CARD`). The caller asked for
 /// the reset, so no pending reset is reported afterwards.
 pub(crate) fn reset(link: &mut impl RawLink, state: &mut LinkState) -> Result<(), TransportError> {
-    let protocol = link
-        .reconnect(Disposition::ResetCard)
-        .map_err(TransportError::from_pcsc_code)?;
+    let protocol = link.reconnect(Disposition::ResetCard).map_err(transport_error)?;
     if let Some(protocol) = protocol {
         state.protocol = protocol;
     }
@@ -166,7 +160,7 @@ pub(crate) fn reset(link: &mut impl RawLink, state: &mut LinkState) -> Result<()
 pub(crate) mod tests {
     use std::collections::VecDeque;
 
-    use tessera_piv::session::{SCARD_E_NO_SMARTCARD, SCARD_F_COMM_ERROR, SCARD_W_REMOVED_CARD};
+    use crate::codes::{SCARD_E_NO_SMARTCARD, SCARD_F_COMM_ERROR, SCARD_W_REMOVED_CARD};
 
     use super::*;
 
@@ -286,8 +280,8 @@ pub(crate) mod tests {
         for (code, expected) in [
             (SCARD_W_REMOVED_CARD, TransportError::CardRemoved),
             (SCARD_E_NO_SMARTCARD, TransportError::NoCard),
-            (SCARD_F_COMM_ERROR, TransportError::Pcsc(SCARD_F_COMM_ERROR)),
-            (0x8010_0003, TransportError::Pcsc(0x8010_0003)),
+            (SCARD_F_COMM_ERROR, transport_error(SCARD_F_COMM_ERROR)),
+            (0x8010_0003, transport_error(0x8010_0003)),
         ] {
             let mut link = FakeLink::default();
             link.transmits.push_back(Err(code));
@@ -320,7 +314,7 @@ pub(crate) mod tests {
         let mut state = LinkState::default();
         assert_eq!(
             exchange(&mut link, &mut state, SELECT),
-            Err(TransportError::Pcsc(SCARD_E_PROTO_MISMATCH))
+            Err(transport_error(SCARD_E_PROTO_MISMATCH))
         );
         assert_eq!(link.sent.len(), 1);
 
@@ -331,7 +325,7 @@ pub(crate) mod tests {
         let mut state = LinkState::default();
         assert_eq!(
             exchange(&mut link, &mut state, SELECT),
-            Err(TransportError::Pcsc(SCARD_E_PROTO_MISMATCH))
+            Err(transport_error(SCARD_E_PROTO_MISMATCH))
         );
         assert_eq!(link.sent.len(), 2);
         assert_eq!(link.status_calls, 1);

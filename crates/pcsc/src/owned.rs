@@ -119,7 +119,7 @@ impl OwnedCard {
         };
         let protocol = link
             .reconnect(Disposition::LeaveCard)
-            .map_err(TransportError::from_pcsc_code)?;
+            .map_err(crate::codes::transport_error)?;
         if let Some(protocol) = protocol {
             self.state.protocol = protocol;
         }
@@ -142,15 +142,15 @@ impl OwnedCard {
                     info: &mut *info,
                 }
                 .reconnect(Disposition::LeaveCard)
-                .map_err(TransportError::from_pcsc_code)?;
+                .map_err(crate::codes::transport_error)?;
                 if let Some(protocol) = protocol {
                     state.protocol = protocol;
                 }
                 state.reset_pending = true;
                 card.transaction()
-                    .map_err(|e| TransportError::from_pcsc_code(e as u32))?
+                    .map_err(|e| crate::codes::transport_error(e as u32))?
             }
-            Err((_, e)) => return Err(TransportError::from_pcsc_code(e as u32)),
+            Err((_, e)) => return Err(crate::codes::transport_error(e as u32)),
         };
         Ok(CardTransaction { tx, info, state })
     }
@@ -244,7 +244,7 @@ impl CardTransaction<'_> {
     pub fn end(self) -> Result<(), TransportError> {
         self.tx
             .end(pcsc::Disposition::LeaveCard)
-            .map_err(|(_, e)| TransportError::from_pcsc_code(e as u32))
+            .map_err(|(_, e)| crate::codes::transport_error(e as u32))
     }
 }
 

@@ -1,6 +1,8 @@
 //! The [`Transport`] trait every backend implements, and [`Session`], which does the framing once for
 //! all of them (chaining, `61xx` GET RESPONSE, `6Cxx`) and offers one method per card command.
 
+use std::sync::Arc;
+
 use rand_source::fill_random;
 use subtle::ConstantTimeEq;
 use thiserror::Error;
@@ -19,16 +21,9 @@ use crate::public_key::PublicKey;
 use crate::sw::StatusWord;
 use crate::tlv;
 
-/// PC/SC code for "the card was reset" (`SCARD_W_RESET_CARD`).
-pub const SCARD_W_RESET_CARD: u32 = 0x8010_0068;
-/// PC/SC code for "the card was removed" (`SCARD_W_REMOVED_CARD`).
-pub const SCARD_W_REMOVED_CARD: u32 = 0x8010_0069;
-/// PC/SC code for a communication error (`SCARD_F_COMM_ERROR`).
-pub const SCARD_F_COMM_ERROR: u32 = 0x8010_0013;
-/// PC/SC code for "no smart card" (`SCARD_E_NO_SMARTCARD`).
-pub const SCARD_E_NO_SMARTCARD: u32 = 0x8010_000C;
-
-/// Why bytes could not be exchanged with the card.
+/// Why bytes could not be exchanged with the card. Backend codes (PC/SC's `SCARD_*` values) are not this
+/// crate's business: a backend classifies its failures into these variants and keeps the rest whole in
+/// [`Backend`](Self::Backend), where its own crate can read them back (`tessera-pcsc` maps both ways).
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 #[non_exhaustive]
 pub enum TransportError {
@@ -43,10 +38,10 @@ pub enum TransportError {
     /// No card is present.
     #[error("no card in the reader")]
     NoCard,
-    /// Any other PC/SC failure, with its code.
-    #[error("PC/SC error 0x{0:08X}")]
-    Pcsc(u32),
-    /// A non-PC/SC transport failed (socket, in-process card, injected fault).
+    /// Any other failure of the backend, as the backend reported it.
+    #[error(transparent)]
+    Backend(BackendError),
+    /// A transport without a backend error of its own failed (socket, in-process card, injected fault).
     #[error("transport failure: {0}")]
     Io(String),
     /// The transport cannot do this (for example, reset a card it does not own).
@@ -54,28 +49,48 @@ pub enum TransportError {
     Unsupported(&'static str),
 }
 
-impl TransportError {
-    /// The PC/SC code that best describes this error.
-    pub fn pcsc_code(&self) -> u32 {
-        match self {
-            Self::CardReset => SCARD_W_RESET_CARD,
-            Self::CardRemoved => SCARD_W_REMOVED_CARD,
-            Self::NoCard => SCARD_E_NO_SMARTCARD,
-            Self::Pcsc(code) => *code,
-            Self::Io(_) | Self::Unsupported(_) => SCARD_F_COMM_ERROR,
-        }
+/// A backend's own error, carried unchanged through [`TransportError::Backend`] so that the backend's
+/// crate can get it back with [`downcast_ref`](Self::downcast_ref). Two are equal when they print the same.
+#[derive(Clone)]
+pub struct BackendError(Arc<dyn std::error::Error + Send + Sync>);
+
+impl BackendError {
+    /// Wraps a backend's error.
+    pub fn new(error: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Self(Arc::new(error))
     }
 
-    /// Classifies a raw PC/SC code.
-    pub fn from_pcsc_code(code: u32) -> Self {
-        match code {
-            SCARD_W_RESET_CARD => Self::CardReset,
-            SCARD_W_REMOVED_CARD => Self::CardRemoved,
-            SCARD_E_NO_SMARTCARD => Self::NoCard,
-            other => Self::Pcsc(other),
-        }
+    /// The backend's error, when it is an `E`.
+    pub fn downcast_ref<E: std::error::Error + 'static>(&self) -> Option<&E> {
+        self.0.downcast_ref()
     }
 }
+
+impl std::fmt::Debug for BackendError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(&*self.0, f)
+    }
+}
+
+impl std::fmt::Display for BackendError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(&*self.0, f)
+    }
+}
+
+impl std::error::Error for BackendError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.0.source()
+    }
+}
+
+impl PartialEq for BackendError {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0) || self.to_string() == other.to_string()
+    }
+}
+
+impl Eq for BackendError {}
 
 /// Moves raw APDU bytes to a card and back. Framing is not the transport's business: it sends exactly
 /// the bytes it is given and returns the card's answer including SW1 SW2.

@@ -1,7 +1,8 @@
 //! Everything that touches the C ABI: the CSP callbacks the harness hands to the module (allocator,
-//! data cache, padding), the `CARD_DATA` buffer, loading a module, calling its function table, and the
-//! raw PC/SC calls that give the module a real `hScard`. This module tree holds every `unsafe` block of
-//! the crate; each one says why it is sound. The rest of the crate sees only safe functions.
+//! data cache, padding), the `CARD_DATA` buffer, loading a module and calling its function table. (The
+//! real `hScard` the module gets comes from `tessera-pcsc`'s `RawContext`, the workspace's one winscard
+//! binding.) This module tree holds every `unsafe` block of the crate; each one says why it is sound.
+//! The rest of the crate sees only safe functions.
 //!
 //! The soundness argument the whole tree rests on: the harness passes the module only NULL or pointers to
 //! memory it owns for the duration of the call, and it dereferences a pointer the module hands back only
@@ -14,5 +15,4 @@ pub mod calls;
 pub mod card_data;
 pub mod module;
 pub mod padding;
-pub mod pcsc;
 pub mod wide;

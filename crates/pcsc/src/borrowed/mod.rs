@@ -1,14 +1,14 @@
 //! [`BorrowedCard`]: APDUs over a card handle that someone else owns (the Base CSP's `hScard`).
 //!
-//! This module and its `winscard` child hold the crate's only `unsafe` code.
-#![allow(unsafe_code)]
-
-mod winscard;
+//! Its constructor is `unsafe` (the caller vouches for a handle it does not give away), and its link
+//! calls the `winscard` binding on that handle.
+#![allow(unsafe_code, reason = "the handle's contract, and the winscard calls on it")]
 
 use tessera_piv::{Transport, TransportError};
 
 use crate::exchange::{self, LinkState, RawLink};
 use crate::protocol::{Disposition, Protocol};
+use crate::winscard;
 
 /// A transport over a raw `SCARDHANDLE` owned by the caller.
 ///
