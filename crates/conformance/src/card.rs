@@ -6,26 +6,8 @@
 use std::path::PathBuf;
 
 use tessera_pcsc::{Disposition, OwnedCard, RawConnection, RawContext};
+use tessera_piv::transport::CountSnapshot;
 use tessera_piv::{Session, Transport, TransportError};
-
-/// APDUs and bytes (both directions) seen by the card.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
-pub struct Counters {
-    /// Command APDUs.
-    pub apdus: u64,
-    /// Command plus response bytes.
-    pub bytes: u64,
-}
-
-impl Counters {
-    /// `self - earlier`.
-    pub fn since(self, earlier: Self) -> Self {
-        Self {
-            apdus: self.apdus.saturating_sub(earlier.apdus),
-            bytes: self.bytes.saturating_sub(earlier.bytes),
-        }
-    }
-}
 
 /// What a new context is given: handles for `CARD_DATA`, and for the built-in module a transport.
 pub struct Binding {
@@ -172,24 +154,15 @@ impl CardAccess {
         Ok(Session::new(transport))
     }
 
-    /// The card's counters now, when known.
-    pub fn counters(&self) -> Option<Counters> {
+    /// The card's counters now, when known: the in-process card's own, or the vpcd bridge's `--stats`
+    /// file.
+    pub fn counters(&self) -> Option<CountSnapshot> {
         match self {
             #[cfg(feature = "builtin")]
-            Self::Virtual(card) => card.with_card(|c| {
-                let s = c.counters().snapshot();
-                Counters {
-                    apdus: s.apdus,
-                    bytes: s.bytes_in + s.bytes_out,
-                }
-            }),
+            Self::Virtual(card) => card.with_card(|c| c.counters().snapshot()),
             Self::Pcsc { stats, .. } => {
                 let text = std::fs::read_to_string(stats.as_ref()?).ok()?;
-                let v: serde_json::Value = serde_json::from_str(&text).ok()?;
-                Some(Counters {
-                    apdus: v.get("apdus")?.as_u64()?,
-                    bytes: v.get("bytes_in")?.as_u64()? + v.get("bytes_out")?.as_u64()?,
-                })
+                serde_json::from_str(&text).ok()
             }
         }
     }

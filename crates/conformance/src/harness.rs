@@ -6,10 +6,11 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use tessera_pcsc::RawConnection;
+use tessera_piv::transport::CountSnapshot;
 use tessera_piv::{KeyRef, PinStatus};
 
 use crate::blobs::{self, CmapRecord};
-use crate::card::{Binding, CardAccess, Counters};
+use crate::card::{Binding, CardAccess};
 use crate::codes;
 use crate::ffi::alloc;
 use crate::ffi::cache::DataCache;
@@ -475,7 +476,7 @@ impl Harness {
     }
 
     /// The card's counters now.
-    pub fn counters(&self) -> Option<Counters> {
+    pub fn counters(&self) -> Option<CountSnapshot> {
         self.card.counters()
     }
 
@@ -535,7 +536,7 @@ impl Harness {
             expected: v.expected.as_deref().map(names),
             returned: v.returned.map(codes::name),
             apdus: cost.map(|c| c.apdus),
-            bytes: cost.map(|c| c.bytes),
+            bytes: cost.map(CountSnapshot::total_bytes),
             millis: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
             details: v.failures,
             notes: v.notes.into_iter().chain(v.skipped).collect(),

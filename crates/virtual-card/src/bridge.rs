@@ -90,7 +90,7 @@ pub fn run(
     }
     let write_stats = |card: &VirtualCard| -> Result<(), BridgeError> {
         if let Some(path) = &options.stats {
-            let json = card.counters().snapshot().to_json();
+            let json = serde_json::to_string(&card.counters().snapshot()).unwrap_or_default();
             write_atomically(path, json.as_bytes(), false).map_err(|source| BridgeError::Stats {
                 path: path.display().to_string(),
                 source,

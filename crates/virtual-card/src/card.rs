@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use tessera_piv::apdu::ParsedCommand;
 use tessera_piv::commands::ins;
+use tessera_piv::transport::Counters;
 use tessera_piv::{StatusWord, Transport, TransportError};
 
 use crate::command::{Command, Reply};
@@ -13,7 +14,7 @@ use crate::config::CardConfig;
 use crate::error::VirtualCardError;
 use crate::execute::Engine;
 use crate::framing::{FrameAction, Framing};
-use crate::instruments::{CardCounters, Trace};
+use crate::instruments::Trace;
 use crate::rng::CardRng;
 use crate::state::{PersistentState, Selection, VolatileState};
 use crate::store::Store;
@@ -31,7 +32,7 @@ pub const ATR: [u8; 23] = [
 pub struct VirtualCard {
     engine: Engine,
     framing: Framing,
-    counters: Arc<CardCounters>,
+    counters: Arc<Counters>,
     trace: Option<Trace>,
     faults: TestFaults,
 }
@@ -78,7 +79,8 @@ impl VirtualCard {
                 self.framing.respond(reply, &cmd)
             }
         };
-        self.counters.record(apdu.len(), response.len());
+        self.counters.record_command(apdu.len());
+        self.counters.record_response(response.len());
         if let Some(trace) = &mut self.trace {
             trace.exchange(apdu, &response);
         }
@@ -128,7 +130,7 @@ impl VirtualCard {
     }
 
     /// The counters (shared; they keep counting).
-    pub fn counters(&self) -> Arc<CardCounters> {
+    pub fn counters(&self) -> Arc<Counters> {
         Arc::clone(&self.counters)
     }
 

@@ -1,64 +1,11 @@
-//! Instrumentation readable by tests and the vpcd bridge: counters of APDUs and bytes in each direction,
-//! and an optional trace of the exchange with secrets redacted (PINs, keys, decrypted data).
+//! Instrumentation readable by tests and the vpcd bridge: an optional trace of the exchange with secrets
+//! redacted (PINs, keys, decrypted data). The card counts APDUs and bytes with
+//! [`tessera_piv::transport::Counters`].
 
 use std::io::Write;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use serde::Serialize;
 use tessera_piv::redact::Redactor;
-
-/// Card-side counters; share the `Arc` to read them while the card is in use.
-#[derive(Debug, Default)]
-pub struct CardCounters {
-    apdus: AtomicU64,
-    bytes_in: AtomicU64,
-    bytes_out: AtomicU64,
-}
-
-/// A snapshot of [`CardCounters`], in the JSON form of the `--stats` file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
-pub struct CounterSnapshot {
-    /// Command APDUs received.
-    pub apdus: u64,
-    /// Command bytes received.
-    pub bytes_in: u64,
-    /// Response bytes sent (including status words).
-    pub bytes_out: u64,
-}
-
-impl CounterSnapshot {
-    /// The difference `self - earlier`.
-    pub fn since(self, earlier: Self) -> Self {
-        Self {
-            apdus: self.apdus.saturating_sub(earlier.apdus),
-            bytes_in: self.bytes_in.saturating_sub(earlier.bytes_in),
-            bytes_out: self.bytes_out.saturating_sub(earlier.bytes_out),
-        }
-    }
-
-    /// `{"apdus":N,"bytes_in":N,"bytes_out":N}`.
-    pub fn to_json(&self) -> String {
-        serde_json::to_string(self).unwrap_or_default()
-    }
-}
-
-impl CardCounters {
-    /// Current values.
-    pub fn snapshot(&self) -> CounterSnapshot {
-        CounterSnapshot {
-            apdus: self.apdus.load(Ordering::Relaxed),
-            bytes_in: self.bytes_in.load(Ordering::Relaxed),
-            bytes_out: self.bytes_out.load(Ordering::Relaxed),
-        }
-    }
-
-    pub(crate) fn record(&self, command_len: usize, response_len: usize) {
-        self.apdus.fetch_add(1, Ordering::Relaxed);
-        self.bytes_in.fetch_add(command_len as u64, Ordering::Relaxed);
-        self.bytes_out.fetch_add(response_len as u64, Ordering::Relaxed);
-    }
-}
 
 /// Where trace lines go.
 pub enum TraceSink {

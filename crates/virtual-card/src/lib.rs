@@ -62,7 +62,7 @@ pub use card::{ATR, VirtualCard};
 pub use command::Command;
 pub use config::{CardConfig, DEFAULT_SERIAL, DEFAULT_VERSION};
 pub use error::VirtualCardError;
-pub use instruments::{CardCounters, CounterSnapshot, Trace, TraceSink};
+pub use instruments::{Trace, TraceSink};
 pub use rng::CardRng;
 pub use shared::{CardConnection, SharedCard};
 pub use store::Store;

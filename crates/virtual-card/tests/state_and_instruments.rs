@@ -208,13 +208,13 @@ fn counters_and_a_trace_without_secrets() {
     let r2 = card.process_apdu(&verify);
     let snap = counters.snapshot();
     assert_eq!(snap.apdus, 2);
-    assert_eq!(snap.bytes_in, (select.len() + verify.len()) as u64);
-    assert_eq!(snap.bytes_out, (r1.len() + r2.len()) as u64);
+    assert_eq!(snap.command_bytes, (select.len() + verify.len()) as u64);
+    assert_eq!(snap.response_bytes, (r1.len() + r2.len()) as u64);
     assert_eq!(
-        snap.to_json(),
+        serde_json::to_string(&snap).unwrap(),
         format!(
             "{{\"apdus\":2,\"bytes_in\":{},\"bytes_out\":{}}}",
-            snap.bytes_in, snap.bytes_out
+            snap.command_bytes, snap.response_bytes
         )
     );
     card.power_cycle();

@@ -5,23 +5,31 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::session::{Transport, TransportError};
 
-/// Shared counters; clone the `Arc` to read them while the transport is in use elsewhere.
+/// Shared counters of APDUs and bytes; clone the `Arc` to read them while the transport (or the virtual
+/// card, which counts what it receives with the same type) is in use elsewhere.
 #[derive(Debug, Default)]
 pub struct Counters {
     apdus: AtomicU64,
-    bytes_sent: AtomicU64,
-    bytes_received: AtomicU64,
+    command_bytes: AtomicU64,
+    response_bytes: AtomicU64,
 }
 
-/// A snapshot of [`Counters`].
+/// APDUs and bytes each way, at one moment or ([`since`](Self::since)) between two: the one count the
+/// host's [`Counting`] transport, the virtual card and the conformance harness all report.
+///
+/// With the `serde` feature it is the JSON of the virtual card's `--stats` file,
+/// `{"apdus":N,"bytes_in":N,"bytes_out":N}`, named from the card's side.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct CountSnapshot {
-    /// Command APDUs sent.
+    /// Command APDUs.
     pub apdus: u64,
-    /// Command bytes sent.
-    pub bytes_sent: u64,
-    /// Response bytes received (including status words).
-    pub bytes_received: u64,
+    /// Command bytes, host to card.
+    #[cfg_attr(feature = "serde", serde(rename = "bytes_in"))]
+    pub command_bytes: u64,
+    /// Response bytes (status words included), card to host.
+    #[cfg_attr(feature = "serde", serde(rename = "bytes_out"))]
+    pub response_bytes: u64,
 }
 
 impl CountSnapshot {
@@ -29,9 +37,14 @@ impl CountSnapshot {
     pub fn since(self, earlier: Self) -> Self {
         Self {
             apdus: self.apdus.saturating_sub(earlier.apdus),
-            bytes_sent: self.bytes_sent.saturating_sub(earlier.bytes_sent),
-            bytes_received: self.bytes_received.saturating_sub(earlier.bytes_received),
+            command_bytes: self.command_bytes.saturating_sub(earlier.command_bytes),
+            response_bytes: self.response_bytes.saturating_sub(earlier.response_bytes),
         }
+    }
+
+    /// Command plus response bytes.
+    pub fn total_bytes(self) -> u64 {
+        self.command_bytes.saturating_add(self.response_bytes)
     }
 }
 
@@ -40,16 +53,27 @@ impl Counters {
     pub fn snapshot(&self) -> CountSnapshot {
         CountSnapshot {
             apdus: self.apdus.load(Ordering::Relaxed),
-            bytes_sent: self.bytes_sent.load(Ordering::Relaxed),
-            bytes_received: self.bytes_received.load(Ordering::Relaxed),
+            command_bytes: self.command_bytes.load(Ordering::Relaxed),
+            response_bytes: self.response_bytes.load(Ordering::Relaxed),
         }
     }
 
     /// Sets everything to zero.
     pub fn reset(&self) {
         self.apdus.store(0, Ordering::Relaxed);
-        self.bytes_sent.store(0, Ordering::Relaxed);
-        self.bytes_received.store(0, Ordering::Relaxed);
+        self.command_bytes.store(0, Ordering::Relaxed);
+        self.response_bytes.store(0, Ordering::Relaxed);
+    }
+
+    /// Counts one command APDU of `len` bytes.
+    pub fn record_command(&self, len: usize) {
+        self.apdus.fetch_add(1, Ordering::Relaxed);
+        self.command_bytes.fetch_add(len as u64, Ordering::Relaxed);
+    }
+
+    /// Counts a response of `len` bytes.
+    pub fn record_response(&self, len: usize) {
+        self.response_bytes.fetch_add(len as u64, Ordering::Relaxed);
     }
 }
 
@@ -97,15 +121,10 @@ impl<T> Counting<T> {
 
 impl<T: Transport> Transport for Counting<T> {
     fn transmit(&mut self, apdu: &[u8]) -> Result<Vec<u8>, TransportError> {
-        self.counters.apdus.fetch_add(1, Ordering::Relaxed);
-        self.counters
-            .bytes_sent
-            .fetch_add(apdu.len() as u64, Ordering::Relaxed);
-        let r = self.inner.transmit(apdu)?;
-        self.counters
-            .bytes_received
-            .fetch_add(r.len() as u64, Ordering::Relaxed);
-        Ok(r)
+        self.counters.record_command(apdu.len());
+        let response = self.inner.transmit(apdu)?;
+        self.counters.record_response(response.len());
+        Ok(response)
     }
 
     fn reset(&mut self) -> Result<(), TransportError> {
