@@ -3,7 +3,7 @@
 use std::ffi::CString;
 use std::fmt;
 
-use tessera_piv::apdu::HexBytes;
+use tessera_piv::hex::HexBytes;
 use tessera_piv::{Transport, TransportError};
 
 use crate::error::PcscError;

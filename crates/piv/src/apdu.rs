@@ -5,6 +5,7 @@ use std::fmt;
 use thiserror::Error;
 use zeroize::Zeroizing;
 
+use crate::hex::HexBytes;
 use crate::sw::StatusWord;
 
 /// CLA bit that marks every block of a chained command except the last.
@@ -344,18 +345,6 @@ impl fmt::Debug for Response {
             .field("data", &format_args!("<{} bytes>", self.data.len()))
             .field("sw", &self.sw)
             .finish()
-    }
-}
-
-/// Formats bytes as uppercase hex without separators.
-pub struct HexBytes<'a>(pub &'a [u8]);
-
-impl fmt::Display for HexBytes<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for b in self.0 {
-            write!(f, "{b:02X}")?;
-        }
-        Ok(())
     }
 }
 

@@ -10,6 +10,7 @@ pub mod algorithm;
 pub mod apdu;
 pub mod commands;
 pub mod error;
+pub mod hex;
 pub mod key_ref;
 pub mod mgm;
 pub mod objects;

@@ -169,12 +169,7 @@ impl fmt::Debug for ManagementKey {
 mod tests {
     use super::*;
 
-    fn hex(s: &str) -> Vec<u8> {
-        (0..s.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
-            .collect()
-    }
+    use crate::hex::literal as hex;
 
     #[test]
     fn aes_known_answers_fips197() {

@@ -159,14 +159,14 @@ impl fmt::Debug for PublicKey {
             } => write!(
                 f,
                 "PublicKey::Rsa({algorithm:?}, n={}…, e={})",
-                crate::apdu::HexBytes(&modulus[..modulus.len().min(8)]),
-                crate::apdu::HexBytes(exponent)
+                crate::hex::HexBytes(&modulus[..modulus.len().min(8)]),
+                crate::hex::HexBytes(exponent)
             ),
             Self::Ecc { algorithm, point } => {
                 write!(
                     f,
                     "PublicKey::Ecc({algorithm:?}, {})",
-                    crate::apdu::HexBytes(point)
+                    crate::hex::HexBytes(point)
                 )
             }
         }

@@ -2,8 +2,8 @@
 //! authentication exchanges, the PIN-protected object 5FC109, and every private-key result (a decrypted
 //! secret or ECDH value). Works on raw bytes because transports see nothing else.
 
-use crate::apdu::HexBytes;
 use crate::commands::ins;
+use crate::hex::HexBytes;
 
 /// What a trace line shows instead of secret bytes.
 pub const REDACTED: &str = "<redacted>";

@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used)]
 
 use tessera_piv::apdu::Command;
+use tessera_piv::hex::{HexBytes, literal as hex};
 use tessera_piv::session::SessionOptions;
 use tessera_piv::transport::Scripted;
 use tessera_piv::{KeyRef, PaddedPin, PinStatus, PivError, Session, StatusWord, TransportError};
@@ -13,10 +14,6 @@ use tessera_piv::{KeyRef, PaddedPin, PinStatus, PivError, Session, StatusWord, T
 const SELECT: &str = "00 A4 04 00 09 A0 00 00 03 08 00 00 10 00 00";
 const SELECT_OK: &str = "61 11 4F 06 00 00 10 00 01 00 79 07 4F 05 A0 00 00 03 08 90 00";
 const GET_CHUID: &str = "00 CB 3F FF 05 5C 03 5F C1 02 00";
-
-fn hex(s: &str) -> Vec<u8> {
-    hex::decode(s.split_whitespace().collect::<String>()).unwrap()
-}
 
 fn selected(script: Scripted) -> Scripted {
     Scripted::new().expect_hex(SELECT, SELECT_OK).then(script)
@@ -118,9 +115,9 @@ fn get_response_sequences_are_concatenated() {
     let part2: Vec<u8> = (0..256u32).map(|i| (255 - i) as u8).collect();
     let part3: Vec<u8> = vec![0xEE; 0x10];
     let script = Scripted::new()
-        .expect_hex("00 FD 00 00 00", &hex::encode(with(&part1, 0x6100)))
-        .expect_hex("00 C0 00 00 00", &hex::encode(with(&part2, 0x6110)))
-        .expect_hex("00 C0 00 00 10", &hex::encode(with(&part3, 0x9000)));
+        .expect_hex("00 FD 00 00 00", &HexBytes(&with(&part1, 0x6100)).to_string())
+        .expect_hex("00 C0 00 00 00", &HexBytes(&with(&part2, 0x6110)).to_string())
+        .expect_hex("00 C0 00 00 10", &HexBytes(&with(&part3, 0x9000)).to_string());
     let mut session = Session::new(script);
     let r = session
         .transmit(&Command::new(0x00, 0xFD, 0x00, 0x00).with_le(256))

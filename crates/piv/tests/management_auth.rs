@@ -10,15 +10,12 @@ use aes::{Aes128, Aes192, Aes256};
 use cipher::{Block, BlockCipherEncrypt, KeyInit};
 use des::TdesEde3;
 use tessera_piv::apdu::ParsedCommand;
+use tessera_piv::hex::literal as hex;
 use tessera_piv::transport::Scripted;
 use tessera_piv::{ManagementAlgorithm, ManagementKey, PivError, Session, TransportError};
 
 const SELECT: &str = "00 A4 04 00 09 A0 00 00 03 08 00 00 10 00 00";
 const SELECT_OK: &str = "61 11 4F 06 00 00 10 00 01 00 79 07 4F 05 A0 00 00 03 08 90 00";
-
-fn hex(s: &str) -> Vec<u8> {
-    hex::decode(s.split_whitespace().collect::<String>()).unwrap()
-}
 
 /// One known answer per algorithm: key, plaintext, ciphertext.
 struct Kat {

@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used)]
 
 use tessera_piv::commands::{self, ImportKey};
+use tessera_piv::hex::literal as hex;
 use tessera_piv::objects::{
     AdminData, Ccc, CertificateObject, Chuid, CmapRecord, Compression, ContainerMap, ContainerRecord,
     Discovery, KeyHistory, PrintedInformation, ProtectedData, RootStoreAssembler, SecurityObject, key_spec,
@@ -19,10 +20,6 @@ use tessera_piv::{
 
 const SELECT: &str = "00 A4 04 00 09 A0 00 00 03 08 00 00 10 00 00";
 const SELECT_OK: &str = "61 11 4F 06 00 00 10 00 01 00 79 07 4F 05 A0 00 00 03 08 90 00";
-
-fn hex(s: &str) -> Vec<u8> {
-    hex::decode(s.split_whitespace().collect::<String>()).unwrap()
-}
 
 fn short(c: &Command) -> Vec<u8> {
     c.to_short().unwrap()

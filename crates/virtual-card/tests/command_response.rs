@@ -5,6 +5,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use tessera_piv::hex::HexBytes;
 use tessera_piv::{AlgorithmId, ManagementKey};
 use tessera_virtual_card::{CardConfig, VirtualCard};
 
@@ -148,13 +149,9 @@ fn matches(
     pos == bytes.len()
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02X}")).collect()
-}
-
 fn expect_ok(card: &mut VirtualCard, apdu: &[u8], what: &str) -> Vec<u8> {
     let r = card.process_apdu(apdu);
-    assert_eq!(&r[r.len() - 2..], &[0x90, 0x00], "{what}: {}", hex(&r));
+    assert_eq!(&r[r.len() - 2..], &[0x90, 0x00], "{what}: {}", HexBytes(&r));
     r[..r.len() - 2].to_vec()
 }
 
@@ -280,9 +277,9 @@ fn command_response_suite() {
             } else {
                 failures.push(format!(
                     "[{case_name}] line {cmd_line}: > {}\n    expected < {}\n    got      < {}",
-                    hex(&apdu),
+                    HexBytes(&apdu),
                     pattern.trim(),
-                    hex(&response)
+                    HexBytes(&response)
                 ));
             }
         } else if let Some(directive) = line.strip_prefix('!') {

@@ -112,7 +112,7 @@ impl TryFrom<&[u8]> for AdminData {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::objects::test_support::hex;
+    use crate::hex::literal as hex;
 
     #[test]
     fn protected_key_and_timestamp_byte_exact() {

@@ -150,7 +150,7 @@ impl TryFrom<&[u8]> for Ccc {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::objects::test_support::hex;
+    use crate::hex::literal as hex;
 
     #[test]
     fn yubico_template_is_byte_exact() {

@@ -245,7 +245,7 @@ fn inflate_bounded(decoder: &mut impl Read, format: &str) -> Result<Vec<u8>, Obj
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::objects::test_support::hex;
+    use crate::hex::literal as hex;
 
     /// A DER-looking blob; the object layer does not parse X.509.
     const DER: &str =

@@ -336,7 +336,7 @@ impl TryFrom<&[u8]> for ContainerMap {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::objects::test_support::hex;
+    use crate::hex::literal as hex;
 
     fn sample(name: &str, slot: u8, spec: u8) -> ContainerRecord {
         ContainerRecord {

@@ -126,7 +126,7 @@ impl TryFrom<&[u8]> for Discovery {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::objects::test_support::hex;
+    use crate::hex::literal as hex;
 
     #[test]
     fn yubikey_and_nitrokey_objects() {

@@ -59,7 +59,7 @@ impl TryFrom<&[u8]> for KeyHistory {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::objects::test_support::hex;
+    use crate::hex::literal as hex;
 
     #[test]
     fn byte_exact_forms() {

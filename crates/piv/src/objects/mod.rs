@@ -201,12 +201,3 @@ fn required_fixed<const N: usize>(
 fn finish(object: &'static str, builder: tlv::Builder) -> Result<Vec<u8>, ObjectError> {
     builder.finish().map_err(ObjectError::tlv(object))
 }
-
-#[cfg(test)]
-pub(crate) mod test_support {
-    /// Hex with any whitespace, for readable vectors.
-    pub(crate) fn hex(s: &str) -> Vec<u8> {
-        let s: String = s.split_whitespace().collect();
-        hex::decode(s).unwrap()
-    }
-}

@@ -95,7 +95,7 @@ impl TryFrom<&[u8]> for PrintedInformation {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::objects::test_support::hex;
+    use crate::hex::literal as hex;
 
     #[test]
     fn byte_exact_round_trip() {

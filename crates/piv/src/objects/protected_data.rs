@@ -165,8 +165,8 @@ impl fmt::Debug for ProtectedData {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::hex::literal as hex;
     use crate::mgm::DEFAULT_MANAGEMENT_KEY;
-    use crate::objects::test_support::hex;
 
     #[test]
     fn tdes_key_byte_exact() {

@@ -10,7 +10,7 @@
 use std::collections::VecDeque;
 use std::fmt;
 
-use crate::apdu::HexBytes;
+use crate::hex::{self, HexBytes};
 use crate::session::{Transport, TransportError};
 
 /// Computes a response (data ‖ SW) from the command bytes, or explains why the command is wrong.
@@ -62,7 +62,7 @@ impl Scripted {
     /// # Panics
     /// When either string is not hex: that is a bug in the script, not card input.
     pub fn expect_hex(self, command: &str, response: &str) -> Self {
-        self.expect(hex_or_panic(command), hex_or_panic(response))
+        self.expect(hex::literal(command), hex::literal(response))
     }
 
     /// The next command must be `command`; `responder` computes the answer from it (or refuses it).
@@ -226,28 +226,6 @@ impl fmt::Debug for Scripted {
     }
 }
 
-fn parse_hex(s: &str) -> Option<Vec<u8>> {
-    let digits: Vec<u8> = s.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
-    if !digits.len().is_multiple_of(2) {
-        return None;
-    }
-    digits
-        .chunks_exact(2)
-        .map(|pair| {
-            let hi = char::from(pair[0]).to_digit(16)?;
-            let lo = char::from(pair[1]).to_digit(16)?;
-            u8::try_from(hi * 16 + lo).ok()
-        })
-        .collect()
-}
-
-fn hex_or_panic(s: &str) -> Vec<u8> {
-    match parse_hex(s) {
-        Some(bytes) => bytes,
-        None => panic!("scripted transport: {s:?} is not hex"),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -308,13 +286,5 @@ mod tests {
         let e = t.transmit(&[1, 2]).unwrap_err();
         assert!(matches!(e, TransportError::Io(m) if m.contains("wrong witness")));
         assert!(!t.is_done());
-    }
-
-    #[test]
-    fn hex_parser() {
-        assert_eq!(parse_hex("0a B0\n ff"), Some(vec![0x0A, 0xB0, 0xFF]));
-        assert_eq!(parse_hex("abc"), None);
-        assert_eq!(parse_hex("zz"), None);
-        assert_eq!(parse_hex(""), Some(vec![]));
     }
 }

@@ -21,8 +21,3 @@ pub fn admin_session(card: &mut VirtualCard) -> Session<&mut VirtualCard> {
     session.authenticate_management_key(&default_key()).unwrap();
     session
 }
-
-/// Uppercase hex.
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02X}")).collect()
-}
