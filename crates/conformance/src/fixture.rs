@@ -577,12 +577,12 @@ impl SoftwareCa {
     }
 }
 
-#[allow(clippy::panic)]
+#[allow(clippy::panic, reason = "a fixed, valid test key cannot fail to parse")]
 fn unreachable_key() -> p256::ecdsa::SigningKey {
     panic!("no valid P-256 test key")
 }
 
-#[allow(clippy::panic)]
+#[allow(clippy::panic, reason = "a fixed, valid validity period cannot fail to build")]
 fn unreachable_validity() -> Validity {
     panic!("no certificate validity")
 }

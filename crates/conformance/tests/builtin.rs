@@ -1,6 +1,6 @@
 //! The whole conformance suite against Tessera's module linked in, on an in-process virtual card:
 //! every case must pass and every `pfnCspAlloc` block must be freed.
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, reason = "a test: a failed unwrap is a failed test")]
 
 mod common;
 

@@ -2,7 +2,7 @@
 //! (`libtessera_minidriver.so`, loaded by path as the CSP loads the DLL) through a private pcscd and vpcd
 //! with the virtual card. Ignored by a plain `cargo test`: it needs `scripts/with-virtual-reader.sh`
 //! (scripts/test.sh's pcsc tier runs it with `--include-ignored`), and fails without it.
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, reason = "a test: a failed unwrap is a failed test")]
 
 mod common;
 

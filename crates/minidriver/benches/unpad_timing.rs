@@ -2,7 +2,10 @@
 //! data-dependent difference would show. Run with `cargo bench -p tessera-minidriver --bench unpad_timing`.
 //! Constant-time behaviour is established by construction (see `crypto::padding`); this is the
 //! measurement that backs it.
-#![allow(clippy::unwrap_used)]
+#![allow(
+    clippy::unwrap_used,
+    reason = "a benchmark: a failed unwrap is a failed benchmark"
+)]
 
 use std::hint::black_box;
 use std::time::Instant;

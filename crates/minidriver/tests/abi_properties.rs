@@ -2,7 +2,11 @@
 //! versions, lengths, names, NULL/non-NULL pointers and buffer contents, against a provisioned virtual
 //! card. Whatever the inputs, no panic may reach the boundary (the module counts the ones it catches) and
 //! every buffer the module hands out comes from the CSP allocator and is freed.
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, reason = "a test: a failed unwrap is a failed test")]
+#![allow(
+    unsafe_code,
+    reason = "drives the card module through its C ABI, as the CSP does"
+)]
 
 mod common;
 
@@ -191,23 +195,24 @@ fn free(p: *mut u8) {
     }
 }
 
-/// The entry point, or an early return when the negotiated version does not have it.
-macro_rules! entry {
-    ($f:expr) => {
+/// Calls the entry point, or returns early when the negotiated version does not have it.
+macro_rules! call {
+    ($f:expr, $($arg:expr),* $(,)?) => {
         match $f {
-            Some(f) => f,
+            // SAFETY: every argument is NULL or a pointer to a live buffer of the stated size (`run`'s
+            // rule for the calls it makes).
+            Some(f) => unsafe { f($($arg),*) },
             None => return,
         }
     };
 }
 
 /// Runs one operation through the function table. Every pointer passed is valid or NULL.
-#[allow(clippy::too_many_lines)]
+#[allow(clippy::too_many_lines, reason = "one arm per entry point, each a few lines")]
 fn run(ctx: &Context, op: &Op) {
     let cd = &*ctx.cd;
     let nullp = std::ptr::null_mut::<u8>();
-    // SAFETY: every call below passes NULL or pointers to live buffers of the stated sizes.
-    unsafe {
+    {
         match op {
             Op::ReadFile(d, f, flags, null) => {
                 let (d, f) = (d.bytes(), f.bytes());
@@ -217,7 +222,15 @@ fn run(ctx: &Context, op: &Op) {
                 } else {
                     &mut p as *mut _
                 };
-                entry!(cd.pfnCardReadFile)(cd, opt(&d).cast(), opt(&f).cast(), *flags, out, &mut n);
+                call!(
+                    cd.pfnCardReadFile,
+                    cd,
+                    opt(&d).cast(),
+                    opt(&f).cast(),
+                    *flags,
+                    out,
+                    &mut n
+                );
                 free(p);
             }
             Op::FileInfo(d, f, v, null) => {
@@ -231,7 +244,7 @@ fn run(ctx: &Context, op: &Op) {
                 } else {
                     &mut info as *mut _
                 };
-                entry!(cd.pfnCardGetFileInfo)(cd, opt(&d).cast(), opt(&f).cast(), ptr);
+                call!(cd.pfnCardGetFileInfo, cd, opt(&d).cast(), opt(&f).cast(), ptr);
             }
             Op::EnumFiles(d, flags, null) => {
                 let d = d.bytes();
@@ -241,7 +254,7 @@ fn run(ctx: &Context, op: &Op) {
                 } else {
                     &mut p as *mut _
                 };
-                entry!(cd.pfnCardEnumFiles)(cd, opt(&d).cast(), out, &mut n, *flags);
+                call!(cd.pfnCardEnumFiles, cd, opt(&d).cast(), out, &mut n, *flags);
                 free(p);
             }
             Op::ContainerInfo(i, flags, v, null) => {
@@ -254,7 +267,7 @@ fn run(ctx: &Context, op: &Op) {
                 } else {
                     &mut info as *mut _
                 };
-                entry!(cd.pfnCardGetContainerInfo)(cd, *i, *flags, ptr);
+                call!(cd.pfnCardGetContainerInfo, cd, *i, *flags, ptr);
                 free(info.pbSigPublicKey);
                 free(info.pbKeyExPublicKey);
             }
@@ -263,21 +276,21 @@ fn run(ctx: &Context, op: &Op) {
                     dwVersion: *v,
                     ..Default::default()
                 };
-                entry!(cd.pfnCardQueryKeySizes)(cd, *s, *flags, &mut k);
+                call!(cd.pfnCardQueryKeySizes, cd, *s, *flags, &mut k);
             }
             Op::FreeSpace(flags, v) => {
                 let mut f = CARD_FREE_SPACE_INFO {
                     dwVersion: *v,
                     ..Default::default()
                 };
-                entry!(cd.pfnCardQueryFreeSpace)(cd, *flags, &mut f);
+                call!(cd.pfnCardQueryFreeSpace, cd, *flags, &mut f);
             }
             Op::Capabilities(v) => {
                 let mut c = CARD_CAPABILITIES {
                     dwVersion: *v,
                     ..Default::default()
                 };
-                entry!(cd.pfnCardQueryCapabilities)(cd, &mut c);
+                call!(cd.pfnCardQueryCapabilities, cd, &mut c);
             }
             Op::GetProperty(name, cb, flags, null) => {
                 let name = name.wide();
@@ -288,21 +301,22 @@ fn run(ctx: &Context, op: &Op) {
                 } else {
                     buf.as_mut_ptr()
                 };
-                entry!(cd.pfnCardGetProperty)(cd, optw(&name), out, *cb, &mut len, *flags);
+                call!(cd.pfnCardGetProperty, cd, optw(&name), out, *cb, &mut len, *flags);
             }
             Op::SetProperty(name, data, flags) => {
                 let name = name.wide();
                 let (p, n) = data
                     .as_ref()
                     .map_or((std::ptr::null(), 0), |d| (d.as_ptr(), d.len() as u32));
-                entry!(cd.pfnCardSetProperty)(cd, optw(&name), p, n, *flags);
+                call!(cd.pfnCardSetProperty, cd, optw(&name), p, n, *flags);
             }
             Op::ContainerProperty(i, name, cb, flags) => {
                 let name = name.wide();
                 let mut buf = vec![0u8; (*cb as usize).max(size_of::<CONTAINER_INFO>())];
                 buf[..4].copy_from_slice(&1u32.to_le_bytes());
                 let mut len = 0u32;
-                let rc = entry!(cd.pfnCardGetContainerProperty)(
+                let rc = call!(
+                    cd.pfnCardGetContainerProperty,
                     cd,
                     *i,
                     optw(&name),
@@ -316,7 +330,9 @@ fn run(ctx: &Context, op: &Op) {
                         .as_deref()
                         .is_some_and(|n| n.starts_with(&"Container Info".encode_utf16().collect::<Vec<_>>()))
                 {
-                    let info = &*(buf.as_ptr() as *const CONTAINER_INFO);
+                    // SAFETY: `buf` holds at least a `CONTAINER_INFO`, which the module filled; it is
+                    // read unaligned (a byte buffer has no alignment to rely on).
+                    let info = unsafe { buf.as_ptr().cast::<CONTAINER_INFO>().read_unaligned() };
                     free(info.pbSigPublicKey);
                     free(info.pbKeyExPublicKey);
                 }
@@ -326,7 +342,17 @@ fn run(ctx: &Context, op: &Op) {
                     .as_ref()
                     .map_or((std::ptr::null(), *len), |d| (d.as_ptr(), d.len() as u32));
                 let (mut s, mut sl, mut left) = (nullp, 0u32, 0u32);
-                entry!(cd.pfnCardAuthenticateEx)(cd, *id, *flags, p, n, &mut s, &mut sl, &mut left);
+                call!(
+                    cd.pfnCardAuthenticateEx,
+                    cd,
+                    *id,
+                    *flags,
+                    p,
+                    n,
+                    &mut s,
+                    &mut sl,
+                    &mut left
+                );
                 free(s);
             }
             Op::AuthenticatePin(user, pin) => {
@@ -335,10 +361,10 @@ fn run(ctx: &Context, op: &Op) {
                     .as_ref()
                     .map_or((std::ptr::null(), 0), |d| (d.as_ptr(), d.len() as u32));
                 let mut left = 0u32;
-                entry!(cd.pfnCardAuthenticatePin)(cd, optw(&user), p, n, &mut left);
+                call!(cd.pfnCardAuthenticatePin, cd, optw(&user), p, n, &mut left);
             }
             Op::Deauthenticate(set, flags) => {
-                entry!(cd.pfnCardDeauthenticateEx)(cd, *set, *flags);
+                call!(cd.pfnCardDeauthenticateEx, cd, *set, *flags);
             }
             Op::Sign(v, i, spec, flags, alg, data, ptype, hash, salt) => {
                 let mut data = data.clone();
@@ -363,7 +389,7 @@ fn run(ctx: &Context, op: &Op) {
                     dwPaddingType: *ptype,
                     ..Default::default()
                 };
-                entry!(cd.pfnCardSignData)(cd, &mut si);
+                call!(cd.pfnCardSignData, cd, &mut si);
                 free(si.pbSignedData);
             }
             Op::Decrypt(v, i, spec, data, ptype, hash) => {
@@ -387,7 +413,7 @@ fn run(ctx: &Context, op: &Op) {
                     pPaddingInfo: &oaep as *const _ as *mut c_void,
                     dwPaddingType: *ptype,
                 };
-                entry!(cd.pfnCardRSADecrypt)(cd, &mut info);
+                call!(cd.pfnCardRSADecrypt, cd, &mut info);
             }
             Op::Agree(v, i, flags, blob) => {
                 let mut blob = blob.clone();
@@ -403,7 +429,7 @@ fn run(ctx: &Context, op: &Op) {
                     },
                     ..Default::default()
                 };
-                entry!(cd.pfnCardConstructDHAgreement)(cd, &mut info);
+                call!(cd.pfnCardConstructDHAgreement, cd, &mut info);
             }
             Op::Derive(v, flags, kdf, index, params, own_buffer) => {
                 let kdf = kdf.wide();
@@ -437,17 +463,17 @@ fn run(ctx: &Context, op: &Op) {
                     cbDerivedKey: if *own_buffer { 64 } else { 0 },
                     ..Default::default()
                 };
-                entry!(cd.pfnCardDeriveKey)(cd, &mut info);
+                call!(cd.pfnCardDeriveKey, cd, &mut info);
                 if !*own_buffer {
                     free(info.pbDerivedKey);
                 }
             }
             Op::Destroy(i, flags) => {
-                entry!(cd.pfnCardDestroyDHAgreement)(cd, *i, *flags);
+                call!(cd.pfnCardDestroyDHAgreement, cd, *i, *flags);
             }
             Op::Challenge(pin, flags) => {
                 let (mut p, mut n) = (nullp, 0u32);
-                entry!(cd.pfnCardGetChallengeEx)(cd, *pin, &mut p, &mut n, *flags);
+                call!(cd.pfnCardGetChallengeEx, cd, *pin, &mut p, &mut n, *flags);
                 free(p);
             }
             Op::Respond(r) => {
@@ -455,7 +481,7 @@ fn run(ctx: &Context, op: &Op) {
                     .as_ref()
                     .map_or((std::ptr::null(), 0), |d| (d.as_ptr(), d.len() as u32));
                 let mut left = 0u32;
-                entry!(cd.pfnCardAuthenticateChallenge)(cd, p, n, &mut left);
+                call!(cd.pfnCardAuthenticateChallenge, cd, p, n, &mut left);
             }
         }
     }

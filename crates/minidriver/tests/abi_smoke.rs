@@ -1,7 +1,11 @@
 //! In-process smoke test of the exported table: the built-in constructor over a virtual card, then a
 //! few entry points through the same `extern "system"` pointers the CSP uses. The conformance suite
 //! (tessera-conformance) is the full judge; this keeps the crate's own tests honest.
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, reason = "a test: a failed unwrap is a failed test")]
+#![allow(
+    unsafe_code,
+    reason = "drives the card module through its C ABI, as the CSP does"
+)]
 
 mod common;
 

@@ -6,7 +6,7 @@
 //! Windows 7+ sections that include UmPass, registry values equal to what `DllRegisterServer` writes.
 //!
 //! `TESSERA_WRITE_INF=1 cargo test -p tessera-minidriver --test inf` rewrites the file from the list.
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, reason = "a test: a failed unwrap is a failed test")]
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;

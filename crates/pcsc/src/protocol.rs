@@ -74,7 +74,7 @@ mod tests {
     use super::*;
 
     #[test]
-    #[allow(clippy::unnecessary_cast)] // DWORD is u64 on Linux, u32 elsewhere
+    #[allow(clippy::unnecessary_cast, reason = "DWORD is u64 on Linux, u32 elsewhere")]
     fn raw_values_match_the_pcsc_headers() {
         assert_eq!(Protocol::T0.raw(), pcsc::ffi::SCARD_PROTOCOL_T0 as u32);
         assert_eq!(Protocol::T1.raw(), pcsc::ffi::SCARD_PROTOCOL_T1 as u32);

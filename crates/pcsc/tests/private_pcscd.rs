@@ -5,9 +5,12 @@
 //! `scripts/with-virtual-reader.sh -- cargo test -p tessera-pcsc --test private_pcscd -- --include-ignored`,
 //! which exports `TESSERA_READER` (the reader's exact name), `TESSERA_PCSC_READERS` (every reader, as
 //! `pcsc_scan` lists them), `TESSERA_ATR` and `TESSERA_VIRTUAL_CARD` (1 when the virtual card is attached).
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, reason = "a test: a failed unwrap is a failed test")]
 // The borrowed-handle test opens the handle itself, through pcsc-sys, as the Base CSP would.
-#![allow(unsafe_code)]
+#![allow(
+    unsafe_code,
+    reason = "hands a raw card handle to BorrowedCard, as the card module gets one"
+)]
 
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
@@ -214,7 +217,10 @@ fn borrowed_card_uses_a_foreign_handle_reconnects_it_after_a_reset_and_never_dis
     assert_eq!(rv, ffi::SCARD_S_SUCCESS);
 
     {
-        #[allow(clippy::cast_sign_loss)]
+        #[allow(
+            clippy::cast_sign_loss,
+            reason = "pcsc-lite's handle is a `long`; its bits are the handle"
+        )]
         // SAFETY: `handle` was just connected and stays connected until the end of this block.
         let mut card = unsafe { BorrowedCard::from_raw(handle as usize) };
         let expected = Protocol::from_raw(u32::try_from(active).unwrap()).unwrap();

@@ -1,7 +1,7 @@
 //! Session framing against a scripted card: command chaining, `61xx` GET RESPONSE, `6Cxx` re-send, the
 //! response-size bound, resets, and how status words become results. Every byte the host sends is
 //! checked by the script.
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, reason = "a test: a failed unwrap is a failed test")]
 
 use tessera_piv::apdu::Command;
 use tessera_piv::hex::{HexBytes, literal as hex};

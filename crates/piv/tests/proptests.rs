@@ -4,7 +4,7 @@
 //! Inputs are not only random bytes: most strategies build well-formed TLV with the tags a parser looks
 //! for and the lengths its fixed fields need, then maybe cut, extend or flip a byte, so that the deep
 //! paths (fixed-size checks, nested templates, decompression) are reached too.
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, reason = "a test: a failed unwrap is a failed test")]
 
 use proptest::collection::vec;
 use proptest::prelude::*;

@@ -1,7 +1,7 @@
 //! Byte-exact vectors for the commands and objects that `commands.rs`'s own tests do not pin fully:
 //! whole chained blocks, every object tag, PUT DATA of every object type as it goes on the wire, the
 //! IMPORT layouts, and GET DATA answers parsed into objects.
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, reason = "a test: a failed unwrap is a failed test")]
 
 use tessera_piv::commands::{self, ImportKey};
 use tessera_piv::hex::literal as hex;

@@ -8,7 +8,7 @@
 //! The child is this test binary itself, re-run with the ignored test `crash_child` selected; it reports
 //! its progress on stdout (`crash-step start N` / `crash-step done N`). The expected states come from the
 //! same seeded script run in-process.
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, reason = "a test: a failed unwrap is a failed test")]
 
 use std::io::Read;
 use std::path::Path;

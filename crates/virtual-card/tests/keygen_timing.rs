@@ -1,6 +1,6 @@
 //! RSA key generation time through the card (GENERATE APDU), printed rather than asserted: run with
 //! `cargo test -p tessera-virtual-card --test keygen_timing -- --ignored --nocapture`.
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, reason = "a test: a failed unwrap is a failed test")]
 
 mod common;
 

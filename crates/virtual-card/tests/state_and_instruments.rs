@@ -1,7 +1,7 @@
 //! The state file (creation, reload, permissions, failing saves: rollback, and PIN and PUK tries that
 //! stay spent), counters and the redacted trace, and
 //! shared connections with PC/SC reset semantics.
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, reason = "a test: a failed unwrap is a failed test")]
 
 mod common;
 

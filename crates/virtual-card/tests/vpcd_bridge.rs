@@ -1,6 +1,6 @@
 //! The vpcd bridge against a stand-in for vpcd (a TCP listener speaking the vpcd framing): control
 //! codes, APDUs, reconnection, clean shutdown, and the binary's command-line contract.
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, reason = "a test: a failed unwrap is a failed test")]
 
 mod common;
 

@@ -4,7 +4,7 @@
 //! Runs in the `pcsc` test tier (`scripts/test.sh pcsc`, inside `scripts/with-virtual-reader.sh`, which
 //! sets `TESSERA_READER`, with `--include-ignored`); a plain `cargo test` ignores it, and it fails when run
 //! without that reader.
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, reason = "a test: a failed unwrap is a failed test")]
 
 use p256::ecdsa::signature::hazmat::PrehashVerifier;
 use rsa::Pkcs1v15Sign;

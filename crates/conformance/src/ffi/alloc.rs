@@ -216,9 +216,11 @@ pub fn injected_failures() -> u64 {
 /// Copies a buffer the module returned and frees it with the CSP's free, as the CSP does. The pointer
 /// is dereferenced only if it is a live block of this allocator at least `len` bytes long; anything else
 /// is an error (and the block, if live, is still freed).
-// The pointer is an address the module handed back; it is looked up in the tracker before any access,
-// so a foreign or stale value is an error, not a dereference.
-#[allow(clippy::not_unsafe_ptr_arg_deref)]
+#[allow(
+    clippy::not_unsafe_ptr_arg_deref,
+    reason = "the pointer is an address the module handed back; it is looked up in the tracker before any \
+              access, so a foreign or stale value is an error, not a dereference"
+)]
 pub fn take_buffer(p: *mut u8, len: usize) -> Result<Vec<u8>, String> {
     if p.is_null() {
         return Err("the module returned a NULL buffer".into());
@@ -247,7 +249,10 @@ pub fn is_live(p: *const u8) -> bool {
 }
 
 /// Frees `p` if it is a live block; returns whether it was.
-#[allow(clippy::not_unsafe_ptr_arg_deref)]
+#[allow(
+    clippy::not_unsafe_ptr_arg_deref,
+    reason = "the pointer is looked up in the tracker before it is freed"
+)]
 pub fn free_if_live(p: *const u8) -> bool {
     if is_live(p) {
         // SAFETY: `p` is a live block of this allocator.
@@ -290,7 +295,9 @@ mod tests {
         assert_eq!(anomalies.len(), 1, "{anomalies:?}");
         fail_nth(2);
         // SAFETY: as above.
-        let (x, y) = unsafe { (a(1), a(1)) };
+        let x = unsafe { a(1) };
+        // SAFETY: as above.
+        let y = unsafe { a(1) };
         assert!(!x.is_null() && y.is_null());
         // SAFETY: freeing what was allocated.
         unsafe { f(x) };

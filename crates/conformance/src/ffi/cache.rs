@@ -200,10 +200,9 @@ unsafe extern "system" fn cache_lookup(
         return SCARD_E_NO_MEMORY;
     }
     // SAFETY: both out-pointers are non-null and, per the interface, writable.
-    unsafe {
-        data_out.write_unaligned(p);
-        len_out.write_unaligned(bytes.len() as u32);
-    }
+    unsafe { data_out.write_unaligned(p) };
+    // SAFETY: as above.
+    unsafe { len_out.write_unaligned(bytes.len() as u32) };
     0
 }
 
@@ -235,16 +234,15 @@ mod tests {
         let tag = wide("CP_CARD_UUID");
         let mut p: *mut u8 = std::ptr::null_mut();
         let mut len = 0u32;
-        // SAFETY: the harness's own callbacks with valid arguments.
-        unsafe {
-            assert_eq!(lookup(ctx, tag.as_ptr(), 0, &mut p, &mut len), ERROR_NOT_FOUND);
-            assert_eq!(add(ctx, tag.as_ptr(), 0, b"abc".as_ptr(), 3), 0);
-            assert_eq!(
-                lookup(ctx, tag.as_ptr(), 1, &mut p, &mut len),
-                SCARD_E_INVALID_PARAMETER
-            );
-            assert_eq!(lookup(ctx, tag.as_ptr(), 0, &mut p, &mut len), 0);
-        }
+        let lookup = |flags, p: &mut *mut u8, len: &mut u32| {
+            // SAFETY: the harness's own callback, with its own tag and out-parameters.
+            unsafe { lookup(ctx, tag.as_ptr(), flags, p, len) }
+        };
+        assert_eq!(lookup(0, &mut p, &mut len), ERROR_NOT_FOUND);
+        // SAFETY: the harness's own callback, with its own tag and data.
+        assert_eq!(unsafe { add(ctx, tag.as_ptr(), 0, b"abc".as_ptr(), 3) }, 0);
+        assert_eq!(lookup(1, &mut p, &mut len), SCARD_E_INVALID_PARAMETER);
+        assert_eq!(lookup(0, &mut p, &mut len), 0);
         assert_eq!(alloc::take_buffer(p, len as usize).unwrap(), b"abc");
         assert!(
             cache.begin_transaction(&[1; 16], &[0; 6]),

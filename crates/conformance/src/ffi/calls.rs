@@ -805,7 +805,10 @@ impl<'a> Calls<'a> {
     }
 
     /// `CardAuthenticateEx`.
-    #[allow(clippy::too_many_arguments)]
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "one argument per parameter of the C entry point"
+    )]
     pub fn authenticate_ex(
         &self,
         pin_id: u32,
@@ -961,7 +964,10 @@ impl<'a> Calls<'a> {
     }
 
     /// `CardChangeAuthenticatorEx`.
-    #[allow(clippy::too_many_arguments)]
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "one argument per parameter of the C entry point"
+    )]
     pub fn change_authenticator_ex(
         &self,
         flags: u32,
@@ -1032,7 +1038,10 @@ impl<'a> Calls<'a> {
     }
 
     /// `CardGetContainerProperty` for plain-value properties.
-    #[allow(clippy::too_many_arguments)]
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "one argument per parameter of the C entry point"
+    )]
     pub fn get_container_property(
         &self,
         index: u8,
@@ -1109,7 +1118,10 @@ impl<'a> Calls<'a> {
                     .ctx
                     .member::<<$ty as IntoInner>::Inner>(offset_of!(CARD_DATA, $member))
                 {
-                    Some($f) => $body,
+                    // SAFETY: strings and buffers are harness memory that outlives the call; output
+                    // pointers are the harness's own; key handles are 0 (invalid, which the module must
+                    // reject without dereferencing anything).
+                    Some($f) => unsafe { $body },
                     None => NOT_IN_TABLE,
                 };
                 out.push(($name, code));
@@ -1118,127 +1130,122 @@ impl<'a> Calls<'a> {
         let mut key: usize = 0;
         let mut len = 0u32;
         let mut buf = [0u8; 64];
-        // SAFETY: (every call below) strings and buffers are harness memory that outlives the call;
-        // output pointers are the harness's own; key handles are 0 (invalid, which the module must
-        // reject without dereferencing anything).
-        unsafe {
-            call!(
-                "MDImportSessionKey",
-                pfnMDImportSessionKey,
-                PFN_MD_IMPORT_SESSION_KEY,
-                |f| f(
-                    self.cd(),
-                    blob.as_ptr(),
-                    alg.as_ptr(),
-                    &mut key,
-                    input.as_ptr(),
-                    input.len() as u32
-                )
-            );
-            call!("MDEncryptData", pfnMDEncryptData, PFN_MD_ENCRYPT_DATA, |f| {
-                let mut data: *mut CARD_ENCRYPTED_DATA = std::ptr::null_mut();
-                let mut count = 0u32;
+        call!(
+            "MDImportSessionKey",
+            pfnMDImportSessionKey,
+            PFN_MD_IMPORT_SESSION_KEY,
+            |f| f(
+                self.cd(),
+                blob.as_ptr(),
+                alg.as_ptr(),
+                &mut key,
+                input.as_ptr(),
+                input.len() as u32
+            )
+        );
+        call!("MDEncryptData", pfnMDEncryptData, PFN_MD_ENCRYPT_DATA, |f| {
+            let mut data: *mut CARD_ENCRYPTED_DATA = std::ptr::null_mut();
+            let mut count = 0u32;
+            f(
+                self.cd(),
+                0,
+                func.as_ptr(),
+                input.as_ptr(),
+                input.len() as u32,
+                0,
+                &mut data,
+                &mut count,
+            )
+        });
+        call!(
+            "CardImportSessionKey",
+            pfnCardImportSessionKey,
+            PFN_CARD_IMPORT_SESSION_KEY,
+            |f| f(
+                self.cd(),
+                0,
+                std::ptr::null(),
+                blob.as_ptr(),
+                alg.as_ptr(),
+                &mut key,
+                input.as_ptr(),
+                input.len() as u32,
+                2
+            )
+        );
+        call!(
+            "CardGetSharedKeyHandle",
+            pfnCardGetSharedKeyHandle,
+            PFN_CARD_GET_SHARED_KEY_HANDLE,
+            |f| f(
+                self.cd(),
+                input.as_ptr(),
+                input.len() as u32,
+                std::ptr::null_mut(),
+                std::ptr::null_mut(),
+                &mut key
+            )
+        );
+        call!(
+            "CardGetAlgorithmProperty",
+            pfnCardGetAlgorithmProperty,
+            PFN_CARD_GET_ALGORITHM_PROPERTY,
+            |f| f(
+                self.cd(),
+                alg.as_ptr(),
+                wide("Key Sizes").as_ptr(),
+                buf.as_mut_ptr(),
+                buf.len() as u32,
+                &mut len,
+                0
+            )
+        );
+        call!(
+            "CardGetKeyProperty",
+            pfnCardGetKeyProperty,
+            PFN_CARD_GET_KEY_PROPERTY,
+            |f| f(
+                self.cd(),
+                0,
+                prop.as_ptr(),
+                buf.as_mut_ptr(),
+                buf.len() as u32,
+                &mut len,
+                0
+            )
+        );
+        call!(
+            "CardSetKeyProperty",
+            pfnCardSetKeyProperty,
+            PFN_CARD_SET_KEY_PROPERTY,
+            |f| f(self.cd(), 0, wide("IV").as_ptr(), input.as_ptr(), 16, 0)
+        );
+        call!("CardDestroyKey", pfnCardDestroyKey, PFN_CARD_DESTROY_KEY, |f| f(
+            self.cd(),
+            0
+        ));
+        call!(
+            "CardProcessEncryptedData",
+            pfnCardProcessEncryptedData,
+            PFN_CARD_PROCESS_ENCRYPTED_DATA,
+            |f| {
+                let item = CARD_ENCRYPTED_DATA {
+                    pbEncryptedData: input.as_ptr() as *mut u8,
+                    cbEncryptedData: input.len() as u32,
+                };
                 f(
                     self.cd(),
                     0,
                     func.as_ptr(),
-                    input.as_ptr(),
-                    input.len() as u32,
-                    0,
-                    &mut data,
-                    &mut count,
-                )
-            });
-            call!(
-                "CardImportSessionKey",
-                pfnCardImportSessionKey,
-                PFN_CARD_IMPORT_SESSION_KEY,
-                |f| f(
-                    self.cd(),
-                    0,
-                    std::ptr::null(),
-                    blob.as_ptr(),
-                    alg.as_ptr(),
-                    &mut key,
-                    input.as_ptr(),
-                    input.len() as u32,
-                    2
-                )
-            );
-            call!(
-                "CardGetSharedKeyHandle",
-                pfnCardGetSharedKeyHandle,
-                PFN_CARD_GET_SHARED_KEY_HANDLE,
-                |f| f(
-                    self.cd(),
-                    input.as_ptr(),
-                    input.len() as u32,
+                    &item,
+                    1,
                     std::ptr::null_mut(),
-                    std::ptr::null_mut(),
-                    &mut key
-                )
-            );
-            call!(
-                "CardGetAlgorithmProperty",
-                pfnCardGetAlgorithmProperty,
-                PFN_CARD_GET_ALGORITHM_PROPERTY,
-                |f| f(
-                    self.cd(),
-                    alg.as_ptr(),
-                    wide("Key Sizes").as_ptr(),
-                    buf.as_mut_ptr(),
-                    buf.len() as u32,
-                    &mut len,
-                    0
-                )
-            );
-            call!(
-                "CardGetKeyProperty",
-                pfnCardGetKeyProperty,
-                PFN_CARD_GET_KEY_PROPERTY,
-                |f| f(
-                    self.cd(),
                     0,
-                    prop.as_ptr(),
-                    buf.as_mut_ptr(),
-                    buf.len() as u32,
                     &mut len,
-                    0
+                    0,
                 )
-            );
-            call!(
-                "CardSetKeyProperty",
-                pfnCardSetKeyProperty,
-                PFN_CARD_SET_KEY_PROPERTY,
-                |f| f(self.cd(), 0, wide("IV").as_ptr(), input.as_ptr(), 16, 0)
-            );
-            call!("CardDestroyKey", pfnCardDestroyKey, PFN_CARD_DESTROY_KEY, |f| f(
-                self.cd(),
-                0
-            ));
-            call!(
-                "CardProcessEncryptedData",
-                pfnCardProcessEncryptedData,
-                PFN_CARD_PROCESS_ENCRYPTED_DATA,
-                |f| {
-                    let item = CARD_ENCRYPTED_DATA {
-                        pbEncryptedData: input.as_ptr() as *mut u8,
-                        cbEncryptedData: input.len() as u32,
-                    };
-                    f(
-                        self.cd(),
-                        0,
-                        func.as_ptr(),
-                        &item,
-                        1,
-                        std::ptr::null_mut(),
-                        0,
-                        &mut len,
-                        0,
-                    )
-                }
-            );
-        }
+            }
+        );
         out
     }
 }

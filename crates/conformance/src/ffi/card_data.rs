@@ -56,7 +56,7 @@ impl CardDataBuffer {
             std::alloc::handle_alloc_error(layout);
         };
         // SAFETY: the allocation is `size + GUARD_LEN` bytes; the guard starts at `size`.
-        unsafe { ptr.as_ptr().add(size).write_bytes(GUARD_BYTE, GUARD_LEN) };
+        unsafe { ptr.as_ptr().wrapping_add(size).write_bytes(GUARD_BYTE, GUARD_LEN) };
         Self { ptr, size }
     }
 
@@ -83,7 +83,8 @@ impl CardDataBuffer {
     /// True when no byte after the structure was changed.
     pub fn guard_intact(&self) -> bool {
         // SAFETY: the guard lies within the allocation.
-        let guard = unsafe { std::slice::from_raw_parts(self.ptr.as_ptr().add(self.size), GUARD_LEN) };
+        let guard =
+            unsafe { std::slice::from_raw_parts(self.ptr.as_ptr().wrapping_add(self.size), GUARD_LEN) };
         guard.iter().all(|&b| b == GUARD_BYTE)
     }
 
@@ -95,7 +96,13 @@ impl CardDataBuffer {
         // SAFETY: within the allocation (checked above); unaligned read of plain data. Every `T` used
         // here (integers, pointers, `Option<fn>`) is valid for any bit pattern the module may leave,
         // except `Option<fn>`, which a module can only set to NULL or a function.
-        Ok(unsafe { self.ptr.as_ptr().add(offset).cast::<T>().read_unaligned() })
+        Ok(unsafe {
+            self.ptr
+                .as_ptr()
+                .wrapping_add(offset)
+                .cast::<T>()
+                .read_unaligned()
+        })
     }
 
     /// Writes the member of type `T` at `offset`, if it lies within the structure.
@@ -104,7 +111,13 @@ impl CardDataBuffer {
             return Err(OutOfRange);
         }
         // SAFETY: within the allocation (checked above).
-        unsafe { self.ptr.as_ptr().add(offset).cast::<T>().write_unaligned(value) };
+        unsafe {
+            self.ptr
+                .as_ptr()
+                .wrapping_add(offset)
+                .cast::<T>()
+                .write_unaligned(value)
+        };
         Ok(())
     }
 
@@ -119,7 +132,7 @@ impl CardDataBuffer {
         unsafe {
             self.ptr
                 .as_ptr()
-                .add(offset)
+                .wrapping_add(offset)
                 .cast::<usize>()
                 .write_volatile(value)
         };

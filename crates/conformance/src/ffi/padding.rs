@@ -14,7 +14,6 @@
 
 use std::collections::BTreeMap;
 use std::ffi::c_void;
-use std::ptr::addr_of;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
@@ -140,10 +139,9 @@ unsafe fn hand_out(bytes: &[u8], len_out: *mut u32, data_out: *mut *mut u8) -> u
         return SCARD_E_NO_MEMORY;
     }
     // SAFETY: forwarded contract.
-    unsafe {
-        len_out.write_unaligned(bytes.len() as u32);
-        data_out.write_unaligned(p);
-    }
+    unsafe { len_out.write_unaligned(bytes.len() as u32) };
+    // SAFETY: forwarded contract.
+    unsafe { data_out.write_unaligned(p) };
     0
 }
 
@@ -160,18 +158,17 @@ struct SigningRequest {
 /// `info` is a registered structure: the harness's own `CARD_SIGNING_INFO`, whose `pbData` it checks
 /// against the registration before reading.
 unsafe fn read_signing(info: *const CARD_SIGNING_INFO, reg: &Registered) -> Option<SigningRequest> {
-    // SAFETY: the harness's own structure (registered), alive for the call.
-    let (version, flags, alg, data, len, pinfo, ptype) = unsafe {
-        (
-            addr_of!((*info).dwVersion).read_unaligned(),
-            addr_of!((*info).dwSigningFlags).read_unaligned(),
-            addr_of!((*info).aiHashAlg).read_unaligned(),
-            addr_of!((*info).pbData).read_unaligned(),
-            addr_of!((*info).cbData).read_unaligned() as usize,
-            addr_of!((*info).pPaddingInfo).read_unaligned(),
-            addr_of!((*info).dwPaddingType).read_unaligned(),
-        )
-    };
+    // SAFETY: the harness's own structure (registered), a whole `CARD_SIGNING_INFO` alive for the call.
+    let info = unsafe { info.read_unaligned() };
+    let (version, flags, alg, data, len, pinfo, ptype) = (
+        info.dwVersion,
+        info.dwSigningFlags,
+        info.aiHashAlg,
+        info.pbData,
+        info.cbData as usize,
+        info.pPaddingInfo,
+        info.dwPaddingType,
+    );
     if data as usize != reg.data || len > reg.capacity || pinfo as usize != reg.padding_info {
         return None;
     }
@@ -293,16 +290,15 @@ unsafe extern "system" fn unpad_data(
         );
         return SCARD_E_INVALID_PARAMETER;
     };
-    // SAFETY: `info` is registered: the harness's own structure.
-    let (version, data, len, pinfo, ptype) = unsafe {
-        (
-            addr_of!((*info).dwVersion).read_unaligned(),
-            addr_of!((*info).pbData).read_unaligned(),
-            addr_of!((*info).cbData).read_unaligned() as usize,
-            addr_of!((*info).pPaddingInfo).read_unaligned(),
-            addr_of!((*info).dwPaddingType).read_unaligned(),
-        )
-    };
+    // SAFETY: `info` is registered: the harness's own structure, a whole `CARD_RSA_DECRYPT_INFO`.
+    let info = unsafe { info.read_unaligned() };
+    let (version, data, len, pinfo, ptype) = (
+        info.dwVersion,
+        info.pbData,
+        info.cbData as usize,
+        info.pPaddingInfo,
+        info.dwPaddingType,
+    );
     // Spec §3.2.3 (PFN_CSP_UNPAD_DATA): a structure older than version 2 is refused.
     if version < 2 {
         return ERROR_REVISION_MISMATCH;

@@ -21,7 +21,7 @@ pub(crate) unsafe fn read_wide(p: *const u16, max: usize) -> Option<String> {
     let mut units = Vec::new();
     loop {
         // SAFETY: within the terminated string or the bound, per the contract.
-        let u = unsafe { p.add(units.len()).read_unaligned() };
+        let u = unsafe { p.wrapping_add(units.len()).read_unaligned() };
         if u == 0 {
             return String::from_utf16(&units).ok();
         }

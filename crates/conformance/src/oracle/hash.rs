@@ -72,7 +72,7 @@ impl Hash {
     }
 
     /// Output length in bytes.
-    #[allow(clippy::len_without_is_empty)] // a digest length, not a collection
+    #[allow(clippy::len_without_is_empty, reason = "a digest length, not a collection")]
     pub fn len(self) -> usize {
         match self {
             Self::Md5 => 16,

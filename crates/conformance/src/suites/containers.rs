@@ -140,7 +140,10 @@ fn info_refused(
     })
 }
 
-#[allow(clippy::too_many_arguments)]
+#[allow(
+    clippy::too_many_arguments,
+    reason = "one argument per column of the case table"
+)]
 fn key_sizes(
     name: &str,
     key_spec: u32,

@@ -92,7 +92,10 @@ fn legacy_refused(
 }
 
 /// `CardAuthenticateEx` refused with `want`.
-#[allow(clippy::too_many_arguments)]
+#[allow(
+    clippy::too_many_arguments,
+    reason = "one argument per column of the case table"
+)]
 fn ex_refused(
     name: &str,
     pin_id: u32,

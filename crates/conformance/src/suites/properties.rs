@@ -85,7 +85,10 @@ fn short(name: &'static str, prop: &'static str, flags: u32, size: u32) -> CaseD
     })
 }
 
-#[allow(clippy::too_many_arguments)]
+#[allow(
+    clippy::too_many_arguments,
+    reason = "one argument per column of the case table"
+)]
 fn get_refused(
     name: &'static str,
     prop: Option<&'static str>,
@@ -126,7 +129,10 @@ fn set(
     })
 }
 
-#[allow(clippy::too_many_arguments)]
+#[allow(
+    clippy::too_many_arguments,
+    reason = "one argument per column of the case table"
+)]
 fn container_refused(
     name: &'static str,
     index: Option<u8>,

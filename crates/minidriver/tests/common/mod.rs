@@ -1,6 +1,14 @@
 //! A minimal CSP for the module's own integration tests: a CARD_DATA with a tracking allocator and the
 //! built-in constructor over a virtual card. (The full CSP stand-in is tessera-conformance.)
-#![allow(dead_code, clippy::unwrap_used)]
+#![allow(dead_code, reason = "each test crate uses a part of the helpers")]
+#![allow(
+    clippy::unwrap_used,
+    reason = "test helpers: a failed unwrap is a failed test"
+)]
+#![allow(
+    unsafe_code,
+    reason = "plays the CSP: C callbacks and raw CARD_DATA pointers, as the ABI requires"
+)]
 
 use std::alloc::{Layout, alloc, dealloc};
 use std::ffi::c_void;
@@ -20,12 +28,11 @@ pub static OUTSTANDING: AtomicIsize = AtomicIsize::new(0);
 
 pub unsafe extern "system" fn csp_alloc(size: usize) -> *mut c_void {
     OUTSTANDING.fetch_add(1, Ordering::SeqCst);
-    // SAFETY: test allocator with a size header.
-    unsafe {
-        let p = alloc(Layout::from_size_align(size + HEADER, 16).unwrap());
-        (p as *mut usize).write(size);
-        p.add(HEADER) as *mut c_void
-    }
+    // SAFETY: the layout has a non-zero size.
+    let p = unsafe { alloc(Layout::from_size_align(size + HEADER, 16).unwrap()) };
+    // SAFETY: the block starts with a `HEADER`-byte, 16-aligned header that holds the size.
+    unsafe { (p as *mut usize).write(size) };
+    p.wrapping_add(HEADER) as *mut c_void
 }
 
 pub unsafe extern "system" fn csp_realloc(_p: *const c_void, _size: usize) -> *mut c_void {
@@ -37,12 +44,12 @@ pub unsafe extern "system" fn csp_free(p: *const c_void) {
         return;
     }
     OUTSTANDING.fetch_sub(1, Ordering::SeqCst);
-    // SAFETY: pointer from csp_alloc.
-    unsafe {
-        let base = (p as *mut u8).sub(HEADER);
-        let size = (base as *mut usize).read();
-        dealloc(base, Layout::from_size_align(size + HEADER, 16).unwrap());
-    }
+    // `p` came from `csp_alloc`: its block starts `HEADER` bytes before it.
+    let base = (p as *mut u8).wrapping_sub(HEADER);
+    // SAFETY: the header of a block from `csp_alloc` holds its size.
+    let size = unsafe { (base as *mut usize).read() };
+    // SAFETY: the block was allocated by `csp_alloc` with this layout and is freed once.
+    unsafe { dealloc(base, Layout::from_size_align(size + HEADER, 16).unwrap()) };
 }
 
 /// A card, provisioned through an independent PIV session.

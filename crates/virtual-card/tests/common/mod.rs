@@ -1,5 +1,9 @@
 //! Helpers shared by the integration tests.
-#![allow(dead_code, clippy::unwrap_used)]
+#![allow(dead_code, reason = "each test crate uses a part of the helpers")]
+#![allow(
+    clippy::unwrap_used,
+    reason = "test helpers: a failed unwrap is a failed test"
+)]
 
 use tessera_piv::{ManagementAlgorithm, ManagementKey, Session};
 use tessera_virtual_card::{CardConfig, VirtualCard};
