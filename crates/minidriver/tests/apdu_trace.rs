@@ -2,7 +2,11 @@
 //! same way: the module has no PIN change yet), admin authentication, a signature, an ECDH agreement and
 //! a decryption all leave APDU lines, and no secret they used appears in the file — not as bytes, not
 //! as hex (either case), not as text. Its own test binary: the log is process-wide.
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, reason = "a test: a failed unwrap is a failed test")]
+#![allow(
+    unsafe_code,
+    reason = "drives the card module through its C ABI, as the CSP does"
+)]
 
 mod common;
 

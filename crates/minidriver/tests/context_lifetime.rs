@@ -3,7 +3,11 @@
 //! `SCARD_E_INVALID_PARAMETER`, and two deletes free it once. The card is a transport that can hold an
 //! exchange on a gate, and counts how often it is dropped (it is dropped exactly when its context is
 //! freed). Run under Miri as well: `cargo +nightly miri test -p tessera-minidriver --test context_lifetime`.
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, reason = "a test: a failed unwrap is a failed test")]
+#![allow(
+    unsafe_code,
+    reason = "drives the card module through its C ABI, as the CSP does"
+)]
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Barrier, Condvar, Mutex};
@@ -135,26 +139,30 @@ fn acquire(gate: &Arc<Gate>) -> Arc<Shared> {
 }
 
 fn read_cardid(ctx: &Shared) -> u32 {
-    // SAFETY: the table was filled by CardAcquireContext; pointers and lengths are valid.
-    unsafe {
-        let read = (*ctx.cd).pfnCardReadFile.unwrap();
-        let (mut data, mut len) = (std::ptr::null_mut(), 0u32);
-        let rc = read(
+    // SAFETY: the test's own CARD_DATA, filled by CardAcquireContext.
+    let read = unsafe { (*ctx.cd).pfnCardReadFile }.unwrap();
+    let (mut data, mut len) = (std::ptr::null_mut(), 0u32);
+    // SAFETY: the entry point the module filled in; the name is NUL-terminated and the out-pointers are
+    // valid.
+    let rc = unsafe {
+        read(
             ctx.cd,
             std::ptr::null(),
             c"cardid".as_ptr().cast(),
             0,
             &mut data,
             &mut len,
-        );
-        common::take(data, len);
-        rc
-    }
+        )
+    };
+    common::take(data, len);
+    rc
 }
 
 fn delete(ctx: &Shared) -> u32 {
-    // SAFETY: the table was filled by CardAcquireContext.
-    unsafe { (*ctx.cd).pfnCardDeleteContext.unwrap()(ctx.cd) }
+    // SAFETY: the test's own CARD_DATA, filled by CardAcquireContext.
+    let delete = unsafe { (*ctx.cd).pfnCardDeleteContext }.unwrap();
+    // SAFETY: the entry point the module filled in, on its own context.
+    unsafe { delete(ctx.cd) }
 }
 
 #[test]
@@ -260,10 +268,9 @@ fn a_pointer_the_module_did_not_set_is_never_freed() {
     let ctx = acquire(&gate);
     assert_eq!(delete(&ctx), SCARD_S_SUCCESS);
     // SAFETY: the test's own CARD_DATA; the field is the caller's memory.
-    unsafe {
-        (*ctx.cd).pvVendorSpecific = foreign_ptr.cast();
-        (*ctx.cd).hScard = 0; // makes the acquire fail (SCARD_E_INVALID_HANDLE) after its checks
-    }
+    unsafe { (*ctx.cd).pvVendorSpecific = foreign_ptr.cast() };
+    // SAFETY: as above. A zero hScard makes the acquire fail (SCARD_E_INVALID_HANDLE) after its checks.
+    unsafe { (*ctx.cd).hScard = 0 };
     let refused = Arc::new(Gate::default());
     // SAFETY: as above.
     let rc = unsafe { acquire_context_with_transport(ctx.cd, 0, Box::new(GatedCard(Arc::clone(&refused)))) };

@@ -1,7 +1,11 @@
 //! The certificate's key usage decides what an RSA key may do: a key certified for signatures only
 //! refuses `CardRSADecrypt` whatever key spec the CSP asks with, while a dual-use key decrypts with
 //! either spec.
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, reason = "a test: a failed unwrap is a failed test")]
+#![allow(
+    unsafe_code,
+    reason = "drives the card module through its C ABI, as the CSP does"
+)]
 
 mod common;
 

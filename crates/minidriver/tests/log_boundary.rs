@@ -1,7 +1,11 @@
 //! The log is part of what an export does, so it runs inside the panic boundary: a log writer that
 //! panics, or a log setup that panics, changes no answer, never unwinds into the caller, and leaves the
 //! module working (without a log). Its own test binary: the log is process-wide.
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, reason = "a test: a failed unwrap is a failed test")]
+#![allow(
+    unsafe_code,
+    reason = "drives the card module through its C ABI, as the CSP does"
+)]
 
 mod common;
 

@@ -1,7 +1,11 @@
 //! `CardRSADecrypt` through the CSP's `pfnCspUnpadData`: whatever buffer the callback hands back holds
 //! plaintext, so the module wipes it and frees it with `pfnCspFree`, also when the callback reports a
 //! failure.
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, reason = "a test: a failed unwrap is a failed test")]
+#![allow(
+    unsafe_code,
+    reason = "drives the card module through its C ABI, as the CSP does"
+)]
 
 mod common;
 
@@ -29,16 +33,19 @@ unsafe extern "system" fn unpad_then_fail(
     out_len: *mut u32,
     out: *mut *mut u8,
 ) -> u32 {
-    // SAFETY: the module passes the caller's structure, whose pbData holds the raw block, and writable
-    // out-parameters.
-    unsafe {
-        let raw = std::slice::from_raw_parts((*info).pbData, (*info).cbData as usize);
-        let p = common::csp_alloc(raw.len()) as *mut u8;
-        std::ptr::copy_nonoverlapping(raw.as_ptr(), p, raw.len());
-        HANDED_OUT.store(p, Ordering::SeqCst);
-        *out = p;
-        *out_len = raw.len() as u32;
-    }
+    // SAFETY: the module passes the caller's structure, a whole CARD_RSA_DECRYPT_INFO.
+    let info = unsafe { info.read_unaligned() };
+    // SAFETY: its pbData holds the raw block of cbData bytes.
+    let raw = unsafe { std::slice::from_raw_parts(info.pbData, info.cbData as usize) };
+    // SAFETY: the test CSP's allocator.
+    let p = unsafe { common::csp_alloc(raw.len()) } as *mut u8;
+    // SAFETY: `p` is a fresh block of `raw.len()` bytes, distinct from `raw`.
+    unsafe { std::ptr::copy_nonoverlapping(raw.as_ptr(), p, raw.len()) };
+    HANDED_OUT.store(p, Ordering::SeqCst);
+    // SAFETY: the module's out-parameters are writable.
+    unsafe { *out = p };
+    // SAFETY: as above.
+    unsafe { *out_len = raw.len() as u32 };
     NTE_BAD_DATA
 }
 
