@@ -190,6 +190,7 @@ tier_unit() {
   echo "PROPTEST_CASES=$PROPTEST_CASES"
   step "cargo fmt --check" cargo fmt --all -- --check
   step "cargo clippy" cargo clippy --workspace --all-targets -- -D warnings
+  step "cargo doc" env RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps
   step "cargo test" cargo test --workspace --no-fail-fast
 }
 

@@ -1,7 +1,7 @@
 //! `tessera management-key set|protect`, `tessera container-map show|repair` and `tessera reset` on
 //! virtual card files: writes need the management key (exit 7 without it), the PIN-protected key is
 //! stored the Yubico way and found again, the rebuilt map follows the card module's rules.
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, reason = "a test: a failed unwrap is a failed test")]
 
 mod common;
 use common::{card, info, s, slot, tessera};

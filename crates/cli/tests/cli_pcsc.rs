@@ -1,6 +1,6 @@
 //! The pcsc tier: `tessera info`, `tessera demo --reader`, `tessera info --windows` and `tessera check`
 //! against the virtual card behind a private pcscd (scripts/with-virtual-reader.sh sets TESSERA_READER).
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, reason = "a test: a failed unwrap is a failed test")]
 
 use std::path::{Path, PathBuf};
 

@@ -1,6 +1,6 @@
 //! `tessera demo`: every step passes on the embedded card, the table sums the steps, and a card kept with
 //! `--virtual` holds what the demo enrolled, readable by the other commands.
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, reason = "a test: a failed unwrap is a failed test")]
 
 mod common;
 use common::{info, s, slot, tessera};

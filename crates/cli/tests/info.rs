@@ -1,6 +1,6 @@
 //! `tessera info` (text and JSON) and `tessera info --windows`, on virtual card files; the card-finding
 //! errors (no card file, no PC/SC service).
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, reason = "a test: a failed unwrap is a failed test")]
 
 mod common;
 use common::{card, info, s, slot, tessera};

@@ -1,6 +1,6 @@
 //! `tessera keys …` and `tessera certificates …` on virtual card files, judged with RustCrypto and
 //! x509-cert: what the card signed verifies with the key it reported or the key that was imported.
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, reason = "a test: a failed unwrap is a failed test")]
 
 mod common;
 use common::{card, info, s, slot, tessera};

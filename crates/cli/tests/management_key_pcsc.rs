@@ -2,7 +2,7 @@
 //! `yubikey` crate (iqlusion) through pcscd: a key `tessera management-key protect` stores is found and
 //! accepted by the crate's `MgmKey::get_protected`, and a key the crate stores with `set_protected` gives
 //! `tessera` write access with the PIN alone.
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, reason = "a test: a failed unwrap is a failed test")]
 
 use yubikey::{MgmKey, YubiKey};
 

@@ -1,6 +1,6 @@
 //! The PIN prompt does not echo: `tessera pin change` runs in a real terminal (a detached tmux session),
 //! the PINs are typed as keystrokes, and the screen afterwards shows the prompts but none of the PINs.
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, reason = "a test: a failed unwrap is a failed test")]
 
 use std::process::Command;
 use std::time::{Duration, Instant};

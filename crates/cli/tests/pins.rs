@@ -1,6 +1,6 @@
 //! `tessera pin change|unblock|retries` and `tessera puk change`: secrets from standard input, every
 //! failure with its exit code (wrong PIN with tries left 5, blocked 6), and no secret ever echoed.
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, reason = "a test: a failed unwrap is a failed test")]
 
 mod common;
 use common::{card, info, s, tessera};

@@ -1,6 +1,6 @@
 //! `tessera check`, `virtual-card create|serve`, `trace`, `register`, `completions`, `--help` and
 //! usage errors.
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, reason = "a test: a failed unwrap is a failed test")]
 
 use std::io::{Read, Write};
 use std::net::TcpListener;

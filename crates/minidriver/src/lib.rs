@@ -6,6 +6,11 @@
 //! file system, containers, PIN roles and properties, written against `tessera_piv::Session`.
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
+#![expect(
+    clippy::multiple_unsafe_ops_per_block,
+    clippy::allow_attributes_without_reason,
+    reason = "the workspace lint table's newer rules; `src/abi/` meets them when its exports become thin"
+)]
 
 pub mod abi;
 pub mod admin;

@@ -102,7 +102,7 @@ pub fn run(command: &KeysCommand) -> CliResult<()> {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
+#[allow(clippy::too_many_arguments, reason = "one argument per option of the command")]
 fn generate(
     Slot(slot): Slot,
     algorithm: AlgorithmId,
@@ -203,7 +203,7 @@ fn read_private_key(path: &Path) -> CliResult<PrivateKeyFile> {
     Err(bad())
 }
 
-#[allow(clippy::too_many_arguments)]
+#[allow(clippy::too_many_arguments, reason = "one argument per option of the command")]
 fn import(
     Slot(slot): Slot,
     file: &Path,

@@ -89,7 +89,7 @@ fn protected_data(session: &mut CardSession) -> CliResult<ProtectedData> {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
+#[allow(clippy::too_many_arguments, reason = "one argument per option of the command")]
 fn set(
     algorithm: Option<MgmAlgorithm>,
     generate: bool,

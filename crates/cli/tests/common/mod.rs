@@ -1,5 +1,9 @@
 //! Running `tessera` in tests: exit code, standard output and standard error of one invocation.
-#![allow(dead_code, clippy::unwrap_used)]
+#![allow(dead_code, reason = "each test crate uses a part of the helpers")]
+#![allow(
+    clippy::unwrap_used,
+    reason = "test helpers: a failed unwrap is a failed test"
+)]
 
 use std::path::{Path, PathBuf};
 
