@@ -11,6 +11,11 @@
     clippy::allow_attributes_without_reason,
     reason = "the workspace lint table's newer rules; `src/abi/` meets them when its exports become thin"
 )]
+#![expect(
+    rustdoc::private_intra_doc_links,
+    reason = "`cargo doc -D warnings` is new in the unit tier; two public docs (agreement.rs, auth.rs) link \
+              private helpers until the minidriver's own maintenance pass"
+)]
 
 pub mod abi;
 pub mod admin;
