@@ -131,3 +131,74 @@ impl<T: Transport> Transport for Counting<T> {
         self.inner.reset()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::transport::recording::{ANSWER, RecordingCard};
+
+    #[test]
+    fn apdus_and_bytes_are_counted_both_ways() {
+        let mut t = Counting::new(RecordingCard::default());
+        let counters = t.counters();
+        let select = [0x00, 0xA4, 0x04, 0x00, 0x09, 0xA0, 0, 0, 3, 8, 0, 0, 0x10, 0];
+        assert!(t.transmit(&select).is_ok());
+        assert!(t.transmit(&[0x00, 0xFD, 0x00, 0x00]).is_ok());
+        let counted = counters.snapshot();
+        assert_eq!(
+            counted,
+            CountSnapshot {
+                apdus: 2,
+                command_bytes: (select.len() + 4) as u64,
+                response_bytes: 2 * ANSWER.len() as u64,
+            }
+        );
+        assert_eq!(
+            counted.total_bytes(),
+            (select.len() + 4 + 2 * ANSWER.len()) as u64
+        );
+        assert_eq!(t.into_inner().received.len(), 2);
+    }
+
+    #[test]
+    fn a_failed_exchange_counts_its_command_but_no_answer() {
+        let card = RecordingCard {
+            failing: Some(TransportError::CardRemoved),
+            ..RecordingCard::default()
+        };
+        let mut t = Counting::new(card);
+        assert_eq!(
+            t.transmit(&[0x00, 0xFD, 0x00, 0x00]),
+            Err(TransportError::CardRemoved)
+        );
+        assert_eq!(
+            t.counters().snapshot(),
+            CountSnapshot {
+                apdus: 1,
+                command_bytes: 4,
+                response_bytes: 0
+            }
+        );
+    }
+
+    #[test]
+    fn shared_counters_add_up_and_snapshots_subtract() {
+        let counters = Arc::new(Counters::default());
+        let mut a = Counting::with_counters(RecordingCard::default(), Arc::clone(&counters));
+        let mut b = Counting::with_counters(RecordingCard::default(), Arc::clone(&counters));
+        assert!(a.transmit(&[0, 0xFD, 0, 0]).is_ok());
+        let before = counters.snapshot();
+        assert!(b.transmit(&[0, 0xF8, 0, 0, 0]).is_ok());
+        let cost = counters.snapshot().since(before);
+        assert_eq!(cost.apdus, 1);
+        assert_eq!(cost.command_bytes, 5);
+        assert_eq!(cost.response_bytes, ANSWER.len() as u64);
+        assert_eq!(
+            before.since(counters.snapshot()),
+            CountSnapshot::default(),
+            "never negative"
+        );
+        counters.reset();
+        assert_eq!(counters.snapshot(), CountSnapshot::default());
+    }
+}

@@ -131,3 +131,103 @@ impl<T: Transport> Transport for Faulty<T> {
         self.inner.reset()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::transport::recording::{ANSWER, RecordingCard};
+
+    const APDUS: [[u8; 4]; 4] = [
+        [0, 0xA4, 4, 0],
+        [0, 0xCB, 0x3F, 0xFF],
+        [0, 0xFD, 0, 0],
+        [0, 0xF8, 0, 0],
+    ];
+
+    fn faulty(plan: FaultPlan) -> Faulty<RecordingCard> {
+        Faulty::new(RecordingCard::default(), plan)
+    }
+
+    #[test]
+    fn without_a_plan_every_apdu_is_delivered_in_order_and_answered_unchanged() {
+        let mut t = faulty(FaultPlan::new());
+        for apdu in APDUS {
+            assert_eq!(t.transmit(&apdu), Ok(ANSWER.to_vec()));
+        }
+        assert_eq!(t.apdus_seen(), 4);
+        assert_eq!(t.into_inner().received, APDUS.map(|a| a.to_vec()).to_vec());
+    }
+
+    #[test]
+    fn a_reset_hits_exactly_the_nth_apdu_which_is_not_delivered() {
+        let mut t = faulty(FaultPlan::new().at(2, Fault::Reset));
+        assert_eq!(t.transmit(&APDUS[0]), Ok(ANSWER.to_vec()));
+        assert_eq!(t.transmit(&APDUS[1]), Err(TransportError::CardReset));
+        assert_eq!(t.inner_mut().resets, 1, "the card behind it was reset");
+        assert_eq!(
+            t.transmit(&APDUS[2]),
+            Ok(ANSWER.to_vec()),
+            "the APDU after it goes through"
+        );
+        let card = t.into_inner();
+        assert_eq!(card.received, [APDUS[0].to_vec(), APDUS[2].to_vec()]);
+    }
+
+    #[test]
+    fn a_removed_card_fails_every_exchange_until_it_is_put_back() {
+        let mut t = faulty(FaultPlan::new().at(2, Fault::Removal));
+        assert!(t.transmit(&APDUS[0]).is_ok());
+        for apdu in &APDUS[1..] {
+            assert_eq!(t.transmit(apdu), Err(TransportError::CardRemoved));
+        }
+        assert_eq!(t.apdus_seen(), 2, "APDUs to a missing card do not count");
+        t.reinsert();
+        assert_eq!(t.transmit(&APDUS[3]), Ok(ANSWER.to_vec()));
+        assert_eq!(t.into_inner().received, [APDUS[0].to_vec(), APDUS[3].to_vec()]);
+    }
+
+    #[test]
+    fn an_injected_transport_error_is_not_delivered() {
+        let mut t = faulty(FaultPlan::new().at(1, Fault::TransportError));
+        assert!(matches!(t.transmit(&APDUS[0]), Err(TransportError::Io(_))));
+        assert!(t.into_inner().received.is_empty());
+    }
+
+    #[test]
+    fn truncation_and_garbage_are_delivered_and_change_only_the_answer() {
+        let garbage = vec![0x6F, 0x00, 0x12];
+        let mut t = faulty(
+            FaultPlan::new()
+                .at(1, Fault::Truncate { keep: 1 })
+                .at(2, Fault::Garbage(garbage.clone())),
+        );
+        assert_eq!(t.transmit(&APDUS[0]), Ok(ANSWER[..1].to_vec()));
+        assert_eq!(t.transmit(&APDUS[1]), Ok(garbage));
+        assert_eq!(t.into_inner().received, [APDUS[0].to_vec(), APDUS[1].to_vec()]);
+    }
+
+    #[test]
+    fn a_lost_response_was_executed_by_the_card_but_reports_a_failure() {
+        let mut t = faulty(FaultPlan::new().at(1, Fault::LoseResponse));
+        assert!(matches!(t.transmit(&APDUS[0]), Err(TransportError::Io(_))));
+        assert_eq!(
+            t.into_inner().received,
+            [APDUS[0].to_vec()],
+            "the card executed it"
+        );
+    }
+
+    #[test]
+    fn a_new_plan_counts_from_the_next_apdu() {
+        let mut t = faulty(FaultPlan::new());
+        assert!(t.transmit(&APDUS[0]).is_ok());
+        t.set_plan(FaultPlan::new().at(1, Fault::TransportError));
+        assert_eq!(t.apdus_seen(), 0);
+        assert!(
+            t.transmit(&APDUS[1]).is_err(),
+            "the first APDU under the new plan"
+        );
+        assert!(t.transmit(&APDUS[2]).is_ok());
+        assert_eq!(t.apdus_seen(), 2);
+    }
+}

@@ -33,3 +33,40 @@ impl<T: Transport> Transport for Latency<T> {
         self.inner.reset()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Instant;
+
+    use super::*;
+    use crate::transport::recording::{ANSWER, RecordingCard};
+
+    #[test]
+    fn every_exchange_waits_at_least_the_delay_and_passes_the_bytes_through() {
+        // Only a lower bound is asserted: a loaded machine may sleep longer, never shorter.
+        let delay = Duration::from_millis(15);
+        let mut t = Latency::new(RecordingCard::default(), delay);
+        let started = Instant::now();
+        for apdu in [[0, 0xFD, 0, 0], [0, 0xF8, 0, 0], [0, 0xA4, 4, 0]] {
+            assert_eq!(t.transmit(&apdu), Ok(ANSWER.to_vec()));
+        }
+        assert!(
+            started.elapsed() >= 3 * delay,
+            "{:?} for three APDUs",
+            started.elapsed()
+        );
+        assert_eq!(t.into_inner().received.len(), 3);
+    }
+
+    #[test]
+    fn failures_and_resets_pass_through() {
+        let card = RecordingCard {
+            failing: Some(TransportError::CardRemoved),
+            ..RecordingCard::default()
+        };
+        let mut t = Latency::new(card, Duration::ZERO);
+        assert_eq!(t.transmit(&[0, 0xFD, 0, 0]), Err(TransportError::CardRemoved));
+        assert_eq!(t.reset(), Ok(()));
+        assert_eq!(t.into_inner().resets, 1);
+    }
+}
