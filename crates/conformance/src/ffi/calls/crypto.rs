@@ -6,16 +6,15 @@
 //! the module should not have touched.
 
 use std::ffi::c_void;
-use std::mem::offset_of;
 
 use windows_sys::Win32::Security::Cryptography::{
     BCRYPT_OAEP_PADDING_INFO, BCRYPT_PKCS1_PADDING_INFO, BCRYPT_PSS_PADDING_INFO, BCryptBuffer,
-    BCryptBufferDesc, CARD_DATA, CARD_DERIVE_KEY, CARD_DH_AGREEMENT_INFO, CARD_RSA_DECRYPT_INFO,
-    CARD_SIGNING_INFO, PFN_CARD_CONSTRUCT_DH_AGREEMENT, PFN_CARD_DERIVE_KEY, PFN_CARD_DESTROY_DH_AGREEMENT,
+    BCryptBufferDesc, CARD_DERIVE_KEY, CARD_DH_AGREEMENT_INFO, CARD_RSA_DECRYPT_INFO, CARD_SIGNING_INFO,
+    PFN_CARD_CONSTRUCT_DH_AGREEMENT, PFN_CARD_DERIVE_KEY, PFN_CARD_DESTROY_DH_AGREEMENT,
     PFN_CARD_RSA_DECRYPT, PFN_CARD_SIGN_DATA,
 };
 
-use super::{Calls, FILL, IntoInner, Reply, TAIL, collect};
+use super::{Calls, FILL, Reply, TAIL, collect};
 use crate::ffi::alloc;
 use crate::ffi::padding::{InFlight, PaddingParams};
 use crate::ffi::wide::wide;

@@ -1,0 +1,104 @@
+//! Containers, capabilities and key sizes (spec 7.07 §4.4.2, §4.6, §4.7.6): `CardQueryCapabilities`,
+//! `CardQueryKeySizes`, `CardGetContainerInfo`, `CardCreateContainer(Ex)`, `CardDeleteContainer`.
+
+use windows_sys::Win32::Security::Cryptography::*;
+
+use super::Calls;
+use super::args::*;
+use super::reply::*;
+
+impl Calls<'_> {
+    /// `CardQueryCapabilities`: (dwVersion, fCertificateCompression, fKeyGen).
+    pub fn query_capabilities(&self, s: StructArg) -> Reply<(u32, i32, i32)> {
+        let f = entry!(self, pfnCardQueryCapabilities, PFN_CARD_QUERY_CAPABILITIES);
+        let mut v = CARD_CAPABILITIES {
+            dwVersion: s.version,
+            fCertificateCompression: -7,
+            fKeyGen: -7,
+        };
+        let p: *mut CARD_CAPABILITIES = if s.null { std::ptr::null_mut() } else { &mut v };
+        // SAFETY: NULL or the harness's own structure.
+        let mut r = Reply::new(unsafe { f(self.cd(), p) });
+        if r.ok() {
+            r.value = Some((v.dwVersion, v.fCertificateCompression, v.fKeyGen));
+        }
+        r
+    }
+
+    /// `CardQueryKeySizes`: the five DWORDs.
+    pub fn query_key_sizes(&self, key_spec: u32, flags: u32, s: StructArg) -> Reply<[u32; 5]> {
+        let f = entry!(self, pfnCardQueryKeySizes, PFN_CARD_QUERY_KEY_SIZES);
+        let mut v = CARD_KEY_SIZES {
+            dwVersion: s.version,
+            dwMinimumBitlen: 0xDDDD_DDDD,
+            dwDefaultBitlen: 0xDDDD_DDDD,
+            dwMaximumBitlen: 0xDDDD_DDDD,
+            dwIncrementalBitlen: 0xDDDD_DDDD,
+        };
+        let p: *mut CARD_KEY_SIZES = if s.null { std::ptr::null_mut() } else { &mut v };
+        // SAFETY: NULL or the harness's own structure.
+        let mut r = Reply::new(unsafe { f(self.cd(), key_spec, flags, p) });
+        if r.ok() {
+            r.value = Some([
+                v.dwVersion,
+                v.dwMinimumBitlen,
+                v.dwDefaultBitlen,
+                v.dwMaximumBitlen,
+                v.dwIncrementalBitlen,
+            ]);
+        }
+        r
+    }
+
+    /// `CardGetContainerInfo`.
+    pub fn get_container_info(&self, index: u8, flags: u32, s: StructArg) -> Reply<ContainerInfoOut> {
+        let f = entry!(self, pfnCardGetContainerInfo, PFN_CARD_GET_CONTAINER_INFO);
+        let mut v = CONTAINER_INFO {
+            dwVersion: s.version,
+            ..Default::default()
+        };
+        let p: *mut CONTAINER_INFO = if s.null { std::ptr::null_mut() } else { &mut v };
+        // SAFETY: NULL or the harness's own structure.
+        let mut r = Reply::new(unsafe { f(self.cd(), index, flags, p) });
+        r.value = take_container_info(r.code, &v, &mut r.problems);
+        r
+    }
+
+    /// `CardCreateContainer`.
+    pub fn create_container(
+        &self,
+        index: u8,
+        flags: u32,
+        spec: u32,
+        bits: u32,
+        key: Option<&[u8]>,
+    ) -> Reply<()> {
+        let f = entry!(self, pfnCardCreateContainer, PFN_CARD_CREATE_CONTAINER);
+        let k = InArg::new(key, None);
+        // SAFETY: the key blob is NULL or harness memory.
+        Reply::new(unsafe { f(self.cd(), index, flags, spec, bits, k.ptr()) })
+    }
+
+    /// `CardCreateContainerEx`.
+    pub fn create_container_ex(
+        &self,
+        index: u8,
+        flags: u32,
+        spec: u32,
+        bits: u32,
+        key: Option<&[u8]>,
+        pin: u32,
+    ) -> Reply<()> {
+        let f = entry!(self, pfnCardCreateContainerEx, PFN_CARD_CREATE_CONTAINER_EX);
+        let k = InArg::new(key, None);
+        // SAFETY: as above.
+        Reply::new(unsafe { f(self.cd(), index, flags, spec, bits, k.ptr(), pin) })
+    }
+
+    /// `CardDeleteContainer`.
+    pub fn delete_container(&self, index: u8, reserved: u32) -> Reply<()> {
+        let f = entry!(self, pfnCardDeleteContainer, PFN_CARD_DELETE_CONTAINER);
+        // SAFETY: no pointers besides pCardData.
+        Reply::new(unsafe { f(self.cd(), index, reserved) })
+    }
+}
