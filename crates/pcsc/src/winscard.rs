@@ -26,19 +26,17 @@ use windows_sys::Win32::Security::Credentials::{
 
 use crate::codes::SCARD_E_INVALID_PARAMETER;
 
-// The C names of the Windows types, so both platforms read alike.
+/// The C names of the Windows types, so both platforms read alike.
 #[cfg(windows)]
-#[allow(clippy::upper_case_acronyms, reason = "the C name of the type")]
-type DWORD = u32;
+#[allow(clippy::upper_case_acronyms, reason = "the C names of the types")]
+mod c_types {
+    pub(super) type DWORD = u32;
+    pub(super) type LONG = i32;
+    pub(super) type SCARDCONTEXT = usize;
+    pub(super) type SCARDHANDLE = usize;
+}
 #[cfg(windows)]
-#[allow(clippy::upper_case_acronyms, reason = "the C name of the type")]
-type LONG = i32;
-#[cfg(windows)]
-#[allow(clippy::upper_case_acronyms, reason = "the C name of the type")]
-type SCARDCONTEXT = usize;
-#[cfg(windows)]
-#[allow(clippy::upper_case_acronyms, reason = "the C name of the type")]
-type SCARDHANDLE = usize;
+use c_types::{DWORD, LONG, SCARDCONTEXT, SCARDHANDLE};
 
 /// `SCARD_S_SUCCESS`.
 const SUCCESS: LONG = 0;
@@ -210,28 +208,28 @@ pub(crate) unsafe fn active_protocol(handle: usize) -> Result<Option<Protocol>, 
     Ok(protocol(active))
 }
 
-/// A handle as the platform's `SCARDHANDLE`/`SCARDCONTEXT` (the same type). On pcsc-lite it is a
-/// `long`: callers keep it in a `usize` (as `CARD_DATA::hScard` does), and the cast back restores the
+/// A handle as the platform's `SCARDHANDLE`/`SCARDCONTEXT` (the same type) and back. On pcsc-lite it is
+/// a `long`: callers keep it in a `usize` (as `CARD_DATA::hScard` does), and the cast back restores the
 /// original bits.
 #[allow(
     clippy::cast_possible_wrap,
-    clippy::useless_conversion,
-    reason = "a `long` on pcsc-lite, a `usize` on Windows: the cast is the identity on the bits"
-)]
-fn raw(handle: usize) -> SCARDHANDLE {
-    handle as SCARDHANDLE
-}
-
-/// The inverse of [`raw`].
-#[allow(
     clippy::cast_sign_loss,
     clippy::useless_conversion,
     clippy::unnecessary_cast,
     reason = "a `long` on pcsc-lite, a `usize` on Windows: the cast is the identity on the bits"
 )]
-fn from_raw(handle: SCARDHANDLE) -> usize {
-    handle as usize
+mod handle_bits {
+    use super::SCARDHANDLE;
+
+    pub(super) fn raw(handle: usize) -> SCARDHANDLE {
+        handle as SCARDHANDLE
+    }
+
+    pub(super) fn from_raw(handle: SCARDHANDLE) -> usize {
+        handle as usize
+    }
 }
+use handle_bits::{from_raw, raw};
 
 /// A `LONG` result as `Ok` or the `SCARD_*` code. The codes are 32-bit values; pcsc-lite returns them
 /// in a 64-bit `long` on LP64 systems, so the low 32 bits are the code.

@@ -162,10 +162,7 @@ mod tests {
 
     #[test]
     fn a_failed_exchange_counts_its_command_but_no_answer() {
-        let card = RecordingCard {
-            failing: Some(TransportError::CardRemoved),
-            ..RecordingCard::default()
-        };
+        let card = RecordingCard::failing_with(TransportError::CardRemoved);
         let mut t = Counting::new(card);
         assert_eq!(
             t.transmit(&[0x00, 0xFD, 0x00, 0x00]),

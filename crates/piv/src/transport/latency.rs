@@ -60,10 +60,7 @@ mod tests {
 
     #[test]
     fn failures_and_resets_pass_through() {
-        let card = RecordingCard {
-            failing: Some(TransportError::CardRemoved),
-            ..RecordingCard::default()
-        };
+        let card = RecordingCard::failing_with(TransportError::CardRemoved);
         let mut t = Latency::new(card, Duration::ZERO);
         assert_eq!(t.transmit(&[0, 0xFD, 0, 0]), Err(TransportError::CardRemoved));
         assert_eq!(t.reset(), Ok(()));

@@ -30,6 +30,16 @@ pub(crate) mod recording {
         pub(crate) failing: Option<TransportError>,
     }
 
+    impl RecordingCard {
+        /// A card every exchange with which fails with `error`.
+        pub(crate) fn failing_with(error: TransportError) -> Self {
+            Self {
+                failing: Some(error),
+                ..Self::default()
+            }
+        }
+    }
+
     impl Transport for RecordingCard {
         fn transmit(&mut self, apdu: &[u8]) -> Result<Vec<u8>, TransportError> {
             if let Some(e) = &self.failing {

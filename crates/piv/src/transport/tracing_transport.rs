@@ -218,10 +218,7 @@ mod tests {
 
     #[test]
     fn failures_and_resets_are_traced() {
-        let card = RecordingCard {
-            failing: Some(TransportError::CardReset),
-            ..RecordingCard::default()
-        };
+        let card = RecordingCard::failing_with(TransportError::CardReset);
         let sink = TraceSink::default();
         let mut t = Tracing::with_sink(card, Arc::clone(&sink));
         assert_eq!(t.transmit(&[0, 0xFD, 0, 0]), Err(TransportError::CardReset));

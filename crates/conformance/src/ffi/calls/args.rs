@@ -80,6 +80,10 @@ impl OutBuf {
     }
 }
 
+/// What the harness writes into a `DWORD` out-parameter before the call, to see whether the module wrote
+/// it.
+pub(super) const UNWRITTEN: u32 = 0xDDDD_DDDD;
+
 /// An optional out-pointer of type `T`, initialised to `init`.
 pub(super) struct OutVal<T: Copy> {
     pub(super) val: T,
@@ -95,6 +99,18 @@ impl<T: Copy> OutVal<T> {
         } else {
             std::ptr::null_mut()
         }
+    }
+}
+
+impl OutVal<u32> {
+    /// A `pcAttemptsRemaining`: present when the caller wants it.
+    pub(super) fn attempts(present: bool) -> Self {
+        Self::new(present, UNWRITTEN)
+    }
+
+    /// The count, when the pointer was passed and the module wrote it.
+    pub(super) fn written(&self) -> Option<u32> {
+        (self.present && self.val != UNWRITTEN).then_some(self.val)
     }
 }
 
@@ -121,6 +137,11 @@ impl StructArg {
     /// Present with `version`.
     pub const fn version(version: u32) -> Self {
         Self { version, null: false }
+    }
+
+    /// What the wrapper passes for the structure `v`: NULL, or `v`.
+    pub(super) fn pass<T>(self, v: &mut T) -> *mut T {
+        if self.null { std::ptr::null_mut() } else { v }
     }
 }
 

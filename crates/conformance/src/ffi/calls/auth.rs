@@ -20,10 +20,10 @@ impl Calls<'_> {
         let f = entry!(self, pfnCardAuthenticatePin, PFN_CARD_AUTHENTICATE_PIN);
         let u = WideArg::new(user);
         let p = InArg::new(pin, claimed_len);
-        let mut attempts = OutVal::new(want_attempts, 0xDDDD_DDDDu32);
+        let mut attempts = OutVal::attempts(want_attempts);
         // SAFETY: strings and buffers are NULL or harness memory.
         let mut r = Reply::new(unsafe { f(self.cd(), u.ptr(), p.ptr(), p.len, attempts.ptr()) });
-        r.value = Some((want_attempts && attempts.val != 0xDDDD_DDDD).then_some(attempts.val));
+        r.value = Some(attempts.written());
         r
     }
 
@@ -45,7 +45,7 @@ impl Calls<'_> {
         let p = InArg::new(pin, claimed_len);
         let mut session = OutVal::new(want_session_pin, std::ptr::null_mut::<u8>());
         let mut session_len = OutVal::new(want_session_pin, 0u32);
-        let mut attempts = OutVal::new(want_attempts, 0xDDDD_DDDDu32);
+        let mut attempts = OutVal::attempts(want_attempts);
         // SAFETY: buffers and out-pointers are NULL or harness memory.
         let code = unsafe {
             f(
@@ -72,7 +72,7 @@ impl Calls<'_> {
             None
         };
         r.value = Some(AuthenticateOut {
-            attempts: (want_attempts && attempts.val != 0xDDDD_DDDD).then_some(attempts.val),
+            attempts: attempts.written(),
             session_pin,
         });
         r
@@ -131,10 +131,10 @@ impl Calls<'_> {
             PFN_CARD_AUTHENTICATE_CHALLENGE
         );
         let d = InArg::new(response, None);
-        let mut attempts = OutVal::new(want_attempts, 0xDDDD_DDDDu32);
+        let mut attempts = OutVal::attempts(want_attempts);
         // SAFETY: buffers are NULL or harness memory.
         let mut r = Reply::new(unsafe { f(self.cd(), d.ptr(), d.len, attempts.ptr()) });
-        r.value = Some((want_attempts && attempts.val != 0xDDDD_DDDD).then_some(attempts.val));
+        r.value = Some(attempts.written());
         r
     }
 
@@ -166,7 +166,7 @@ impl Calls<'_> {
         let f = entry!(self, pfnCardChangeAuthenticator, PFN_CARD_CHANGE_AUTHENTICATOR);
         let u = WideArg::new(user);
         let (c, n) = (InArg::new(current, None), InArg::new(new, None));
-        let mut attempts = OutVal::new(true, 0xDDDD_DDDDu32);
+        let mut attempts = OutVal::attempts(true);
         // SAFETY: strings and buffers are NULL or harness memory.
         let code = unsafe {
             f(
@@ -182,7 +182,7 @@ impl Calls<'_> {
             )
         };
         let mut r = Reply::new(code);
-        r.value = Some((attempts.val != 0xDDDD_DDDD).then_some(attempts.val));
+        r.value = Some(attempts.written());
         r
     }
 
@@ -206,7 +206,7 @@ impl Calls<'_> {
             PFN_CARD_CHANGE_AUTHENTICATOR_EX
         );
         let (a, t) = (InArg::new(auth, None), InArg::new(target, None));
-        let mut attempts = OutVal::new(true, 0xDDDD_DDDDu32);
+        let mut attempts = OutVal::attempts(true);
         // SAFETY: buffers are NULL or harness memory.
         let code = unsafe {
             f(
@@ -223,7 +223,7 @@ impl Calls<'_> {
             )
         };
         let mut r = Reply::new(code);
-        r.value = Some((attempts.val != 0xDDDD_DDDD).then_some(attempts.val));
+        r.value = Some(attempts.written());
         r
     }
 }

@@ -16,13 +16,10 @@ impl Calls<'_> {
             fCertificateCompression: -7,
             fKeyGen: -7,
         };
-        let p: *mut CARD_CAPABILITIES = if s.null { std::ptr::null_mut() } else { &mut v };
+        let p = s.pass(&mut v);
         // SAFETY: NULL or the harness's own structure.
-        let mut r = Reply::new(unsafe { f(self.cd(), p) });
-        if r.ok() {
-            r.value = Some((v.dwVersion, v.fCertificateCompression, v.fKeyGen));
-        }
-        r
+        let code = unsafe { f(self.cd(), p) };
+        Reply::with(code, || (v.dwVersion, v.fCertificateCompression, v.fKeyGen))
     }
 
     /// `CardQueryKeySizes`: the five DWORDs.
@@ -30,24 +27,23 @@ impl Calls<'_> {
         let f = entry!(self, pfnCardQueryKeySizes, PFN_CARD_QUERY_KEY_SIZES);
         let mut v = CARD_KEY_SIZES {
             dwVersion: s.version,
-            dwMinimumBitlen: 0xDDDD_DDDD,
-            dwDefaultBitlen: 0xDDDD_DDDD,
-            dwMaximumBitlen: 0xDDDD_DDDD,
-            dwIncrementalBitlen: 0xDDDD_DDDD,
+            dwMinimumBitlen: UNWRITTEN,
+            dwDefaultBitlen: UNWRITTEN,
+            dwMaximumBitlen: UNWRITTEN,
+            dwIncrementalBitlen: UNWRITTEN,
         };
-        let p: *mut CARD_KEY_SIZES = if s.null { std::ptr::null_mut() } else { &mut v };
+        let p = s.pass(&mut v);
         // SAFETY: NULL or the harness's own structure.
-        let mut r = Reply::new(unsafe { f(self.cd(), key_spec, flags, p) });
-        if r.ok() {
-            r.value = Some([
+        let code = unsafe { f(self.cd(), key_spec, flags, p) };
+        Reply::with(code, || {
+            [
                 v.dwVersion,
                 v.dwMinimumBitlen,
                 v.dwDefaultBitlen,
                 v.dwMaximumBitlen,
                 v.dwIncrementalBitlen,
-            ]);
-        }
-        r
+            ]
+        })
     }
 
     /// `CardGetContainerInfo`.
@@ -57,7 +53,7 @@ impl Calls<'_> {
             dwVersion: s.version,
             ..Default::default()
         };
-        let p: *mut CONTAINER_INFO = if s.null { std::ptr::null_mut() } else { &mut v };
+        let p = s.pass(&mut v);
         // SAFETY: NULL or the harness's own structure.
         let mut r = Reply::new(unsafe { f(self.cd(), index, flags, p) });
         r.value = take_container_info(r.code, &v, &mut r.problems);

@@ -14,22 +14,21 @@ impl Calls<'_> {
         let f = entry!(self, pfnCardQueryFreeSpace, PFN_CARD_QUERY_FREE_SPACE);
         let mut v = CARD_FREE_SPACE_INFO {
             dwVersion: s.version,
-            dwBytesAvailable: 0xDDDD_DDDD,
-            dwKeyContainersAvailable: 0xDDDD_DDDD,
-            dwMaxKeyContainers: 0xDDDD_DDDD,
+            dwBytesAvailable: UNWRITTEN,
+            dwKeyContainersAvailable: UNWRITTEN,
+            dwMaxKeyContainers: UNWRITTEN,
         };
-        let p: *mut CARD_FREE_SPACE_INFO = if s.null { std::ptr::null_mut() } else { &mut v };
+        let p = s.pass(&mut v);
         // SAFETY: NULL or the harness's own structure.
-        let mut r = Reply::new(unsafe { f(self.cd(), flags, p) });
-        if r.ok() {
-            r.value = Some([
+        let code = unsafe { f(self.cd(), flags, p) };
+        Reply::with(code, || {
+            [
                 v.dwVersion,
                 v.dwBytesAvailable,
                 v.dwKeyContainersAvailable,
                 v.dwMaxKeyContainers,
-            ]);
-        }
-        r
+            ]
+        })
     }
 
     /// `CardReadFile`.
@@ -79,16 +78,13 @@ impl Calls<'_> {
         let (dir, file) = (AnsiArg::new(a.dir), AnsiArg::new(a.file));
         let mut v = CARD_FILE_INFO {
             dwVersion: s.version,
-            cbFileSize: 0xDDDD_DDDD,
+            cbFileSize: UNWRITTEN,
             AccessCondition: -7,
         };
-        let p: *mut CARD_FILE_INFO = if s.null { std::ptr::null_mut() } else { &mut v };
+        let p = s.pass(&mut v);
         // SAFETY: as for `read_file`.
-        let mut r = Reply::new(unsafe { f(self.cd(), dir.ptr(), file.ptr(), p) });
-        if r.ok() {
-            r.value = Some((v.dwVersion, v.cbFileSize, v.AccessCondition));
-        }
-        r
+        let code = unsafe { f(self.cd(), dir.ptr(), file.ptr(), p) };
+        Reply::with(code, || (v.dwVersion, v.cbFileSize, v.AccessCondition))
     }
 
     /// `CardWriteFile`.

@@ -20,11 +20,10 @@ impl Calls<'_> {
     ) -> Reply<PropertyValue> {
         let f = entry!(self, pfnCardGetProperty, PFN_CARD_GET_PROPERTY);
         let n = WideArg::new(name);
-        let mut out = OutBuf::new(!null_data, cb);
-        let mut len = OutVal::new(!null_len, 0xDDDD_DDDDu32);
+        let mut o = PropertyOut::new(cb, null_data, null_len);
         // SAFETY: the name is NULL or harness memory; the buffer is NULL or `cb` (+ guard) bytes.
-        let code = unsafe { f(self.cd(), n.ptr(), out.ptr(), out.cb, len.ptr(), flags) };
-        property_reply(code, &out, len.val)
+        let code = unsafe { f(self.cd(), n.ptr(), o.out.ptr(), o.out.cb, o.len.ptr(), flags) };
+        o.reply(code)
     }
 
     /// `CardSetProperty`.
@@ -58,11 +57,20 @@ impl Calls<'_> {
     ) -> Reply<PropertyValue> {
         let f = entry!(self, pfnCardGetContainerProperty, PFN_CARD_GET_CONTAINER_PROPERTY);
         let n = WideArg::new(name);
-        let mut out = OutBuf::new(!null_data, cb);
-        let mut len = OutVal::new(!null_len, 0xDDDD_DDDDu32);
+        let mut o = PropertyOut::new(cb, null_data, null_len);
         // SAFETY: as for `get_property`.
-        let code = unsafe { f(self.cd(), index, n.ptr(), out.ptr(), out.cb, len.ptr(), flags) };
-        property_reply(code, &out, len.val)
+        let code = unsafe {
+            f(
+                self.cd(),
+                index,
+                n.ptr(),
+                o.out.ptr(),
+                o.out.cb,
+                o.len.ptr(),
+                flags,
+            )
+        };
+        o.reply(code)
     }
 
     /// `CardGetContainerProperty(CCP_CONTAINER_INFO)`: the structure in the caller's buffer, with the key
@@ -109,15 +117,33 @@ impl Calls<'_> {
     }
 }
 
-fn property_reply(code: u32, out: &OutBuf, len: u32) -> Reply<PropertyValue> {
-    let mut r = Reply::new(code);
-    if out.overrun() {
-        r.problems
-            .push(format!("bytes written past the {}-byte caller buffer", out.cb));
+/// A property getter's caller buffer (`pbData`, `cbData`) and `pdwDataLen`, either of them NULL.
+struct PropertyOut {
+    out: OutBuf,
+    len: OutVal<u32>,
+}
+
+impl PropertyOut {
+    fn new(cb: u32, null_data: bool, null_len: bool) -> Self {
+        Self {
+            out: OutBuf::new(!null_data, cb),
+            len: OutVal::new(!null_len, UNWRITTEN),
+        }
     }
-    r.value = Some(PropertyValue {
-        data: if code == 0 { out.bytes(len) } else { Vec::new() },
-        len,
-    });
-    r
+
+    /// The first `min(len, cb)` bytes and the length the module reported, and whether it wrote past the
+    /// buffer.
+    fn reply(&self, code: u32) -> Reply<PropertyValue> {
+        let (out, len) = (&self.out, self.len.val);
+        let mut r = Reply::new(code);
+        if out.overrun() {
+            r.problems
+                .push(format!("bytes written past the {}-byte caller buffer", out.cb));
+        }
+        r.value = Some(PropertyValue {
+            data: if code == 0 { out.bytes(len) } else { Vec::new() },
+            len,
+        });
+        r
+    }
 }

@@ -31,6 +31,15 @@ impl<T> Reply<T> {
         Self::new(NOT_IN_TABLE)
     }
 
+    /// A reply for `code` whose value, on success, is `value()`.
+    pub(super) fn with(code: u32, value: impl FnOnce() -> T) -> Self {
+        let mut r = Self::new(code);
+        if r.ok() {
+            r.value = Some(value());
+        }
+        r
+    }
+
     /// True on `SCARD_S_SUCCESS`.
     pub fn ok(&self) -> bool {
         self.code == 0
