@@ -5,7 +5,7 @@
 
 use tessera_piv::AlgorithmId;
 
-use super::files::{open, read_only};
+use super::common::{WriteCall, open, opened, read_only, write_refusals};
 use crate::blobs::{self, CALG_RSA_KEYX, CALG_RSA_SIGN, ECDH_P256, ECDH_P384, ECDSA_P256, ECDSA_P384};
 use crate::codes::*;
 use crate::ffi::calls::StructArg;
@@ -154,8 +154,7 @@ fn key_sizes(
     expect: Option<(u32, u32)>,
     why: &'static str,
 ) -> CaseDef {
-    case(S, format!("key-sizes-{name}"), move |h, v| {
-        let Some(b) = open(h, v) else { return };
+    opened(S, format!("key-sizes-{name}"), move |_, v, b| {
         let calls = if null_cd { b.null() } else { b.call() };
         let r = calls.query_key_sizes(key_spec, flags, s);
         v.reply("CardQueryKeySizes", &r, want);
@@ -189,8 +188,7 @@ fn key_sizes(
 }
 
 fn capabilities(name: &str, s: StructArg, null_cd: bool, want: &'static [u32], why: &'static str) -> CaseDef {
-    case(S, format!("capabilities-{name}"), move |h, v| {
-        let Some(b) = open(h, v) else { return };
+    opened(S, format!("capabilities-{name}"), move |_, v, b| {
         let calls = if null_cd { b.null() } else { b.call() };
         let r = calls.query_capabilities(s);
         v.reply("CardQueryCapabilities", &r, want);
@@ -199,7 +197,7 @@ fn capabilities(name: &str, s: StructArg, null_cd: bool, want: &'static [u32], w
             v.check(matches!(compression, 0 | 1) && matches!(keygen, 0 | 1), || {
                 format!("BOOLs {compression}/{keygen} are not 0 or 1")
             });
-            if read_only(&b) == Some(true) {
+            if read_only(b) == Some(true) {
                 v.check(keygen == 0, || "fKeyGen TRUE on a read-only card".into());
             }
             let p = b.call().get_property(Some("Capabilities"), 12, 0, false, false);
@@ -338,9 +336,8 @@ pub fn cases() -> Vec<CaseDef> {
             &[SCARD_E_NO_KEY_CONTAINER],
             "CMCK CardGetContainerInfo",
         ),
-        case(S, "info-empty-index", |h, v| {
-            let Some(b) = open(h, v) else { return };
-            let Some(records) = v.setup("cmapfile", h.cmap(&b)) else {
+        opened(S, "info-empty-index", |h, v, b| {
+            let Some(records) = v.setup("cmapfile", h.cmap(b)) else {
                 return;
             };
             let empty = (0..=u8::MAX).find(|i| records.get(usize::from(*i)).is_none_or(|r| !r.valid()));
@@ -687,10 +684,9 @@ pub fn cases() -> Vec<CaseDef> {
 }
 
 /// Container creation and deletion on a read-only card: `SCARD_E_UNSUPPORTED_FEATURE` (spec §7.4:
-/// the entries exist on a read-only card and refuse).
+/// the entries exist on a read-only card and refuse), container 0 and the cmapfile unchanged.
 fn write_side() -> Vec<CaseDef> {
-    type Call = fn(&crate::ffi::calls::Calls<'_>) -> u32;
-    let calls: [(&str, Call); 3] = [
+    let calls: [(&str, WriteCall); 3] = [
         ("create-container", |c| {
             c.create_container(10, 1, spec::KEYEXCHANGE, 2048, None).code
         }),
@@ -700,31 +696,11 @@ fn write_side() -> Vec<CaseDef> {
         }),
         ("delete-container", |c| c.delete_container(0, 0).code),
     ];
-    let mut out = Vec::new();
-    for (name, call) in calls {
-        out.push(case(S, format!("{name}-read-only-card"), move |h, v| {
-            let Some(b) = open(h, v) else { return };
-            if read_only(&b) != Some(true) {
-                return v.skip("the card is not reported read-only");
-            }
-            let card_view = |b: &crate::harness::Bound| {
-                let c = b.call();
-                (
-                    c.get_container_info(0, 0, StructArg::V1).value,
-                    c.read(Some("mscp"), "cmapfile").value,
-                )
-            };
-            let before = card_view(&b);
-            v.code(name, call(&b.call()), &[SCARD_E_UNSUPPORTED_FEATURE]);
-            let after = card_view(&b);
-            v.check(before == after, || {
-                format!("the refused {name} changed container 0 or the cmapfile")
-            });
-        }));
-        out.push(case(S, format!("{name}-null-card-data"), move |h, v| {
-            let Some(b) = open(h, v) else { return };
-            v.code(name, call(&b.null()), &[SCARD_E_INVALID_PARAMETER]);
-        }));
-    }
-    out
+    write_refusals(S, &calls, "container 0 or the cmapfile", |b, _| {
+        let c = b.call();
+        (
+            c.get_container_info(0, 0, StructArg::V1).value,
+            c.read(Some("mscp"), "cmapfile").value,
+        )
+    })
 }

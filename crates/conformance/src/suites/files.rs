@@ -14,16 +14,9 @@ const S: &str = "files";
 const EVERYONE_READ_USER_WRITE: i32 = 1;
 const EVERYONE_READ_ADMIN_WRITE: i32 = 3;
 
-pub(crate) fn open(h: &Harness, v: &mut Verdict) -> Option<Bound> {
-    v.setup("acquire a v7 context", h.open())
-}
-
-/// `CP_CARD_READ_ONLY`, if the module answers it.
-pub(crate) fn read_only(b: &Bound) -> Option<bool> {
-    let r = b.call().get_property(Some("Read Only Mode"), 4, 0, false, false);
-    let value = r.value?;
-    (r.code == 0 && value.data.len() == 4).then(|| value.data != [0, 0, 0, 0])
-}
+// Where the other suites have long found them.
+use super::common::{WriteCall, opened, write_refusals};
+pub(crate) use super::common::{open, read_only};
 
 /// The certificate file names a container may use: two hex digits (as Tessera and OpenSC's GIDS
 /// driver write them) or two decimal digits (as the spec's table in §5.5 and OpenSC's minidriver)
@@ -67,8 +60,7 @@ fn read_refused(
     args: FileArgs<'static>,
     null_cd: bool,
 ) -> CaseDef {
-    case(S, format!("read-{name}"), move |h, v| {
-        let Some(b) = open(h, v) else { return };
+    opened(S, format!("read-{name}"), move |_, v, b| {
         let calls = if null_cd { b.null() } else { b.call() };
         let r = calls.read_file(args);
         v.reply("CardReadFile", &r, want);
@@ -84,8 +76,7 @@ fn info_refused(
     s: StructArg,
     null_cd: bool,
 ) -> CaseDef {
-    case(S, format!("info-{name}"), move |h, v| {
-        let Some(b) = open(h, v) else { return };
+    opened(S, format!("info-{name}"), move |_, v, b| {
         let calls = if null_cd { b.null() } else { b.call() };
         let r = calls.get_file_info(args, s);
         v.reply("CardGetFileInfo", &r, want);
@@ -100,8 +91,7 @@ fn enum_refused(
     args: FileArgs<'static>,
     null_cd: bool,
 ) -> CaseDef {
-    case(S, format!("enum-{name}"), move |h, v| {
-        let Some(b) = open(h, v) else { return };
+    opened(S, format!("enum-{name}"), move |_, v, b| {
         let calls = if null_cd { b.null() } else { b.call() };
         let r = calls.enum_files(args);
         v.reply("CardEnumFiles", &r, want);
@@ -117,8 +107,7 @@ fn free_space(
     null_cd: bool,
     why: &'static str,
 ) -> CaseDef {
-    case(S, format!("free-space-{name}"), move |h, v| {
-        let Some(b) = open(h, v) else { return };
+    opened(S, format!("free-space-{name}"), move |_, v, b| {
         let calls = if null_cd { b.null() } else { b.call() };
         let r = calls.query_free_space(flags, s);
         v.reply("CardQueryFreeSpace", &r, want);
@@ -126,7 +115,7 @@ fn free_space(
             v.check(version == 1, || {
                 format!("dwVersion written back as {version}, expected 1")
             });
-            if read_only(&b) == Some(true) {
+            if read_only(b) == Some(true) {
                 v.check(bytes == 0 && available == 0, || {
                     format!(
                         "a read-only card reports {bytes} bytes and {available} containers available \
@@ -145,8 +134,7 @@ fn free_space(
 /// The cases.
 pub fn cases() -> Vec<CaseDef> {
     let mut c = vec![
-        case(S, "read-cardid", |h, v| {
-            let Some(b) = open(h, v) else { return };
+        opened(S, "read-cardid", |h, v, b| {
             let r = b.call().read(None, "cardid");
             if !v.reply("CardReadFile(cardid)", &r, &[SCARD_S_SUCCESS]) {
                 return;
@@ -188,8 +176,7 @@ pub fn cases() -> Vec<CaseDef> {
                     .into()
             });
         }),
-        case(S, "read-cardcf", |h, v| {
-            let Some(b) = open(h, v) else { return };
+        opened(S, "read-cardcf", |_, v, b| {
             let r = b.call().read(None, "cardcf");
             if v.reply("CardReadFile(cardcf)", &r, &[SCARD_S_SUCCESS]) {
                 let cf = r.value.unwrap_or_default();
@@ -205,8 +192,7 @@ pub fn cases() -> Vec<CaseDef> {
                 });
             }
         }),
-        case(S, "read-cardapps", |h, v| {
-            let Some(b) = open(h, v) else { return };
+        opened(S, "read-cardapps", |_, v, b| {
             let r = b.call().read(None, "cardapps");
             if v.reply("CardReadFile(cardapps)", &r, &[SCARD_S_SUCCESS]) {
                 let apps = r.value.unwrap_or_default();
@@ -218,8 +204,7 @@ pub fn cases() -> Vec<CaseDef> {
                 });
             }
         }),
-        case(S, "read-cmapfile", |h, v| {
-            let Some(b) = open(h, v) else { return };
+        opened(S, "read-cmapfile", |_, v, b| {
             let r = b.call().read(Some("mscp"), "cmapfile");
             if !v.reply("CardReadFile(mscp/cmapfile)", &r, &[SCARD_S_SUCCESS]) {
                 return;
@@ -258,9 +243,8 @@ pub fn cases() -> Vec<CaseDef> {
                 });
             }
         }),
-        case(S, "cmapfile-matches-slots", |h, v| {
-            let Some(b) = open(h, v) else { return };
-            let found = match h.containers(&b) {
+        opened(S, "cmapfile-matches-slots", |h, v, b| {
+            let found = match h.containers(b) {
                 Ok(f) => f,
                 Err(e) => return v.fail(e),
             };
@@ -297,8 +281,7 @@ pub fn cases() -> Vec<CaseDef> {
                 );
             }
         }),
-        case(S, "names-case-insensitive", |h, v| {
-            let Some(b) = open(h, v) else { return };
+        opened(S, "names-case-insensitive", |_, v, b| {
             let a = b.call().read(Some("mscp"), "cmapfile");
             let x = b.call().read(Some("mSCp"), "CmApfiLE");
             v.reply("CardReadFile(mSCp/CmApfiLE)", &x, &[SCARD_S_SUCCESS]);
@@ -321,9 +304,8 @@ pub fn cases() -> Vec<CaseDef> {
                 });
             }
         }),
-        case(S, "slot-without-certificate-has-no-file", |h, v| {
-            let Some(b) = open(h, v) else { return };
-            let found = match h.containers(&b) {
+        opened(S, "slot-without-certificate-has-no-file", |h, v, b| {
+            let found = match h.containers(b) {
                 Ok(f) => f,
                 Err(e) => return v.fail(e),
             };
@@ -534,20 +516,19 @@ pub fn cases() -> Vec<CaseDef> {
         ),
     ]);
     c.extend([
-        case(S, "info-cardid", |h, v| {
-            file_info(h, v, None, "cardid", Some(16), EVERYONE_READ_ADMIN_WRITE)
+        opened(S, "info-cardid", |_, v, b| {
+            file_info(v, b, None, "cardid", Some(16), EVERYONE_READ_ADMIN_WRITE)
         }),
-        case(S, "info-cardcf", |h, v| {
-            file_info(h, v, None, "cardcf", Some(6), EVERYONE_READ_USER_WRITE)
+        opened(S, "info-cardcf", |_, v, b| {
+            file_info(v, b, None, "cardcf", Some(6), EVERYONE_READ_USER_WRITE)
         }),
-        case(S, "info-cardapps", |h, v| {
-            file_info(h, v, None, "cardapps", None, EVERYONE_READ_ADMIN_WRITE)
+        opened(S, "info-cardapps", |_, v, b| {
+            file_info(v, b, None, "cardapps", None, EVERYONE_READ_ADMIN_WRITE)
         }),
-        case(S, "info-cmapfile", |h, v| {
-            file_info(h, v, Some("mscp"), "cmapfile", None, EVERYONE_READ_USER_WRITE)
+        opened(S, "info-cmapfile", |_, v, b| {
+            file_info(v, b, Some("mscp"), "cmapfile", None, EVERYONE_READ_USER_WRITE)
         }),
-        case(S, "info-version-0", |h, v| {
-            let Some(b) = open(h, v) else { return };
+        opened(S, "info-version-0", |_, v, b| {
             let r = b
                 .call()
                 .get_file_info(read_args(None, Some("cardid")), StructArg::version(0));
@@ -620,12 +601,13 @@ pub fn cases() -> Vec<CaseDef> {
         ),
     ]);
     c.extend([
-        case(S, "enum-root", |h, v| {
-            enum_dir(h, v, None, &["cardid", "cardcf", "cardapps"])
+        opened(S, "enum-root", |h, v, b| {
+            enum_dir(h, v, b, None, &["cardid", "cardcf", "cardapps"])
         }),
-        case(S, "enum-mscp", |h, v| enum_dir(h, v, Some("mscp"), &["cmapfile"])),
-        case(S, "enum-case-insensitive", |h, v| {
-            let Some(b) = open(h, v) else { return };
+        opened(S, "enum-mscp", |h, v, b| {
+            enum_dir(h, v, b, Some("mscp"), &["cmapfile"])
+        }),
+        opened(S, "enum-case-insensitive", |_, v, b| {
             let a = b.call().enum_files(read_args(Some("mscp"), None));
             let x = b.call().enum_files(read_args(Some("MsCp"), None));
             v.reply("CardEnumFiles(MsCp)", &x, &[SCARD_S_SUCCESS]);
@@ -747,8 +729,7 @@ pub fn cases() -> Vec<CaseDef> {
     c
 }
 
-fn file_info(h: &Harness, v: &mut Verdict, dir: Option<&str>, file: &str, size: Option<u32>, access: i32) {
-    let Some(b) = open(h, v) else { return };
+fn file_info(v: &mut Verdict, b: &Bound, dir: Option<&str>, file: &str, size: Option<u32>, access: i32) {
     let r = b.call().get_file_info(read_args(dir, Some(file)), StructArg::V1);
     if !v.reply("CardGetFileInfo", &r, &[SCARD_S_SUCCESS]) {
         return;
@@ -767,8 +748,7 @@ fn file_info(h: &Harness, v: &mut Verdict, dir: Option<&str>, file: &str, size: 
     });
 }
 
-fn enum_dir(h: &Harness, v: &mut Verdict, dir: Option<&str>, must: &[&str]) {
-    let Some(b) = open(h, v) else { return };
+fn enum_dir(h: &Harness, v: &mut Verdict, b: &Bound, dir: Option<&str>, must: &[&str]) {
     let r = b.call().enum_files(read_args(dir, None));
     if !v.reply("CardEnumFiles", &r, &[SCARD_S_SUCCESS]) {
         return;
@@ -790,7 +770,7 @@ fn enum_dir(h: &Harness, v: &mut Verdict, dir: Option<&str>, must: &[&str]) {
         });
     }
     if dir.is_some()
-        && let Ok(found) = h.containers(&b)
+        && let Ok(found) = h.containers(b)
     {
         for f in found
             .iter()
@@ -806,11 +786,10 @@ fn enum_dir(h: &Harness, v: &mut Verdict, dir: Option<&str>, must: &[&str]) {
     }
 }
 
-/// The write-side file entry points on a read-only card: `SCARD_E_UNSUPPORTED_FEATURE` (spec §7.4: the entry
-/// exists on a read-only card and refuses), and INVALID_PARAMETER for a NULL `pCardData`.
+/// The write-side file entry points on a read-only card (spec §7.4): refused, and the cmapfile still
+/// readable and unchanged; INVALID_PARAMETER for a NULL `pCardData`.
 fn write_side() -> Vec<CaseDef> {
-    type Call = fn(&Calls<'_>) -> u32;
-    let calls: [(&str, Call); 5] = [
+    let calls: [(&str, WriteCall); 5] = [
         ("create-file", |c| {
             c.create_file(
                 read_args(Some("mscp"), Some("newfile")),
@@ -831,21 +810,9 @@ fn write_side() -> Vec<CaseDef> {
         }),
         ("delete-directory", |c| c.delete_directory(Some(b"mscp")).code),
     ];
-    let mut out = Vec::new();
-    for (name, call) in calls {
-        out.push(case(S, format!("{name}-read-only-card"), move |h, v| {
-            let Some(b) = open(h, v) else { return };
-            if read_only(&b) != Some(true) {
-                return v.skip("the card is not reported read-only");
-            }
-            v.code(name, call(&b.call()), &[SCARD_E_UNSUPPORTED_FEATURE]);
-            let still = b.call().read(Some("mscp"), "cmapfile");
-            v.reply("cmapfile still readable", &still, &[SCARD_S_SUCCESS]);
-        }));
-        out.push(case(S, format!("{name}-null-card-data"), move |h, v| {
-            let Some(b) = open(h, v) else { return };
-            v.code(name, call(&b.null()), &[SCARD_E_INVALID_PARAMETER]);
-        }));
-    }
-    out
+    write_refusals(S, &calls, "the cmapfile", |b, v| {
+        let cmapfile = b.call().read(Some("mscp"), "cmapfile");
+        v.reply("cmapfile readable", &cmapfile, &[SCARD_S_SUCCESS]);
+        cmapfile.value
+    })
 }

@@ -14,6 +14,7 @@ use crate::harness::CaseDef;
 
 pub mod acquire;
 pub mod challenge;
+pub(crate) mod common;
 pub mod containers;
 pub mod decrypt;
 pub mod ecdh;

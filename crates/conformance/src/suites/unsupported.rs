@@ -2,9 +2,10 @@
 //! does not implement them fills the table and answers `SCARD_E_UNSUPPORTED_FEATURE`; with a NULL `pCardData`
 //! every entry answers `SCARD_E_INVALID_PARAMETER` (spec §2.3.2).
 
-use super::files::open;
+use super::common::opened;
 use crate::codes::*;
-use crate::harness::{CaseDef, case};
+use crate::ffi::calls::Calls;
+use crate::harness::CaseDef;
 
 const S: &str = "unsupported";
 
@@ -20,39 +21,27 @@ const ENTRIES: [&str; 9] = [
     "CardProcessEncryptedData",
 ];
 
+/// The code of `entry` among the key-injection entries, called through `calls`.
+fn code_of(entry: &str, calls: &Calls<'_>) -> u32 {
+    calls
+        .key_injection_entries()
+        .into_iter()
+        .find(|(n, _)| *n == entry)
+        .map_or(crate::ffi::calls::NOT_IN_TABLE, |(_, c)| c)
+}
+
 /// The cases.
 pub fn cases() -> Vec<CaseDef> {
     let mut c = Vec::new();
     for entry in ENTRIES {
-        c.push(case(
-            S,
-            format!("{}-unsupported", entry.to_lowercase()),
-            move |h, v| {
-                let Some(b) = open(h, v) else { return };
-                let code = b
-                    .call()
-                    .key_injection_entries()
-                    .into_iter()
-                    .find(|(n, _)| *n == entry)
-                    .map_or(crate::ffi::calls::NOT_IN_TABLE, |(_, c)| c);
-                v.code(entry, code, &[SCARD_E_UNSUPPORTED_FEATURE]);
-                v.note("spec §7.4: optional; not implemented → SCARD_E_UNSUPPORTED_FEATURE");
-            },
-        ));
-        c.push(case(
-            S,
-            format!("{}-null-card-data", entry.to_lowercase()),
-            move |h, v| {
-                let Some(b) = open(h, v) else { return };
-                let code = b
-                    .null()
-                    .key_injection_entries()
-                    .into_iter()
-                    .find(|(n, _)| *n == entry)
-                    .map_or(crate::ffi::calls::NOT_IN_TABLE, |(_, c)| c);
-                v.code(entry, code, &[SCARD_E_INVALID_PARAMETER]);
-            },
-        ));
+        let name = entry.to_lowercase();
+        c.push(opened(S, format!("{name}-unsupported"), move |_, v, b| {
+            v.code(entry, code_of(entry, &b.call()), &[SCARD_E_UNSUPPORTED_FEATURE]);
+            v.note("spec §7.4: optional; not implemented → SCARD_E_UNSUPPORTED_FEATURE");
+        }));
+        c.push(opened(S, format!("{name}-null-card-data"), move |_, v, b| {
+            v.code(entry, code_of(entry, &b.null()), &[SCARD_E_INVALID_PARAMETER]);
+        }));
     }
     c
 }
