@@ -1,9 +1,9 @@
 //! The cryptographic entry points (spec 7.07 §4.7): `CardSignData`, `CardRSADecrypt`,
-//! `CardConstructDHAgreement`, `CardDeriveKey`, `CardDestroyDHAgreement`. Each wrapper builds the
-//! structure and everything it points to in harness memory, registers it for the CSP callbacks the module
-//! may call back into ([`padding::InFlight`]), calls, and takes back what the module returned: buffers
-//! from `pfnCspAlloc` through [`collect`], caller buffers checked for writes past their end and for input
-//! the module should not have touched.
+//! `CardConstructDHAgreement`, `CardDeriveKey`, `CardDestroyDHAgreement`. Each wrapper builds the structure
+//! and everything it points to in harness memory, registers it for the CSP callbacks the module may call back
+//! into ([`InFlight`]), calls, and takes back what the module returned: buffers from `pfnCspAlloc` through
+//! [`collect`], caller buffers checked for writes past their end and for input the module should not have
+//! touched.
 
 use std::ffi::c_void;
 
