@@ -6,7 +6,7 @@
 
 use tessera_piv::{ManagementAlgorithm, ManagementKey, PinStatus};
 
-use super::files::open;
+use super::common::{open, opened};
 use crate::blobs;
 use crate::codes::*;
 use crate::fixture::{DEFAULT_PIN, PIN_TRIES};
@@ -132,8 +132,7 @@ fn deauth_refused(
     null_cd: bool,
     why: &'static str,
 ) -> CaseDef {
-    case(S, format!("deauthenticate-{name}"), move |h, v| {
-        let Some(b) = open(h, v) else { return };
+    opened(S, format!("deauthenticate-{name}"), move |_, v, b| {
         let calls = if null_cd { b.null() } else { b.call() };
         v.reply(
             "CardDeauthenticate",
@@ -821,13 +820,14 @@ pub fn cases() -> Vec<CaseDef> {
             "puk-only",
             1 << 4,
             true,
-            "§4.2: only the roles named are logged out; nothing holds the PUK verified, so nothing is sent",
+            "spec §4.2.8: only the roles named are logged out; nothing holds the PUK verified, so nothing is \
+            sent",
         ),
         deauth_keeps_the_user(
             "admin-only",
             1 << ROLE_ADMIN,
             false,
-            "§4.2: only the roles named are logged out",
+            "spec §4.2.8: only the roles named are logged out",
         ),
     ]);
     for (name, pin) in [
@@ -846,8 +846,7 @@ pub fn cases() -> Vec<CaseDef> {
 /// response the 3DES encryption of it with the management key.
 fn challenge_cases() -> Vec<CaseDef> {
     vec![
-        case(S, "get-challenge", |h, v| {
-            let Some(b) = open(h, v) else { return };
+        opened(S, "get-challenge", |_, v, b| {
             let r = b.call().get_challenge(false, false);
             if v.reply("CardGetChallenge", &r, &[SCARD_S_SUCCESS]) {
                 let a = r.value.unwrap_or_default();
@@ -858,24 +857,21 @@ fn challenge_cases() -> Vec<CaseDef> {
                 v.check(a != second, || "two challenges are equal".into());
             }
         }),
-        case(S, "get-challenge-null-data", |h, v| {
-            let Some(b) = open(h, v) else { return };
+        opened(S, "get-challenge-null-data", |_, v, b| {
             v.reply(
                 "CardGetChallenge",
                 &b.call().get_challenge(true, false),
                 &[SCARD_E_INVALID_PARAMETER],
             );
         }),
-        case(S, "get-challenge-null-length", |h, v| {
-            let Some(b) = open(h, v) else { return };
+        opened(S, "get-challenge-null-length", |_, v, b| {
             v.reply(
                 "CardGetChallenge",
                 &b.call().get_challenge(false, true),
                 &[SCARD_E_INVALID_PARAMETER],
             );
         }),
-        case(S, "get-challenge-null-card-data", |h, v| {
-            let Some(b) = open(h, v) else { return };
+        opened(S, "get-challenge-null-card-data", |_, v, b| {
             v.reply(
                 "CardGetChallenge",
                 &b.null().get_challenge(false, false),
@@ -900,8 +896,7 @@ fn challenge_cases() -> Vec<CaseDef> {
             v.reply("CardAuthenticateChallenge", &r, &[SCARD_S_SUCCESS]);
             let _ = h.card().reset_through_other();
         }),
-        case(S, "authenticate-challenge-wrong", |h, v| {
-            let Some(b) = open(h, v) else { return };
+        opened(S, "authenticate-challenge-wrong", |_, v, b| {
             let Some(challenge) = b.call().get_challenge(false, false).value else {
                 return v.fail("no challenge");
             };
@@ -909,8 +904,7 @@ fn challenge_cases() -> Vec<CaseDef> {
             let r = b.call().authenticate_challenge(Some(&wrong), true);
             v.reply("CardAuthenticateChallenge", &r, &[SCARD_W_WRONG_CHV]);
         }),
-        case(S, "authenticate-challenge-null", |h, v| {
-            let Some(b) = open(h, v) else { return };
+        opened(S, "authenticate-challenge-null", |_, v, b| {
             let _ = b.call().get_challenge(false, false);
             v.reply(
                 "CardAuthenticateChallenge",
@@ -918,19 +912,16 @@ fn challenge_cases() -> Vec<CaseDef> {
                 &[SCARD_E_INVALID_PARAMETER],
             );
         }),
-        case(S, "get-challenge-ex-admin", |h, v| {
-            let Some(b) = open(h, v) else { return };
+        opened(S, "get-challenge-ex-admin", |_, v, b| {
             let r = b.call().get_challenge_ex(ROLE_ADMIN, 0, false, false);
             v.reply("CardGetChallengeEx(ROLE_ADMIN)", &r, &[SCARD_S_SUCCESS]);
         }),
-        case(S, "get-challenge-ex-user", |h, v| {
-            let Some(b) = open(h, v) else { return };
+        opened(S, "get-challenge-ex-user", |_, v, b| {
             let r = b.call().get_challenge_ex(ROLE_USER, 0, false, false);
             v.reply("CardGetChallengeEx(ROLE_USER)", &r, &[SCARD_E_INVALID_PARAMETER]);
             v.note("spec §4.2.7: not a ChallengeResponsePinType PIN");
         }),
-        case(S, "get-challenge-ex-flags-1", |h, v| {
-            let Some(b) = open(h, v) else { return };
+        opened(S, "get-challenge-ex-flags-1", |_, v, b| {
             let r = b.call().get_challenge_ex(ROLE_ADMIN, 1, false, false);
             v.reply("CardGetChallengeEx", &r, &[SCARD_E_INVALID_PARAMETER]);
         }),
@@ -964,8 +955,7 @@ fn pin_change_cases() -> Vec<CaseDef> {
             });
             v.note("deferred to card administration (not written yet); CMCK accepted 0x80100022");
         }));
-        out.push(case(S, format!("{name}-null-card-data"), move |h, v| {
-            let Some(b) = open(h, v) else { return };
+        out.push(opened(S, format!("{name}-null-card-data"), move |_, v, b| {
             v.code(name, call(&b.null()), &[SCARD_E_INVALID_PARAMETER]);
         }));
     }

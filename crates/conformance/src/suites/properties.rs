@@ -5,7 +5,7 @@
 
 use tessera_piv::{KeyRef, PinPolicy};
 
-use super::files::{open, read_only};
+use super::common::{open, opened, read_only};
 use crate::blobs;
 use crate::codes::*;
 use crate::ffi::calls::{Calls, DecryptArgs, PaddingInfo, SignArgs, StructArg};
@@ -25,8 +25,7 @@ fn get(
     size: Option<usize>,
     check: fn(&Harness, &mut Verdict, &[u8], &crate::harness::Bound),
 ) -> CaseDef {
-    case(S, format!("get-{name}"), move |h, v| {
-        let Some(b) = open(h, v) else { return };
+    opened(S, format!("get-{name}"), move |h, v, b| {
         let r = b.call().get_property(Some(prop), 1024, flags, false, false);
         if !v.reply(&format!("CardGetProperty({prop})"), &r, &[SCARD_S_SUCCESS]) {
             return;
@@ -40,14 +39,13 @@ fn get(
                 format!("{} bytes, expected {size}", value.data.len())
             });
         }
-        check(h, v, &value.data, &b);
+        check(h, v, &value.data, b);
     })
 }
 
 /// An optional property: success, or INVALID_PARAMETER/UNSUPPORTED_FEATURE (CMCK accepted both).
 fn optional(name: &'static str, prop: &'static str, flags: u32) -> CaseDef {
-    case(S, format!("get-{name}"), move |h, v| {
-        let Some(b) = open(h, v) else { return };
+    opened(S, format!("get-{name}"), move |_, v, b| {
         let r = b.call().get_property(Some(prop), 1024, flags, false, false);
         v.reply(
             &format!("CardGetProperty({prop})"),
@@ -64,8 +62,7 @@ fn optional(name: &'static str, prop: &'static str, flags: u32) -> CaseDef {
 
 /// `cb` one byte short (and 0): `ERROR_INSUFFICIENT_BUFFER` with `*pdwDataLen` = the size needed.
 fn short(name: &'static str, prop: &'static str, flags: u32, size: u32) -> CaseDef {
-    case(S, format!("short-buffer-{name}"), move |h, v| {
-        let Some(b) = open(h, v) else { return };
+    opened(S, format!("short-buffer-{name}"), move |_, v, b| {
         for cb in [size - 1, 0] {
             let r = b.call().get_property(Some(prop), cb, flags, false, false);
             v.reply(
@@ -99,8 +96,7 @@ fn get_refused(
     null_cd: bool,
     why: &'static str,
 ) -> CaseDef {
-    case(S, format!("get-{name}"), move |h, v| {
-        let Some(b) = open(h, v) else { return };
+    opened(S, format!("get-{name}"), move |_, v, b| {
         let calls = if null_cd { b.null() } else { b.call() };
         let r = calls.get_property(prop, cb, flags, null_data, null_len);
         v.reply("CardGetProperty", &r, &[SCARD_E_INVALID_PARAMETER]);
@@ -117,8 +113,7 @@ fn set(
     want: &'static [u32],
     why: &'static str,
 ) -> CaseDef {
-    case(S, format!("set-{name}"), move |h, v| {
-        let Some(b) = open(h, v) else { return };
+    opened(S, format!("set-{name}"), move |_, v, b| {
         let calls = if null_cd { b.null() } else { b.call() };
         v.reply(
             "CardSetProperty",
@@ -145,9 +140,8 @@ fn container_refused(
     want: &'static [u32],
     why: &'static str,
 ) -> CaseDef {
-    case(S, format!("container-{name}"), move |h, v| {
-        let Some(b) = open(h, v) else { return };
-        let first = h.first_container(&b);
+    opened(S, format!("container-{name}"), move |h, v, b| {
+        let first = h.first_container(b);
         let calls = if null_cd { b.null() } else { b.call() };
         let r = calls.get_container_property(index.unwrap_or(first), prop, cb, flags, null_data, null_len);
         v.reply("CardGetContainerProperty", &r, want);
@@ -169,9 +163,8 @@ fn set_container(
     want: &'static [u32],
     why: &'static str,
 ) -> CaseDef {
-    case(S, format!("set-container-{name}"), move |h, v| {
-        let Some(b) = open(h, v) else { return };
-        let first = h.first_container(&b);
+    opened(S, format!("set-container-{name}"), move |h, v, b| {
+        let first = h.first_container(b);
         let calls = if null_cd { b.null() } else { b.call() };
         let r = calls.set_container_property(index.unwrap_or(first), prop, Some(&1u32.to_le_bytes()), flags);
         v.reply("CardSetContainerProperty", &r, want);
@@ -333,15 +326,14 @@ pub fn cases() -> Vec<CaseDef> {
         optional("pin-strength-unblock", "PIN Strength Unblock", 1),
     ];
     c.extend([
-        case(S, "pin-info-every-listed-role", |h, v| {
-            let Some(b) = open(h, v) else { return };
+        opened(S, "pin-info-every-listed-role", |_, v, b| {
             let list = b.call().get_property(Some("PIN List"), 4, 0, false, false);
             let Some(set) = list.value.and_then(|p| dword(&p.data)) else {
                 return v.fail("no PIN list");
             };
             v.code("CP_CARD_LIST_PINS", list.code, &[SCARD_S_SUCCESS]);
             for role in (1..8).filter(|r| set & (1 << r) != 0) {
-                let Some(i) = pin_info(&b, role) else {
+                let Some(i) = pin_info(b, role) else {
                     v.fail(format!("no PIN_INFO for listed role {role}"));
                     continue;
                 };
@@ -357,9 +349,8 @@ pub fn cases() -> Vec<CaseDef> {
                 });
             }
         }),
-        case(S, "pin-info-user", |h, v| {
-            let Some(b) = open(h, v) else { return };
-            let Some(i) = pin_info(&b, 1) else {
+        opened(S, "pin-info-user", |_, v, b| {
+            let Some(i) = pin_info(b, 1) else {
                 return v.fail("no PIN_INFO for ROLE_USER");
             };
             v.code("CP_CARD_PIN_INFO(ROLE_USER)", 0, &[0]);
@@ -376,15 +367,14 @@ pub fn cases() -> Vec<CaseDef> {
                 "nothing can unblock the user PIN (a PIV PIN is unblocked by the PUK)".into()
             });
         }),
-        case(S, "pin-info-puk", |h, v| {
-            let Some(b) = open(h, v) else { return };
-            let user = pin_info(&b, 1);
+        opened(S, "pin-info-puk", |_, v, b| {
+            let user = pin_info(b, 1);
             let Some(unblocker) = user.map(|u| u.unblock) else {
                 return v.fail("no PIN_INFO for ROLE_USER");
             };
             let roles: Vec<u32> = (1..8).filter(|r| unblocker & (1 << r) != 0).collect();
             let puk = roles.iter().find_map(|&r| {
-                pin_info(&b, r)
+                pin_info(b, r)
                     .filter(|i| i.purpose == blobs::PURPOSE_UNBLOCK_ONLY)
                     .map(|i| (r, i))
             });
@@ -400,9 +390,8 @@ pub fn cases() -> Vec<CaseDef> {
             }
             v.note("the PUK is exposed as an UnblockOnlyPin (spec §4.2.1 defines no PUK role)");
         }),
-        case(S, "pin-info-admin", |h, v| {
-            let Some(b) = open(h, v) else { return };
-            let Some(i) = pin_info(&b, 2) else {
+        opened(S, "pin-info-admin", |_, v, b| {
+            let Some(i) = pin_info(b, 2) else {
                 return v.fail("no PIN_INFO for ROLE_ADMIN");
             };
             v.code("CP_CARD_PIN_INFO(ROLE_ADMIN)", 0, &[0]);
@@ -448,11 +437,10 @@ pub fn cases() -> Vec<CaseDef> {
                 PinCacheAlwaysPrompt",
             );
         }),
-        case(S, "pin-identifier-follows-policy", |h, v| {
-            let Some(b) = open(h, v) else { return };
+        opened(S, "pin-identifier-follows-policy", |h, v, b| {
             v.code("CCP_PIN_IDENTIFIER", 0, &[0]);
             for s in h.fixture().slots.clone() {
-                let Some(pins) = v.setup("PIN identifiers", pin_of_slot(h, &b, s.slot)) else {
+                let Some(pins) = v.setup("PIN identifiers", pin_of_slot(h, b, s.slot)) else {
                     return;
                 };
                 for (index, role) in pins {
@@ -818,9 +806,8 @@ pub fn cases() -> Vec<CaseDef> {
             &[SCARD_E_INVALID_PARAMETER],
             "CMCK CardGetContainerProperty",
         ),
-        case(S, "container-info-short-buffer", |h, v| {
-            let Some(b) = open(h, v) else { return };
-            let first = h.first_container(&b);
+        opened(S, "container-info-short-buffer", |h, v, b| {
+            let first = h.first_container(b);
             let r = b.call().get_container_info_property(first, 1, 8);
             v.reply(
                 "CardGetContainerProperty(CCP_CONTAINER_INFO, cbData 8)",

@@ -8,7 +8,7 @@ use std::thread;
 
 use tessera_piv::PinStatus;
 
-use super::files::open;
+use super::common::{open, opened};
 use crate::codes::*;
 use crate::ffi::alloc;
 use crate::ffi::calls::flags::CARD_PADDING_PKCS1;
@@ -27,8 +27,7 @@ type Op = fn(&Calls<'_>) -> (u32, Vec<String>);
 /// With every allocation failing, `op` returns `SCARD_E_NO_MEMORY`; failing the 1st, 2nd, … allocation
 /// in turn never leaks and never returns anything but success or `SCARD_E_NO_MEMORY`.
 fn out_of_memory(name: &'static str, op: Op) -> CaseDef {
-    case(S, format!("out-of-memory-{name}"), move |h, v| {
-        let Some(b) = open(h, v) else { return };
+    opened(S, format!("out-of-memory-{name}"), move |_, v, b| {
         // Warm up (the module may read the card on first use), so that the failures hit the output.
         let (warm, _) = op(&b.call());
         if !v.check(warm == 0, || {
@@ -155,9 +154,8 @@ pub fn cases() -> Vec<CaseDef> {
             let r = c.get_challenge(false, false);
             (r.code, r.problems)
         }),
-        case(S, "five-threads-one-context", |h, v| {
-            let Some(b) = open(h, v) else { return };
-            let index = h.first_container(&b);
+        opened(S, "five-threads-one-context", |h, v, b| {
+            let index = h.first_container(b);
             let Some(reference) = v.setup("reference round", round(&b.call(), index)) else {
                 return;
             };
@@ -237,8 +235,7 @@ pub fn cases() -> Vec<CaseDef> {
                 "the contexts read different data".into()
             });
         }),
-        case(S, "reset-through-other-connection", |h, v| {
-            let Some(b) = open(h, v) else { return };
+        opened(S, "reset-through-other-connection", |h, v, b| {
             let before = b.call().read(Some("mscp"), "cmapfile");
             v.reply("CardReadFile before", &before, &[SCARD_S_SUCCESS]);
             let Some(()) = v.setup("reset", h.card().reset_through_other()) else {
@@ -251,12 +248,11 @@ pub fn cases() -> Vec<CaseDef> {
             });
             let info = b
                 .call()
-                .get_container_info(h.first_container(&b), 0, StructArg::V1);
+                .get_container_info(h.first_container(b), 0, StructArg::V1);
             v.reply("CardGetContainerInfo after the reset", &info, &[SCARD_S_SUCCESS]);
             v.note("the module retries a read-only operation once after SCARD_W_RESET_CARD");
         }),
-        case(S, "reset-through-same-handle", |h, v| {
-            let Some(b) = open(h, v) else { return };
+        opened(S, "reset-through-same-handle", |h, v, b| {
             let before = b.call().read(None, "cardid");
             v.reply("CardReadFile before", &before, &[SCARD_S_SUCCESS]);
             let Some(()) = v.setup("reset", h.card().reset_same_handle(b.connection.as_ref())) else {
@@ -397,8 +393,7 @@ pub fn cases() -> Vec<CaseDef> {
                 v.reply("CardAuthenticatePin on the new handle", &r, &[SCARD_S_SUCCESS]);
             });
         }),
-        case(S, "cardid-cardcf-bypass-the-cache", |h, v| {
-            let Some(b) = open(h, v) else { return };
+        opened(S, "cardid-cardcf-bypass-the-cache", |h, v, b| {
             let before = h.cache().stats();
             let id = b.call().read(None, "cardid");
             let cf = b.call().read(None, "cardcf");
@@ -411,8 +406,7 @@ pub fn cases() -> Vec<CaseDef> {
                     .into()
             });
         }),
-        case(S, "cache-follows-freshness", |h, v| {
-            let Some(b) = open(h, v) else { return };
+        opened(S, "cache-follows-freshness", |h, v, b| {
             let (Some(id), Some(cf)) = (
                 b.call().read(None, "cardid").value,
                 b.call().read(None, "cardcf").value,
@@ -439,8 +433,7 @@ pub fn cases() -> Vec<CaseDef> {
                 "cache entry lost".into()
             });
         }),
-        case(S, "module-cache-entries-are-freed", |h, v| {
-            let Some(b) = open(h, v) else { return };
+        opened(S, "module-cache-entries-are-freed", |h, v, b| {
             for _ in 0..3 {
                 let r = b.call().read(Some("mscp"), "cmapfile");
                 v.reply("CardReadFile(cmapfile)", &r, &[SCARD_S_SUCCESS]);
