@@ -291,7 +291,26 @@ fn roles(b: &Bound) -> Vec<(u32, blobs::PinInfo)> {
 
 /// The cases.
 pub fn cases() -> Vec<CaseDef> {
-    let mut c = vec![
+    [
+        authenticate_pin(),
+        authenticate_pin_refusals(),
+        pin_blocking(),
+        authenticate_ex(),
+        authenticate_ex_refusals(),
+        session_pins(),
+        deauthenticate(),
+        malformed_pins(),
+        challenge_cases(),
+        pin_change_cases(),
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
+}
+
+/// `CardAuthenticatePin` with the right PIN.
+fn authenticate_pin() -> Vec<CaseDef> {
+    vec![
         case(S, "authenticate-pin-user", |h, v| {
             with_pin_restored(h, v, |h, v, b| {
                 let r = b
@@ -339,6 +358,13 @@ pub fn cases() -> Vec<CaseDef> {
             });
             v.note("CMCK CardAuthenticatePin: pcAttemptsRemaining may be NULL");
         }),
+    ]
+}
+
+/// `CardAuthenticatePin` with wrong PINs (each costs one try: WRONG_CHV, as the certification kit
+/// expects even for absurd lengths) and the calls it must refuse.
+fn authenticate_pin_refusals() -> Vec<CaseDef> {
+    vec![
         legacy_wrong(
             "length-0",
             b"123456",
@@ -424,37 +450,47 @@ pub fn cases() -> Vec<CaseDef> {
             &[SCARD_E_INVALID_PARAMETER],
             "CMCK CardAuthenticatePin",
         ),
-        case(S, "authenticate-pin-blocks", |h, v| {
-            with_pin_restored(h, v, |h, v, b| {
-                for left in (0..PIN_TRIES).rev() {
-                    let r = b
-                        .call()
-                        .authenticate_pin(Some("user"), Some(b"000000"), None, true);
-                    v.reply(&format!("wrong PIN, {left} left"), &r, &[SCARD_W_WRONG_CHV]);
-                    v.check(r.value == Some(Some(u32::from(left))), || {
-                        format!("pcAttemptsRemaining {:?}, expected {left}", r.value.flatten())
-                    });
-                }
+    ]
+}
+
+/// Wrong PINs until the PIN blocks, then the right one.
+fn pin_blocking() -> Vec<CaseDef> {
+    vec![case(S, "authenticate-pin-blocks", |h, v| {
+        with_pin_restored(h, v, |h, v, b| {
+            for left in (0..PIN_TRIES).rev() {
                 let r = b
                     .call()
                     .authenticate_pin(Some("user"), Some(b"000000"), None, true);
-                v.reply("wrong PIN beyond the limit", &r, &[SCARD_W_CHV_BLOCKED]);
-                v.check(r.value == Some(Some(0)), || {
-                    format!("pcAttemptsRemaining {:?}, expected 0", r.value.flatten())
+                v.reply(&format!("wrong PIN, {left} left"), &r, &[SCARD_W_WRONG_CHV]);
+                v.check(r.value == Some(Some(u32::from(left))), || {
+                    format!("pcAttemptsRemaining {:?}, expected {left}", r.value.flatten())
                 });
-                let r = b
-                    .call()
-                    .authenticate_pin(Some("user"), Some(DEFAULT_PIN), None, true);
-                v.reply("right PIN on a blocked card", &r, &[SCARD_W_CHV_BLOCKED]);
-                v.check(h.pin_status() == Ok(PinStatus::Blocked), || {
-                    "the card's PIN is not blocked".into()
-                });
+            }
+            let r = b
+                .call()
+                .authenticate_pin(Some("user"), Some(b"000000"), None, true);
+            v.reply("wrong PIN beyond the limit", &r, &[SCARD_W_CHV_BLOCKED]);
+            v.check(r.value == Some(Some(0)), || {
+                format!("pcAttemptsRemaining {:?}, expected 0", r.value.flatten())
             });
-            v.note(
-                "spec §4.2.2: WRONG_CHV with the tries left (0 on the last), then CHV_BLOCKED with 0; PIN \
+            let r = b
+                .call()
+                .authenticate_pin(Some("user"), Some(DEFAULT_PIN), None, true);
+            v.reply("right PIN on a blocked card", &r, &[SCARD_W_CHV_BLOCKED]);
+            v.check(h.pin_status() == Ok(PinStatus::Blocked), || {
+                "the card's PIN is not blocked".into()
+            });
+        });
+        v.note(
+            "spec §4.2.2: WRONG_CHV with the tries left (0 on the last), then CHV_BLOCKED with 0; PIN \
                 restored with the PUK",
-            );
-        }),
+        );
+    })]
+}
+
+/// `CardAuthenticateEx`: every PIN role, wrong and blocked PINs, refusals, session PINs.
+fn authenticate_ex() -> Vec<CaseDef> {
+    vec![
         case(S, "authenticate-ex-user", |h, v| {
             with_pin_restored(h, v, |h, v, b| {
                 let r = b
@@ -552,6 +588,12 @@ pub fn cases() -> Vec<CaseDef> {
             });
             v.note("spec §4.2.6: for an UnblockOnly PIN INVALID_PARAMETER or UNSUPPORTED_FEATURE");
         }),
+    ]
+}
+
+/// `CardAuthenticateEx` calls the module must refuse.
+fn authenticate_ex_refusals() -> Vec<CaseDef> {
+    vec![
         ex_refused(
             "admin-without-challenge",
             ROLE_ADMIN,
@@ -674,8 +716,12 @@ pub fn cases() -> Vec<CaseDef> {
             &[SCARD_E_INVALID_PARAMETER],
             "the two session-PIN flags together",
         ),
-    ];
-    c.extend([
+    ]
+}
+
+/// Session PINs (spec §7.3): generated where the card can, refused where it cannot.
+fn session_pins() -> Vec<CaseDef> {
+    vec![
         case(S, "authenticate-ex-generate-session-pin", |h, v| {
             with_pin_restored(h, v, |_, v, b| {
                 let strength = b
@@ -736,6 +782,12 @@ pub fn cases() -> Vec<CaseDef> {
                 );
             })
         }),
+    ]
+}
+
+/// `CardDeauthenticate` and `CardDeauthenticateEx`: what is logged out, and the refusals.
+fn deauthenticate() -> Vec<CaseDef> {
+    vec![
         case(S, "deauthenticate-user", |h, v| {
             with_pin_restored(h, v, |h, v, b| {
                 let login = b
@@ -829,17 +881,19 @@ pub fn cases() -> Vec<CaseDef> {
             false,
             "spec §4.2.8: only the roles named are logged out",
         ),
-    ]);
-    for (name, pin) in [
+    ]
+}
+
+/// A PIN the module refuses without sending it still logs the role out.
+fn malformed_pins() -> Vec<CaseDef> {
+    [
         ("short", &b"12345"[..]),
         ("long", b"123456789"),
         ("padding-byte", b"1234\xFF6"),
-    ] {
-        c.push(malformed_pin_logs_out(name, pin));
-    }
-    c.extend(challenge_cases());
-    c.extend(pin_change_cases());
-    c
+    ]
+    .into_iter()
+    .map(|(name, pin)| malformed_pin_logs_out(name, pin))
+    .collect()
 }
 
 /// The admin challenge/response (spec §4.2.3, §4.2.4, §4.2.7, §7.6): the challenge is the card's, the

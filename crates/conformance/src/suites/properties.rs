@@ -204,7 +204,24 @@ fn pin_info(b: &crate::harness::Bound, role: u32) -> Option<blobs::PinInfo> {
 
 /// The cases.
 pub fn cases() -> Vec<CaseDef> {
-    let mut c = vec![
+    [
+        card_values(),
+        pin_information(),
+        short_buffers(),
+        get_refusals(),
+        settable(),
+        container_properties(),
+        container_settable(),
+        vec![invalid_arguments_cost_no_apdu()],
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
+}
+
+/// Every card property read with a buffer of the right size, and what its value must be.
+fn card_values() -> Vec<CaseDef> {
+    vec![
         get("free-space", "Free Space", 0, Some(16), |_, v, d, b| {
             let direct = b.call().query_free_space(0, StructArg::V1).value;
             v.check(direct.is_some_and(|x| x.to_vec() == blobs::dwords(d)), || {
@@ -324,8 +341,12 @@ pub fn cases() -> Vec<CaseDef> {
         optional("authenticated-state", "Authenticated State", 0),
         optional("pin-strength-change", "PIN Strength Change", 1),
         optional("pin-strength-unblock", "PIN Strength Unblock", 1),
-    ];
-    c.extend([
+    ]
+}
+
+/// `CP_CARD_PIN_INFO` for each role, and the PIN each container is bound to.
+fn pin_information() -> Vec<CaseDef> {
+    vec![
         opened(S, "pin-info-every-listed-role", |_, v, b| {
             let list = b.call().get_property(Some("PIN List"), 4, 0, false, false);
             let Some(set) = list.value.and_then(|p| dword(&p.data)) else {
@@ -456,8 +477,12 @@ pub fn cases() -> Vec<CaseDef> {
                 }
             }
         }),
-    ]);
-    c.extend([
+    ]
+}
+
+/// Each fixed-size card property asked for with a buffer one byte short.
+fn short_buffers() -> Vec<CaseDef> {
+    vec![
         short("free-space", "Free Space", 0, 16),
         short("capabilities", "Capabilities", 0, 12),
         short("key-sizes", "Key Sizes", 1, 20),
@@ -466,8 +491,12 @@ pub fn cases() -> Vec<CaseDef> {
         short("pin-list", "PIN List", 0, 4),
         short("read-only", "Read Only Mode", 0, 4),
         short("cache-mode", "Cache Mode", 0, 4),
-    ]);
-    c.extend([
+    ]
+}
+
+/// `CardGetProperty` calls the module must refuse.
+fn get_refusals() -> Vec<CaseDef> {
+    vec![
         get_refused(
             "null-card-data",
             Some("Free Space"),
@@ -584,8 +613,12 @@ pub fn cases() -> Vec<CaseDef> {
             false,
             "spec §4.5.4 (CP_PADDING_SCHEMES): 1 or 2",
         ),
-    ]);
-    c.extend([
+    ]
+}
+
+/// `CardSetProperty`: what may be set, and what must be refused.
+fn settable() -> Vec<CaseDef> {
+    vec![
         set(
             "parent-window-null-hwnd",
             Some("Parent Window"),
@@ -696,8 +729,12 @@ pub fn cases() -> Vec<CaseDef> {
             &[SCARD_E_INVALID_PARAMETER],
             "CMCK CardSetProperty",
         ),
-    ]);
-    c.extend([
+    ]
+}
+
+/// `CardGetContainerProperty`: the refusals and a short buffer.
+fn container_properties() -> Vec<CaseDef> {
+    vec![
         container_refused(
             "short-buffer-pin-identifier",
             None,
@@ -815,6 +852,12 @@ pub fn cases() -> Vec<CaseDef> {
                 &[ERROR_INSUFFICIENT_BUFFER],
             );
         }),
+    ]
+}
+
+/// `CardSetContainerProperty`: what may be rebound, and what must be refused.
+fn container_settable() -> Vec<CaseDef> {
+    vec![
         set_container(
             "pin-identifier-unauthenticated",
             None,
@@ -878,9 +921,7 @@ pub fn cases() -> Vec<CaseDef> {
             &[SCARD_E_INVALID_PARAMETER],
             "spec §2.3.2: NULL pCardData",
         ),
-    ]);
-    c.push(invalid_arguments_cost_no_apdu());
-    c
+    ]
 }
 
 /// An invalid call against one context's container interface.
