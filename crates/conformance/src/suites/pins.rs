@@ -6,7 +6,7 @@
 
 use tessera_piv::{ManagementAlgorithm, ManagementKey, PinStatus};
 
-use super::common::{open, opened};
+use super::common::{WriteCall, null_card_data, open, opened};
 use crate::blobs;
 use crate::codes::*;
 use crate::fixture::{DEFAULT_PIN, PIN_TRIES};
@@ -985,8 +985,7 @@ fn challenge_cases() -> Vec<CaseDef> {
 /// PIN change and unblock. They belong to card administration, not written yet; this version answers
 /// `SCARD_E_UNSUPPORTED_FEATURE`, which the certification kit accepted for these entries.
 fn pin_change_cases() -> Vec<CaseDef> {
-    type Call = fn(&crate::ffi::calls::Calls<'_>) -> u32;
-    let calls: [(&str, Call); 3] = [
+    let calls: [(&str, WriteCall); 3] = [
         ("unblock-pin", |c| {
             c.unblock_pin(Some("user"), Some(b"12345678"), Some(DEFAULT_PIN), 0, 2)
                 .code
@@ -1009,9 +1008,7 @@ fn pin_change_cases() -> Vec<CaseDef> {
             });
             v.note("deferred to card administration (not written yet); CMCK accepted 0x80100022");
         }));
-        out.push(opened(S, format!("{name}-null-card-data"), move |_, v, b| {
-            v.code(name, call(&b.null()), &[SCARD_E_INVALID_PARAMETER]);
-        }));
+        out.push(null_card_data(S, name, call));
     }
     out
 }
