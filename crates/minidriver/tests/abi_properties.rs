@@ -3,10 +3,7 @@
 //! card. Whatever the inputs, no panic may reach the boundary (the module counts the ones it catches) and
 //! every buffer the module hands out comes from the CSP allocator and is freed.
 #![allow(clippy::unwrap_used, reason = "a test: a failed unwrap is a failed test")]
-#![allow(
-    unsafe_code,
-    reason = "drives the card module through its C ABI, as the CSP does"
-)]
+#![allow(unsafe_code, reason = "plays the CSP through the C ABI")]
 
 mod common;
 

@@ -2,10 +2,7 @@
 //! few entry points through the same `extern "system"` pointers the CSP uses. The conformance suite
 //! (tessera-conformance) is the full judge; this keeps the crate's own tests honest.
 #![allow(clippy::unwrap_used, reason = "a test: a failed unwrap is a failed test")]
-#![allow(
-    unsafe_code,
-    reason = "drives the card module through its C ABI, as the CSP does"
-)]
+#![allow(unsafe_code, reason = "plays the CSP through the C ABI")]
 
 mod common;
 

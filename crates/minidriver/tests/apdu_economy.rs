@@ -1,10 +1,7 @@
 //! What the module does not send: work the CSP repeats (reading `cardcf` at every transaction, asking
 //! for an admin challenge) costs no APDU the module can answer from what it already knows.
 #![allow(clippy::unwrap_used, reason = "a test: a failed unwrap is a failed test")]
-#![allow(
-    unsafe_code,
-    reason = "drives the card module through its C ABI, as the CSP does"
-)]
+#![allow(unsafe_code, reason = "plays the CSP through the C ABI")]
 
 mod common;
 

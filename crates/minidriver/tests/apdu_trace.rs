@@ -3,10 +3,7 @@
 //! a decryption all leave APDU lines, and no secret they used appears in the file — not as bytes, not
 //! as hex (either case), not as text. Its own test binary: the log is process-wide.
 #![allow(clippy::unwrap_used, reason = "a test: a failed unwrap is a failed test")]
-#![allow(
-    unsafe_code,
-    reason = "drives the card module through its C ABI, as the CSP does"
-)]
+#![allow(unsafe_code, reason = "plays the CSP through the C ABI")]
 
 mod common;
 

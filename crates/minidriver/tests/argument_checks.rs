@@ -1,10 +1,7 @@
 //! Every argument is checked before the card is asked anything: an invalid call on a fresh context
 //! (nothing read from the card yet) gets its code with no APDU sent.
 #![allow(clippy::unwrap_used, reason = "a test: a failed unwrap is a failed test")]
-#![allow(
-    unsafe_code,
-    reason = "drives the card module through its C ABI, as the CSP does"
-)]
+#![allow(unsafe_code, reason = "plays the CSP through the C ABI")]
 
 mod common;
 

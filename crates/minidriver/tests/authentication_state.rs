@@ -3,10 +3,7 @@
 //! for, and ECDH agreements do not outlive the authentication they were made under. Judged on the
 //! virtual card's own state, read through an independent connection.
 #![allow(clippy::unwrap_used, reason = "a test: a failed unwrap is a failed test")]
-#![allow(
-    unsafe_code,
-    reason = "drives the card module through its C ABI, as the CSP does"
-)]
+#![allow(unsafe_code, reason = "plays the CSP through the C ABI")]
 
 mod common;
 

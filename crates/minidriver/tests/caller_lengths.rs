@@ -2,10 +2,7 @@
 //! beyond what the key or the KDF can use is refused with `SCARD_E_INVALID_PARAMETER` before anything is
 //! allocated (an allocation failure would abort the CSP's process; no panic guard catches it).
 #![allow(clippy::unwrap_used, reason = "a test: a failed unwrap is a failed test")]
-#![allow(
-    unsafe_code,
-    reason = "drives the card module through its C ABI, as the CSP does"
-)]
+#![allow(unsafe_code, reason = "plays the CSP through the C ABI")]
 
 mod common;
 

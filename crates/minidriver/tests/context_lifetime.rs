@@ -4,10 +4,7 @@
 //! exchange on a gate, and counts how often it is dropped (it is dropped exactly when its context is
 //! freed). Run under Miri as well: `cargo +nightly miri test -p tessera-minidriver --test context_lifetime`.
 #![allow(clippy::unwrap_used, reason = "a test: a failed unwrap is a failed test")]
-#![allow(
-    unsafe_code,
-    reason = "drives the card module through its C ABI, as the CSP does"
-)]
+#![allow(unsafe_code, reason = "plays the CSP through the C ABI")]
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Barrier, Condvar, Mutex};

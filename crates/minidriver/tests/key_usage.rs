@@ -2,10 +2,7 @@
 //! refuses `CardRSADecrypt` whatever key spec the CSP asks with, while a dual-use key decrypts with
 //! either spec.
 #![allow(clippy::unwrap_used, reason = "a test: a failed unwrap is a failed test")]
-#![allow(
-    unsafe_code,
-    reason = "drives the card module through its C ABI, as the CSP does"
-)]
+#![allow(unsafe_code, reason = "plays the CSP through the C ABI")]
 
 mod common;
 

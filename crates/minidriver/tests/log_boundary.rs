@@ -2,10 +2,7 @@
 //! panics, or a log setup that panics, changes no answer, never unwinds into the caller, and leaves the
 //! module working (without a log). Its own test binary: the log is process-wide.
 #![allow(clippy::unwrap_used, reason = "a test: a failed unwrap is a failed test")]
-#![allow(
-    unsafe_code,
-    reason = "drives the card module through its C ABI, as the CSP does"
-)]
+#![allow(unsafe_code, reason = "plays the CSP through the C ABI")]
 
 mod common;
 

@@ -2,10 +2,7 @@
 //! like an unreadable certificate (the slot is listed without that detail, or left out when nothing else
 //! tells its key), and the card stays usable.
 #![allow(clippy::unwrap_used, reason = "a test: a failed unwrap is a failed test")]
-#![allow(
-    unsafe_code,
-    reason = "drives the card module through its C ABI, as the CSP does"
-)]
+#![allow(unsafe_code, reason = "plays the CSP through the C ABI")]
 
 mod common;
 

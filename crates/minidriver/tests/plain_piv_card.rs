@@ -3,10 +3,7 @@
 //! and a re-SELECT logs the PIN out: the module must tell the two apart without re-selecting, or a key
 //! scan after the PIN was verified would make the next signature fail.
 #![allow(clippy::unwrap_used, reason = "a test: a failed unwrap is a failed test")]
-#![allow(
-    unsafe_code,
-    reason = "drives the card module through its C ABI, as the CSP does"
-)]
+#![allow(unsafe_code, reason = "plays the CSP through the C ABI")]
 
 mod common;
 

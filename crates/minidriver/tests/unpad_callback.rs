@@ -2,10 +2,7 @@
 //! plaintext, so the module wipes it and frees it with `pfnCspFree`, also when the callback reports a
 //! failure.
 #![allow(clippy::unwrap_used, reason = "a test: a failed unwrap is a failed test")]
-#![allow(
-    unsafe_code,
-    reason = "drives the card module through its C ABI, as the CSP does"
-)]
+#![allow(unsafe_code, reason = "plays the CSP through the C ABI")]
 
 mod common;
 

@@ -5,10 +5,7 @@
 //! More than 10 000 paddings go through `CardRSADecrypt` (ABI → virtual card raw RSA → unpadding).
 //! The blocks are built here, independently of the module's decoder, and raw-encrypted with RustCrypto.
 #![allow(clippy::unwrap_used, reason = "a test: a failed unwrap is a failed test")]
-#![allow(
-    unsafe_code,
-    reason = "drives the card module through its C ABI, as the CSP does"
-)]
+#![allow(unsafe_code, reason = "plays the CSP through the C ABI")]
 
 mod common;
 

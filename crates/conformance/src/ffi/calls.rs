@@ -53,7 +53,7 @@ mod properties;
 mod reply;
 
 use args::{FILL, TAIL};
-pub use args::{FileArgs, StructArg};
+pub use args::{FileArgs, NewContainer, StructArg};
 pub use context::{AcquireSpec, Context, NullMembers};
 pub use crypto::*;
 use reply::collect;

@@ -88,54 +88,38 @@ impl CardDataBuffer {
         guard.iter().all(|&b| b == GUARD_BYTE)
     }
 
-    /// Reads the member of type `T` at `offset`, if it lies within the structure.
-    pub fn read<T: Copy>(&self, offset: usize) -> Result<T, OutOfRange> {
+    /// Where the member of type `T` at `offset` is, if it lies within the structure.
+    fn member<T>(&self, offset: usize) -> Result<*mut T, OutOfRange> {
         if offset + size_of::<T>() > self.size {
             return Err(OutOfRange);
         }
-        // SAFETY: within the allocation (checked above); unaligned read of plain data. Every `T` used
-        // here (integers, pointers, `Option<fn>`) is valid for any bit pattern the module may leave,
-        // except `Option<fn>`, which a module can only set to NULL or a function.
-        Ok(unsafe {
-            self.ptr
-                .as_ptr()
-                .wrapping_add(offset)
-                .cast::<T>()
-                .read_unaligned()
-        })
+        Ok(self.ptr.as_ptr().wrapping_add(offset).cast())
+    }
+
+    /// Reads the member of type `T` at `offset`, if it lies within the structure.
+    pub fn read<T: Copy>(&self, offset: usize) -> Result<T, OutOfRange> {
+        let member = self.member::<T>(offset)?;
+        // SAFETY: within the allocation; unaligned read of plain data. Every `T` used here (integers,
+        // pointers, `Option<fn>`) is valid for any bit pattern the module may leave, except
+        // `Option<fn>`, which a module can only set to NULL or a function.
+        Ok(unsafe { member.read_unaligned() })
     }
 
     /// Writes the member of type `T` at `offset`, if it lies within the structure.
     pub fn write<T: Copy>(&mut self, offset: usize, value: T) -> Result<(), OutOfRange> {
-        if offset + size_of::<T>() > self.size {
-            return Err(OutOfRange);
-        }
-        // SAFETY: within the allocation (checked above).
-        unsafe {
-            self.ptr
-                .as_ptr()
-                .wrapping_add(offset)
-                .cast::<T>()
-                .write_unaligned(value)
-        };
+        let member = self.member::<T>(offset)?;
+        // SAFETY: within the allocation.
+        unsafe { member.write_unaligned(value) };
         Ok(())
     }
 
     /// Writes through a shared reference (for the handle fields, which the CSP may change between calls
     /// while other threads use the context).
     pub fn write_shared(&self, offset: usize, value: usize) -> Result<(), OutOfRange> {
-        if offset + size_of::<usize>() > self.size {
-            return Err(OutOfRange);
-        }
+        let member = self.member::<usize>(offset)?;
         // SAFETY: within the allocation. A concurrent reader in the module may see the old or the new
         // handle: an aligned pointer-sized store is atomic on every target the harness runs on.
-        unsafe {
-            self.ptr
-                .as_ptr()
-                .wrapping_add(offset)
-                .cast::<usize>()
-                .write_volatile(value)
-        };
+        unsafe { member.write_volatile(value) };
         Ok(())
     }
 

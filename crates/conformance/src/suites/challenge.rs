@@ -7,7 +7,7 @@
 
 use tessera_piv::{PinStatus, StatusWord};
 
-use crate::blobs;
+use super::common::authenticated_state;
 use crate::codes::*;
 use crate::ffi::alloc;
 use crate::ffi::calls::SignArgs;
@@ -20,17 +20,6 @@ const S: &str = "challenge";
 const TAG: &str = "3DES admin challenge";
 /// `CREATE_PIN_SET(ROLE_ADMIN)`.
 const ADMIN_SET: u32 = 1 << ROLE_ADMIN;
-
-/// The module's `CP_CARD_AUTHENTICATED_STATE`, when it offers the (optional) property.
-fn authenticated_state(b: &Bound) -> Option<u32> {
-    let r = b
-        .call()
-        .get_property(Some("Authenticated State"), 4, 0, false, false);
-    let ok = r.ok();
-    r.value
-        .filter(|_| ok)
-        .and_then(|p| blobs::dwords(&p.data).first().copied())
-}
 
 /// Runs `body` on a fresh context (an admin challenge belongs to one context), the fixture's management
 /// key known; resets the card afterwards so that no administrator session outlives the case.

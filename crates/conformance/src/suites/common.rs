@@ -1,7 +1,8 @@
-//! What many cases start from or share: a freshly acquired context ([`open`], [`opened`]), whether the
-//! module calls its card read-only ([`read_only`]), and the cases every entry point that would write to
-//! the card gets ([`write_refusals`]).
+//! What many cases start from or share: a freshly acquired context ([`open`], [`opened`]), whether the module
+//! calls its card read-only ([`read_only`]) and what it says is authenticated ([`authenticated_state`]), and
+//! the cases every entry point that would write to the card gets ([`write_refusals`]).
 
+use crate::blobs;
 use crate::codes::{SCARD_E_INVALID_PARAMETER, SCARD_E_UNSUPPORTED_FEATURE};
 use crate::ffi::calls::Calls;
 use crate::harness::{Bound, CaseDef, Harness, Verdict, case};
@@ -30,6 +31,17 @@ pub(crate) fn read_only(b: &Bound) -> Option<bool> {
     let r = b.call().get_property(Some("Read Only Mode"), 4, 0, false, false);
     let value = r.value?;
     (r.code == 0 && value.data.len() == 4).then(|| value.data != [0, 0, 0, 0])
+}
+
+/// The module's `CP_CARD_AUTHENTICATED_STATE`, when it offers the (optional) property.
+pub(crate) fn authenticated_state(b: &Bound) -> Option<u32> {
+    let r = b
+        .call()
+        .get_property(Some("Authenticated State"), 4, 0, false, false);
+    let ok = r.ok();
+    r.value
+        .filter(|_| ok)
+        .and_then(|p| blobs::dwords(&p.data).first().copied())
 }
 
 /// An entry point that would change the card, called with harmless arguments; its code.

@@ -8,7 +8,7 @@ use tessera_piv::AlgorithmId;
 use super::common::{WriteCall, open, opened, read_only, write_refusals};
 use crate::blobs::{self, CALG_RSA_KEYX, CALG_RSA_SIGN, ECDH_P256, ECDH_P384, ECDSA_P256, ECDSA_P384};
 use crate::codes::*;
-use crate::ffi::calls::StructArg;
+use crate::ffi::calls::{NewContainer, StructArg};
 use crate::fixture::CertUsage;
 use crate::harness::{CaseDef, Found, Harness, Verdict, case};
 
@@ -683,16 +683,22 @@ pub fn cases() -> Vec<CaseDef> {
     c
 }
 
+/// An RSA-2048 exchange key generated in container 10.
+const NEW_CONTAINER: NewContainer<'static> = NewContainer {
+    index: 10,
+    flags: 1,
+    key_spec: spec::KEYEXCHANGE,
+    bits: 2048,
+    key: None,
+};
+
 /// Container creation and deletion on a read-only card: `SCARD_E_UNSUPPORTED_FEATURE` (spec §7.4:
 /// the entries exist on a read-only card and refuse), container 0 and the cmapfile unchanged.
 fn write_side() -> Vec<CaseDef> {
     let calls: [(&str, WriteCall); 3] = [
-        ("create-container", |c| {
-            c.create_container(10, 1, spec::KEYEXCHANGE, 2048, None).code
-        }),
+        ("create-container", |c| c.create_container(NEW_CONTAINER).code),
         ("create-container-ex", |c| {
-            c.create_container_ex(10, 1, spec::KEYEXCHANGE, 2048, None, 1)
-                .code
+            c.create_container_ex(NEW_CONTAINER, 1).code
         }),
         ("delete-container", |c| c.delete_container(0, 0).code),
     ];

@@ -6,7 +6,7 @@
 
 use tessera_piv::{ManagementAlgorithm, ManagementKey, PinStatus};
 
-use super::common::{WriteCall, null_card_data, open, opened};
+use super::common::{WriteCall, authenticated_state, null_card_data, open, opened};
 use crate::blobs;
 use crate::codes::*;
 use crate::fixture::{DEFAULT_PIN, PIN_TRIES};
@@ -253,17 +253,6 @@ fn malformed_pin_logs_out(name: &str, pin: &'static [u8]) -> CaseDef {
             v.note("spec §4.2: a failed authentication leaves the role deauthenticated; no try is spent");
         },
     )
-}
-
-/// The module's `CP_CARD_AUTHENTICATED_STATE`, when it offers the (optional) property.
-fn authenticated_state(b: &Bound) -> Option<u32> {
-    let r = b
-        .call()
-        .get_property(Some("Authenticated State"), 4, 0, false, false);
-    let ok = r.ok();
-    r.value
-        .filter(|_| ok)
-        .and_then(|p| blobs::dwords(&p.data).first().copied())
 }
 
 /// The PIN roles the module lists, with their PIN_INFO.

@@ -1,7 +1,8 @@
 //! Argument marshalling: every pointer a wrapper passes is NULL or one of these, harness memory that
 //! outlives the call. Caller buffers carry guard bytes so that writes past their end are seen.
 
-use super::super::wide::{ansi, wide};
+use super::reply::Reply;
+use crate::ffi::wide::{ansi, wide};
 
 /// Byte written around caller buffers to see overruns.
 pub(super) const FILL: u8 = 0xCC;
@@ -112,6 +113,13 @@ impl OutVal<u32> {
     pub(super) fn written(&self) -> Option<u32> {
         (self.present && self.val != UNWRITTEN).then_some(self.val)
     }
+
+    /// The reply of an entry point whose only output is this count.
+    pub(super) fn reply(&self, code: u32) -> Reply<Option<u32>> {
+        let mut r = Reply::new(code);
+        r.value = Some(self.written());
+        r
+    }
 }
 
 /// How a versioned in/out structure is passed.
@@ -158,4 +166,19 @@ pub struct FileArgs<'n> {
     pub null_data: bool,
     /// Pass NULL for the length out-pointer.
     pub null_len: bool,
+}
+
+/// The arguments `CardCreateContainer` and `CardCreateContainerEx` share.
+#[derive(Debug, Clone, Copy)]
+pub struct NewContainer<'k> {
+    /// `bContainerIndex`.
+    pub index: u8,
+    /// `dwFlags`: `CARD_CREATE_CONTAINER_KEY_GEN` (1) or `_KEY_IMPORT` (2).
+    pub flags: u32,
+    /// `dwKeySpec`.
+    pub key_spec: u32,
+    /// `dwKeySize` in bits.
+    pub bits: u32,
+    /// `pbKeyData` for an import (`None` = NULL).
+    pub key: Option<&'k [u8]>,
 }

@@ -22,9 +22,8 @@ impl Calls<'_> {
         let p = InArg::new(pin, claimed_len);
         let mut attempts = OutVal::attempts(want_attempts);
         // SAFETY: strings and buffers are NULL or harness memory.
-        let mut r = Reply::new(unsafe { f(self.cd(), u.ptr(), p.ptr(), p.len, attempts.ptr()) });
-        r.value = Some(attempts.written());
-        r
+        let code = unsafe { f(self.cd(), u.ptr(), p.ptr(), p.len, attempts.ptr()) };
+        attempts.reply(code)
     }
 
     /// `CardAuthenticateEx`.
@@ -133,9 +132,8 @@ impl Calls<'_> {
         let d = InArg::new(response, None);
         let mut attempts = OutVal::attempts(want_attempts);
         // SAFETY: buffers are NULL or harness memory.
-        let mut r = Reply::new(unsafe { f(self.cd(), d.ptr(), d.len, attempts.ptr()) });
-        r.value = Some(attempts.written());
-        r
+        let code = unsafe { f(self.cd(), d.ptr(), d.len, attempts.ptr()) };
+        attempts.reply(code)
     }
 
     /// `CardUnblockPin`.
@@ -181,9 +179,7 @@ impl Calls<'_> {
                 attempts.ptr(),
             )
         };
-        let mut r = Reply::new(code);
-        r.value = Some(attempts.written());
-        r
+        attempts.reply(code)
     }
 
     /// `CardChangeAuthenticatorEx`.
@@ -222,8 +218,6 @@ impl Calls<'_> {
                 attempts.ptr(),
             )
         };
-        let mut r = Reply::new(code);
-        r.value = Some(attempts.written());
-        r
+        attempts.reply(code)
     }
 }

@@ -61,34 +61,19 @@ impl Calls<'_> {
     }
 
     /// `CardCreateContainer`.
-    pub fn create_container(
-        &self,
-        index: u8,
-        flags: u32,
-        spec: u32,
-        bits: u32,
-        key: Option<&[u8]>,
-    ) -> Reply<()> {
+    pub fn create_container(&self, c: NewContainer<'_>) -> Reply<()> {
         let f = entry!(self, pfnCardCreateContainer, PFN_CARD_CREATE_CONTAINER);
-        let k = InArg::new(key, None);
+        let k = InArg::new(c.key, None);
         // SAFETY: the key blob is NULL or harness memory.
-        Reply::new(unsafe { f(self.cd(), index, flags, spec, bits, k.ptr()) })
+        Reply::new(unsafe { f(self.cd(), c.index, c.flags, c.key_spec, c.bits, k.ptr()) })
     }
 
-    /// `CardCreateContainerEx`.
-    pub fn create_container_ex(
-        &self,
-        index: u8,
-        flags: u32,
-        spec: u32,
-        bits: u32,
-        key: Option<&[u8]>,
-        pin: u32,
-    ) -> Reply<()> {
+    /// `CardCreateContainerEx`: [`create_container`](Self::create_container) binding the key to `pin`.
+    pub fn create_container_ex(&self, c: NewContainer<'_>, pin: u32) -> Reply<()> {
         let f = entry!(self, pfnCardCreateContainerEx, PFN_CARD_CREATE_CONTAINER_EX);
-        let k = InArg::new(key, None);
+        let k = InArg::new(c.key, None);
         // SAFETY: as above.
-        Reply::new(unsafe { f(self.cd(), index, flags, spec, bits, k.ptr(), pin) })
+        Reply::new(unsafe { f(self.cd(), c.index, c.flags, c.key_spec, c.bits, k.ptr(), pin) })
     }
 
     /// `CardDeleteContainer`.
