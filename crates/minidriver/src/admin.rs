@@ -7,6 +7,20 @@ use zeroize::Zeroizing;
 
 use crate::context::CardContext;
 use crate::error::{MdError, Result};
+use crate::input::no_flags;
+use crate::pins::ROLE_ADMIN;
+
+/// Checks a `CardGetChallengeEx` (Smart Card Minidriver Specification 7.07 §4.2.7): only the
+/// administrator is a challenge/response PIN.
+pub(crate) fn check_challenge_request(pin_id: u32, flags: u32) -> Result<()> {
+    no_flags(flags)?;
+    if pin_id != ROLE_ADMIN {
+        return Err(MdError::InvalidParameter(
+            "only the administrator is a challenge/response PIN",
+        ));
+    }
+    Ok(())
+}
 
 /// An admin challenge the card handed out. It is valid only while nothing else has been sent to the
 /// card: the spec discards a challenge whose next card command is not the authentication using it.

@@ -10,6 +10,7 @@ use tessera_piv::{KeyRef, PaddedPin, PinStatus};
 
 use crate::context::CardContext;
 use crate::error::{MdError, Result};
+use crate::input::{CallerBytes, no_flags};
 use crate::pins::{self, ROLE_ADMIN, ROLE_EVERYONE, ROLE_PIN_ALWAYS, ROLE_PUK, ROLE_USER};
 
 /// `CARD_AUTHENTICATE_GENERATE_SESSION_PIN`.
@@ -18,6 +19,11 @@ pub const GENERATE_SESSION_PIN: u32 = 0x1000_0000;
 pub const SESSION_PIN: u32 = 0x2000_0000;
 /// `CARD_PIN_SILENT_CONTEXT`.
 pub const PIN_SILENT_CONTEXT: u32 = 0x40;
+
+/// Longest secret the module reads from the caller: a PIV PIN is at most 8 bytes and an administrator's
+/// response one AES block. A longer one cannot be right: it is refused as wrong (`SCARD_W_WRONG_CHV`)
+/// without being read (callers have passed lengths like 0xFFFFFFFF).
+pub(crate) const MAX_SECRET_READ: u32 = 32;
 
 /// Checks a `PIN_ID` argument (1–7; 0 is ROLE_EVERYONE, which has no secret).
 pub fn check_pin_id(pin_id: u32) -> Result<()> {
@@ -28,11 +34,104 @@ pub fn check_pin_id(pin_id: u32) -> Result<()> {
     }
 }
 
+/// An authentication: a role and its secret (a PIN, or the response to the administrator's challenge).
+pub(crate) struct Authentication<'a> {
+    /// The role.
+    pub role: u32,
+    /// The PIN or response; empty when the caller's was too long to be right (refused as wrong).
+    pub secret: &'a [u8],
+}
+
+/// The secret as the caller gave it: NULL is `null`, a secret too long to be right reads as empty.
+fn secret<'a>(secret: CallerBytes<'a>, null: &'static str) -> Result<&'a [u8]> {
+    match secret {
+        CallerBytes::Read(secret) => Ok(secret),
+        CallerBytes::TooLong { .. } => Ok(&[]),
+        CallerBytes::Null { .. } => Err(MdError::InvalidParameter(null)),
+    }
+}
+
+impl<'a> Authentication<'a> {
+    /// `CardAuthenticatePin` (Smart Card Minidriver Specification 7.07 §4.2.2) for the role the legacy
+    /// user name names: the user's PIN (the administrator answers a challenge instead, §4.2.4).
+    pub(crate) fn legacy(role: u32, pin: CallerBytes<'a>) -> Result<Self> {
+        if role == ROLE_ADMIN {
+            return Err(MdError::InvalidParameter(
+                "the administrator authenticates by challenge/response",
+            ));
+        }
+        Ok(Self {
+            role,
+            secret: secret(pin, "pbPin is NULL")?,
+        })
+    }
+
+    /// `CardAuthenticateEx` (§4.2.6). Session PINs need a secure channel PIV cards do not have;
+    /// `session_pin_outputs` says whether the caller gave the outputs a generated one would need.
+    pub(crate) fn ex(
+        pin_id: u32,
+        flags: u32,
+        pin: CallerBytes<'a>,
+        session_pin_outputs: bool,
+    ) -> Result<Self> {
+        check_pin_id(pin_id)?;
+        if flags & !(GENERATE_SESSION_PIN | SESSION_PIN | PIN_SILENT_CONTEXT) != 0
+            || flags & GENERATE_SESSION_PIN != 0 && flags & SESSION_PIN != 0
+        {
+            return Err(MdError::InvalidParameter("flags"));
+        }
+        if flags & GENERATE_SESSION_PIN != 0 && !session_pin_outputs {
+            return Err(MdError::InvalidParameter("session PIN output pointers"));
+        }
+        if flags & (GENERATE_SESSION_PIN | SESSION_PIN) != 0 {
+            return Err(MdError::Unsupported(
+                "session PINs (no secure channel on PIV cards)",
+            ));
+        }
+        let secret = match pin {
+            CallerBytes::Read([]) | CallerBytes::Null { .. } => Err(MdError::InvalidParameter("pbPinData")),
+            pin => secret(pin, "pbPinData"),
+        }?;
+        Ok(Self { role: pin_id, secret })
+    }
+
+    /// `CardAuthenticateChallenge` (§4.2.4): the administrator's response.
+    pub(crate) fn challenge_response(response: CallerBytes<'a>) -> Result<Self> {
+        Ok(Self {
+            role: ROLE_ADMIN,
+            secret: secret(response, "pbResponseData is NULL")?,
+        })
+    }
+}
+
+/// The roles a `CardDeauthenticate` (§4.2.5) for a legacy user logs out: the user's PIN is both
+/// ROLE_USER and ROLE_PIN_ALWAYS.
+pub(crate) fn legacy_deauthentication(role: u32, flags: u32) -> Result<u32> {
+    if flags != 0 {
+        return Err(MdError::InvalidParameter("flags"));
+    }
+    Ok(if role == ROLE_USER {
+        pins::pin_set(ROLE_USER) | pins::pin_set(ROLE_PIN_ALWAYS)
+    } else {
+        pins::pin_set(role)
+    })
+}
+
+/// The roles a `CardDeauthenticateEx` (§4.2.8) names: a PIN set of the eight roles.
+pub(crate) fn deauthentication(pin_set: u32, flags: u32) -> Result<u32> {
+    no_flags(flags)?;
+    if pin_set & !0xFF != 0 {
+        return Err(MdError::InvalidParameter("PIN set"));
+    }
+    Ok(pin_set)
+}
+
 impl CardContext {
-    /// `CardAuthenticateEx` with a plaintext PIN, or for the administrator the response to the challenge
-    /// of `CardGetChallengeEx` (flags already checked by the caller).
-    pub fn authenticate(&mut self, pin_id: u32, pin: &[u8]) -> Result<()> {
-        match pin_id {
+    /// `CardAuthenticatePin`/`CardAuthenticateEx` with a plaintext PIN, or for the administrator the
+    /// response to the challenge of `CardGetChallenge(Ex)`.
+    pub(crate) fn authenticate(&mut self, authentication: &Authentication<'_>) -> Result<()> {
+        let pin = authentication.secret;
+        match authentication.role {
             ROLE_USER | ROLE_PIN_ALWAYS => self.verify_pin(pin),
             ROLE_ADMIN => self.admin_response(pin),
             ROLE_PUK => Err(MdError::Unsupported(
@@ -174,5 +273,65 @@ impl CardContext {
             }
         }
         self.reselect_and_check(reference)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::codes::{SCARD_E_INVALID_PARAMETER, SCARD_E_UNSUPPORTED_FEATURE};
+
+    #[test]
+    fn authenticate_ex_checks_the_pin_id_the_flags_then_the_pin() {
+        let pin = CallerBytes::Read(b"123456");
+        let ok = Authentication::ex(ROLE_USER, PIN_SILENT_CONTEXT, pin, false).unwrap();
+        assert_eq!((ok.role, ok.secret), (ROLE_USER, &b"123456"[..]));
+        let code = |pin_id, flags, pin, outputs| {
+            Authentication::ex(pin_id, flags, pin, outputs)
+                .err()
+                .map(|e| e.code())
+        };
+        assert_eq!(code(0, 0, pin, false), Some(SCARD_E_INVALID_PARAMETER));
+        assert_eq!(code(ROLE_USER, 1, pin, false), Some(SCARD_E_INVALID_PARAMETER));
+        assert_eq!(
+            code(ROLE_USER, GENERATE_SESSION_PIN | SESSION_PIN, pin, true),
+            Some(SCARD_E_INVALID_PARAMETER)
+        );
+        assert_eq!(
+            code(ROLE_USER, GENERATE_SESSION_PIN, pin, false),
+            Some(SCARD_E_INVALID_PARAMETER)
+        );
+        assert_eq!(
+            code(ROLE_USER, GENERATE_SESSION_PIN, pin, true),
+            Some(SCARD_E_UNSUPPORTED_FEATURE)
+        );
+        assert_eq!(
+            code(ROLE_USER, SESSION_PIN, CallerBytes::Null { len: 0 }, false),
+            Some(SCARD_E_UNSUPPORTED_FEATURE)
+        );
+        assert_eq!(
+            code(ROLE_USER, 0, CallerBytes::Read(&[]), false),
+            Some(SCARD_E_INVALID_PARAMETER)
+        );
+        assert_eq!(
+            code(ROLE_USER, 0, CallerBytes::Null { len: 6 }, false),
+            Some(SCARD_E_INVALID_PARAMETER)
+        );
+        let absurd = Authentication::ex(ROLE_USER, 0, CallerBytes::TooLong { len: u32::MAX }, false).unwrap();
+        assert!(
+            absurd.secret.is_empty(),
+            "too long to be right: refused as wrong, never read"
+        );
+    }
+
+    #[test]
+    fn the_legacy_calls_name_their_roles() {
+        assert!(Authentication::legacy(ROLE_ADMIN, CallerBytes::Read(b"123456")).is_err());
+        assert!(Authentication::legacy(ROLE_USER, CallerBytes::Null { len: 0 }).is_err());
+        assert_eq!(legacy_deauthentication(ROLE_USER, 0).unwrap(), 0b1010);
+        assert_eq!(legacy_deauthentication(ROLE_ADMIN, 0).unwrap(), 0b100);
+        assert!(legacy_deauthentication(ROLE_USER, 1).is_err());
+        assert_eq!(deauthentication(0xFF, 0).unwrap(), 0xFF);
+        assert!(deauthentication(0x100, 0).is_err());
     }
 }

@@ -19,11 +19,6 @@ use crate::pins::AuthState;
 /// 5FFFxx range; Yubico uses 5FFF00, 5FFF01 and 5FFF10–15).
 pub const FRESHNESS_OBJECT: u32 = 0x005F_FF20;
 
-/// The CARD_DATA interface version this module implements.
-pub const IMPLEMENTED_VERSION: u32 = 7;
-/// The oldest interface version it accepts.
-pub const MINIMUM_VERSION: u32 = 4;
-
 /// One context's view of the card.
 pub struct CardContext {
     pub(crate) session: Session<Box<dyn CardLink>>,

@@ -9,6 +9,10 @@
 //! | `mscp/kxcNN`, `mscp/kscNN` | the container's certificate, DER (PIV gzip undone) |
 //! | `mscp/msroots` | the Yubico root store 5FFF11–15, when present |
 
+use windows_sys::Win32::Security::Cryptography::{
+    CARD_FILE_ACCESS_CONDITION, CARD_FILE_INFO, CARD_FILE_INFO_CURRENT_VERSION,
+};
+
 use crate::context::CardContext;
 use crate::error::{MdError, Result};
 
@@ -69,6 +73,16 @@ pub struct FileInfo {
     pub size: u32,
     /// `CARD_FILE_ACCESS_CONDITION`.
     pub access: u32,
+}
+
+impl From<FileInfo> for CARD_FILE_INFO {
+    fn from(f: FileInfo) -> Self {
+        Self {
+            dwVersion: CARD_FILE_INFO_CURRENT_VERSION,
+            cbFileSize: f.size,
+            AccessCondition: f.access as CARD_FILE_ACCESS_CONDITION,
+        }
+    }
 }
 
 impl CardContext {

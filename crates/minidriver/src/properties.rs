@@ -1,59 +1,111 @@
 //! Card and container properties (digest §8): `CardGetProperty`, `CardSetProperty`,
 //! `CardGetContainerProperty`, `CardSetContainerProperty`.
 
+use windows_sys::Win32::Security::Cryptography::{
+    CARD_CAPABILITIES, CARD_CAPABILITIES_CURRENT_VERSION, CARD_FREE_SPACE_INFO,
+    CARD_FREE_SPACE_INFO_CURRENT_VERSION, CARD_KEY_SIZES, CARD_KEY_SIZES_CURRENT_VERSION,
+};
+
 use crate::containers::spec;
 use crate::context::CardContext;
 use crate::error::{MdError, Result};
+use crate::input::{CallerBytes, no_flags};
 use crate::pins::{self, PinInfo, ROLE_ADMIN};
 
-/// Property names.
-pub mod name {
+/// The card properties of `CardGetProperty` and `CardSetProperty` (Smart Card Minidriver Specification
+/// 7.07 §4.5.4, §4.5.5). The ABI matches the caller's name against windows-sys's `CP_*` constants.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum CardProperty {
     /// `CP_CARD_FREE_SPACE`.
-    pub const FREE_SPACE: &str = "Free Space";
+    FreeSpace,
     /// `CP_CARD_CAPABILITIES`.
-    pub const CAPABILITIES: &str = "Capabilities";
+    Capabilities,
     /// `CP_CARD_KEYSIZES`.
-    pub const KEY_SIZES: &str = "Key Sizes";
+    KeySizes,
     /// `CP_CARD_READ_ONLY`.
-    pub const READ_ONLY: &str = "Read Only Mode";
+    ReadOnly,
     /// `CP_CARD_CACHE_MODE`.
-    pub const CACHE_MODE: &str = "Cache Mode";
+    CacheMode,
     /// `CP_SUPPORTS_WIN_X509_ENROLLMENT`.
-    pub const X509_ENROLLMENT: &str = "Supports Windows x.509 Enrollment";
+    X509Enrollment,
     /// `CP_CARD_GUID`.
-    pub const GUID: &str = "Card Identifier";
+    Guid,
     /// `CP_CARD_SERIAL_NO`.
-    pub const SERIAL_NO: &str = "Card Serial Number";
+    SerialNo,
     /// `CP_CARD_PIN_INFO`.
-    pub const PIN_INFO: &str = "PIN Information";
+    PinInfo,
     /// `CP_CARD_LIST_PINS`.
-    pub const LIST_PINS: &str = "PIN List";
+    ListPins,
     /// `CP_CARD_AUTHENTICATED_STATE`.
-    pub const AUTHENTICATED_STATE: &str = "Authenticated State";
+    AuthenticatedState,
     /// `CP_CARD_PIN_STRENGTH_VERIFY`.
-    pub const PIN_STRENGTH_VERIFY: &str = "PIN Strength Verify";
+    PinStrengthVerify,
     /// `CP_CARD_PIN_STRENGTH_CHANGE`.
-    pub const PIN_STRENGTH_CHANGE: &str = "PIN Strength Change";
+    PinStrengthChange,
     /// `CP_CARD_PIN_STRENGTH_UNBLOCK`.
-    pub const PIN_STRENGTH_UNBLOCK: &str = "PIN Strength Unblock";
+    PinStrengthUnblock,
     /// `CP_PARENT_WINDOW`.
-    pub const PARENT_WINDOW: &str = "Parent Window";
+    ParentWindow,
     /// `CP_PIN_CONTEXT_STRING`.
-    pub const PIN_CONTEXT_STRING: &str = "PIN Context String";
+    PinContextString,
     /// `CP_KEY_IMPORT_SUPPORT`.
-    pub const KEY_IMPORT_SUPPORT: &str = "Key Import Support";
+    KeyImportSupport,
     /// `CP_ENUM_ALGORITHMS`.
-    pub const ENUM_ALGORITHMS: &str = "Algorithms";
+    EnumAlgorithms,
     /// `CP_PADDING_SCHEMES`.
-    pub const PADDING_SCHEMES: &str = "Padding Schemes";
+    PaddingSchemes,
     /// `CP_CHAINING_MODES`.
-    pub const CHAINING_MODES: &str = "Chaining Modes";
-    /// `CCP_CONTAINER_INFO`.
-    pub const CONTAINER_INFO: &str = "Container Info";
+    ChainingModes,
+}
+
+/// The container properties of `CardGetContainerProperty` and `CardSetContainerProperty` (§4.5.2,
+/// §4.5.3), matched against windows-sys's `CCP_*` constants.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ContainerProperty {
+    /// `CCP_CONTAINER_INFO`: a `CONTAINER_INFO`, which the ABI builds from
+    /// [`CardContext::container_keys`].
+    ContainerInfo,
     /// `CCP_PIN_IDENTIFIER`.
-    pub const PIN_IDENTIFIER: &str = "PIN Identifier";
+    PinIdentifier,
     /// `CCP_ASSOCIATED_ECDH_KEY`.
-    pub const ASSOCIATED_ECDH_KEY: &str = "Associated ECDH Key";
+    AssociatedEcdhKey,
+}
+
+/// Largest value a caller may set (a window handle or a context string): a longer one is not read.
+pub(crate) const MAX_SET_LEN: u32 = 4096;
+
+/// A `CardSetProperty` call, checked for what needs no card.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct SetProperty<'a> {
+    /// The property.
+    pub property: CardProperty,
+    /// `pbData`, `None` when NULL (allowed for `CP_PIN_CONTEXT_STRING` only: it clears the string).
+    pub value: Option<&'a [u8]>,
+}
+
+impl<'a> SetProperty<'a> {
+    /// Checks the value; a parent window must be one (`is_window`, which only Windows can answer).
+    pub(crate) fn decode(
+        property: CardProperty,
+        data: CallerBytes<'a>,
+        is_window: impl FnOnce(usize) -> bool,
+    ) -> Result<Self> {
+        let value = match data {
+            CallerBytes::Read(value) => Some(value),
+            CallerBytes::Null { len } if len <= MAX_SET_LEN => None,
+            _ => return Err(MdError::InvalidParameter("cbDataLen")),
+        };
+        if value.is_none() && property != CardProperty::PinContextString {
+            return Err(MdError::InvalidParameter("pbData is NULL"));
+        }
+        if property == CardProperty::ParentWindow
+            && let Some(Ok(hwnd)) = value.map(<[u8; size_of::<usize>()]>::try_from)
+            && !is_window(usize::from_le_bytes(hwnd))
+        {
+            return Err(MdError::InvalidParameter("not a window"));
+        }
+        Ok(Self { property, value })
+    }
 }
 
 /// Cache modes.
@@ -98,9 +150,28 @@ pub struct KeySizes {
 }
 
 impl KeySizes {
-    /// The 20-byte structure, version 1.
+    /// The 20-byte structure, version 1 (`CP_CARD_KEYSIZES`).
     pub fn to_bytes(self) -> Vec<u8> {
-        dwords(&[1, self.minimum, self.default, self.maximum, self.increment])
+        let s = CARD_KEY_SIZES::from(self);
+        dwords(&[
+            s.dwVersion,
+            s.dwMinimumBitlen,
+            s.dwDefaultBitlen,
+            s.dwMaximumBitlen,
+            s.dwIncrementalBitlen,
+        ])
+    }
+}
+
+impl From<KeySizes> for CARD_KEY_SIZES {
+    fn from(s: KeySizes) -> Self {
+        Self {
+            dwVersion: CARD_KEY_SIZES_CURRENT_VERSION,
+            dwMinimumBitlen: s.minimum,
+            dwDefaultBitlen: s.default,
+            dwMaximumBitlen: s.maximum,
+            dwIncrementalBitlen: s.increment,
+        }
     }
 }
 
@@ -113,6 +184,24 @@ pub struct Capabilities {
     pub key_gen: bool,
 }
 
+impl Capabilities {
+    /// The 12-byte structure, version 1 (`CP_CARD_CAPABILITIES`).
+    pub fn to_bytes(self) -> Vec<u8> {
+        let c = CARD_CAPABILITIES::from(self);
+        dwords(&[c.dwVersion, c.fCertificateCompression as u32, c.fKeyGen as u32])
+    }
+}
+
+impl From<Capabilities> for CARD_CAPABILITIES {
+    fn from(c: Capabilities) -> Self {
+        Self {
+            dwVersion: CARD_CAPABILITIES_CURRENT_VERSION,
+            fCertificateCompression: c.certificate_compression.into(),
+            fKeyGen: c.key_gen.into(),
+        }
+    }
+}
+
 /// `CARD_FREE_SPACE_INFO` content.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FreeSpace {
@@ -122,6 +211,30 @@ pub struct FreeSpace {
     pub containers_available: u32,
     /// Containers at most.
     pub max_containers: u32,
+}
+
+impl FreeSpace {
+    /// The 16-byte structure, version 1 (`CP_CARD_FREE_SPACE`).
+    pub fn to_bytes(self) -> Vec<u8> {
+        let f = CARD_FREE_SPACE_INFO::from(self);
+        dwords(&[
+            f.dwVersion,
+            f.dwBytesAvailable,
+            f.dwKeyContainersAvailable,
+            f.dwMaxKeyContainers,
+        ])
+    }
+}
+
+impl From<FreeSpace> for CARD_FREE_SPACE_INFO {
+    fn from(f: FreeSpace) -> Self {
+        Self {
+            dwVersion: CARD_FREE_SPACE_INFO_CURRENT_VERSION,
+            dwBytesAvailable: f.bytes_available,
+            dwKeyContainersAvailable: f.containers_available,
+            dwMaxKeyContainers: f.max_containers,
+        }
+    }
 }
 
 /// Little-endian DWORDs.
@@ -225,7 +338,7 @@ impl CardContext {
     }
 
     /// `CardGetProperty`: the value bytes.
-    pub fn get_property(&mut self, property: &str, flags: u32) -> Result<Vec<u8>> {
+    pub(crate) fn get_property(&mut self, property: CardProperty, flags: u32) -> Result<Vec<u8>> {
         let flags_must_be_zero = |v: Vec<u8>| {
             if flags == 0 {
                 Ok(v)
@@ -234,39 +347,24 @@ impl CardContext {
             }
         };
         match property {
-            name::FREE_SPACE => {
-                let f = self.free_space();
-                flags_must_be_zero(dwords(&[
-                    1,
-                    f.bytes_available,
-                    f.containers_available,
-                    f.max_containers,
-                ]))
-            }
-            name::CAPABILITIES => {
-                let c = self.capabilities();
-                flags_must_be_zero(dwords(&[
-                    1,
-                    u32::from(c.certificate_compression),
-                    u32::from(c.key_gen),
-                ]))
-            }
-            name::KEY_SIZES => Ok(self.key_sizes(flags)?.to_bytes()),
-            name::READ_ONLY => flags_must_be_zero(bool_value(true)),
-            name::CACHE_MODE => {
+            CardProperty::FreeSpace => flags_must_be_zero(self.free_space().to_bytes()),
+            CardProperty::Capabilities => flags_must_be_zero(self.capabilities().to_bytes()),
+            CardProperty::KeySizes => Ok(self.key_sizes(flags)?.to_bytes()),
+            CardProperty::ReadOnly => flags_must_be_zero(bool_value(true)),
+            CardProperty::CacheMode => {
                 if flags != 0 {
                     return Err(MdError::InvalidParameter("flags"));
                 }
                 Ok(dwords(&[self.cache_mode()?]))
             }
-            name::X509_ENROLLMENT => flags_must_be_zero(bool_value(false)),
-            name::GUID => {
+            CardProperty::X509Enrollment => flags_must_be_zero(bool_value(false)),
+            CardProperty::Guid => {
                 if flags != 0 {
                     return Err(MdError::InvalidParameter("flags"));
                 }
                 Ok(self.identity()?.card_id.to_vec())
             }
-            name::SERIAL_NO => {
+            CardProperty::SerialNo => {
                 if flags != 0 {
                     return Err(MdError::InvalidParameter("flags"));
                 }
@@ -275,13 +373,13 @@ impl CardContext {
                     None => Err(MdError::Unsupported("the card reports no serial number")),
                 }
             }
-            name::PIN_INFO => match PinInfo::for_role(flags) {
+            CardProperty::PinInfo => match PinInfo::for_role(flags) {
                 Some(info) => Ok(info.to_bytes().to_vec()),
                 None => Err(MdError::InvalidParameter("no such PIN")),
             },
-            name::LIST_PINS => flags_must_be_zero(dwords(&[pins::LISTED_ROLES])),
-            name::AUTHENTICATED_STATE => flags_must_be_zero(dwords(&[self.auth.pin_set()])),
-            name::PIN_STRENGTH_VERIFY => {
+            CardProperty::ListPins => flags_must_be_zero(dwords(&[pins::LISTED_ROLES])),
+            CardProperty::AuthenticatedState => flags_must_be_zero(dwords(&[self.auth.pin_set()])),
+            CardProperty::PinStrengthVerify => {
                 if flags == pins::ROLE_EVERYONE
                     || flags >= pins::MAX_PINS
                     || pins::LISTED_ROLES & pins::pin_set(flags) == 0
@@ -290,61 +388,61 @@ impl CardContext {
                 }
                 Ok(dwords(&[1])) // CARD_PIN_STRENGTH_PLAINTEXT
             }
-            name::PIN_STRENGTH_CHANGE | name::PIN_STRENGTH_UNBLOCK => {
+            CardProperty::PinStrengthChange | CardProperty::PinStrengthUnblock => {
                 Err(MdError::Unsupported("not used by the CSP (spec §4.5.1)"))
             }
-            name::KEY_IMPORT_SUPPORT => flags_must_be_zero(dwords(&[0])),
-            name::ENUM_ALGORITHMS => match flags {
+            CardProperty::KeyImportSupport => flags_must_be_zero(dwords(&[0])),
+            CardProperty::EnumAlgorithms => match flags {
                 // Secure key injection is not supported: no symmetric or asymmetric session algorithms.
                 CIPHER_OPERATION | ASYMMETRIC_OPERATION => Ok(wide_multistring(&[])),
                 _ => Err(MdError::InvalidParameter("flags")),
             },
-            name::PADDING_SCHEMES => match flags {
+            CardProperty::PaddingSchemes => match flags {
                 CIPHER_OPERATION => Ok(dwords(&[0])),
                 ASYMMETRIC_OPERATION => Ok(dwords(&[ASYMMETRIC_PADDINGS])),
                 _ => Err(MdError::InvalidParameter("flags")),
             },
-            name::CHAINING_MODES => flags_must_be_zero(wide_multistring(&[])),
-            _ => Err(MdError::InvalidParameter("unknown property")),
+            CardProperty::ChainingModes => flags_must_be_zero(wide_multistring(&[])),
+            CardProperty::ParentWindow | CardProperty::PinContextString => {
+                Err(MdError::InvalidParameter("a property that is only set"))
+            }
         }
     }
 
-    /// `CardSetProperty`. `data` is `None` when `pbData` was NULL.
-    pub fn set_property(&mut self, property: &str, data: Option<&[u8]>, flags: u32) -> Result<()> {
-        if flags != 0 {
-            return Err(MdError::InvalidParameter("flags"));
-        }
-        match property {
-            name::PARENT_WINDOW => {
-                let data = data.ok_or(MdError::InvalidParameter("parent window"))?;
+    /// `CardSetProperty`.
+    pub(crate) fn set_property(&mut self, request: &SetProperty<'_>, flags: u32) -> Result<()> {
+        no_flags(flags)?;
+        match request.property {
+            CardProperty::ParentWindow => {
+                let data = request.value.ok_or(MdError::InvalidParameter("parent window"))?;
                 let bytes: [u8; size_of::<usize>()] = data
                     .try_into()
                     .map_err(|_| MdError::InvalidParameter("parent window size"))?;
                 self.parent_window = usize::from_le_bytes(bytes);
                 Ok(())
             }
-            name::PIN_CONTEXT_STRING => {
-                self.pin_context = data.map(crate::utf16::units_until_nul);
+            CardProperty::PinContextString => {
+                self.pin_context = request.value.map(crate::utf16::units_until_nul);
                 Ok(())
             }
-            name::FREE_SPACE
-            | name::CAPABILITIES
-            | name::KEY_SIZES
-            | name::LIST_PINS
-            | name::AUTHENTICATED_STATE
-            | name::KEY_IMPORT_SUPPORT
-            | name::ENUM_ALGORITHMS
-            | name::PADDING_SCHEMES
-            | name::CHAINING_MODES
-            | name::READ_ONLY
-            | name::CACHE_MODE
-            | name::X509_ENROLLMENT
-            | name::GUID
-            | name::SERIAL_NO
-            | name::PIN_INFO
-            | name::PIN_STRENGTH_VERIFY
-            | name::PIN_STRENGTH_CHANGE
-            | name::PIN_STRENGTH_UNBLOCK => {
+            CardProperty::FreeSpace
+            | CardProperty::Capabilities
+            | CardProperty::KeySizes
+            | CardProperty::ListPins
+            | CardProperty::AuthenticatedState
+            | CardProperty::KeyImportSupport
+            | CardProperty::EnumAlgorithms
+            | CardProperty::PaddingSchemes
+            | CardProperty::ChainingModes
+            | CardProperty::ReadOnly
+            | CardProperty::CacheMode
+            | CardProperty::X509Enrollment
+            | CardProperty::Guid
+            | CardProperty::SerialNo
+            | CardProperty::PinInfo
+            | CardProperty::PinStrengthVerify
+            | CardProperty::PinStrengthChange
+            | CardProperty::PinStrengthUnblock => {
                 if self.auth.admin {
                     Err(MdError::Unsupported("property cannot be set on this card"))
                 } else {
@@ -353,40 +451,43 @@ impl CardContext {
                     ))
                 }
             }
-            _ => Err(MdError::InvalidParameter("unknown property")),
         }
     }
 
     /// `CardGetContainerProperty` for the properties that are plain values (not `CCP_CONTAINER_INFO`,
     /// which the ABI layer builds from [`CardContext::container_keys`]).
-    pub fn container_property(&mut self, index: u8, property: &str) -> Result<Vec<u8>> {
-        if !matches!(property, name::PIN_IDENTIFIER | name::ASSOCIATED_ECDH_KEY) {
-            return Err(MdError::InvalidParameter("unknown container property"));
-        }
-        let container = self.container(index)?;
+    pub(crate) fn container_property(&mut self, index: u8, property: ContainerProperty) -> Result<Vec<u8>> {
         match property {
-            name::PIN_IDENTIFIER => Ok(dwords(&[container.pin])),
-            name::ASSOCIATED_ECDH_KEY => match container.associated_ecdh {
+            ContainerProperty::PinIdentifier => Ok(dwords(&[self.container(index)?.pin])),
+            ContainerProperty::AssociatedEcdhKey => match self.container(index)?.associated_ecdh {
                 Some(twin) => Ok(vec![twin]),
                 None => Err(MdError::InvalidParameter(
                     "the container has no associated ECDH key",
                 )),
             },
-            _ => Err(MdError::InvalidParameter("unknown container property")),
+            ContainerProperty::ContainerInfo => Err(MdError::Unexpected(
+                "CCP_CONTAINER_INFO is a CONTAINER_INFO the ABI builds".into(),
+            )),
         }
     }
 
     /// `CardSetContainerProperty`: the bindings of a read-only card are fixed by its keys' policies.
-    pub fn set_container_property(&mut self, index: u8, property: &str, _data: &[u8]) -> Result<()> {
-        if !matches!(
-            property,
-            name::PIN_IDENTIFIER | name::ASSOCIATED_ECDH_KEY | name::CONTAINER_INFO
-        ) {
-            return Err(MdError::InvalidParameter("unknown container property"));
+    pub(crate) fn set_container_property(
+        &mut self,
+        index: u8,
+        property: ContainerProperty,
+        data: CallerBytes<'_>,
+    ) -> Result<()> {
+        match data {
+            CallerBytes::Read(_) => {}
+            CallerBytes::Null { len } if len <= MAX_SET_LEN => {
+                return Err(MdError::InvalidParameter("pbData is NULL"));
+            }
+            _ => return Err(MdError::InvalidParameter("cbDataLen")),
         }
         self.container(index)?;
         match property {
-            name::PIN_IDENTIFIER | name::ASSOCIATED_ECDH_KEY => {
+            ContainerProperty::PinIdentifier | ContainerProperty::AssociatedEcdhKey => {
                 if self.auth.user || self.auth.admin {
                     Err(MdError::Unsupported(
                         "container bindings follow the keys' PIN policies",
@@ -397,8 +498,7 @@ impl CardContext {
                     ))
                 }
             }
-            name::CONTAINER_INFO => Err(MdError::Unsupported("read-only property")),
-            _ => Err(MdError::InvalidParameter("unknown container property")),
+            ContainerProperty::ContainerInfo => Err(MdError::Unsupported("read-only property")),
         }
     }
 
@@ -427,3 +527,25 @@ impl CardContext {
 
 /// The admin role constant, re-exported for the ABI layer's legacy user-name mapping.
 pub const ADMIN: u32 = ROLE_ADMIN;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_set_value_is_bounded_and_a_parent_window_must_be_one() {
+        let hwnd = 0x1234usize.to_le_bytes();
+        let set = |property, data| SetProperty::decode(property, data, |h| h == 0x1234);
+        assert!(set(CardProperty::ParentWindow, CallerBytes::Read(&hwnd)).is_ok());
+        let other = 0x99usize.to_le_bytes();
+        assert!(
+            set(CardProperty::ParentWindow, CallerBytes::Read(&other)).is_err(),
+            "not a window"
+        );
+        let cleared = set(CardProperty::PinContextString, CallerBytes::Null { len: 0 }).unwrap();
+        assert_eq!(cleared.value, None, "a NULL context string clears it");
+        assert!(set(CardProperty::ParentWindow, CallerBytes::Null { len: 0 }).is_err());
+        assert!(set(CardProperty::PinContextString, CallerBytes::Null { len: 5000 }).is_err());
+        assert!(set(CardProperty::PinContextString, CallerBytes::TooLong { len: 5000 }).is_err());
+    }
+}

@@ -2,14 +2,52 @@
 //! the card signs a hash with ECDSA. RSA signatures go back little-endian, ECDSA as big-endian `r ‖ s`.
 
 use tessera_piv::PublicKey;
+use windows_sys::Win32::Security::Cryptography::{
+    CARD_BUFFER_SIZE_ONLY, CARD_PADDING_INFO_PRESENT, CARD_PADDING_NONE, CARD_PADDING_PKCS1,
+    CARD_PADDING_PSS, CRYPT_NOHASHOID, CRYPT_TYPE2_FORMAT, CRYPT_X931_FORMAT,
+};
 
-use crate::containers::Container;
+use crate::containers::{Container, spec};
 use crate::context::CardContext;
 use crate::crypto::ecdsa;
 use crate::crypto::hash::HashAlg;
 use crate::crypto::padding;
 use crate::error::{MdError, Result};
+use crate::input::{CallerBytes, PaddingInfo};
 use crate::pins::ROLE_PIN_ALWAYS;
+
+/// Largest data a signing call may hand over (an RSA-4096 block is 512 bytes): longer data is not read.
+pub(crate) const MAX_SIGNING_INPUT: u32 = 1024;
+/// The padding types whose `pPaddingInfo` the module reads (`CARD_PADDING_NONE` has none).
+pub(crate) const PADDINGS_WITH_INFO: [u32; 2] = [CARD_PADDING_PKCS1, CARD_PADDING_PSS];
+/// Defined `CryptSignHash` flags the module does not do.
+const UNSUPPORTED_SIGNING_FLAGS: u32 = CRYPT_TYPE2_FORMAT | CRYPT_X931_FORMAT;
+/// Every `dwSigningFlags` bit the interface defines.
+const KNOWN_SIGNING_FLAGS: u32 =
+    CARD_PADDING_INFO_PRESENT | CARD_BUFFER_SIZE_ONLY | CRYPT_NOHASHOID | UNSUPPORTED_SIGNING_FLAGS;
+
+/// `CARD_SIGNING_INFO` as the caller filled it (Smart Card Minidriver Specification 7.07 §4.7.5), read
+/// by the ABI: nothing here is a pointer.
+#[derive(Debug, Clone)]
+pub(crate) struct SigningInfo<'a> {
+    /// `dwVersion` (0 counts as 1).
+    pub version: u32,
+    /// `bContainerIndex`.
+    pub container_index: u8,
+    /// `dwKeySpec`.
+    pub key_spec: u32,
+    /// `dwSigningFlags`.
+    pub signing_flags: u32,
+    /// `aiHashAlg`.
+    pub hash_alg: u32,
+    /// `pbData` / `cbData`, read up to [`MAX_SIGNING_INPUT`] bytes.
+    pub data: CallerBytes<'a>,
+    /// `dwPaddingType` (version 2; 0 in version 1).
+    pub padding_type: u32,
+    /// What `pPaddingInfo` points to, read when the structure is version 2, `CARD_PADDING_INFO_PRESENT`
+    /// is set, the type is one of [`PADDINGS_WITH_INFO`] and the pointer is not NULL.
+    pub padding_info: Option<PaddingInfo<'a>>,
+}
 
 /// How an RSA signature is padded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,6 +93,74 @@ pub enum Signed {
     Size(usize),
     /// The signature in the form Windows expects.
     Signature(Vec<u8>),
+}
+
+impl<'a> SignRequest<'a> {
+    /// Checks a `CARD_SIGNING_INFO` for everything that needs no card: version, data, flags, key spec
+    /// and padding. A NULL hash name in PSS padding information means SHA-1 (as OpenSC reads it); one in
+    /// PKCS#1 padding information means the data is signed as given.
+    pub(crate) fn decode(info: SigningInfo<'a>) -> Result<Self> {
+        let version = info.version.max(1);
+        if version > 2 {
+            return Err(MdError::RevisionMismatch("CARD_SIGNING_INFO version"));
+        }
+        let data = match info.data {
+            CallerBytes::Read(data) if !data.is_empty() => data,
+            CallerBytes::TooLong { .. } => return Err(MdError::InvalidParameter("cbData")),
+            _ => return Err(MdError::InvalidParameter("pbData")),
+        };
+        let flags = info.signing_flags;
+        if flags & !KNOWN_SIGNING_FLAGS != 0 {
+            return Err(MdError::InvalidParameter("dwSigningFlags"));
+        }
+        if flags & UNSUPPORTED_SIGNING_FLAGS != 0 {
+            return Err(MdError::Unsupported("type 2 and X9.31 signature formats"));
+        }
+        spec::check(info.key_spec)?;
+        let padding = if flags & CARD_PADDING_INFO_PRESENT != 0 {
+            if version < 2 {
+                return Err(MdError::RevisionMismatch(
+                    "padding info needs CARD_SIGNING_INFO version 2",
+                ));
+            }
+            let padding_info = || {
+                info.padding_info
+                    .as_ref()
+                    .ok_or(MdError::InvalidParameter("pPaddingInfo is NULL"))
+            };
+            match info.padding_type {
+                CARD_PADDING_NONE => SignPadding::None,
+                CARD_PADDING_PKCS1 => SignPadding::Pkcs1 {
+                    hash: padding_info()?.hash()?,
+                    no_oid: false,
+                },
+                CARD_PADDING_PSS => {
+                    let padding_info = padding_info()?;
+                    let hash = padding_info.hash()?.unwrap_or(HashAlg::Sha1);
+                    if hash == HashAlg::Md5Sha1 {
+                        return Err(MdError::InvalidParameter("PSS with MD5+SHA-1"));
+                    }
+                    SignPadding::Pss {
+                        hash,
+                        salt_len: padding_info.salt_len as usize,
+                    }
+                }
+                _ => return Err(MdError::InvalidParameter("dwPaddingType")),
+            }
+        } else {
+            SignPadding::Pkcs1 {
+                hash: HashAlg::from_alg_id(info.hash_alg)?,
+                no_oid: flags & CRYPT_NOHASHOID != 0,
+            }
+        };
+        Ok(Self {
+            index: info.container_index,
+            key_spec: info.key_spec,
+            padding,
+            data,
+            size_only: flags & CARD_BUFFER_SIZE_ONLY != 0,
+        })
+    }
 }
 
 impl CardContext {
@@ -165,4 +271,159 @@ pub(crate) fn left_pad(raw: &[u8], k: usize) -> Result<Vec<u8>> {
     let mut out = vec![0u8; k - raw.len()];
     out.extend_from_slice(raw);
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use windows_sys::Win32::Security::Cryptography::{AT_ECDSA_P521, AT_KEYEXCHANGE, CALG_SHA_256};
+
+    use super::*;
+    use crate::codes::{ERROR_REVISION_MISMATCH, SCARD_E_INVALID_PARAMETER, SCARD_E_UNSUPPORTED_FEATURE};
+    use crate::input::CallerString;
+
+    const HASH: [u8; 32] = [7; 32];
+
+    fn info(
+        flags: u32,
+        padding_type: u32,
+        padding_info: Option<PaddingInfo<'static>>,
+    ) -> SigningInfo<'static> {
+        SigningInfo {
+            version: 2,
+            container_index: 1,
+            key_spec: AT_KEYEXCHANGE,
+            signing_flags: flags,
+            hash_alg: CALG_SHA_256,
+            data: CallerBytes::Read(&HASH),
+            padding_type,
+            padding_info,
+        }
+    }
+
+    fn alg(name: &str) -> Option<PaddingInfo<'static>> {
+        Some(PaddingInfo {
+            alg_id: CallerString::Units(name.encode_utf16().collect()),
+            salt_len: 32,
+            ..PaddingInfo::default()
+        })
+    }
+
+    fn code(info: SigningInfo<'_>) -> u32 {
+        SignRequest::decode(info).unwrap_err().code()
+    }
+
+    #[test]
+    fn without_padding_information_the_alg_id_names_the_hash() {
+        let r = SignRequest::decode(info(CARD_BUFFER_SIZE_ONLY, 0, None)).unwrap();
+        assert_eq!(
+            r.padding,
+            SignPadding::Pkcs1 {
+                hash: Some(HashAlg::Sha256),
+                no_oid: false
+            }
+        );
+        assert!(r.size_only);
+        let bare = SignRequest::decode(info(CRYPT_NOHASHOID, 0, None)).unwrap();
+        assert!(matches!(bare.padding, SignPadding::Pkcs1 { no_oid: true, .. }));
+    }
+
+    #[test]
+    fn a_null_hash_name_means_sha1_for_pss_and_the_data_as_given_for_pkcs1() {
+        let null = Some(PaddingInfo::default());
+        let pss =
+            SignRequest::decode(info(CARD_PADDING_INFO_PRESENT, CARD_PADDING_PSS, null.clone())).unwrap();
+        assert_eq!(
+            pss.padding,
+            SignPadding::Pss {
+                hash: HashAlg::Sha1,
+                salt_len: 0
+            }
+        );
+        let pkcs1 = SignRequest::decode(info(CARD_PADDING_INFO_PRESENT, CARD_PADDING_PKCS1, null)).unwrap();
+        assert_eq!(
+            pkcs1.padding,
+            SignPadding::Pkcs1 {
+                hash: None,
+                no_oid: false
+            }
+        );
+        let named =
+            SignRequest::decode(info(CARD_PADDING_INFO_PRESENT, CARD_PADDING_PSS, alg("SHA384"))).unwrap();
+        assert_eq!(
+            named.padding,
+            SignPadding::Pss {
+                hash: HashAlg::Sha384,
+                salt_len: 32
+            }
+        );
+    }
+
+    #[test]
+    fn each_input_decides_its_error_in_the_interfaces_order() {
+        let present = CARD_PADDING_INFO_PRESENT;
+        assert_eq!(
+            code(SigningInfo {
+                version: 3,
+                ..info(0, 0, None)
+            }),
+            ERROR_REVISION_MISMATCH
+        );
+        assert_eq!(
+            code(SigningInfo {
+                data: CallerBytes::Read(&[]),
+                ..info(0, 0, None)
+            }),
+            SCARD_E_INVALID_PARAMETER
+        );
+        assert_eq!(
+            code(SigningInfo {
+                data: CallerBytes::TooLong { len: 2000 },
+                ..info(0, 0, None)
+            }),
+            SCARD_E_INVALID_PARAMETER
+        );
+        assert_eq!(code(info(0x8000, 0, None)), SCARD_E_INVALID_PARAMETER);
+        assert_eq!(
+            code(info(CRYPT_X931_FORMAT, 0, None)),
+            SCARD_E_UNSUPPORTED_FEATURE
+        );
+        // An unsupported key spec comes before a bad hash name.
+        let p521 = SigningInfo {
+            key_spec: AT_ECDSA_P521,
+            ..info(
+                present,
+                CARD_PADDING_PSS,
+                Some(PaddingInfo {
+                    alg_id: CallerString::TooLong,
+                    ..PaddingInfo::default()
+                }),
+            )
+        };
+        assert_eq!(code(p521), SCARD_E_UNSUPPORTED_FEATURE);
+        assert_eq!(
+            code(SigningInfo {
+                version: 1,
+                ..info(present, CARD_PADDING_PSS, None)
+            }),
+            ERROR_REVISION_MISMATCH
+        );
+        assert_eq!(
+            code(info(present, CARD_PADDING_PSS, None)),
+            SCARD_E_INVALID_PARAMETER,
+            "NULL pPaddingInfo"
+        );
+        assert_eq!(
+            code(info(present, 0x40, alg("SHA256"))),
+            SCARD_E_INVALID_PARAMETER,
+            "dwPaddingType"
+        );
+        assert_eq!(
+            code(info(present, CARD_PADDING_PSS, alg("SHAMD5"))),
+            SCARD_E_INVALID_PARAMETER
+        );
+        assert_eq!(
+            code(info(present, CARD_PADDING_PSS, alg("MD4"))),
+            SCARD_E_UNSUPPORTED_FEATURE
+        );
+    }
 }

@@ -43,7 +43,10 @@ pub(crate) fn guard(entry: &'static str, f: impl FnOnce() -> Result<(), MdError>
 }
 
 /// An `HRESULT` export (`DllRegisterServer`, `DllUnregisterServer`): a panic becomes `E_UNEXPECTED`.
-#[cfg_attr(not(windows), allow(dead_code))]
+#[cfg_attr(
+    not(windows),
+    expect(dead_code, reason = "only the Windows DLL exports DllRegisterServer")
+)]
 pub(crate) fn guard_hresult(entry: &'static str, f: impl FnOnce() -> i32) -> i32 {
     /// `E_UNEXPECTED`.
     const E_UNEXPECTED: i32 = 0x8000_FFFFu32 as i32;

@@ -11,14 +11,16 @@
 
 use std::collections::BTreeMap;
 use std::ffi::c_void;
-use std::ptr::addr_of;
+use std::mem::offset_of;
 use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use windows_sys::Win32::Security::Cryptography::{
-    CARD_DATA, PFN_CSP_ALLOC, PFN_CSP_FREE, PFN_CSP_PAD_DATA, PFN_CSP_UNPAD_DATA,
+    CARD_DATA, PFN_CSP_ALLOC, PFN_CSP_FREE, PFN_CSP_UNPAD_DATA,
 };
 
+use crate::abi::csp_buf::CspBuf;
+use crate::agreement::AgreementRef;
 use crate::context::CardContext;
 use crate::error::{MdError, Result};
 
@@ -97,10 +99,12 @@ impl ContextCell {
 /// `cd` is non-null and points to a live `CARD_DATA` the caller owns (member 14 exists in every version
 /// and is pointer-aligned, like the structure).
 unsafe fn vendor_field<'a>(cd: *const CARD_DATA) -> &'a AtomicPtr<c_void> {
+    // SAFETY: per the caller, member 14 exists.
+    let member = unsafe { &raw const (*cd).pvVendorSpecific };
     // SAFETY: per the caller; the CSP never touches the member (it is the minidriver's), so every access
     // to it goes through this atomic view. The structure is the caller's writable memory even where the
     // interface passes it as `const`.
-    unsafe { AtomicPtr::from_ptr(addr_of!((*cd).pvVendorSpecific).cast_mut()) }
+    unsafe { AtomicPtr::from_ptr(member.cast_mut()) }
 }
 
 /// The handle in `pvVendorSpecific` (0 when NULL).
@@ -123,15 +127,34 @@ pub(crate) unsafe fn swap_vendor_handle(cd: *const CARD_DATA, handle: usize) -> 
         .addr()
 }
 
-/// The caller's memory callbacks and padding callbacks, copied out of `CARD_DATA` for one call.
+/// The members the CSP fills before a call (indices 0–13 in every version: version, ATR, card name, its
+/// memory, cache and padding callbacks, the PC/SC handles), copied. `pvVendorSpecific` (14) is the
+/// module's and is only ever accessed atomically, so the copy stops before it.
+///
+/// # Safety
+/// `cd` is non-null and points to a `CARD_DATA` of any version the caller owns for the call.
+pub(crate) unsafe fn csp_members(cd: *const CARD_DATA) -> CARD_DATA {
+    let mut copy = CARD_DATA::default();
+    // SAFETY: the first 14 members exist in every version and are readable; each is an integer, a raw
+    // pointer or an optional function pointer the CSP set (or NULL), and the copy cannot overlap `cd`.
+    unsafe {
+        std::ptr::copy_nonoverlapping(
+            cd.cast::<u8>(),
+            (&raw mut copy).cast::<u8>(),
+            offset_of!(CARD_DATA, pvVendorSpecific),
+        )
+    };
+    copy
+}
+
+/// The CSP's callbacks the module uses, copied out of `CARD_DATA` for one call.
 #[derive(Clone, Copy)]
 pub(crate) struct Callbacks {
+    /// `pfnCspAlloc`: every buffer the module returns comes from it (see [`CspBuf`](super::csp_buf::CspBuf)).
     pub alloc: PFN_CSP_ALLOC,
+    /// `pfnCspFree`.
     pub free: PFN_CSP_FREE,
-    /// Not called: the module pads signatures itself.
-    #[allow(dead_code)]
-    pub pad: PFN_CSP_PAD_DATA,
-    /// `CardRSADecrypt` hands the raw block to it when the CSP offers it (version 7).
+    /// `pfnCspUnpadData` (version 7): `CardRSADecrypt` hands the raw block to it when the CSP offers it.
     pub unpad: PFN_CSP_UNPAD_DATA,
 }
 
@@ -153,31 +176,27 @@ impl Entry {
             return Err(MdError::InvalidParameter("pCardData is NULL"));
         }
         // SAFETY: `cd` is non-null and, per the interface contract, points to a CARD_DATA the caller
-        // owns for the duration of the call; the fields read here exist in every version (indices 0–14).
-        let (handle, alloc, free, pad) = unsafe {
-            (
-                vendor_handle(cd),
-                addr_of!((*cd).pfnCspAlloc).read(),
-                addr_of!((*cd).pfnCspFree).read(),
-                addr_of!((*cd).pfnCspPadData).read(),
-            )
-        };
+        // owns for the duration of the call.
+        let handle = unsafe { vendor_handle(cd) };
         let cell = ContextCell::find(handle).ok_or(MdError::InvalidParameter(
             "CARD_DATA has no context (not acquired or deleted)",
         ))?;
+        // SAFETY: as above.
+        let csp = unsafe { csp_members(cd) };
         let mut entry = Self {
             cd,
             cell,
             callbacks: Callbacks {
-                alloc,
-                free,
-                pad,
+                alloc: csp.pfnCspAlloc,
+                free: csp.pfnCspFree,
                 unpad: None,
             },
         };
         if entry.interface_version() >= 7 {
             // SAFETY: the negotiated version is 7, so the caller's structure has the v7 members.
-            entry.callbacks.unpad = unsafe { addr_of!((*cd).pfnCspUnpadData).read() };
+            let unpad = unsafe { &raw const (*cd).pfnCspUnpadData };
+            // SAFETY: as above; the member is the CSP's and readable.
+            entry.callbacks.unpad = unsafe { unpad.read() };
         }
         Ok(entry)
     }
@@ -194,67 +213,55 @@ impl Entry {
         if self.cell.deleted.load(Ordering::Acquire) {
             return Err(MdError::InvalidParameter("the context was deleted"));
         }
-        // SAFETY: fields 12 and 13 exist in every CARD_DATA version; `cd` was checked non-null.
-        let (hctx, hcard) = unsafe {
-            (
-                addr_of!((*self.cd).hSCardCtx).read(),
-                addr_of!((*self.cd).hScard).read(),
-            )
-        };
-        ctx.begin_call(hctx, hcard);
+        // SAFETY: `cd` was checked non-null and is the caller's for the call.
+        let csp = unsafe { csp_members(self.cd) };
+        ctx.begin_call(csp.hSCardCtx, csp.hScard);
         f(&mut ctx)
     }
 
-    /// Copies `data` into a new CSP buffer.
-    pub(crate) fn alloc_copy(&self, data: &[u8]) -> Result<*mut u8> {
-        alloc_copy(self.callbacks.alloc, data)
+    /// The CSP removes RSA padding itself (`pfnCspUnpadData`, version 7).
+    pub(crate) fn csp_unpads(&self) -> bool {
+        self.callbacks.unpad.is_some()
     }
 
-    /// Frees a CSP buffer (used to undo a partial result).
-    pub(crate) fn free(&self, p: *mut u8) {
-        free(self.callbacks.free, p);
+    /// A new CSP buffer holding `data`, to hand to the caller.
+    pub(crate) fn csp_copy(&self, data: &[u8]) -> Result<CspBuf> {
+        CspBuf::copy_of(&self.callbacks, data)
     }
-}
 
-/// Allocates with `pfnCspAlloc` and copies `data` (at least one byte is requested, so that an empty
-/// result is still a real allocation the caller can free).
-pub(crate) fn alloc_copy(alloc: PFN_CSP_ALLOC, data: &[u8]) -> Result<*mut u8> {
-    let Some(alloc) = alloc else {
-        return Err(MdError::NoMemory);
-    };
-    // SAFETY: calling the CSP's allocator with a size; it returns NULL or a writable block of that size.
-    let p = unsafe { alloc(data.len().max(1)) } as *mut u8;
-    if p.is_null() {
-        return Err(MdError::NoMemory);
+    /// As [`Entry::csp_copy`] for a secret (a derived key): wiped if it is never handed over.
+    pub(crate) fn secret_csp_copy(&self, data: &[u8]) -> Result<CspBuf> {
+        CspBuf::secret_copy_of(&self.callbacks, data)
     }
-    // SAFETY: `p` is a fresh allocation of at least `data.len()` bytes that cannot overlap `data`.
-    unsafe { std::ptr::copy_nonoverlapping(data.as_ptr(), p, data.len()) };
-    Ok(p)
-}
 
-/// Frees with `pfnCspFree`.
-pub(crate) fn free(free: PFN_CSP_FREE, p: *mut u8) {
-    if let (Some(free), false) = (free, p.is_null()) {
-        // SAFETY: `p` came from the same CSP's allocator and is not used afterwards.
-        unsafe { free(p as *const c_void) };
+    /// The agreement an NCrypt secret handle stands for, through the KSP's `pfnCspGetDHAgreement`
+    /// (Smart Card Minidriver Specification 7.07 §3.2.3).
+    pub(crate) fn secret_agreement(&self, handle: usize) -> Result<u8> {
+        // SAFETY: `cd` is the caller's; member 43 exists from version 5, and CardDeriveKey (the only
+        // caller) is in the table from version 5.
+        let member = unsafe { &raw const (*self.cd).pfnCspGetDHAgreement };
+        // SAFETY: as above.
+        let Some(callback) = (unsafe { member.read() }) else {
+            return Err(MdError::InvalidParameter(
+                "secret handle without pfnCspGetDHAgreement",
+            ));
+        };
+        let mut index = 0u8;
+        // SAFETY: the KSP's callback, with its own CARD_DATA and handle and an out-parameter of ours.
+        let rc = unsafe { callback(self.cd, std::ptr::without_provenance(handle), &mut index, 0) };
+        if rc != 0 {
+            return Err(MdError::InvalidParameter(
+                "the secret handle is not an on-card agreement",
+            ));
+        }
+        Ok(index)
     }
-}
 
-/// Writes `value` through an out-pointer that was checked non-null.
-///
-/// # Safety
-/// `p` must be valid for a write of `T` (the interface's out-parameters are).
-pub(crate) unsafe fn write_out<T>(p: *mut T, value: T) {
-    // SAFETY: guaranteed by the caller; unaligned writes are used because the CSP's buffers carry no
-    // alignment promise.
-    unsafe { p.write_unaligned(value) };
-}
-
-/// Reads `dwVersion` of a caller-owned, versioned structure (its first DWORD).
-///
-/// # Safety
-/// `p` must be non-null and point to at least four readable bytes.
-pub(crate) unsafe fn read_version(p: *const c_void) -> u32 {
-    // SAFETY: guaranteed by the caller.
-    unsafe { (p as *const u32).read_unaligned() }
+    /// Which agreement a derivation uses: its index, or the one a secret handle stands for.
+    pub(crate) fn agreement_index(&self, agreement: AgreementRef) -> Result<u8> {
+        match agreement {
+            AgreementRef::Index(index) => Ok(index),
+            AgreementRef::SecretHandle(handle) => self.secret_agreement(handle),
+        }
+    }
 }

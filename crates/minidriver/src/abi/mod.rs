@@ -1,18 +1,39 @@
 //! The C ABI: every `unsafe` line of the card module lives here.
 //!
-//! Each entry point is a thin wrapper: a panic boundary, pointer/flag/version checks, one call into the
-//! safe [`CardContext`](crate::context::CardContext), and the error mapped to its `DWORD` by
-//! [`MdError::code`](crate::error::MdError::code). `CARD_DATA` and every `PFN_CARD_*` type come from
-//! `windows-sys` (pinned by the layout assertions in `layout.rs`). Output buffers come from the CSP's
-//! `pfnCspAlloc`. `pvVendorSpecific` holds a handle to the context (see `card_data.rs`).
-#![allow(unsafe_code)]
+//! Each entry point is a few lines, always the same ones:
+//!
+//! 1. the panic boundary, `guard`, which also maps the error to its `DWORD` through
+//!    `MdError::code` and logs the result;
+//! 2. `Entry::enter`: `pCardData` and the context behind `pvVendorSpecific`;
+//! 3. the caller's pointers, each read one way (`caller`): a structure is copied once
+//!    (`CallerStruct`, as far as its version goes) and what it points to is
+//!    read by `marshal`; a buffer becomes a bounded `CallerBytes`, a string a bounded `CallerString`,
+//!    a name is matched against windows-sys's constants (`names`); an out-parameter is an
+//!    `Out`;
+//! 4. one safe decoder (`SignRequest::decode` and the like), which judges those plain values and holds
+//!    every flag and padding rule;
+//! 5. one call into the safe `CardContext` through
+//!    `Entry::with_context`;
+//! 6. the result written back: members through `CallerStruct::set`, buffers as a
+//!    `CspBuf` from the CSP's `pfnCspAlloc`, which frees itself unless handed over.
+//!
+//! `CARD_DATA` and every `PFN_CARD_*` type come from `windows-sys` (pinned by the layout assertions in
+//! `layout.rs`). `pvVendorSpecific` holds a handle to the context (see `card_data.rs`).
+#![allow(
+    unsafe_code,
+    reason = "the C ABI: the only module of the crate where unsafe code is allowed"
+)]
 
 mod boundary;
 pub use boundary::panics_caught;
 pub mod builtin;
+mod caller;
 mod card_data;
+mod csp_buf;
 mod entries;
 mod layout;
+mod marshal;
+mod names;
 mod pcsc_link;
 mod strings;
 mod table;

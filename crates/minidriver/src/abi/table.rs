@@ -1,24 +1,24 @@
 //! Filling the function table: only the members that exist at the negotiated version are written, so a
 //! caller that asked for an older version (and allocated a smaller structure) is never overrun.
 
-use std::ptr::addr_of_mut;
-
 use windows_sys::Win32::Security::Cryptography::CARD_DATA;
 
 use super::entries::{admin, auth, containers, crypto, files, properties, unsupported};
 
-/// Writes the function pointers of `version` (4–7) into `cd`, and clears `pvUnused3/4`.
+/// Writes `version` (4–7) and its function pointers into `cd`, and clears `pvUnused3/4`.
 ///
 /// # Safety
 /// `cd` points to a writable `CARD_DATA` of at least `version`'s size.
 pub(crate) unsafe fn fill(cd: *mut CARD_DATA, version: u32) {
     macro_rules! set {
-        ($field:ident, $value:expr) => {
-            // SAFETY: the member exists at this version (callers group members by version below), and
-            // `cd` is writable for the negotiated size.
-            unsafe { addr_of_mut!((*cd).$field).write($value) }
-        };
+        ($field:ident, $value:expr) => {{
+            // SAFETY: the member exists at this version (members are grouped by version below).
+            let member = unsafe { &raw mut (*cd).$field };
+            // SAFETY: and `cd` is writable for the negotiated size.
+            unsafe { member.write($value) }
+        }};
     }
+    set!(dwVersion, version);
     // Version 4 members (indices 15–40).
     set!(
         pfnCardDeleteContext,

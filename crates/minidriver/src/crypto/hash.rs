@@ -68,7 +68,7 @@ impl HashAlg {
     }
 
     /// Output length in bytes.
-    #[allow(clippy::len_without_is_empty)] // a digest length, not a collection
+    #[expect(clippy::len_without_is_empty, reason = "a digest length, not a collection")]
     pub fn len(self) -> usize {
         match self {
             Self::Md5 => 16,

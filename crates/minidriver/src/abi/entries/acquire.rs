@@ -1,21 +1,17 @@
 //! `CardAcquireContext` (the only export the CSP looks up) and `CardDeleteContext`.
 
-use std::ptr::{addr_of, addr_of_mut};
-
 use tessera_piv::Transport;
 use windows_sys::Win32::Security::Cryptography::CARD_DATA;
 
 use crate::abi::boundary::guard;
-use crate::abi::card_data::{ContextCell, swap_vendor_handle};
+use crate::abi::caller::bytes;
+use crate::abi::card_data::{ContextCell, csp_members, swap_vendor_handle};
 use crate::abi::pcsc_link::PcscLink;
 use crate::abi::table;
-use crate::atr::{Atr, AtrError};
-use crate::context::{CardContext, IMPLEMENTED_VERSION, MINIMUM_VERSION};
+use crate::acquire::{AcquireInfo, MAX_ATR_READ};
+use crate::context::CardContext;
 use crate::error::{MdError, Result};
 use crate::link::{CardLink, Injected};
-
-/// `CARD_SECURE_KEY_INJECTION_NO_CARD_MODE`.
-const NO_CARD_MODE: u32 = 0x1;
 
 /// Where the context's card traffic goes.
 pub(crate) enum LinkSource {
@@ -25,7 +21,7 @@ pub(crate) enum LinkSource {
     Injected(Box<dyn Transport + Send>),
 }
 
-/// Initializes a context for the card in `card_data` (spec §4.1.1).
+/// Initializes a context for the card in `card_data` (Smart Card Minidriver Specification 7.07 §4.1.1).
 ///
 /// # Safety
 /// `card_data` is NULL or points to a `CARD_DATA` of the size matching its `dwVersion`, filled by the
@@ -47,70 +43,32 @@ pub(crate) unsafe fn acquire(cd: *mut CARD_DATA, flags: u32, source: LinkSource)
     if cd.is_null() {
         return Err(MdError::InvalidParameter("pCardData is NULL"));
     }
-    if flags & !NO_CARD_MODE != 0 {
-        return Err(MdError::InvalidParameter("unknown flags"));
-    }
-    if flags & NO_CARD_MODE != 0 {
-        return Err(MdError::Unsupported("secure key injection (no-card mode)"));
-    }
-    // SAFETY: `cd` is non-null; members 0–13 exist in every version of CARD_DATA.
-    let (requested, atr_ptr, atr_len, name, alloc, realloc, free, hctx, hcard) = unsafe {
-        (
-            addr_of!((*cd).dwVersion).read(),
-            addr_of!((*cd).pbAtr).read(),
-            addr_of!((*cd).cbAtr).read(),
-            addr_of!((*cd).pwszCardName).read(),
-            addr_of!((*cd).pfnCspAlloc).read(),
-            addr_of!((*cd).pfnCspReAlloc).read(),
-            addr_of!((*cd).pfnCspFree).read(),
-            addr_of!((*cd).hSCardCtx).read(),
-            addr_of!((*cd).hScard).read(),
-        )
+    // SAFETY: `cd` is non-null and points to the caller's CARD_DATA.
+    let csp = unsafe { csp_members(cd) };
+    let info = AcquireInfo {
+        flags,
+        requested_version: csp.dwVersion,
+        // SAFETY: the caller promises `cbAtr` readable bytes at `pbAtr`; no more than 33 are read.
+        atr: unsafe { bytes(csp.pbAtr, csp.cbAtr, MAX_ATR_READ) },
+        has_card_name: !csp.pwszCardName.is_null(),
+        has_memory_callbacks: csp.pfnCspAlloc.is_some()
+            && csp.pfnCspReAlloc.is_some()
+            && csp.pfnCspFree.is_some(),
+        context_handle: csp.hSCardCtx,
+        card_handle: csp.hScard,
     };
-    if requested < MINIMUM_VERSION {
-        return Err(MdError::RevisionMismatch("CARD_DATA version below 4"));
-    }
-    if alloc.is_none() || realloc.is_none() || free.is_none() {
-        return Err(MdError::InvalidParameter("memory callbacks"));
-    }
-    if atr_ptr.is_null() {
-        return Err(MdError::InvalidParameter("pbAtr is NULL"));
-    }
-    if name.is_null() {
-        return Err(MdError::InvalidParameter("pwszCardName is NULL"));
-    }
-    if atr_len == 0 || atr_len as usize > crate::atr::MAX_ATR_LEN {
-        return Err(MdError::InvalidParameter("cbAtr"));
-    }
-    if hctx == 0 || hcard == 0 {
-        return Err(MdError::InvalidHandle);
-    }
-    // SAFETY: the caller promises `cbAtr` readable bytes at `pbAtr` (bounded to 33 above).
-    let atr = unsafe { std::slice::from_raw_parts(atr_ptr, atr_len as usize) };
-    match Atr::parse(atr) {
-        Ok(_) => {}
-        Err(AtrError::BadInitialCharacter(_) | AtrError::BadChecksum) => {
-            return Err(MdError::UnknownCard("invalid ATR"));
-        }
-        Err(AtrError::BadLength(_) | AtrError::Truncated | AtrError::Trailing(_)) => {
-            return Err(MdError::InvalidParameter("cbAtr does not match the ATR"));
-        }
-    }
-    let version = requested.min(IMPLEMENTED_VERSION);
+    let version = info.negotiate()?;
     let link: Box<dyn CardLink> = match source {
-        // SAFETY: `hcard` is the caller's non-zero card handle (checked above).
-        LinkSource::Pcsc => Box::new(unsafe { PcscLink::new(hcard) }),
+        // SAFETY: `hScard` is the caller's non-zero card handle (checked by `negotiate`).
+        LinkSource::Pcsc => Box::new(unsafe { PcscLink::new(csp.hScard) }),
         LinkSource::Injected(t) => Box::new(Injected(t)),
     };
     let context = CardContext::acquire(crate::link::traced(link), version)?;
     let handle = ContextCell::register(context);
-    // SAFETY: `cd` is writable for the caller's version, which is at least `version`; the table fill
-    // writes only members of `version`.
-    let previous = unsafe {
-        addr_of_mut!((*cd).dwVersion).write(version);
-        table::fill(cd, version);
-        swap_vendor_handle(cd, handle)
-    };
+    // SAFETY: `cd` is writable for the caller's version, which is at least `version`.
+    unsafe { table::fill(cd, version) };
+    // SAFETY: as above.
+    let previous = unsafe { swap_vendor_handle(cd, handle) };
     // A context acquired earlier on this CARD_DATA is no longer reachable: it is released as a delete
     // would. Anything else that was there (a CSP that does not clear its structure) is not the module's
     // and is left alone.

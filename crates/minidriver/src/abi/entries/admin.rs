@@ -1,13 +1,22 @@
-//! The administrator's challenge/response entry points (spec §4.2.3, §4.2.4, §4.2.7): the PIV
-//! management key as Windows' challenge/response PIN.
+//! The administrator's challenge/response entry points (Smart Card Minidriver Specification 7.07
+//! §4.2.3, §4.2.4, §4.2.7): the PIV management key as Windows' challenge/response PIN.
 
 use windows_sys::Win32::Security::Cryptography::CARD_DATA;
 
-use super::auth::{pin_slice, report_attempts};
+use super::auth::authenticate;
 use crate::abi::boundary::guard;
-use crate::abi::card_data::{Entry, write_out};
-use crate::error::{MdError, Result};
-use crate::pins::ROLE_ADMIN;
+use crate::abi::caller::{BufferOut, Out, bytes};
+use crate::abi::card_data::Entry;
+use crate::admin::check_challenge_request;
+use crate::auth::{Authentication, MAX_SECRET_READ};
+use crate::error::Result;
+
+/// Hands the card's challenge to the caller in a CSP buffer.
+fn challenge(entry: &Entry, out: BufferOut) -> Result<()> {
+    let challenge = entry.with_context(|ctx| ctx.admin_challenge())?;
+    out.hand_over(entry.csp_copy(&challenge)?);
+    Ok(())
+}
 
 pub(crate) unsafe extern "system" fn card_get_challenge(
     cd: *const CARD_DATA,
@@ -15,10 +24,10 @@ pub(crate) unsafe extern "system" fn card_get_challenge(
     out_len: *mut u32,
 ) -> u32 {
     guard("CardGetChallenge", || {
-        // SAFETY: pointer contracts of the interface.
+        // SAFETY: pointer contracts of the interface (for each pointer below too).
         let entry = unsafe { Entry::enter(cd) }?;
         // SAFETY: as above.
-        unsafe { challenge(&entry, out, out_len) }
+        challenge(&entry, unsafe { BufferOut::new(out, out_len) }?)
     })
 }
 
@@ -30,35 +39,12 @@ pub(crate) unsafe extern "system" fn card_get_challenge_ex(
     flags: u32,
 ) -> u32 {
     guard("CardGetChallengeEx", || {
-        // SAFETY: pointer contracts of the interface.
+        // SAFETY: pointer contracts of the interface (for each pointer below too).
         let entry = unsafe { Entry::enter(cd) }?;
-        if flags != 0 {
-            return Err(MdError::InvalidParameter("dwFlags"));
-        }
-        if pin_id != ROLE_ADMIN {
-            return Err(MdError::InvalidParameter(
-                "only the administrator is a challenge/response PIN",
-            ));
-        }
+        check_challenge_request(pin_id, flags)?;
         // SAFETY: as above.
-        unsafe { challenge(&entry, out, out_len) }
+        challenge(&entry, unsafe { BufferOut::new(out, out_len) }?)
     })
-}
-
-/// # Safety
-/// `out` and `out_len` are NULL or writable.
-unsafe fn challenge(entry: &Entry, out: *mut *mut u8, out_len: *mut u32) -> Result<()> {
-    if out.is_null() || out_len.is_null() {
-        return Err(MdError::InvalidParameter("NULL output pointer"));
-    }
-    let challenge = entry.with_context(|ctx| ctx.admin_challenge())?;
-    let p = entry.alloc_copy(&challenge)?;
-    // SAFETY: both checked non-null.
-    unsafe {
-        write_out(out, p);
-        write_out(out_len, challenge.len() as u32);
-    }
-    Ok(())
 }
 
 pub(crate) unsafe extern "system" fn card_authenticate_challenge(
@@ -68,16 +54,12 @@ pub(crate) unsafe extern "system" fn card_authenticate_challenge(
     attempts: *mut u32,
 ) -> u32 {
     guard("CardAuthenticateChallenge", || {
-        // SAFETY: pointer contracts of the interface.
+        // SAFETY: pointer contracts of the interface (for each pointer below too).
         let entry = unsafe { Entry::enter(cd) }?;
-        if response.is_null() {
-            return Err(MdError::InvalidParameter("pbResponseData is NULL"));
-        }
-        // SAFETY: `response` is non-null and readable for `response_len` bytes (not read when absurd).
-        let response = unsafe { pin_slice(response, response_len) };
-        let result = entry.with_context(|ctx| ctx.admin_response(response));
-        // SAFETY: `attempts` is NULL or writable.
-        unsafe { report_attempts(attempts, &result) };
-        result
+        // SAFETY: as above; a response too long to be right is not read.
+        let response =
+            Authentication::challenge_response(unsafe { bytes(response, response_len, MAX_SECRET_READ) })?;
+        // SAFETY: as above.
+        authenticate(&entry, &response, unsafe { Out::optional(attempts) })
     })
 }

@@ -1,52 +1,30 @@
-//! PIN entry points (spec §4.2).
+//! PIN entry points (Smart Card Minidriver Specification 7.07 §4.2).
 
 use windows_sys::Win32::Security::Cryptography::CARD_DATA;
 use windows_sys::core::PCWSTR;
 
 use crate::abi::boundary::guard;
-use crate::abi::card_data::{Entry, write_out};
+use crate::abi::caller::{Out, bytes};
+use crate::abi::card_data::Entry;
+use crate::abi::names;
 use crate::abi::strings::wide;
-use crate::auth::{GENERATE_SESSION_PIN, PIN_SILENT_CONTEXT, SESSION_PIN, check_pin_id};
-use crate::error::{MdError, Result};
-use crate::pins::{ROLE_ADMIN, ROLE_PIN_ALWAYS, ROLE_USER, pin_set};
+use crate::auth::{Authentication, MAX_SECRET_READ, deauthentication, legacy_deauthentication};
+use crate::error::Result;
 
-/// Longest secret the module will read from the caller: a PIV PIN is at most 8 bytes and an admin
-/// response one AES block. A longer one cannot be right and is answered `SCARD_W_WRONG_CHV` without
-/// reading the buffer (callers have passed lengths like 0xFFFFFFFF).
-const MAX_PIN_READ: u32 = 32;
-
-/// Maps a legacy user name to its role.
-fn role_of(user: &str) -> Result<u32> {
-    match user {
-        "user" => Ok(ROLE_USER),
-        "admin" => Ok(ROLE_ADMIN),
-        _ => Err(MdError::InvalidParameter("user id")),
-    }
-}
-
-/// Reports the tries left when the failure carries them.
-///
-/// # Safety
-/// `attempts` is NULL or writable.
-pub(super) unsafe fn report_attempts(attempts: *mut u32, result: &Result<()>) {
-    if let (false, Err(e)) = (attempts.is_null(), result)
+/// Runs an authentication and reports the tries left through `pcAttemptsRemaining` (when the caller
+/// gave one) when the failure carries them.
+pub(super) fn authenticate(
+    entry: &Entry,
+    authentication: &Authentication<'_>,
+    attempts: Option<Out<u32>>,
+) -> Result<()> {
+    let result = entry.with_context(|ctx| ctx.authenticate(authentication));
+    if let (Some(out), Err(e)) = (attempts, &result)
         && let Some(n) = e.attempts_remaining()
     {
-        // SAFETY: non-null and writable per the caller.
-        unsafe { write_out(attempts, n) };
+        out.set(n);
     }
-}
-
-/// The PIN bytes, or an empty slice (which the safe layer refuses as wrong) when the length is absurd.
-///
-/// # Safety
-/// `pin` is non-null and readable for `len` bytes whenever `len <= MAX_PIN_READ`.
-pub(super) unsafe fn pin_slice<'a>(pin: *const u8, len: u32) -> &'a [u8] {
-    if len > MAX_PIN_READ {
-        return &[];
-    }
-    // SAFETY: guaranteed by the caller for lengths up to MAX_PIN_READ.
-    unsafe { std::slice::from_raw_parts(pin, len as usize) }
+    result
 }
 
 pub(crate) unsafe extern "system" fn card_authenticate_pin(
@@ -57,28 +35,17 @@ pub(crate) unsafe extern "system" fn card_authenticate_pin(
     attempts: *mut u32,
 ) -> u32 {
     guard("CardAuthenticatePin", || {
-        // SAFETY: pointer contracts of the interface.
+        // SAFETY: pointer contracts of the interface (for each pointer below too).
         let entry = unsafe { Entry::enter(cd) }?;
         // SAFETY: as above.
-        let role = role_of(&unsafe { wide(user) }?)?;
-        if role == ROLE_ADMIN {
-            return Err(MdError::InvalidParameter(
-                "the administrator authenticates by challenge/response",
-            ));
-        }
-        if pin.is_null() {
-            return Err(MdError::InvalidParameter("pbPin is NULL"));
-        }
-        // SAFETY: `pin` is non-null; the caller provides `pin_len` bytes.
-        let pin = unsafe { pin_slice(pin, pin_len) };
-        let result = entry.with_context(|ctx| ctx.authenticate(role, pin));
-        // SAFETY: `attempts` is NULL or writable.
-        unsafe { report_attempts(attempts, &result) };
-        result
+        let role = names::legacy_user(&unsafe { wide(user) }?)?;
+        // SAFETY: as above; a PIN too long to be right is not read.
+        let authentication = Authentication::legacy(role, unsafe { bytes(pin, pin_len, MAX_SECRET_READ) })?;
+        // SAFETY: as above.
+        authenticate(&entry, &authentication, unsafe { Out::optional(attempts) })
     })
 }
 
-#[allow(clippy::too_many_arguments)]
 pub(crate) unsafe extern "system" fn card_authenticate_ex(
     cd: *const CARD_DATA,
     pin_id: u32,
@@ -90,36 +57,14 @@ pub(crate) unsafe extern "system" fn card_authenticate_ex(
     attempts: *mut u32,
 ) -> u32 {
     guard("CardAuthenticateEx", || {
-        // SAFETY: pointer contracts of the interface.
+        // SAFETY: pointer contracts of the interface (for each pointer below too).
         let entry = unsafe { Entry::enter(cd) }?;
-        check_pin_id(pin_id)?;
-        if flags & !(GENERATE_SESSION_PIN | SESSION_PIN | PIN_SILENT_CONTEXT) != 0
-            || flags & GENERATE_SESSION_PIN != 0 && flags & SESSION_PIN != 0
-        {
-            return Err(MdError::InvalidParameter("flags"));
-        }
-        if flags & GENERATE_SESSION_PIN != 0 {
-            if session_pin.is_null() || session_pin_len.is_null() {
-                return Err(MdError::InvalidParameter("session PIN output pointers"));
-            }
-            return Err(MdError::Unsupported(
-                "session PINs (no secure channel on PIV cards)",
-            ));
-        }
-        if flags & SESSION_PIN != 0 {
-            return Err(MdError::Unsupported(
-                "session PINs (no secure channel on PIV cards)",
-            ));
-        }
-        if pin.is_null() || pin_len == 0 {
-            return Err(MdError::InvalidParameter("pbPinData"));
-        }
-        // SAFETY: `pin` is non-null; the caller provides `pin_len` bytes.
-        let pin = unsafe { pin_slice(pin, pin_len) };
-        let result = entry.with_context(|ctx| ctx.authenticate(pin_id, pin));
-        // SAFETY: `attempts` is NULL or writable.
-        unsafe { report_attempts(attempts, &result) };
-        result
+        let session_pin_outputs = !session_pin.is_null() && !session_pin_len.is_null();
+        // SAFETY: as above; a PIN too long to be right is not read.
+        let pin = unsafe { bytes(pin, pin_len, MAX_SECRET_READ) };
+        let authentication = Authentication::ex(pin_id, flags, pin, session_pin_outputs)?;
+        // SAFETY: as above.
+        authenticate(&entry, &authentication, unsafe { Out::optional(attempts) })
     })
 }
 
@@ -129,36 +74,23 @@ pub(crate) unsafe extern "system" fn card_deauthenticate(
     flags: u32,
 ) -> u32 {
     guard("CardDeauthenticate", || {
-        // SAFETY: pointer contracts of the interface.
+        // SAFETY: pointer contracts of the interface (for each pointer below too).
         let entry = unsafe { Entry::enter(cd) }?;
         // SAFETY: as above.
-        let role = role_of(&unsafe { wide(user) }?)?;
-        if flags != 0 {
-            return Err(MdError::InvalidParameter("flags"));
-        }
-        let roles = if role == ROLE_USER {
-            pin_set(ROLE_USER) | pin_set(ROLE_PIN_ALWAYS)
-        } else {
-            pin_set(role)
-        };
+        let roles = legacy_deauthentication(names::legacy_user(&unsafe { wide(user) }?)?, flags)?;
         entry.with_context(|ctx| ctx.deauthenticate(roles))
     })
 }
 
 pub(crate) unsafe extern "system" fn card_deauthenticate_ex(
     cd: *const CARD_DATA,
-    pin_set_arg: u32,
+    pin_set: u32,
     flags: u32,
 ) -> u32 {
     guard("CardDeauthenticateEx", || {
         // SAFETY: pointer contracts of the interface.
         let entry = unsafe { Entry::enter(cd) }?;
-        if flags != 0 {
-            return Err(MdError::InvalidParameter("flags"));
-        }
-        if pin_set_arg & !0xFF != 0 {
-            return Err(MdError::InvalidParameter("PIN set"));
-        }
-        entry.with_context(|ctx| ctx.deauthenticate(pin_set_arg))
+        let roles = deauthentication(pin_set, flags)?;
+        entry.with_context(|ctx| ctx.deauthenticate(roles))
     })
 }

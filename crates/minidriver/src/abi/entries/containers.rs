@@ -1,15 +1,19 @@
-//! Capabilities, key sizes and container information (spec §4.4, §4.6.4, §4.7.6).
-
-use std::ptr::addr_of_mut;
+//! Capabilities, key sizes and container information (Smart Card Minidriver Specification 7.07 §4.4.2,
+//! §4.6.4, §4.7.6).
 
 use windows_sys::Win32::Security::Cryptography::{
-    CARD_CAPABILITIES, CARD_DATA, CARD_KEY_SIZES, CONTAINER_INFO,
+    CARD_CAPABILITIES, CARD_CAPABILITIES_CURRENT_VERSION, CARD_DATA, CARD_KEY_SIZES,
+    CARD_KEY_SIZES_CURRENT_VERSION, CONTAINER_INFO, CONTAINER_INFO_CURRENT_VERSION,
 };
 
 use super::check_struct_version;
 use crate::abi::boundary::guard;
-use crate::abi::card_data::{Entry, read_version};
-use crate::error::{MdError, Result};
+use crate::abi::caller::CallerStruct;
+use crate::abi::card_data::Entry;
+use crate::abi::csp_buf::CspBuf;
+use crate::abi::marshal::whole;
+use crate::error::Result;
+use crate::input::no_flags;
 
 pub(crate) unsafe extern "system" fn card_query_capabilities(
     cd: *const CARD_DATA,
@@ -18,20 +22,12 @@ pub(crate) unsafe extern "system" fn card_query_capabilities(
     guard("CardQueryCapabilities", || {
         // SAFETY: pointer contracts of the interface.
         let entry = unsafe { Entry::enter(cd) }?;
-        if caps.is_null() {
-            return Err(MdError::InvalidParameter("pCardCapabilities is NULL"));
-        }
-        // SAFETY: `caps` is non-null.
-        check_struct_version(unsafe { read_version(caps.cast()) }, 1)?;
-        let c = entry.with_context(|ctx| Ok(ctx.capabilities()))?;
-        // SAFETY: `caps` is a writable CARD_CAPABILITIES.
-        unsafe {
-            addr_of_mut!((*caps).dwVersion).write_unaligned(1);
-            addr_of_mut!((*caps).fCertificateCompression)
-                .write_unaligned(i32::from(c.certificate_compression));
-            addr_of_mut!((*caps).fKeyGen).write_unaligned(i32::from(c.key_gen));
-        }
-        Ok(())
+        // SAFETY: `caps` is NULL or the caller's CARD_CAPABILITIES (it has one version).
+        let caps = unsafe {
+            CallerStruct::versioned(caps, "pCardCapabilities is NULL", whole::<CARD_CAPABILITIES>)
+        }?;
+        check_struct_version(caps.version(), CARD_CAPABILITIES_CURRENT_VERSION)?;
+        caps.write(entry.with_context(|ctx| Ok(ctx.capabilities()))?.into())
     })
 }
 
@@ -44,24 +40,11 @@ pub(crate) unsafe extern "system" fn card_query_key_sizes(
     guard("CardQueryKeySizes", || {
         // SAFETY: pointer contracts of the interface.
         let entry = unsafe { Entry::enter(cd) }?;
-        if sizes.is_null() {
-            return Err(MdError::InvalidParameter("pKeySizes is NULL"));
-        }
-        if flags != 0 {
-            return Err(MdError::InvalidParameter("flags"));
-        }
-        // SAFETY: `sizes` is non-null.
-        check_struct_version(unsafe { read_version(sizes.cast()) }, 1)?;
-        let s = entry.with_context(|ctx| ctx.key_sizes(key_spec))?;
-        // SAFETY: `sizes` is a writable CARD_KEY_SIZES.
-        unsafe {
-            addr_of_mut!((*sizes).dwVersion).write_unaligned(1);
-            addr_of_mut!((*sizes).dwMinimumBitlen).write_unaligned(s.minimum);
-            addr_of_mut!((*sizes).dwDefaultBitlen).write_unaligned(s.default);
-            addr_of_mut!((*sizes).dwMaximumBitlen).write_unaligned(s.maximum);
-            addr_of_mut!((*sizes).dwIncrementalBitlen).write_unaligned(s.increment);
-        }
-        Ok(())
+        // SAFETY: `sizes` is NULL or the caller's CARD_KEY_SIZES (it has one version).
+        let sizes = unsafe { CallerStruct::versioned(sizes, "pKeySizes is NULL", whole::<CARD_KEY_SIZES>) }?;
+        no_flags(flags)?;
+        check_struct_version(sizes.version(), CARD_KEY_SIZES_CURRENT_VERSION)?;
+        sizes.write(entry.with_context(|ctx| ctx.key_sizes(key_spec))?.into())
     })
 }
 
@@ -74,49 +57,33 @@ pub(crate) unsafe extern "system" fn card_get_container_info(
     guard("CardGetContainerInfo", || {
         // SAFETY: pointer contracts of the interface.
         let entry = unsafe { Entry::enter(cd) }?;
-        if info.is_null() {
-            return Err(MdError::InvalidParameter("pContainerInfo is NULL"));
-        }
-        if flags != 0 {
-            return Err(MdError::InvalidParameter("flags"));
-        }
-        // SAFETY: `info` is non-null.
-        check_struct_version(unsafe { read_version(info.cast()) }, 1)?;
-        // SAFETY: `info` is a writable CONTAINER_INFO.
-        unsafe { fill_container_info(&entry, index, info) }
+        // SAFETY: `info` is NULL or the caller's CONTAINER_INFO (it has one version).
+        let info =
+            unsafe { CallerStruct::versioned(info, "pContainerInfo is NULL", whole::<CONTAINER_INFO>) }?;
+        no_flags(flags)?;
+        fill_container_info(&entry, index, &info)
     })
 }
 
-/// Allocates the key blobs with the CSP and fills `info`; on an allocation failure nothing leaks.
-///
-/// # Safety
-/// `info` points to a writable `CONTAINER_INFO`.
-pub(crate) unsafe fn fill_container_info(entry: &Entry, index: u8, info: *mut CONTAINER_INFO) -> Result<()> {
+/// Fills a `CONTAINER_INFO` whose version the caller set: the public-key blobs in CSP buffers that
+/// become the caller's (on any failure neither is handed over, so nothing leaks).
+pub(crate) fn fill_container_info(
+    entry: &Entry,
+    index: u8,
+    info: &CallerStruct<CONTAINER_INFO>,
+) -> Result<()> {
+    check_struct_version(info.version(), CONTAINER_INFO_CURRENT_VERSION)?;
     let keys = entry.with_context(|ctx| ctx.container_keys(index))?;
-    let (sig, kx) = (keys.signature, keys.exchange);
-    let sig_ptr = match &sig {
-        Some(blob) => entry.alloc_copy(blob)?,
-        None => std::ptr::null_mut(),
-    };
-    let kx_ptr = match &kx {
-        Some(blob) => match entry.alloc_copy(blob) {
-            Ok(p) => p,
-            Err(e) => {
-                entry.free(sig_ptr);
-                return Err(e);
-            }
-        },
-        None => std::ptr::null_mut(),
-    };
-    let len = |b: &Option<Vec<u8>>| b.as_ref().map_or(0, |b| b.len() as u32);
-    // SAFETY: guaranteed by the caller.
-    unsafe {
-        addr_of_mut!((*info).dwVersion).write_unaligned(1);
-        addr_of_mut!((*info).dwReserved).write_unaligned(0);
-        addr_of_mut!((*info).cbSigPublicKey).write_unaligned(len(&sig));
-        addr_of_mut!((*info).pbSigPublicKey).write_unaligned(sig_ptr);
-        addr_of_mut!((*info).cbKeyExPublicKey).write_unaligned(len(&kx));
-        addr_of_mut!((*info).pbKeyExPublicKey).write_unaligned(kx_ptr);
-    }
-    Ok(())
+    let buffer = |blob: &Option<Vec<u8>>| blob.as_deref().map(|b| entry.csp_copy(b)).transpose();
+    let (signature, exchange) = (buffer(&keys.signature)?, buffer(&keys.exchange)?);
+    let hand_over = |b: Option<_>| b.map_or((std::ptr::null_mut(), 0), CspBuf::hand_over);
+    let ((sig, sig_len), (kx, kx_len)) = (hand_over(signature), hand_over(exchange));
+    info.write(CONTAINER_INFO {
+        dwVersion: CONTAINER_INFO_CURRENT_VERSION,
+        dwReserved: 0,
+        cbSigPublicKey: sig_len,
+        pbSigPublicKey: sig,
+        cbKeyExPublicKey: kx_len,
+        pbKeyExPublicKey: kx,
+    })
 }

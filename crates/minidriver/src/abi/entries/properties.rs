@@ -1,35 +1,65 @@
-//! Property entry points (spec §4.5).
+//! Property entry points (Smart Card Minidriver Specification 7.07 §4.5).
 
 use std::mem::size_of;
 
 use windows_sys::Win32::Security::Cryptography::{CARD_DATA, CONTAINER_INFO};
 use windows_sys::core::PCWSTR;
 
-use super::check_struct_version;
 use super::containers::fill_container_info;
 use crate::abi::boundary::guard;
-use crate::abi::card_data::{Entry, read_version, write_out};
-use crate::abi::strings::{bytes, wide};
+use crate::abi::caller::{CallerStruct, Out, bytes, copy_to};
+use crate::abi::card_data::Entry;
+use crate::abi::marshal::whole;
+use crate::abi::names;
+use crate::abi::strings::wide;
 use crate::error::{MdError, Result};
-use crate::properties::name;
+use crate::input::no_flags;
+use crate::properties::{ContainerProperty, MAX_SET_LEN, SetProperty};
 
-/// Largest value a caller may set (a window handle or a context string).
-const MAX_SET_LEN: u32 = 4096;
+/// A property's output: the caller's buffer of `room` bytes and the out-parameter for the size. The size
+/// is reported even when the buffer is too small (`ERROR_INSUFFICIENT_BUFFER`).
+struct PropertyOut {
+    data: *mut u8,
+    room: u32,
+    len: Out<u32>,
+}
 
-/// Copies `value` into the caller's buffer after reporting its size.
-///
-/// # Safety
-/// `out` is writable for `cb` bytes; `len_out` is writable.
-unsafe fn deliver(value: &[u8], out: *mut u8, cb: u32, len_out: *mut u32) -> Result<()> {
-    let needed = value.len();
-    // SAFETY: checked non-null by the caller.
-    unsafe { write_out(len_out, needed as u32) };
-    if (cb as usize) < needed {
-        return Err(MdError::BufferTooSmall { needed });
+impl PropertyOut {
+    /// # Safety
+    /// `data` is NULL or writable for `room` bytes; `len` is NULL or writable.
+    unsafe fn new(data: *mut u8, room: u32, len: *mut u32) -> Result<Self> {
+        if data.is_null() {
+            return Err(MdError::InvalidParameter("NULL output pointer"));
+        }
+        // SAFETY: forwarded contract.
+        let len = unsafe { Out::new(len, "NULL output pointer") }?;
+        Ok(Self { data, room, len })
     }
-    // SAFETY: `out` has room for `needed` bytes, as just checked.
-    unsafe { std::ptr::copy_nonoverlapping(value.as_ptr(), out, needed) };
-    Ok(())
+
+    /// Reports the size `needed`; `ERROR_INSUFFICIENT_BUFFER` when the buffer is smaller.
+    fn reserve(&self, needed: usize) -> Result<()> {
+        self.len.set(needed as u32);
+        if (self.room as usize) < needed {
+            return Err(MdError::BufferTooSmall { needed });
+        }
+        Ok(())
+    }
+
+    /// Copies `value` into the buffer after reporting its size.
+    fn deliver(&self, value: &[u8]) -> Result<()> {
+        self.reserve(value.len())?;
+        // SAFETY: the buffer holds `room >= value.len()` bytes.
+        unsafe { copy_to(self.data, value) };
+        Ok(())
+    }
+
+    /// `CCP_CONTAINER_INFO`: a `CONTAINER_INFO` in the buffer, whose version the caller set.
+    fn container_info(&self, entry: &Entry, index: u8) -> Result<()> {
+        self.reserve(size_of::<CONTAINER_INFO>())?;
+        // SAFETY: the buffer holds at least a CONTAINER_INFO (just checked), the caller's memory.
+        let info = unsafe { CallerStruct::versioned(self.data.cast(), "", whole::<CONTAINER_INFO>) }?;
+        fill_container_info(entry, index, &info)
+    }
 }
 
 pub(crate) unsafe extern "system" fn card_get_property(
@@ -41,16 +71,13 @@ pub(crate) unsafe extern "system" fn card_get_property(
     flags: u32,
 ) -> u32 {
     guard("CardGetProperty", || {
-        // SAFETY: pointer contracts of the interface.
+        // SAFETY: pointer contracts of the interface (for each pointer below too).
         let entry = unsafe { Entry::enter(cd) }?;
         // SAFETY: as above.
-        let property = unsafe { wide(property) }?;
-        if out.is_null() || len_out.is_null() {
-            return Err(MdError::InvalidParameter("NULL output pointer"));
-        }
-        let value = entry.with_context(|ctx| ctx.get_property(&property, flags))?;
-        // SAFETY: `out` is writable for `cb` bytes and `len_out` is non-null, per the interface.
-        unsafe { deliver(&value, out, cb, len_out) }
+        let property = names::card_property(&unsafe { wide(property) }?)?;
+        // SAFETY: as above.
+        let out = unsafe { PropertyOut::new(out, cb, len_out) }?;
+        out.deliver(&entry.with_context(|ctx| ctx.get_property(property, flags))?)
     })
 }
 
@@ -62,32 +89,20 @@ pub(crate) unsafe extern "system" fn card_set_property(
     flags: u32,
 ) -> u32 {
     guard("CardSetProperty", || {
-        // SAFETY: pointer contracts of the interface.
+        // SAFETY: pointer contracts of the interface (for each pointer below too).
         let entry = unsafe { Entry::enter(cd) }?;
         // SAFETY: as above.
-        let property = unsafe { wide(property) }?;
-        if len > MAX_SET_LEN {
-            return Err(MdError::InvalidParameter("cbDataLen"));
-        }
-        // SAFETY: `data` is NULL or readable for `len` bytes.
-        let data = unsafe { bytes(data, len) };
-        if data.is_none() && property != name::PIN_CONTEXT_STRING {
-            return Err(MdError::InvalidParameter("pbData is NULL"));
-        }
-        if property == name::PARENT_WINDOW
-            && let Some(d) = data
-            && d.len() == size_of::<usize>()
-        {
-            let hwnd = usize::from_le_bytes(d.try_into().unwrap_or_default());
-            if !crate::abi::window_is_valid(hwnd) {
-                return Err(MdError::InvalidParameter("not a window"));
-            }
-        }
-        entry.with_context(|ctx| ctx.set_property(&property, data, flags))
+        let property = names::card_property(&unsafe { wide(property) }?)?;
+        // SAFETY: as above.
+        let request = SetProperty::decode(
+            property,
+            unsafe { bytes(data, len, MAX_SET_LEN) },
+            crate::abi::window_is_valid,
+        )?;
+        entry.with_context(|ctx| ctx.set_property(&request, flags))
     })
 }
 
-#[allow(clippy::too_many_arguments)]
 pub(crate) unsafe extern "system" fn card_get_container_property(
     cd: *const CARD_DATA,
     index: u8,
@@ -98,31 +113,17 @@ pub(crate) unsafe extern "system" fn card_get_container_property(
     flags: u32,
 ) -> u32 {
     guard("CardGetContainerProperty", || {
-        // SAFETY: pointer contracts of the interface.
+        // SAFETY: pointer contracts of the interface (for each pointer below too).
         let entry = unsafe { Entry::enter(cd) }?;
         // SAFETY: as above.
-        let property = unsafe { wide(property) }?;
-        if out.is_null() || len_out.is_null() {
-            return Err(MdError::InvalidParameter("NULL output pointer"));
+        let property = names::container_property(&unsafe { wide(property) }?)?;
+        // SAFETY: as above.
+        let out = unsafe { PropertyOut::new(out, cb, len_out) }?;
+        no_flags(flags)?;
+        match property {
+            ContainerProperty::ContainerInfo => out.container_info(&entry, index),
+            _ => out.deliver(&entry.with_context(|ctx| ctx.container_property(index, property))?),
         }
-        if flags != 0 {
-            return Err(MdError::InvalidParameter("flags"));
-        }
-        if property == name::CONTAINER_INFO {
-            let needed = size_of::<CONTAINER_INFO>();
-            // SAFETY: `len_out` is non-null.
-            unsafe { write_out(len_out, needed as u32) };
-            if (cb as usize) < needed {
-                return Err(MdError::BufferTooSmall { needed });
-            }
-            // SAFETY: `out` holds at least a CONTAINER_INFO whose version the caller set.
-            check_struct_version(unsafe { read_version(out.cast()) }, 1)?;
-            // SAFETY: as above.
-            return unsafe { fill_container_info(&entry, index, out.cast()) };
-        }
-        let value = entry.with_context(|ctx| ctx.container_property(index, &property))?;
-        // SAFETY: `out` is writable for `cb` bytes and `len_out` is non-null.
-        unsafe { deliver(&value, out, cb, len_out) }
     })
 }
 
@@ -135,18 +136,13 @@ pub(crate) unsafe extern "system" fn card_set_container_property(
     flags: u32,
 ) -> u32 {
     guard("CardSetContainerProperty", || {
-        // SAFETY: pointer contracts of the interface.
+        // SAFETY: pointer contracts of the interface (for each pointer below too).
         let entry = unsafe { Entry::enter(cd) }?;
         // SAFETY: as above.
-        let property = unsafe { wide(property) }?;
-        if flags != 0 {
-            return Err(MdError::InvalidParameter("flags"));
-        }
-        if len > MAX_SET_LEN {
-            return Err(MdError::InvalidParameter("cbDataLen"));
-        }
-        // SAFETY: `data` is NULL or readable for `len` bytes.
-        let data = unsafe { bytes(data, len) }.ok_or(MdError::InvalidParameter("pbData is NULL"))?;
-        entry.with_context(|ctx| ctx.set_container_property(index, &property, data))
+        let property = names::container_property(&unsafe { wide(property) }?)?;
+        no_flags(flags)?;
+        // SAFETY: as above.
+        let data = unsafe { bytes(data, len, MAX_SET_LEN) };
+        entry.with_context(|ctx| ctx.set_container_property(index, property, data))
     })
 }

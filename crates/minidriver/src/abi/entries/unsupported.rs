@@ -45,7 +45,6 @@ pub(crate) unsafe extern "system" fn card_create_container_ex(
 ) -> u32 {
     unsupported("CardCreateContainerEx", cd, READ_ONLY)
 }
-#[allow(clippy::too_many_arguments)]
 pub(crate) unsafe extern "system" fn card_unblock_pin(
     cd: *const CARD_DATA,
     _u: PCWSTR,
@@ -58,7 +57,6 @@ pub(crate) unsafe extern "system" fn card_unblock_pin(
 ) -> u32 {
     unsupported("CardUnblockPin", cd, "PIN unblock comes with card administration")
 }
-#[allow(clippy::too_many_arguments)]
 pub(crate) unsafe extern "system" fn card_change_authenticator(
     cd: *const CARD_DATA,
     _u: PCWSTR,
@@ -76,7 +74,6 @@ pub(crate) unsafe extern "system" fn card_change_authenticator(
         "PIN change comes with card administration",
     )
 }
-#[allow(clippy::too_many_arguments)]
 pub(crate) unsafe extern "system" fn card_change_authenticator_ex(
     cd: *const CARD_DATA,
     _f: u32,
@@ -150,7 +147,6 @@ pub(crate) unsafe extern "system" fn md_import_session_key(
 ) -> u32 {
     unsupported("MDImportSessionKey", cd, NO_SKI)
 }
-#[allow(clippy::too_many_arguments)]
 pub(crate) unsafe extern "system" fn md_encrypt_data(
     cd: *const CARD_DATA,
     _k: usize,
@@ -163,7 +159,6 @@ pub(crate) unsafe extern "system" fn md_encrypt_data(
 ) -> u32 {
     unsupported("MDEncryptData", cd, NO_SKI)
 }
-#[allow(clippy::too_many_arguments)]
 pub(crate) unsafe extern "system" fn card_import_session_key(
     cd: *const CARD_DATA,
     _i: u8,
@@ -187,7 +182,6 @@ pub(crate) unsafe extern "system" fn card_get_shared_key_handle(
 ) -> u32 {
     unsupported("CardGetSharedKeyHandle", cd, NO_SKI)
 }
-#[allow(clippy::too_many_arguments)]
 pub(crate) unsafe extern "system" fn card_get_algorithm_property(
     cd: *const CARD_DATA,
     _a: PCWSTR,
@@ -199,7 +193,6 @@ pub(crate) unsafe extern "system" fn card_get_algorithm_property(
 ) -> u32 {
     unsupported("CardGetAlgorithmProperty", cd, NO_SKI)
 }
-#[allow(clippy::too_many_arguments)]
 pub(crate) unsafe extern "system" fn card_get_key_property(
     cd: *const CARD_DATA,
     _k: usize,
@@ -224,7 +217,6 @@ pub(crate) unsafe extern "system" fn card_set_key_property(
 pub(crate) unsafe extern "system" fn card_destroy_key(cd: *const CARD_DATA, _k: usize) -> u32 {
     unsupported("CardDestroyKey", cd, NO_SKI)
 }
-#[allow(clippy::too_many_arguments)]
 pub(crate) unsafe extern "system" fn card_process_encrypted_data(
     cd: *const CARD_DATA,
     _k: usize,

@@ -12,6 +12,12 @@ use crate::crypto::kdf;
 use crate::error::{MdError, Result};
 use crate::keyblob;
 
+mod request;
+pub use request::{AgreementRef, AgreementRequest, DeriveRequest, DerivedKeyOutput};
+pub(crate) use request::{
+    DeriveKeyInfo, DhAgreementInfo, MAX_KDF_PARAMETER, MAX_KDF_PARAMETERS, MAX_PEER_KEY, ParameterList,
+};
+
 /// How many agreements a context holds at once.
 pub const MAX_AGREEMENTS: usize = 32;
 
@@ -39,42 +45,12 @@ pub(crate) struct Agreement {
     secret: Zeroizing<Vec<u8>>,
 }
 
-/// A key-derivation request.
-#[derive(Clone)]
-pub struct DeriveRequest<'a> {
-    /// The agreement (from `bSecretAgreementIndex` or a `KDF_SECRET_HANDLE` parameter).
-    pub agreement: u8,
-    /// `pwszKDF`.
-    pub kdf: &'a str,
-    /// `KDF_USE_SECRET_AS_HMAC_KEY_FLAG` was given.
-    pub secret_as_hmac_key: bool,
-    /// The parameters (type, value), `KDF_SECRET_HANDLE` already removed.
-    pub params: Vec<(u32, &'a [u8])>,
-    /// The derived length the caller asked for, when it did (v2 `dwKeyLen` in bytes, or the caller's
-    /// buffer for the concatenation KDF).
-    pub requested_len: Option<usize>,
-}
-
-/// Parameter values (an HMAC key, secret prepend/append bytes) may be secret: only their types and
-/// lengths are shown.
-impl std::fmt::Debug for DeriveRequest<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let params: Vec<(u32, usize)> = self.params.iter().map(|(t, v)| (*t, v.len())).collect();
-        f.debug_struct("DeriveRequest")
-            .field("agreement", &self.agreement)
-            .field("kdf", &self.kdf)
-            .field("secret_as_hmac_key", &self.secret_as_hmac_key)
-            .field("params (type, length)", &params)
-            .field("requested_len", &self.requested_len)
-            .finish()
-    }
-}
-
 impl CardContext {
     /// `CardConstructDHAgreement`: the peer key is a `BCRYPT_ECCKEY_BLOB`. Returns the agreement index.
-    pub fn construct_agreement(&mut self, index: u8, peer_blob: &[u8]) -> Result<u8> {
+    pub fn construct_agreement(&mut self, request: &AgreementRequest<'_>) -> Result<u8> {
+        let peer_blob = request.peer_blob;
         peer_blob_shape(peer_blob)?;
-        let container = self.container(index)?.clone();
+        let container = self.container(request.index)?.clone();
         let PublicKey::Ecc { algorithm, .. } = container.public_key else {
             return Err(MdError::InvalidParameter("the container's key is not an EC key"));
         };
@@ -144,12 +120,14 @@ impl CardContext {
         self.agreements.clear();
     }
 
-    /// `CardDeriveKey`: the derived key, or only its length when `size_only`.
-    pub fn derive_key(&mut self, req: &DeriveRequest<'_>, size_only: bool) -> Result<Zeroizing<Vec<u8>>> {
-        let z = self.agreement(req.agreement)?.secret.clone();
+    /// `CardDeriveKey` with the agreement `agreement` (the index `req.agreement` names): the derived
+    /// key, or as many zero bytes when only its length is asked for.
+    pub fn derive_key(&mut self, req: &DeriveRequest<'_>, agreement: u8) -> Result<Zeroizing<Vec<u8>>> {
+        let size_only = req.size_only();
+        let z = self.agreement(agreement)?.secret.clone();
         let p = Params::parse(req)?;
         let hash = || p.hash.unwrap_or(HashAlg::Sha1);
-        let out = match req.kdf {
+        let out = match req.kdf.as_str() {
             "HASH" => {
                 p.only(&[param::HASH_ALGORITHM, param::SECRET_PREPEND, param::SECRET_APPEND])?;
                 sized(hash().len(), size_only, || {
