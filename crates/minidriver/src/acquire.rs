@@ -1,16 +1,20 @@
 //! What `CardAcquireContext` checks before it talks to the card (Smart Card Minidriver Specification
 //! 7.07 §4.1.1 and §2.5.1): flags, the version asked for, the CSP's members of `CARD_DATA` and the ATR.
 
-use windows_sys::Win32::Security::Cryptography::CARD_SECURE_KEY_INJECTION_NO_CARD_MODE;
+use windows_sys::Win32::Security::Cryptography::{
+    CARD_DATA_CURRENT_VERSION, CARD_DATA_VERSION_FOUR, CARD_SECURE_KEY_INJECTION_NO_CARD_MODE,
+};
 
 use crate::atr::{Atr, AtrError, MAX_ATR_LEN};
 use crate::error::{MdError, Result};
 use crate::input::CallerBytes;
 
 /// The CARD_DATA interface version this module implements.
-pub const IMPLEMENTED_VERSION: u32 = 7;
+pub const IMPLEMENTED_VERSION: u32 = CARD_DATA_CURRENT_VERSION;
 /// The oldest interface version it accepts.
-pub const MINIMUM_VERSION: u32 = 4;
+pub const MINIMUM_VERSION: u32 = CARD_DATA_VERSION_FOUR;
+/// [`MAX_ATR_LEN`] as the interface's `DWORD`.
+pub(crate) const MAX_ATR_READ: u32 = MAX_ATR_LEN as u32;
 
 /// The members of `CARD_DATA` the CSP fills before `CardAcquireContext`, read by the ABI.
 #[derive(Debug, Clone, Copy)]
@@ -71,9 +75,6 @@ impl AcquireInfo<'_> {
         }
     }
 }
-
-/// [`MAX_ATR_LEN`] as the interface's `DWORD`.
-pub(crate) const MAX_ATR_READ: u32 = MAX_ATR_LEN as u32;
 
 #[cfg(test)]
 mod tests {

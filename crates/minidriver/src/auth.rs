@@ -7,18 +7,16 @@
 //! authentication they log the role out, on the card too.
 
 use tessera_piv::{KeyRef, PaddedPin, PinStatus};
+use windows_sys::Win32::Security::Cryptography::{
+    CARD_AUTHENTICATE_GENERATE_SESSION_PIN as GENERATE_SESSION_PIN,
+    CARD_AUTHENTICATE_SESSION_PIN as SESSION_PIN, CARD_PIN_SILENT_CONTEXT as PIN_SILENT_CONTEXT,
+    PIN_SET_ALL_ROLES,
+};
 
 use crate::context::CardContext;
 use crate::error::{MdError, Result};
 use crate::input::{CallerBytes, no_flags};
 use crate::pins::{self, ROLE_ADMIN, ROLE_EVERYONE, ROLE_PIN_ALWAYS, ROLE_PUK, ROLE_USER};
-
-/// `CARD_AUTHENTICATE_GENERATE_SESSION_PIN`.
-pub const GENERATE_SESSION_PIN: u32 = 0x1000_0000;
-/// `CARD_AUTHENTICATE_SESSION_PIN`.
-pub const SESSION_PIN: u32 = 0x2000_0000;
-/// `CARD_PIN_SILENT_CONTEXT`.
-pub const PIN_SILENT_CONTEXT: u32 = 0x40;
 
 /// Longest secret the module reads from the caller: a PIV PIN is at most 8 bytes and an administrator's
 /// response one AES block. A longer one cannot be right: it is refused as wrong (`SCARD_W_WRONG_CHV`)
@@ -120,7 +118,7 @@ pub(crate) fn legacy_deauthentication(role: u32, flags: u32) -> Result<u32> {
 /// The roles a `CardDeauthenticateEx` (§4.2.8) names: a PIN set of the eight roles.
 pub(crate) fn deauthentication(pin_set: u32, flags: u32) -> Result<u32> {
     no_flags(flags)?;
-    if pin_set & !0xFF != 0 {
+    if pin_set & !PIN_SET_ALL_ROLES != 0 {
         return Err(MdError::InvalidParameter("PIN set"));
     }
     Ok(pin_set)

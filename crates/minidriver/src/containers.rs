@@ -15,28 +15,21 @@ use tessera_piv::commands::Metadata;
 use tessera_piv::objects::{ContainerMap, ContainerRecord};
 use tessera_piv::{AlgorithmId, KeyRef, PinPolicy, PublicKey};
 
+use windows_sys::Win32::Security::Cryptography::{
+    CONTAINER_MAP_DEFAULT_CONTAINER, CONTAINER_MAP_RECORD, CONTAINER_MAP_VALID_CONTAINER,
+};
+
 use crate::cert::{self, Usage};
 use crate::error::{MdError, Result};
 use crate::pins::{ROLE_EVERYONE, ROLE_PIN_ALWAYS, ROLE_USER};
 
-/// Key specs (`AT_*`, digest §4.4).
+/// Key specs (`dwKeySpec`: wincrypt.h's `AT_KEYEXCHANGE`, `AT_SIGNATURE` and cardmod.h's elliptic-curve
+/// `AT_ECDSA_*`, `AT_ECDHE_*`).
 pub mod spec {
-    /// RSA exchange key.
-    pub const AT_KEYEXCHANGE: u32 = 1;
-    /// RSA signature key.
-    pub const AT_SIGNATURE: u32 = 2;
-    /// ECDSA P-256.
-    pub const AT_ECDSA_P256: u32 = 3;
-    /// ECDSA P-384.
-    pub const AT_ECDSA_P384: u32 = 4;
-    /// ECDSA P-521.
-    pub const AT_ECDSA_P521: u32 = 5;
-    /// ECDH P-256.
-    pub const AT_ECDHE_P256: u32 = 6;
-    /// ECDH P-384.
-    pub const AT_ECDHE_P384: u32 = 7;
-    /// ECDH P-521.
-    pub const AT_ECDHE_P521: u32 = 8;
+    pub use windows_sys::Win32::Security::Cryptography::{
+        AT_ECDHE_P256, AT_ECDHE_P384, AT_ECDHE_P521, AT_ECDSA_P256, AT_ECDSA_P384, AT_ECDSA_P521,
+        AT_KEYEXCHANGE, AT_SIGNATURE,
+    };
 
     /// Checks a `dwKeySpec` argument: undefined values are invalid, the P-521 specs defined but not
     /// supported (P-521 is not a PIV curve).
@@ -58,7 +51,13 @@ pub const SLOT_ORDER: [u8; 24] = [
 /// Offset of the ECDH twin containers.
 pub const ECDH_INDEX_OFFSET: u8 = 24;
 /// Size of a `CONTAINER_MAP_RECORD`.
-pub const CMAP_RECORD_LEN: usize = 86;
+pub const CMAP_RECORD_LEN: usize = size_of::<CONTAINER_MAP_RECORD>();
+/// `bFlags` of a `CONTAINER_MAP_RECORD`, which Yubico's container map (5FFF10) uses too.
+const VALID: u8 = CONTAINER_MAP_VALID_CONTAINER as u8;
+/// As [`VALID`].
+const DEFAULT: u8 = CONTAINER_MAP_DEFAULT_CONTAINER as u8;
+/// Yubico's container map: no associated ECDH container.
+const NO_ECDH_TWIN: u8 = 0xFF;
 
 /// The fixed index of a slot.
 pub fn slot_index(slot: KeyRef) -> Option<u8> {
@@ -152,7 +151,7 @@ impl Container {
         for (i, unit) in self.name.encode_utf16().take(39).enumerate() {
             r[2 * i..2 * i + 2].copy_from_slice(&unit.to_le_bytes());
         }
-        r[80] = 0x01 | if self.default { 0x02 } else { 0 };
+        r[80] = VALID | if self.default { DEFAULT } else { 0 };
         let bits = (self.key_bits() as u16).to_le_bytes();
         if self.is_exchange() {
             r[84..86].copy_from_slice(&bits);
@@ -248,7 +247,7 @@ impl ContainerSet {
                 );
                 break;
             }
-            if record.flags & 0x01 == 0 {
+            if record.flags & VALID == 0 {
                 continue;
             }
             let slot = record.slot;
@@ -258,11 +257,11 @@ impl ContainerSet {
             let Some((public_key, usage)) = key_of(slot, contents) else {
                 continue;
             };
-            let kind = match (record.key_spec, &public_key) {
-                (1, PublicKey::Rsa { .. }) => ContainerKind::RsaExchange,
-                (2, PublicKey::Rsa { .. }) => ContainerKind::RsaSignature,
-                (3 | 4, PublicKey::Ecc { .. }) => ContainerKind::Ecdsa,
-                (6 | 7, PublicKey::Ecc { .. }) => ContainerKind::Ecdh,
+            let kind = match (u32::from(record.key_spec), &public_key) {
+                (spec::AT_KEYEXCHANGE, PublicKey::Rsa { .. }) => ContainerKind::RsaExchange,
+                (spec::AT_SIGNATURE, PublicKey::Rsa { .. }) => ContainerKind::RsaSignature,
+                (spec::AT_ECDSA_P256 | spec::AT_ECDSA_P384, PublicKey::Ecc { .. }) => ContainerKind::Ecdsa,
+                (spec::AT_ECDHE_P256 | spec::AT_ECDHE_P384, PublicKey::Ecc { .. }) => ContainerKind::Ecdh,
                 _ => continue,
             };
             set.insert(Container {
@@ -272,12 +271,13 @@ impl ContainerSet {
                 kind,
                 public_key,
                 certificate: contents.certificate.clone(),
-                default: record.flags & 0x02 != 0,
+                default: record.flags & DEFAULT != 0,
                 pin: match u32::from(record.pin_id) {
                     p @ (ROLE_EVERYONE | ROLE_USER | ROLE_PIN_ALWAYS) => p,
                     _ => pin_role(slot, contents.metadata.as_ref()),
                 },
-                associated_ecdh: (record.associated_ecdh_container != 0xFF && kind == ContainerKind::Ecdsa)
+                associated_ecdh: (record.associated_ecdh_container != NO_ECDH_TWIN
+                    && kind == ContainerKind::Ecdsa)
                     .then_some(record.associated_ecdh_container),
                 decrypts: usage.encipher,
             });
@@ -402,9 +402,9 @@ pub fn to_record(c: &Container) -> ContainerRecord {
         slot: c.slot,
         key_spec: c.key_spec() as u8,
         key_size_bits: c.key_bits() as u16,
-        flags: 0x01 | if c.default { 0x02 } else { 0 },
+        flags: VALID | if c.default { DEFAULT } else { 0 },
         pin_id: c.pin as u8,
-        associated_ecdh_container: c.associated_ecdh.unwrap_or(0xFF),
+        associated_ecdh_container: c.associated_ecdh.unwrap_or(NO_ECDH_TWIN),
         cert_fingerprint: [0; 20],
     }
 }
@@ -430,18 +430,18 @@ pub fn rebuilt_map(
         old.and_then(|map| {
             map.records
                 .iter()
-                .find(|r| r.flags & 0x01 != 0 && r.slot == c.slot && u32::from(r.key_spec) == c.key_spec())
+                .find(|r| r.flags & VALID != 0 && r.slot == c.slot && u32::from(r.key_spec) == c.key_spec())
         })
     };
     let keeps_old_default = set
         .iter()
-        .any(|c| old_record(c).is_some_and(|r| r.flags & 0x02 != 0));
+        .any(|c| old_record(c).is_some_and(|r| r.flags & DEFAULT != 0));
     let records = set
         .iter()
         .map(|c| {
             let previous = old_record(c);
             let default = if keeps_old_default {
-                previous.is_some_and(|r| r.flags & 0x02 != 0)
+                previous.is_some_and(|r| r.flags & DEFAULT != 0)
             } else {
                 c.default
             };

@@ -16,12 +16,12 @@ use windows_sys::Win32::Security::Cryptography::{
 use crate::context::CardContext;
 use crate::error::{MdError, Result};
 
-/// `CARD_FILE_ACCESS_CONDITION` values.
-pub mod access {
-    /// `EveryoneReadUserWriteAc`.
-    pub const EVERYONE_READ_USER_WRITE: u32 = 1;
-    /// `EveryoneReadAdminWriteAc`.
-    pub const EVERYONE_READ_ADMIN_WRITE: u32 = 3;
+/// The access conditions of the files (Smart Card Minidriver Specification 7.07 §5.6.4).
+mod access {
+    pub(super) use windows_sys::Win32::Security::Cryptography::{
+        EveryoneReadAdminWriteAc as EVERYONE_READ_ADMIN_WRITE,
+        EveryoneReadUserWriteAc as EVERYONE_READ_USER_WRITE,
+    };
 }
 
 /// Longest file or directory name.
@@ -72,7 +72,7 @@ pub struct FileInfo {
     /// Logical (uncompressed) size.
     pub size: u32,
     /// `CARD_FILE_ACCESS_CONDITION`.
-    pub access: u32,
+    pub access: CARD_FILE_ACCESS_CONDITION,
 }
 
 impl From<FileInfo> for CARD_FILE_INFO {
@@ -80,7 +80,7 @@ impl From<FileInfo> for CARD_FILE_INFO {
         Self {
             dwVersion: CARD_FILE_INFO_CURRENT_VERSION,
             cbFileSize: f.size,
-            AccessCondition: f.access as CARD_FILE_ACCESS_CONDITION,
+            AccessCondition: f.access,
         }
     }
 }
@@ -98,7 +98,7 @@ impl CardContext {
         Ok(FileInfo { size, access })
     }
 
-    fn file(&mut self, dir: Option<&[u8]>, file: &[u8]) -> Result<(Vec<u8>, u32)> {
+    fn file(&mut self, dir: Option<&[u8]>, file: &[u8]) -> Result<(Vec<u8>, CARD_FILE_ACCESS_CONDITION)> {
         let dir = directory(dir)?;
         let name = check_name(file)?;
         match (dir, name.as_str()) {

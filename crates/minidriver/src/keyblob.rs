@@ -1,29 +1,27 @@
-//! Public-key blobs for `CONTAINER_INFO` (digest §5.13): the CAPI `PUBLICKEYBLOB` for RSA and the CNG
-//! `BCRYPT_ECCKEY_BLOB` for elliptic curves.
+//! Public-key blobs for `CONTAINER_INFO` (Smart Card Minidriver Specification 7.07 §4.6.4, and
+//! cardmod.h): the CAPI `PUBLICKEYBLOB` (`BLOBHEADER`, `RSAPUBKEY`, little-endian modulus) for RSA and the
+//! CNG `BCRYPT_ECCKEY_BLOB` (big-endian X and Y) for elliptic curves.
 
 use tessera_piv::{AlgorithmId, PublicKey};
+use windows_sys::Win32::Security::Cryptography::{
+    BCRYPT_ECDH_PUBLIC_P256_MAGIC, BCRYPT_ECDH_PUBLIC_P384_MAGIC, BCRYPT_ECDSA_PUBLIC_P256_MAGIC,
+    BCRYPT_ECDSA_PUBLIC_P384_MAGIC, CUR_BLOB_VERSION, PUBLICKEYBLOB,
+};
+pub use windows_sys::Win32::Security::Cryptography::{CALG_RSA_KEYX, CALG_RSA_SIGN};
 
 use crate::error::{MdError, Result};
 
-/// `PUBLICKEYBLOB` blob type.
-const PUBLICKEYBLOB: u8 = 0x06;
-/// `CUR_BLOB_VERSION`.
-const CUR_BLOB_VERSION: u8 = 0x02;
-/// `CALG_RSA_SIGN`.
-pub const CALG_RSA_SIGN: u32 = 0x0000_2400;
-/// `CALG_RSA_KEYX`.
-pub const CALG_RSA_KEYX: u32 = 0x0000_A400;
-/// `'RSA1'`.
-const RSA1: u32 = 0x3141_5352;
+/// `RSAPUBKEY.magic` of a public key: `'RSA1'` (wincrypt.h names no constant for it).
+const RSA1: u32 = u32::from_le_bytes(*b"RSA1");
 
-/// ECDSA public magics (`ECS1`, `ECS3`) and ECDH public magics (`ECK1`, `ECK3`).
-pub const ECDSA_P256_MAGIC: u32 = 0x3153_4345;
-/// `ECS3`.
-pub const ECDSA_P384_MAGIC: u32 = 0x3353_4345;
-/// `ECK1`.
-pub const ECDH_P256_MAGIC: u32 = 0x314B_4345;
-/// `ECK3`.
-pub const ECDH_P384_MAGIC: u32 = 0x334B_4345;
+/// The ECDSA public magics (`ECS1`, `ECS3`) and ECDH public magics (`ECK1`, `ECK3`) of bcrypt.h.
+pub const ECDSA_P256_MAGIC: u32 = BCRYPT_ECDSA_PUBLIC_P256_MAGIC;
+/// As [`ECDSA_P256_MAGIC`].
+pub const ECDSA_P384_MAGIC: u32 = BCRYPT_ECDSA_PUBLIC_P384_MAGIC;
+/// As [`ECDSA_P256_MAGIC`].
+pub const ECDH_P256_MAGIC: u32 = BCRYPT_ECDH_PUBLIC_P256_MAGIC;
+/// As [`ECDSA_P256_MAGIC`].
+pub const ECDH_P384_MAGIC: u32 = BCRYPT_ECDH_PUBLIC_P384_MAGIC;
 
 /// How the key is presented.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,7 +46,7 @@ pub fn encode(key: &PublicKey, role: BlobRole) -> Result<Vec<u8>> {
                 CALG_RSA_SIGN
             };
             let mut out = Vec::with_capacity(20 + modulus.len());
-            out.extend_from_slice(&[PUBLICKEYBLOB, CUR_BLOB_VERSION, 0, 0]);
+            out.extend_from_slice(&[PUBLICKEYBLOB as u8, CUR_BLOB_VERSION as u8, 0, 0]);
             out.extend_from_slice(&alg.to_le_bytes());
             out.extend_from_slice(&RSA1.to_le_bytes());
             out.extend_from_slice(&bits.to_le_bytes());

@@ -1,19 +1,20 @@
-//! PIN roles (digest §7) as Windows' own PIV class driver defines them (`msclmd.h`): the user PIN,
+//! PIN roles (Smart Card Minidriver Specification 7.07 §4.2.1) as Windows' own PIV class driver uses them: the user PIN,
 //! the administrator (the PIV management key, challenge/response), the PIN-always role for keys such as
 //! 9C that need a fresh PIN before every use, and the PUK as an unblock-only PIN.
 
-/// No PIN (keys such as 9E).
-pub const ROLE_EVERYONE: u32 = 0;
-/// The PIV PIN.
-pub const ROLE_USER: u32 = 1;
-/// The card administrator: the PIV management key (9B), challenge/response.
-pub const ROLE_ADMIN: u32 = 2;
-/// The PIV PIN for keys whose policy is "always" (9C by default); never cached by the CSP.
-pub const ROLE_PIN_ALWAYS: u32 = 3;
-/// The PUK: it unblocks and changes nothing else.
-pub const ROLE_PUK: u32 = 4;
-/// `MAX_PINS`.
-pub const MAX_PINS: u32 = 8;
+use windows_sys::Win32::Security::Cryptography::{
+    AdministratorPin, AlphaNumericPinType, AuthenticationPin, ChallengeResponsePinType, DigitalSignaturePin,
+    EmptyPinType, EncryptionPin, ExternalPinType, NonRepudiationPin, PIN_CACHE_POLICY_CURRENT_VERSION,
+    PIN_INFO, PIN_INFO_CURRENT_VERSION, PinCacheAlwaysPrompt, PinCacheNone, PinCacheNormal, PinCacheTimed,
+    PrimaryCardPin, UnblockOnlyPin,
+};
+/// The roles (`PIN_ID`s) and how many there are. ROLE_EVERYONE: no PIN (keys such as 9E); ROLE_USER: the
+/// PIV PIN; ROLE_ADMIN: the card administrator, the PIV management key (9B), challenge/response;
+/// ROLE_PIN_ALWAYS: the PIV PIN for keys whose policy is "always" (9C by default), never cached by the
+/// CSP; ROLE_PUK: the PUK, which unblocks and changes nothing else.
+pub use windows_sys::Win32::Security::Cryptography::{
+    MAX_PINS, ROLE_ADMIN, ROLE_EVERYONE, ROLE_PIN_ALWAYS, ROLE_PUK, ROLE_USER,
+};
 
 /// The roles this module offers (`CP_CARD_LIST_PINS`).
 pub const LISTED_ROLES: u32 =
@@ -29,50 +30,50 @@ pub const fn pin_set(role: u32) -> u32 {
 
 /// `SECRET_TYPE`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[repr(u32)]
+#[repr(i32)]
 pub enum SecretType {
     /// Typed PIN.
-    AlphaNumeric = 0,
+    AlphaNumeric = AlphaNumericPinType,
     /// PIN pad or biometrics outside Windows' prompt.
-    External = 1,
+    External = ExternalPinType,
     /// Challenge/response.
-    ChallengeResponse = 2,
+    ChallengeResponse = ChallengeResponsePinType,
     /// No secret.
-    Empty = 3,
+    Empty = EmptyPinType,
 }
 
 /// `SECRET_PURPOSE`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[repr(u32)]
+#[repr(i32)]
 pub enum SecretPurpose {
     /// Authentication.
-    Authentication = 0,
+    Authentication = AuthenticationPin,
     /// Digital signature.
-    DigitalSignature = 1,
+    DigitalSignature = DigitalSignaturePin,
     /// Encryption.
-    Encryption = 2,
+    Encryption = EncryptionPin,
     /// Non-repudiation.
-    NonRepudiation = 3,
+    NonRepudiation = NonRepudiationPin,
     /// Administrator.
-    Administrator = 4,
+    Administrator = AdministratorPin,
     /// The card's main PIN.
-    PrimaryCard = 5,
+    PrimaryCard = PrimaryCardPin,
     /// Unblock only.
-    UnblockOnly = 6,
+    UnblockOnly = UnblockOnlyPin,
 }
 
 /// `PIN_CACHE_POLICY_TYPE`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[repr(u32)]
+#[repr(i32)]
 pub enum CachePolicy {
     /// Cached per process and logon session.
-    Normal = 0,
+    Normal = PinCacheNormal,
     /// Cached for a time.
-    Timed = 1,
+    Timed = PinCacheTimed,
     /// Not cached.
-    None = 2,
+    None = PinCacheNone,
     /// Prompt before every operation.
-    AlwaysPrompt = 3,
+    AlwaysPrompt = PinCacheAlwaysPrompt,
 }
 
 /// The content of `PIN_INFO` (version 6).
@@ -90,12 +91,8 @@ pub struct PinInfo {
     pub cache_policy: CachePolicy,
 }
 
-/// `PIN_INFO_CURRENT_VERSION`.
-pub const PIN_INFO_VERSION: u32 = 6;
-/// `PIN_CACHE_POLICY_CURRENT_VERSION`.
-pub const PIN_CACHE_POLICY_VERSION: u32 = 6;
 /// Size of `PIN_INFO`.
-pub const PIN_INFO_LEN: usize = 36;
+pub const PIN_INFO_LEN: usize = size_of::<PIN_INFO>();
 
 impl PinInfo {
     /// The `PIN_INFO` for a role, or `None` for a role the card does not have.
@@ -143,12 +140,12 @@ impl PinInfo {
     /// The 36-byte `PIN_INFO`, little-endian DWORDs.
     pub fn to_bytes(self) -> [u8; PIN_INFO_LEN] {
         let fields = [
-            PIN_INFO_VERSION,
+            PIN_INFO_CURRENT_VERSION,
             self.secret_type as u32,
             self.purpose as u32,
             self.change_permission,
             self.unblock_permission,
-            PIN_CACHE_POLICY_VERSION,
+            PIN_CACHE_POLICY_CURRENT_VERSION,
             self.cache_policy as u32,
             0, // dwPinCachePolicyInfo
             0, // dwFlags

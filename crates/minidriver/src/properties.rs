@@ -2,8 +2,11 @@
 //! `CardGetContainerProperty`, `CardSetContainerProperty`.
 
 use windows_sys::Win32::Security::Cryptography::{
-    CARD_CAPABILITIES, CARD_CAPABILITIES_CURRENT_VERSION, CARD_FREE_SPACE_INFO,
-    CARD_FREE_SPACE_INFO_CURRENT_VERSION, CARD_KEY_SIZES, CARD_KEY_SIZES_CURRENT_VERSION,
+    CARD_ASYMMETRIC_OPERATION, CARD_CAPABILITIES, CARD_CAPABILITIES_CURRENT_VERSION, CARD_CIPHER_OPERATION,
+    CARD_FREE_SPACE_INFO, CARD_FREE_SPACE_INFO_CURRENT_VERSION, CARD_KEY_SIZES,
+    CARD_KEY_SIZES_CURRENT_VERSION, CARD_PADDING_OAEP, CARD_PADDING_PKCS1, CARD_PADDING_PSS,
+    CARD_PIN_STRENGTH_PLAINTEXT, CP_CACHE_MODE_GLOBAL_CACHE, CP_CACHE_MODE_NO_CACHE,
+    CP_CACHE_MODE_SESSION_ONLY,
 };
 
 use crate::containers::spec;
@@ -108,22 +111,9 @@ impl<'a> SetProperty<'a> {
     }
 }
 
-/// Cache modes.
-pub mod cache_mode {
-    /// Persistent global cache.
-    pub const GLOBAL: u32 = 1;
-    /// Per-process cache, dropped on removal.
-    pub const SESSION_ONLY: u32 = 2;
-    /// No cache.
-    pub const NO_CACHE: u32 = 3;
-}
-
-/// `CARD_CIPHER_OPERATION` / `CARD_ASYMMETRIC_OPERATION`.
-const CIPHER_OPERATION: u32 = 1;
-const ASYMMETRIC_OPERATION: u32 = 2;
-/// `CARD_PADDING_PKCS1 | CARD_PADDING_PSS | CARD_PADDING_OAEP`: the module pads and unpads every
-/// scheme itself, the card doing raw RSA.
-pub const ASYMMETRIC_PADDINGS: u32 = 0x2 | 0x4 | 0x8;
+/// The RSA paddings of `CP_PADDING_SCHEMES`: the module pads and unpads every scheme itself, the card
+/// doing raw RSA.
+pub const ASYMMETRIC_PADDINGS: u32 = CARD_PADDING_PKCS1 | CARD_PADDING_PSS | CARD_PADDING_OAEP;
 /// Highest container index plus one: 24 slots and their 24 ECDH twins.
 pub const MAX_CONTAINERS: u32 = 48;
 
@@ -328,12 +318,12 @@ impl CardContext {
     /// may change.
     pub fn cache_mode(&mut self) -> Result<u32> {
         if !self.identity()?.is_stable() {
-            return Ok(cache_mode::NO_CACHE);
+            return Ok(CP_CACHE_MODE_NO_CACHE);
         }
         Ok(if self.has_freshness()? {
-            cache_mode::GLOBAL
+            CP_CACHE_MODE_GLOBAL_CACHE
         } else {
-            cache_mode::SESSION_ONLY
+            CP_CACHE_MODE_SESSION_ONLY
         })
     }
 
@@ -386,7 +376,7 @@ impl CardContext {
                 {
                     return Err(MdError::InvalidParameter("no such PIN"));
                 }
-                Ok(dwords(&[1])) // CARD_PIN_STRENGTH_PLAINTEXT
+                Ok(dwords(&[CARD_PIN_STRENGTH_PLAINTEXT]))
             }
             CardProperty::PinStrengthChange | CardProperty::PinStrengthUnblock => {
                 Err(MdError::Unsupported("not used by the CSP (spec §4.5.1)"))
@@ -394,12 +384,12 @@ impl CardContext {
             CardProperty::KeyImportSupport => flags_must_be_zero(dwords(&[0])),
             CardProperty::EnumAlgorithms => match flags {
                 // Secure key injection is not supported: no symmetric or asymmetric session algorithms.
-                CIPHER_OPERATION | ASYMMETRIC_OPERATION => Ok(wide_multistring(&[])),
+                CARD_CIPHER_OPERATION | CARD_ASYMMETRIC_OPERATION => Ok(wide_multistring(&[])),
                 _ => Err(MdError::InvalidParameter("flags")),
             },
             CardProperty::PaddingSchemes => match flags {
-                CIPHER_OPERATION => Ok(dwords(&[0])),
-                ASYMMETRIC_OPERATION => Ok(dwords(&[ASYMMETRIC_PADDINGS])),
+                CARD_CIPHER_OPERATION => Ok(dwords(&[0])),
+                CARD_ASYMMETRIC_OPERATION => Ok(dwords(&[ASYMMETRIC_PADDINGS])),
                 _ => Err(MdError::InvalidParameter("flags")),
             },
             CardProperty::ChainingModes => flags_must_be_zero(wide_multistring(&[])),

@@ -124,17 +124,17 @@ pub const KNOWN_CARDS: &[KnownCard] = &[
 ];
 
 /// `SCARD_PROVIDER_CSP`.
-pub const PROVIDER_CSP: u32 = 2;
+pub const PROVIDER_CSP: u32 = windows_sys::Win32::Security::Credentials::SCARD_PROVIDER_CSP;
 /// `SCARD_PROVIDER_KSP`.
-pub const PROVIDER_KSP: u32 = 3;
+pub const PROVIDER_KSP: u32 = windows_sys::Win32::Security::Credentials::SCARD_PROVIDER_KSP;
 /// `SCARD_PROVIDER_CARD_MODULE`.
-pub const PROVIDER_CARD_MODULE: u32 = 0x8000_0001;
+pub const PROVIDER_CARD_MODULE: u32 = windows_sys::Win32::Security::Cryptography::SCARD_PROVIDER_CARD_MODULE;
 /// The Base Smart Card CSP.
 pub const BASE_CSP: &str = "Microsoft Base Smart Card Crypto Provider";
 /// The Smart Card KSP.
 pub const SMART_CARD_KSP: &str = "Microsoft Smart Card Key Storage Provider";
 /// `SCARD_E_UNKNOWN_CARD`: what forgetting an unknown card type answers.
-const SCARD_E_UNKNOWN_CARD: i32 = 0x8010_000D_u32 as i32;
+const SCARD_E_UNKNOWN_CARD: i32 = windows_sys::Win32::Foundation::SCARD_E_UNKNOWN_CARD;
 
 /// The three winscard calls registration needs; each returns the winscard `LONG`.
 pub trait CardTypeDatabase {

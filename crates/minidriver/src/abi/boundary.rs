@@ -5,6 +5,8 @@
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use windows_sys::Win32::Foundation::E_UNEXPECTED;
+
 use crate::codes;
 use crate::error::MdError;
 
@@ -48,8 +50,6 @@ pub(crate) fn guard(entry: &'static str, f: impl FnOnce() -> Result<(), MdError>
     expect(dead_code, reason = "only the Windows DLL exports DllRegisterServer")
 )]
 pub(crate) fn guard_hresult(entry: &'static str, f: impl FnOnce() -> i32) -> i32 {
-    /// `E_UNEXPECTED`.
-    const E_UNEXPECTED: i32 = 0x8000_FFFFu32 as i32;
     let result = catch_unwind(AssertUnwindSafe(f));
     let hr = match &result {
         Ok(hr) => *hr,

@@ -114,7 +114,7 @@ pub fn with_database(f: impl FnOnce(&mut dyn CardTypeDatabase) -> i32) -> i32 {
         context: if established { context } else { 0 },
     };
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(&mut db)))
-        .unwrap_or(0x8000_FFFF_u32 as i32);
+        .unwrap_or(windows_sys::Win32::Foundation::E_UNEXPECTED);
     if established {
         // SAFETY: the context established above.
         unsafe { SCardReleaseContext(context) };

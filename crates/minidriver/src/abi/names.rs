@@ -105,20 +105,41 @@ mod tests {
         s.encode_utf16().collect()
     }
 
+    /// Every name, as cardmod.h writes it.
     #[test]
     fn names_are_cardmod_h_literals() {
-        assert_eq!(
-            card_property(&wide("Free Space")).unwrap(),
-            CardProperty::FreeSpace
-        );
-        assert_eq!(
-            card_property(&wide("Supports Windows x.509 Enrollment")).unwrap(),
-            CardProperty::X509Enrollment
-        );
-        assert_eq!(
-            container_property(&wide("Associated ECDH Key")).unwrap(),
-            ContainerProperty::AssociatedEcdhKey
-        );
+        let card = [
+            ("Free Space", CardProperty::FreeSpace),
+            ("Capabilities", CardProperty::Capabilities),
+            ("Key Sizes", CardProperty::KeySizes),
+            ("Read Only Mode", CardProperty::ReadOnly),
+            ("Cache Mode", CardProperty::CacheMode),
+            ("Supports Windows x.509 Enrollment", CardProperty::X509Enrollment),
+            ("Card Identifier", CardProperty::Guid),
+            ("Card Serial Number", CardProperty::SerialNo),
+            ("PIN Information", CardProperty::PinInfo),
+            ("PIN List", CardProperty::ListPins),
+            ("Authenticated State", CardProperty::AuthenticatedState),
+            ("PIN Strength Verify", CardProperty::PinStrengthVerify),
+            ("PIN Strength Change", CardProperty::PinStrengthChange),
+            ("PIN Strength Unblock", CardProperty::PinStrengthUnblock),
+            ("Parent Window", CardProperty::ParentWindow),
+            ("PIN Context String", CardProperty::PinContextString),
+            ("Key Import Support", CardProperty::KeyImportSupport),
+            ("Algorithms", CardProperty::EnumAlgorithms),
+            ("Padding Schemes", CardProperty::PaddingSchemes),
+            ("Chaining Modes", CardProperty::ChainingModes),
+        ];
+        for (name, property) in card {
+            assert_eq!(card_property(&wide(name)).unwrap(), property, "{name}");
+        }
+        for (name, property) in [
+            ("Container Info", ContainerProperty::ContainerInfo),
+            ("PIN Identifier", ContainerProperty::PinIdentifier),
+            ("Associated ECDH Key", ContainerProperty::AssociatedEcdhKey),
+        ] {
+            assert_eq!(container_property(&wide(name)).unwrap(), property, "{name}");
+        }
         assert_eq!(legacy_user(&wide("user")).unwrap(), ROLE_USER);
         assert_eq!(legacy_user(&wide("admin")).unwrap(), ROLE_ADMIN);
         assert!(legacy_user(&wide("anonymous")).is_err());

@@ -5,6 +5,9 @@ use digest::Digest;
 use md5::Md5;
 use sha1::Sha1;
 use sha2::{Sha224, Sha256, Sha384, Sha512};
+use windows_sys::Win32::Security::Cryptography::{
+    ALG_CLASS_HASH, CALG_MD5, CALG_SHA_256, CALG_SHA_384, CALG_SHA_512, CALG_SHA1, CALG_SSL3_SHAMD5,
+};
 use zeroize::Zeroizing;
 
 use crate::error::{MdError, Result};
@@ -28,9 +31,7 @@ pub enum HashAlg {
     Md5Sha1,
 }
 
-/// `ALG_CLASS_HASH`.
-const ALG_CLASS_HASH: u32 = 4 << 13;
-/// `ALG_CLASS` mask.
+/// The class bits of an `ALG_ID` (wincrypt.h's `GET_ALG_CLASS` masks them).
 const ALG_CLASS_MASK: u32 = 7 << 13;
 
 impl HashAlg {
@@ -40,12 +41,12 @@ impl HashAlg {
     pub fn from_alg_id(alg: u32) -> Result<Option<Self>> {
         Ok(Some(match alg {
             0 => return Ok(None),
-            0x8003 => Self::Md5,
-            0x8004 => Self::Sha1,
-            0x8008 => Self::Md5Sha1,
-            0x800C => Self::Sha256,
-            0x800D => Self::Sha384,
-            0x800E => Self::Sha512,
+            CALG_MD5 => Self::Md5,
+            CALG_SHA1 => Self::Sha1,
+            CALG_SSL3_SHAMD5 => Self::Md5Sha1,
+            CALG_SHA_256 => Self::Sha256,
+            CALG_SHA_384 => Self::Sha384,
+            CALG_SHA_512 => Self::Sha512,
             a if a <= 0xFFFF && a & ALG_CLASS_MASK == ALG_CLASS_HASH => {
                 return Err(MdError::Unsupported("hash algorithm"));
             }

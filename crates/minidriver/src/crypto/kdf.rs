@@ -69,11 +69,11 @@ fn p_hash(hash: HashAlg, secret: &[u8], seed: &[u8], len: usize) -> Result<Zeroi
 /// TLS protocol versions for `KDF_TLS_PRF_PROTOCOL`.
 pub mod tls_version {
     /// TLS 1.0.
-    pub const TLS1_0: u32 = 0x0301;
+    pub const TLS1_0: u32 = windows_sys::Win32::Security::Cryptography::TLS1_0_PROTOCOL_VERSION;
     /// TLS 1.1.
-    pub const TLS1_1: u32 = 0x0302;
+    pub const TLS1_1: u32 = windows_sys::Win32::Security::Cryptography::TLS1_1_PROTOCOL_VERSION;
     /// TLS 1.2.
-    pub const TLS1_2: u32 = 0x0303;
+    pub const TLS1_2: u32 = windows_sys::Win32::Security::Cryptography::TLS1_2_PROTOCOL_VERSION;
 }
 
 /// `BCRYPT_KDF_TLS_PRF`: the TLS 1.0/1.1 PRF (MD5 ⊕ SHA-1 over the split secret, RFC 2246 §5) or the
