@@ -1,6 +1,7 @@
-//! The administrator role: the PIV management key (9B) as Windows' challenge/response PIN (spec §4.2.3,
-//! §4.2.4, §7.6). The module hands out the card's external-authentication challenge; the response is the
-//! challenge encrypted with the management key, checked by the card.
+//! The administrator role: the PIV management key (9B) as Windows' challenge/response PIN (Smart Card
+//! Minidriver Specification 7.07 §4.2.3, §4.2.4, §7.6). The module hands out the card's
+//! external-authentication challenge; the response is the challenge encrypted with the management key,
+//! checked by the card.
 
 use tessera_piv::{KeyRef, ManagementAlgorithm};
 use zeroize::Zeroizing;
@@ -23,7 +24,7 @@ pub(crate) fn check_challenge_request(pin_id: u32, flags: u32) -> Result<()> {
 }
 
 /// An admin challenge the card handed out. It is valid only while nothing else has been sent to the
-/// card: the spec discards a challenge whose next card command is not the authentication using it.
+/// card: §4.2.3 discards a challenge whose next card command is not the authentication using it.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct PendingChallenge {
     algorithm: ManagementAlgorithm,

@@ -119,7 +119,9 @@ mod tests {
 
     #[test]
     fn cmck_example_historical_bytes() {
-        // digest §13: ATR 3b 98 94 40 0a a5 03 01 01 01 ad 13 10 → CID a503010101ad1310.
+        // The certification kit's InstCheckINF test derives the INF's hardware ID from the historical
+        // bytes: T0 = 98 announces eight, so ATR 3b 98 94 40 0a a5 03 01 01 01 ad 13 10 is
+        // SCFILTER\CID_a503010101ad1310.
         let atr = Atr::parse(&[
             0x3B, 0x98, 0x94, 0x40, 0x0A, 0xA5, 0x03, 0x01, 0x01, 0x01, 0xAD, 0x13, 0x10,
         ])

@@ -170,7 +170,7 @@ impl CardContext {
     }
 
     /// A PIN refused without being sent still fails the authentication, and a failed authentication
-    /// logs the role out (spec §4.2): a PIN the card holds as verified is logged out there too. The tries
+    /// logs the role out (§4.2.6): a PIN the card holds as verified is logged out there too. The tries
     /// left are the card's: known from the status query when the PIN was not verified, else asked again
     /// once the logout made the card tell them (neither query spends a try).
     fn refuse_unsent(&mut self, reference: KeyRef, retries: Option<u32>) -> MdError {

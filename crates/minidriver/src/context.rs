@@ -117,7 +117,8 @@ impl CardContext {
         if self.session.resets_seen() != self.resets_known {
             self.resets_known = self.session.resets_seen();
             self.auth = AuthState::default();
-            // Spec §3.2.3: agreements are not retrievable after a card reset.
+            // Agreements are not retrievable after a card reset (Smart Card Minidriver Specification 7.07
+            // §3.2.3).
             self.wipe_agreements();
             self.pending_challenge = None;
         }

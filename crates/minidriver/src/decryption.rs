@@ -1,10 +1,10 @@
-//! `CardRSADecrypt` (spec §4.7.1): the card does raw RSA; padding is removed by the CSP's
-//! `pfnCspUnpadData` when it offers one, else here in constant time.
+//! `CardRSADecrypt` (Smart Card Minidriver Specification 7.07 §4.7.1): the card does raw RSA; padding is
+//! removed by the CSP's `pfnCspUnpadData` when it offers one, else here in constant time.
 //!
-//! Byte order follows the interface and the certified implementations: the ciphertext arrives
-//! little-endian; a raw result goes back little-endian; a plaintext whose padding the module removed goes
-//! back byte-reversed too (as OpenSC and CardContact's certified module do), while the CSP's unpad
-//! callback receives the little-endian raw block and its output is returned as it is.
+//! Byte order follows the interface and the certified implementations: the ciphertext arrives little-endian;
+//! a raw result goes back little-endian; a plaintext whose padding the module removed goes back byte-reversed
+//! too (as OpenSC and CardContact's certified module do), while the CSP's unpad callback receives the
+//! little-endian raw block and its output is returned as it is.
 
 use tessera_piv::PublicKey;
 use windows_sys::Win32::Security::Cryptography::{

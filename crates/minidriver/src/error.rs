@@ -121,7 +121,7 @@ impl MdError {
 
 impl From<PivError> for MdError {
     /// Card answers become interface codes. Data the card returns but that does not parse is
-    /// `SCARD_E_COMM_DATA_LOST` (digest §1: unreadable data is not "file not found").
+    /// `SCARD_E_COMM_DATA_LOST`: the object is there but cannot be read, which is not "file not found".
     fn from(e: PivError) -> Self {
         match e {
             PivError::Transport(t) => Self::Transport(t),

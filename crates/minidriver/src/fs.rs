@@ -1,4 +1,5 @@
-//! The minidriver file system (digest §6), virtual and read from PIV objects:
+//! The minidriver file system (Smart Card Minidriver Specification 7.07 §5), virtual and read from PIV
+//! objects:
 //!
 //! | name | content |
 //! |---|---|

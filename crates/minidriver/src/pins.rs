@@ -1,6 +1,6 @@
-//! PIN roles (Smart Card Minidriver Specification 7.07 §4.2.1) as Windows' own PIV class driver uses them: the user PIN,
-//! the administrator (the PIV management key, challenge/response), the PIN-always role for keys such as
-//! 9C that need a fresh PIN before every use, and the PUK as an unblock-only PIN.
+//! PIN roles (Smart Card Minidriver Specification 7.07 §4.2.1) as Windows' own PIV class driver uses them:
+//! the user PIN, the administrator (the PIV management key, challenge/response), the PIN-always role for keys
+//! such as 9C that need a fresh PIN before every use, and the PUK as an unblock-only PIN.
 
 use windows_sys::Win32::Security::Cryptography::{
     AdministratorPin, AlphaNumericPinType, AuthenticationPin, ChallengeResponsePinType, DigitalSignaturePin,

@@ -1,5 +1,5 @@
-//! Card and container properties (digest §8): `CardGetProperty`, `CardSetProperty`,
-//! `CardGetContainerProperty`, `CardSetContainerProperty`.
+//! Card and container properties (Smart Card Minidriver Specification 7.07 §4.5): `CardGetProperty`,
+//! `CardSetProperty`, `CardGetContainerProperty`, `CardSetContainerProperty`.
 
 use windows_sys::Win32::Security::Cryptography::{
     CARD_ASYMMETRIC_OPERATION, CARD_CAPABILITIES, CARD_CAPABILITIES_CURRENT_VERSION, CARD_CIPHER_OPERATION,
@@ -314,7 +314,7 @@ impl CardContext {
     }
 
     /// `CP_CARD_CACHE_MODE`: no cache without a stable card id; a global cache on cards whose freshness
-    /// Tessera maintains; otherwise a per-process cache, as the spec advises for cards that other tools
+    /// Tessera maintains; otherwise a per-process cache, as §7.5 advises for cards that other tools
     /// may change.
     pub fn cache_mode(&mut self) -> Result<u32> {
         if !self.identity()?.is_stable() {
@@ -379,7 +379,7 @@ impl CardContext {
                 Ok(dwords(&[CARD_PIN_STRENGTH_PLAINTEXT]))
             }
             CardProperty::PinStrengthChange | CardProperty::PinStrengthUnblock => {
-                Err(MdError::Unsupported("not used by the CSP (spec §4.5.1)"))
+                Err(MdError::Unsupported("not used by the CSP (specification §4.5.1)"))
             }
             CardProperty::KeyImportSupport => flags_must_be_zero(dwords(&[0])),
             CardProperty::EnumAlgorithms => match flags {

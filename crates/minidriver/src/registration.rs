@@ -1,7 +1,7 @@
-//! Which cards Windows should hand to this module, and how `DllRegisterServer`/`DllUnregisterServer`
-//! tell it (digest §9): each known PIV token's ATR is introduced as a card type, then the card module,
-//! the Base CSP and the Smart Card KSP are set as its providers. The calls go through
-//! [`CardTypeDatabase`]: on Windows it is winscard; in tests a recorder.
+//! Which cards Windows should hand to this module, and how `DllRegisterServer`/`DllUnregisterServer` tell it
+//! (Smart Card Minidriver Specification 7.07 §3.1.2, §3.1.3): each known PIV token's ATR is introduced as a
+//! card type, then the card module, the Base CSP and the Smart Card KSP are set as its providers. The calls
+//! go through [`CardTypeDatabase`]: on Windows it is winscard; in tests a recorder.
 
 use crate::atr::Atr;
 

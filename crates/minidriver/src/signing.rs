@@ -1,5 +1,6 @@
-//! `CardSignData` (spec §4.7.5): the module pads (PKCS#1 v1.5, PSS) and the card does the raw RSA; or
-//! the card signs a hash with ECDSA. RSA signatures go back little-endian, ECDSA as big-endian `r ‖ s`.
+//! `CardSignData` (Smart Card Minidriver Specification 7.07 §4.7.5): the module pads (PKCS#1 v1.5, PSS) and
+//! the card does the raw RSA; or the card signs a hash with ECDSA. RSA signatures go back little-endian,
+//! ECDSA as big-endian `r ‖ s`.
 
 use tessera_piv::PublicKey;
 use windows_sys::Win32::Security::Cryptography::{

@@ -17,8 +17,8 @@ use crate::registration::{self, CardTypeDatabase};
 /// This DLL's module handle, for its own file name.
 static MODULE: AtomicPtr<core::ffi::c_void> = AtomicPtr::new(std::ptr::null_mut());
 
-/// Keeps process attach trivial: no card I/O, no library loads (spec §3.1.1); remembers the module
-/// handle for `DllRegisterServer`.
+/// Keeps process attach trivial: no card I/O, no library loads (Smart Card Minidriver Specification 7.07
+/// §3.1.1); remembers the module handle for `DllRegisterServer`.
 #[unsafe(no_mangle)]
 pub extern "system" fn DllMain(instance: HINSTANCE, reason: u32, _reserved: *mut core::ffi::c_void) -> BOOL {
     if reason == DLL_PROCESS_ATTACH {
@@ -28,7 +28,7 @@ pub extern "system" fn DllMain(instance: HINSTANCE, reason: u32, _reserved: *mut
 }
 
 /// Introduces every known PIV token to the smart card database with this module as its card module
-/// (digest §9.2). Needs administrator rights.
+/// (Smart Card Minidriver Specification 7.07 §3.1.2). Needs administrator rights.
 #[unsafe(no_mangle)]
 pub extern "system" fn DllRegisterServer() -> i32 {
     super::boundary::guard_hresult("DllRegisterServer", || {

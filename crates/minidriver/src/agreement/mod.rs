@@ -1,6 +1,6 @@
-//! ECDH secret agreements and key derivation (spec §4.7.2–4.7.4). The card computes the shared X
-//! coordinate (GENERAL AUTHENTICATE with tag 85); the module keeps it, indexed by a byte, until it is
-//! destroyed, the context is deleted or the card is reset, and derives keys from it.
+//! ECDH secret agreements and key derivation (Smart Card Minidriver Specification 7.07 §4.7.2–§4.7.4). The
+//! card computes the shared X coordinate (GENERAL AUTHENTICATE with tag 85); the module keeps it, indexed by
+//! a byte, until it is destroyed, the context is deleted or the card is reset, and derives keys from it.
 
 use tessera_piv::{AlgorithmId, PublicKey};
 use zeroize::Zeroizing;
@@ -105,7 +105,7 @@ impl CardContext {
     }
 
     /// `CardDestroyDHAgreement`: frees the agreement, wiping its secret. No authentication is asked
-    /// for: destroying only takes a secret away. (The spec answers `SCARD_W_SECURITY_VIOLATION` to an
+    /// for: destroying only takes a secret away. (§4.7.4 answers `SCARD_W_SECURITY_VIOLATION` to an
     /// unauthenticated caller; here no agreement outlives the authentication it was made under, see
     /// [`CardContext::wipe_agreements`], so an unauthenticated caller finds none.)
     pub fn destroy_agreement(&mut self, index: u8) -> Result<()> {

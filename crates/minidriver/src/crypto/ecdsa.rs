@@ -1,5 +1,5 @@
-//! ECDSA formats: the card answers a DER `SEQUENCE { r INTEGER, s INTEGER }`; Windows wants `r ‖ s`,
-//! each big-endian and exactly the field size (digest §4.5).
+//! ECDSA formats: the card answers a DER `SEQUENCE { r INTEGER, s INTEGER }`; Windows wants CNG's
+//! signature format, `r ‖ s`, each big-endian and exactly the field size.
 
 use tessera_piv::tlv;
 

@@ -1,5 +1,5 @@
-//! Key derivation functions of `CardDeriveKey` (spec §4.7.3, CNG `BCRYPT_KDF_*`), applied to an ECDH
-//! secret Z (the big-endian X coordinate the card returns).
+//! Key derivation functions of `CardDeriveKey` (Smart Card Minidriver Specification 7.07 §4.7.3, CNG
+//! `BCRYPT_KDF_*`), applied to an ECDH secret Z (the big-endian X coordinate the card returns).
 
 use digest::FixedOutput;
 use hmac::{Hmac, KeyInit, Mac};

@@ -1,4 +1,5 @@
-//! One wrapper per function-table entry, grouped as the spec groups them.
+//! One wrapper per function-table entry, grouped as Smart Card Minidriver Specification 7.07 §4 groups
+//! them.
 
 pub(crate) mod acquire;
 pub(crate) mod admin;
