@@ -10,8 +10,7 @@
 use std::hint::black_box;
 use std::time::Instant;
 
-use tessera_minidriver::crypto::hash::HashAlg;
-use tessera_minidriver::decryption::{DecryptPadding, unpad};
+use tessera_minidriver::bench::{DecryptPadding, HashAlg, unpad};
 
 const K: usize = 256;
 const SAMPLES: usize = 20_000;

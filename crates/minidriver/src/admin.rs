@@ -52,11 +52,11 @@ impl CardContext {
     }
 
     /// `CardGetChallenge` / `CardGetChallengeEx(ROLE_ADMIN)`.
-    pub fn admin_challenge(&mut self) -> Result<Zeroizing<Vec<u8>>> {
+    pub(crate) fn admin_challenge(&mut self) -> Result<Zeroizing<Vec<u8>>> {
         let algorithm = self.management_algorithm();
         // The challenge must directly precede its answer: nothing else goes to the card in between
         // (the card forgets the challenge otherwise), so no retry after a reset either.
-        let challenge = self.once(|s| s.management_challenge(algorithm));
+        let challenge = self.without_retry(|s| s.management_challenge(algorithm));
         let challenge = challenge?;
         self.pending_challenge = Some(PendingChallenge {
             algorithm,
@@ -70,7 +70,7 @@ impl CardContext {
     /// (none was asked for, or another command reached the card since) the answer is wrong by
     /// definition and nothing is sent. The management key has no retry counter the card reports, so the
     /// tries left are unknown.
-    pub fn admin_response(&mut self, response: &[u8]) -> Result<()> {
+    pub(crate) fn admin_response(&mut self, response: &[u8]) -> Result<()> {
         let pending = self.pending_challenge.take();
         let Some(PendingChallenge { algorithm, .. }) =
             pending.filter(|p| p.exchanges == self.session.exchanges())
@@ -78,7 +78,7 @@ impl CardContext {
             self.auth.admin = false;
             return Err(MdError::WrongPin { remaining: None });
         };
-        let result = self.once(|s| s.management_response(algorithm, response));
+        let result = self.without_retry(|s| s.management_response(algorithm, response));
         match result {
             Ok(()) => {
                 self.auth.admin = true;

@@ -31,7 +31,6 @@ pub enum AtrError {
 pub struct Atr {
     bytes: Vec<u8>,
     historical: std::ops::Range<usize>,
-    protocols: Vec<u8>,
 }
 
 impl Atr {
@@ -75,29 +74,15 @@ impl Atr {
         if needs_tck && bytes[1..].iter().fold(0u8, |acc, b| acc ^ b) != 0 {
             return Err(AtrError::BadChecksum);
         }
-        if protocols.is_empty() {
-            protocols.push(0);
-        }
         Ok(Self {
             bytes: bytes.to_vec(),
             historical,
-            protocols,
         })
-    }
-
-    /// The ATR bytes.
-    pub fn as_bytes(&self) -> &[u8] {
-        &self.bytes
     }
 
     /// The historical bytes (what Windows' `SCFILTER\CID_…` hardware IDs are made of).
     pub fn historical_bytes(&self) -> &[u8] {
         &self.bytes[self.historical.clone()]
-    }
-
-    /// The protocols the ATR offers (`0` for T=0, `1` for T=1, …), in order.
-    pub fn protocols(&self) -> &[u8] {
-        &self.protocols
     }
 }
 
@@ -114,7 +99,6 @@ mod tests {
     fn yubikey5_atr_parses() {
         let atr = Atr::parse(&YUBIKEY5).unwrap();
         assert_eq!(atr.historical_bytes(), &YUBIKEY5[9..22]);
-        assert_eq!(atr.protocols(), &[1, 1]);
     }
 
     #[test]
@@ -130,7 +114,6 @@ mod tests {
             atr.historical_bytes(),
             &[0xA5, 0x03, 0x01, 0x01, 0x01, 0xAD, 0x13, 0x10]
         );
-        assert_eq!(atr.protocols(), &[0]);
     }
 
     #[test]

@@ -155,7 +155,7 @@ impl CardContext {
             Ok(padded) if pins::plausible_pin(pin) => padded,
             _ => return Err(self.refuse_unsent(reference, retries)),
         };
-        let result = self.once(|s| s.verify(reference, &padded));
+        let result = self.without_retry(|s| s.verify(reference, &padded));
         match result {
             Ok(()) => {
                 self.auth.user = true;
@@ -196,7 +196,7 @@ impl CardContext {
     /// its security status, and checked. `SCARD_E_UNSUPPORTED_FEATURE` when the PIN is still verified
     /// after that: only a reset can log it out.
     fn log_out_pin(&mut self, reference: KeyRef) -> Result<()> {
-        if self.once(|s| s.logout(reference)).is_ok() {
+        if self.without_retry(|s| s.logout(reference)).is_ok() {
             self.forget_user();
             return Ok(());
         }
@@ -241,7 +241,7 @@ impl CardContext {
     ///
     /// `SCARD_E_UNSUPPORTED_FEATURE` when the PIN is still verified after a fresh SELECT: only a reset
     /// logs it out, and the CSP resets the card on that answer.
-    pub fn deauthenticate(&mut self, roles: u32) -> Result<()> {
+    pub(crate) fn deauthenticate(&mut self, roles: u32) -> Result<()> {
         let user = roles & (pins::pin_set(ROLE_USER) | pins::pin_set(ROLE_PIN_ALWAYS)) != 0;
         let admin = roles & pins::pin_set(ROLE_ADMIN) != 0;
         if !user && !admin {
@@ -262,7 +262,7 @@ impl CardContext {
         self.pending_challenge = None;
         if self.auth.user {
             let algorithm = self.management_algorithm();
-            match self.once(|s| s.management_challenge(algorithm)) {
+            match self.without_retry(|s| s.management_challenge(algorithm)) {
                 Ok(_unanswered) => {
                     self.auth.admin = false;
                     return Ok(());

@@ -333,16 +333,6 @@ impl ContainerSet {
         }
         out
     }
-
-    /// Number of containers.
-    pub fn len(&self) -> usize {
-        self.containers.len()
-    }
-
-    /// True when there are none.
-    pub fn is_empty(&self) -> bool {
-        self.containers.is_empty()
-    }
 }
 
 /// The key of a slot: from metadata when the card reports it (the card's truth), else from the
@@ -410,7 +400,7 @@ pub fn to_record(c: &Container) -> ContainerRecord {
 }
 
 /// A Yubico container map (5FFF10) rebuilt from what the slots hold, by the same rules as the layout
-/// without a map ([`ContainerSet::from_slots`]: key kinds, ECDH twins, PIN roles, default container),
+/// without a map (`ContainerSet::from_slots`: key kinds, ECDH twins, PIN roles, default container),
 /// with the indices compacted from 0 (the map's records are its indices) and each twin's pairing
 /// following its ECDSA container. A container that `old` already listed for the same slot and key spec
 /// keeps its name, so certificates that Windows linked to it stay linked; the old default container stays

@@ -7,13 +7,14 @@ use tessera_piv::objects::{
     ApplicationProperties, CertificateObject, Chuid, ContainerMap, Discovery, KeyHistory, RootStoreAssembler,
     tags,
 };
-use tessera_piv::{KeyRef, PivError, Session, StatusWord};
+use tessera_piv::{KeyRef, PivError, Session};
 
 use crate::containers::{ContainerSet, SlotContents};
 use crate::error::{MdError, Result};
 use crate::identity::CardIdentity;
 use crate::link::CardLink;
 use crate::pins::AuthState;
+use crate::retry;
 
 /// Vendor object where Tessera keeps the 6-byte `cardcf` of cards it manages (YubiKeys accept the whole
 /// 5FFFxx range; Yubico uses 5FFF00, 5FFF01 and 5FFF10–15).
@@ -24,13 +25,18 @@ pub struct CardContext {
     pub(crate) session: Session<Box<dyn CardLink>>,
     interface_version: u32,
     resets_known: u64,
-    pub(crate) apt: ApplicationProperties,
+    /// The application property template SELECT returned.
+    pub(crate) application_properties: ApplicationProperties,
     identity: Option<CardIdentity>,
-    version: Option<Option<Version>>,
-    serial: Option<Option<u32>>,
+    /// YubiKey GET VERSION.
+    version: CardFact<Version>,
+    /// YubiKey GET SERIAL.
+    serial: CardFact<u32>,
     containers: Option<ContainerSet>,
-    roots: Option<Option<Vec<u8>>>,
-    freshness: Option<Option<[u8; 6]>>,
+    /// The Yubico root store (5FFF11–15), reassembled.
+    roots: CardFact<Vec<u8>>,
+    /// Tessera's `cardcf` object, as last read.
+    freshness: CardFact<[u8; 6]>,
     pub(crate) auth: AuthState,
     pin_reference: Option<KeyRef>,
     pub(crate) parent_window: usize,
@@ -53,22 +59,45 @@ impl std::fmt::Debug for CardContext {
     }
 }
 
-/// Whether a failed exchange means the card lost its PIV selection (reset through this handle or another):
-/// a transport reset, or a standard PIV instruction answered with "instruction/class not supported".
-fn lost_selection(e: &PivError) -> bool {
-    matches!(e, PivError::Transport(tessera_piv::TransportError::CardReset))
-        || matches!(
-            e.status_word(),
-            Some(StatusWord::INS_NOT_SUPPORTED | StatusWord::CLA_NOT_SUPPORTED)
-        )
+/// A fact about the card the module reads at most once per context: not asked yet, asked and absent
+/// from the card, or asked and present.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) enum CardFact<T> {
+    /// Not read yet.
+    #[default]
+    NotAsked,
+    /// Read: the card has none.
+    Absent,
+    /// Read: the card's value.
+    Present(T),
+}
+
+impl<T> CardFact<T> {
+    /// What a read found.
+    pub(crate) fn found(value: Option<T>) -> Self {
+        value.map_or(Self::Absent, Self::Present)
+    }
+
+    /// Whether the card was asked.
+    pub(crate) fn asked(&self) -> bool {
+        !matches!(self, Self::NotAsked)
+    }
+
+    /// The value, when the card was asked and has one.
+    pub(crate) fn value(&self) -> Option<&T> {
+        match self {
+            Self::Present(value) => Some(value),
+            Self::NotAsked | Self::Absent => None,
+        }
+    }
 }
 
 impl CardContext {
     /// Binds to the card: SELECT the PIV application (`SCARD_E_UNKNOWN_CARD` when absent).
     pub fn acquire(link: Box<dyn CardLink>, interface_version: u32) -> Result<Self> {
         let mut session = Session::new(link);
-        let apt = match session.select() {
-            Ok(apt) => apt,
+        let application_properties = match session.select() {
+            Ok(properties) => properties,
             Err(PivError::Transport(t)) => return Err(MdError::Transport(t)),
             Err(e) => {
                 tracing::info!("not a PIV card: {e}");
@@ -80,13 +109,13 @@ impl CardContext {
             session,
             interface_version,
             resets_known,
-            apt,
+            application_properties,
             identity: None,
-            version: None,
-            serial: None,
+            version: CardFact::NotAsked,
+            serial: CardFact::NotAsked,
             containers: None,
-            roots: None,
-            freshness: None,
+            roots: CardFact::NotAsked,
+            freshness: CardFact::NotAsked,
             auth: AuthState::default(),
             pin_reference: None,
             parent_window: 0,
@@ -98,13 +127,13 @@ impl CardContext {
     }
 
     /// The negotiated `CARD_DATA` version.
-    pub fn interface_version(&self) -> u32 {
+    pub(crate) fn interface_version(&self) -> u32 {
         self.interface_version
     }
 
     /// Called on every entry with the handles from `CARD_DATA`: a new handle means the CSP reconnected,
     /// so the module re-selects before the next command and forgets what it believed about PINs.
-    pub fn begin_call(&mut self, context_handle: usize, card_handle: usize) {
+    pub(crate) fn begin_call(&mut self, context_handle: usize, card_handle: usize) {
         if self.session.transport_mut().rebind(context_handle, card_handle) {
             tracing::debug!("card handle changed: re-selecting before the next command");
             self.session.note_reset();
@@ -124,27 +153,20 @@ impl CardContext {
         }
     }
 
-    /// Runs a read-only exchange; after a reset (or a lost selection) it re-selects and tries once more.
-    /// Never used for VERIFY or anything that changes the card.
+    /// A read-only exchange, repeated once after a reset or a lost selection ([`retry::read`]). Never
+    /// used for VERIFY or anything that changes the card.
     pub(crate) fn read<T>(
         &mut self,
-        mut op: impl FnMut(&mut Session<Box<dyn CardLink>>) -> tessera_piv::Result<T>,
+        op: impl FnMut(&mut Session<Box<dyn CardLink>>) -> tessera_piv::Result<T>,
     ) -> Result<T> {
-        let result = match op(&mut self.session) {
-            Err(e) if lost_selection(&e) => {
-                tracing::debug!("card lost its PIV selection ({e}); re-selecting and retrying once");
-                self.session.note_reset();
-                op(&mut self.session)
-            }
-            other => other,
-        };
+        let result = retry::read(&mut self.session, op);
         self.sync_resets();
         Ok(result?)
     }
 
-    /// Runs an exchange that is never repeated (VERIFY, logout, the admin challenge and its answer):
-    /// no retry after a reset, but the context learns of any reset the exchange saw.
-    pub(crate) fn once<T>(
+    /// An exchange that is never repeated (VERIFY, logout, the admin challenge and its answer): no retry
+    /// after a reset, but the context learns of any reset the exchange saw.
+    pub(crate) fn without_retry<T>(
         &mut self,
         op: impl FnOnce(&mut Session<Box<dyn CardLink>>) -> tessera_piv::Result<T>,
     ) -> tessera_piv::Result<T> {
@@ -153,45 +175,14 @@ impl CardContext {
         result
     }
 
-    /// Runs a read-only YubiKey instruction; `None` when the card does not know it. `6D00` is ambiguous
-    /// here: other PIV cards (and older YubiKeys for some instructions) answer it to an instruction they
-    /// lack, and a card that lost its PIV selection answers it to anything. A re-SELECT would log the PIN
-    /// out, so a standard instruction decides first: the PIN status query (an empty VERIFY, which spends
-    /// no try) succeeds only while PIV is selected.
+    /// A read-only YubiKey instruction; `None` when the card does not know it ([`retry::read_vendor`]).
     pub(crate) fn read_vendor<T>(
         &mut self,
-        mut op: impl FnMut(&mut Session<Box<dyn CardLink>>) -> tessera_piv::Result<T>,
+        op: impl FnMut(&mut Session<Box<dyn CardLink>>) -> tessera_piv::Result<T>,
     ) -> Result<Option<T>> {
-        let result = match op(&mut self.session) {
-            Err(e) if lost_selection(&e) && e.status_word().is_some() => {
-                match self.session.pin_status(KeyRef::PIN) {
-                    Err(probe) if lost_selection(&probe) => {
-                        tracing::debug!("card lost its PIV selection; re-selecting and retrying once");
-                        self.session.note_reset();
-                        op(&mut self.session)
-                    }
-                    _ => Err(e),
-                }
-            }
-            Err(e) if lost_selection(&e) => {
-                self.session.note_reset();
-                op(&mut self.session)
-            }
-            other => other,
-        };
+        let result = retry::read_vendor(&mut self.session, op);
         self.sync_resets();
-        match result {
-            Ok(v) => Ok(Some(v)),
-            Err(e)
-                if matches!(
-                    e.status_word(),
-                    Some(StatusWord::INS_NOT_SUPPORTED | StatusWord::CLA_NOT_SUPPORTED)
-                ) =>
-            {
-                Ok(None)
-            }
-            Err(e) => Err(e.into()),
-        }
+        Ok(result?)
     }
 
     /// Reads a data object; a vendor object the card refuses (`6A80`, as non-YubiKey PIV cards answer for
@@ -206,23 +197,24 @@ impl CardContext {
 
     /// The card's firmware version (YubiKey GET VERSION), if it reports one.
     pub(crate) fn version(&mut self) -> Option<Version> {
-        if self.version.is_none() {
+        if !self.version.asked() {
             let v = self.read_vendor(|s| s.get_version()).ok().flatten();
-            self.version = Some(v);
+            self.version = CardFact::found(v);
         }
-        self.version.flatten()
+        self.version.value().copied()
     }
 
     /// The serial number (YubiKey GET SERIAL), if the card reports one.
     pub(crate) fn serial(&mut self) -> Option<u32> {
-        if self.serial.is_none() {
+        if !self.serial.asked() {
             let v = self.read_vendor(|s| s.get_serial()).ok().flatten();
-            self.serial = Some(v);
+            self.serial = CardFact::found(v);
         }
-        self.serial.flatten()
+        self.serial.value().copied()
     }
 
-    /// The card's identity (see [`crate::identity`] for the rule).
+    /// The card's identity: the CHUID GUID, else a hash of the FASC-N, the YubiKey serial or the first
+    /// certificate (see [`CardIdentity`]).
     pub fn identity(&mut self) -> Result<CardIdentity> {
         if let Some(id) = &self.identity {
             return Ok(id.clone());
@@ -280,7 +272,7 @@ impl CardContext {
     }
 
     /// The containers, scanned from the card on first use.
-    pub fn containers(&mut self) -> Result<&ContainerSet> {
+    pub(crate) fn containers(&mut self) -> Result<&ContainerSet> {
         if self.containers.is_none() {
             let set = self.scan_containers()?;
             self.containers = Some(set);
@@ -297,11 +289,6 @@ impl CardContext {
             return Err(MdError::NoKeyContainer);
         }
         self.containers()?.get(index)
-    }
-
-    /// Forgets the container scan (after the card was changed).
-    pub fn invalidate_containers(&mut self) {
-        self.containers = None;
     }
 
     fn metadata_supported(&mut self) -> bool {
@@ -414,8 +401,8 @@ impl CardContext {
     /// The Yubico root store (5FFF11–15) reassembled, or `None` when 5FFF11 is absent. Objects after
     /// the last piece are not read.
     pub(crate) fn roots(&mut self) -> Result<Option<Vec<u8>>> {
-        if let Some(r) = &self.roots {
-            return Ok(r.clone());
+        if self.roots.asked() {
+            return Ok(self.roots.value().cloned());
         }
         let mut assembler = RootStoreAssembler::new();
         let mut any = false;
@@ -440,7 +427,7 @@ impl CardContext {
         } else {
             None
         };
-        self.roots = Some(blob.clone());
+        self.roots = CardFact::found(blob.clone());
         Ok(blob)
     }
 
@@ -449,16 +436,16 @@ impl CardContext {
         let value = self
             .read_object(FRESHNESS_OBJECT)?
             .and_then(|v| <[u8; 6]>::try_from(v.as_slice()).ok());
-        self.freshness = Some(value);
+        self.freshness = CardFact::found(value);
         Ok(value)
     }
 
     /// Whether the card has Tessera's freshness object (read once per context).
     pub(crate) fn has_freshness(&mut self) -> Result<bool> {
-        match self.freshness {
-            Some(v) => Ok(v.is_some()),
-            None => Ok(self.freshness()?.is_some()),
+        if self.freshness.asked() {
+            return Ok(self.freshness.value().is_some());
         }
+        Ok(self.freshness()?.is_some())
     }
 
     /// The PIN reference the card wants for the user PIN: 80, or the global PIN 00 when the discovery

@@ -144,7 +144,7 @@ pub const BAD_PADDING: MdError = MdError::InvalidValue;
 impl CardContext {
     /// `CardRSADecrypt` with the container's RSA key. `csp_unpads` says whether the caller will hand the
     /// raw block to `pfnCspUnpadData`.
-    pub fn rsa_decrypt(&mut self, request: &DecryptRequest, csp_unpads: bool) -> Result<Decrypted> {
+    pub(crate) fn rsa_decrypt(&mut self, request: &DecryptRequest, csp_unpads: bool) -> Result<Decrypted> {
         let DecryptRequest {
             index,
             key_spec,
@@ -185,7 +185,7 @@ impl CardContext {
 }
 
 /// Removes the padding of a raw (big-endian) RSA block in constant time and returns the plaintext in the
-/// interface's byte order. Every invalid padding gives the same error, [`BAD_PADDING`].
+/// interface's byte order. Every invalid padding gives the same error, `SCARD_E_INVALID_VALUE`.
 pub fn unpad(raw: &[u8], padding: &DecryptPadding) -> Result<Zeroizing<Vec<u8>>> {
     match padding {
         DecryptPadding::None => Ok(Zeroizing::new(raw.iter().rev().copied().collect())),

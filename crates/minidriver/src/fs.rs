@@ -88,12 +88,12 @@ impl From<FileInfo> for CARD_FILE_INFO {
 
 impl CardContext {
     /// `CardReadFile`: the whole file.
-    pub fn read_file(&mut self, dir: Option<&[u8]>, file: &[u8]) -> Result<Vec<u8>> {
+    pub(crate) fn read_file(&mut self, dir: Option<&[u8]>, file: &[u8]) -> Result<Vec<u8>> {
         Ok(self.file(dir, file)?.0)
     }
 
     /// `CardGetFileInfo`.
-    pub fn file_info(&mut self, dir: Option<&[u8]>, file: &[u8]) -> Result<FileInfo> {
+    pub(crate) fn file_info(&mut self, dir: Option<&[u8]>, file: &[u8]) -> Result<FileInfo> {
         let (data, access) = self.file(dir, file)?;
         let size = u32::try_from(data.len()).map_err(|_| MdError::Unexpected("file size".into()))?;
         Ok(FileInfo { size, access })
@@ -136,7 +136,7 @@ impl CardContext {
     }
 
     /// `CardEnumFiles`: the names in a directory. Directories are not listed as files.
-    pub fn enum_files(&mut self, dir: Option<&[u8]>) -> Result<Vec<String>> {
+    pub(crate) fn enum_files(&mut self, dir: Option<&[u8]>) -> Result<Vec<String>> {
         match directory(dir)? {
             Dir::Root => Ok(vec!["cardid".into(), "cardcf".into(), "cardapps".into()]),
             Dir::Mscp => {

@@ -2,41 +2,60 @@
 //!
 //! The Base Smart Card CSP and the Smart Card KSP load the DLL, call [`CardAcquireContext`], and reach
 //! the card only through the `CARD_DATA` function table it fills (interface version 7, also 4–6).
-//! All `unsafe` code is in [`abi`]; the rest is the module's safe model of a PIV card: the minidriver
-//! file system, containers, PIN roles and properties, written against `tessera_piv::Session`.
+//! All `unsafe` code is in the `abi` module; the rest is the module's safe model of a PIV card: the
+//! minidriver file system, containers, PIN roles and properties, written against `tessera_piv::Session`.
+//!
+//! Besides the DLL's exports, the crate offers Rust callers [`acquire_context_with_transport`] (the
+//! module over an in-process transport), [`panics_caught`], the [`log`] settings, the [`registration`]
+//! data, and in [`card`] the module's model of a card for tools.
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
-#![expect(
-    rustdoc::private_intra_doc_links,
-    reason = "`cargo doc -D warnings` is new in the unit tier; two public docs (agreement.rs, auth.rs) link \
-              private helpers until the minidriver's own maintenance pass"
-)]
 
-pub mod abi;
+mod abi;
 mod acquire;
-pub mod admin;
-pub mod agreement;
-pub mod atr;
-pub mod auth;
-pub mod cert;
-pub mod codes;
-pub mod containers;
-pub mod context;
-pub mod crypto;
-pub mod decryption;
-pub mod error;
-pub mod fs;
-pub mod identity;
+mod admin;
+mod agreement;
+mod atr;
+mod auth;
+mod cert;
+mod codes;
+mod containers;
+mod context;
+mod crypto;
+mod decryption;
+mod error;
+mod fs;
+mod identity;
 mod input;
-pub mod keyblob;
-pub mod link;
+mod keyblob;
+mod link;
 pub mod log;
-pub mod pins;
-pub mod properties;
+mod pins;
+mod properties;
 pub mod registration;
-pub mod signing;
+mod retry;
+mod signing;
 mod utf16;
 
-pub use abi::CardAcquireContext;
 pub use abi::builtin::acquire_context_with_transport;
+#[cfg(windows)]
+pub use abi::with_card_type_database;
+pub use abi::{CardAcquireContext, panics_caught};
 pub use error::{MdError, Result};
+
+/// The card module's model of a card outside the C ABI, for tools that read or repair a card with the
+/// module's own rules (`tessera container-map repair`): the same slot scan, container layout and
+/// identity as the DLL.
+pub mod card {
+    pub use crate::containers::{SlotContents, rebuilt_map};
+    pub use crate::context::{CardContext, FRESHNESS_OBJECT};
+    pub use crate::identity::{CardIdentity, IdSource};
+    pub use crate::link::{CardLink, Injected};
+}
+
+/// What the crate's own benchmark measures (`benches/unpad_timing.rs`: the in-module unpadding of
+/// `CardRSADecrypt`, which must take the same time for every invalid padding). Not an interface.
+pub mod bench {
+    pub use crate::crypto::hash::HashAlg;
+    pub use crate::decryption::{DecryptPadding, unpad};
+}

@@ -4,9 +4,8 @@
 
 use windows_sys::Win32::Security::Cryptography::{
     AdministratorPin, AlphaNumericPinType, AuthenticationPin, ChallengeResponsePinType, DigitalSignaturePin,
-    EmptyPinType, EncryptionPin, ExternalPinType, NonRepudiationPin, PIN_CACHE_POLICY_CURRENT_VERSION,
-    PIN_INFO, PIN_INFO_CURRENT_VERSION, PinCacheAlwaysPrompt, PinCacheNone, PinCacheNormal, PinCacheTimed,
-    PrimaryCardPin, UnblockOnlyPin,
+    EmptyPinType, PIN_CACHE_POLICY_CURRENT_VERSION, PIN_INFO, PIN_INFO_CURRENT_VERSION, PinCacheAlwaysPrompt,
+    PinCacheNone, PinCacheNormal, PrimaryCardPin, UnblockOnlyPin,
 };
 /// The roles (`PIN_ID`s) and how many there are. ROLE_EVERYONE: no PIN (keys such as 9E); ROLE_USER: the
 /// PIV PIN; ROLE_ADMIN: the card administrator, the PIV management key (9B), challenge/response;
@@ -28,21 +27,19 @@ pub const fn pin_set(role: u32) -> u32 {
     }
 }
 
-/// `SECRET_TYPE`.
+/// The `SECRET_TYPE`s the module's PINs have.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(i32)]
 pub enum SecretType {
     /// Typed PIN.
     AlphaNumeric = AlphaNumericPinType,
-    /// PIN pad or biometrics outside Windows' prompt.
-    External = ExternalPinType,
     /// Challenge/response.
     ChallengeResponse = ChallengeResponsePinType,
     /// No secret.
     Empty = EmptyPinType,
 }
 
-/// `SECRET_PURPOSE`.
+/// The `SECRET_PURPOSE`s the module's PINs have.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(i32)]
 pub enum SecretPurpose {
@@ -50,10 +47,6 @@ pub enum SecretPurpose {
     Authentication = AuthenticationPin,
     /// Digital signature.
     DigitalSignature = DigitalSignaturePin,
-    /// Encryption.
-    Encryption = EncryptionPin,
-    /// Non-repudiation.
-    NonRepudiation = NonRepudiationPin,
     /// Administrator.
     Administrator = AdministratorPin,
     /// The card's main PIN.
@@ -62,14 +55,12 @@ pub enum SecretPurpose {
     UnblockOnly = UnblockOnlyPin,
 }
 
-/// `PIN_CACHE_POLICY_TYPE`.
+/// The `PIN_CACHE_POLICY_TYPE`s the module's PINs have.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(i32)]
 pub enum CachePolicy {
     /// Cached per process and logon session.
     Normal = PinCacheNormal,
-    /// Cached for a time.
-    Timed = PinCacheTimed,
     /// Not cached.
     None = PinCacheNone,
     /// Prompt before every operation.

@@ -13,7 +13,7 @@ use crate::containers::spec;
 use crate::context::CardContext;
 use crate::error::{MdError, Result};
 use crate::input::{CallerBytes, no_flags};
-use crate::pins::{self, PinInfo, ROLE_ADMIN};
+use crate::pins::{self, PinInfo};
 
 /// The card properties of `CardGetProperty` and `CardSetProperty` (Smart Card Minidriver Specification
 /// 7.07 §4.5.4, §4.5.5). The ABI matches the caller's name against windows-sys's `CP_*` constants.
@@ -249,7 +249,7 @@ fn bool_value(b: bool) -> Vec<u8> {
 
 impl CardContext {
     /// `CardQueryCapabilities` / `CP_CARD_CAPABILITIES`.
-    pub fn capabilities(&self) -> Capabilities {
+    pub(crate) fn capabilities(&self) -> Capabilities {
         Capabilities {
             certificate_compression: true,
             key_gen: false,
@@ -257,7 +257,7 @@ impl CardContext {
     }
 
     /// `CardQueryFreeSpace` / `CP_CARD_FREE_SPACE`: a read-only card reports nothing available.
-    pub fn free_space(&self) -> FreeSpace {
+    pub(crate) fn free_space(&self) -> FreeSpace {
         FreeSpace {
             bytes_available: 0,
             containers_available: 0,
@@ -266,7 +266,7 @@ impl CardContext {
     }
 
     /// `CardQueryKeySizes` / `CP_CARD_KEYSIZES`.
-    pub fn key_sizes(&mut self, key_spec: u32) -> Result<KeySizes> {
+    pub(crate) fn key_sizes(&mut self, key_spec: u32) -> Result<KeySizes> {
         spec::check(key_spec)?;
         match key_spec {
             spec::AT_KEYEXCHANGE | spec::AT_SIGNATURE => {
@@ -298,7 +298,7 @@ impl CardContext {
     /// rules (4096 from 5.7); else PIV's 1024–2048.
     fn rsa_size_range(&mut self) -> (u32, u32) {
         let listed: Vec<u32> = self
-            .apt
+            .application_properties
             .algorithms
             .iter()
             .filter(|a| a.is_rsa())
@@ -316,7 +316,7 @@ impl CardContext {
     /// `CP_CARD_CACHE_MODE`: no cache without a stable card id; a global cache on cards whose freshness
     /// Tessera maintains; otherwise a per-process cache, as §7.5 advises for cards that other tools
     /// may change.
-    pub fn cache_mode(&mut self) -> Result<u32> {
+    pub(crate) fn cache_mode(&mut self) -> Result<u32> {
         if !self.identity()?.is_stable() {
             return Ok(CP_CACHE_MODE_NO_CACHE);
         }
@@ -493,7 +493,7 @@ impl CardContext {
     }
 
     /// The public-key blobs for `CardGetContainerInfo`.
-    pub fn container_keys(&mut self, index: u8) -> Result<ContainerKeys> {
+    pub(crate) fn container_keys(&mut self, index: u8) -> Result<ContainerKeys> {
         let container = self.container(index)?;
         let role = if container.is_exchange() {
             crate::keyblob::BlobRole::Exchange
@@ -514,9 +514,6 @@ impl CardContext {
         })
     }
 }
-
-/// The admin role constant, re-exported for the ABI layer's legacy user-name mapping.
-pub const ADMIN: u32 = ROLE_ADMIN;
 
 #[cfg(test)]
 mod tests {

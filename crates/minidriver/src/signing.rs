@@ -166,7 +166,7 @@ impl<'a> SignRequest<'a> {
 
 impl CardContext {
     /// `CardSignData`.
-    pub fn sign(&mut self, req: &SignRequest<'_>) -> Result<Signed> {
+    pub(crate) fn sign(&mut self, req: &SignRequest<'_>) -> Result<Signed> {
         let container = self.container(req.index)?.clone();
         if !container.accepts_spec(req.key_spec) {
             return Err(MdError::InvalidParameter(

@@ -11,7 +11,7 @@ use std::ffi::c_void;
 use std::sync::atomic::Ordering;
 
 use proptest::prelude::*;
-use tessera_minidriver::abi::panics_caught;
+use tessera_minidriver::panics_caught;
 use tessera_piv::{AlgorithmId, KeyRef, PaddedPin, PinPolicy, PinStatus, Session};
 use windows_sys::Win32::Security::Cryptography::{
     BCRYPT_OAEP_PADDING_INFO, BCRYPT_PSS_PADDING_INFO, BCryptBuffer, BCryptBufferDesc, CARD_CAPABILITIES,

@@ -47,7 +47,7 @@ fn a_log_writer_that_panics_changes_no_answer() {
         tessera_minidriver::log::init_with_writer("trace", PanickingWriter),
         "the log was installed"
     );
-    let panics_before = tessera_minidriver::abi::panics_caught();
+    let panics_before = tessera_minidriver::panics_caught();
     // Every call logs (its result at least); each log line panics in the writer.
     let ctx = Context::acquire(&card.card, 7);
     ctx.login();
@@ -64,7 +64,7 @@ fn a_log_writer_that_panics_changes_no_answer() {
     drop(ctx);
     assert!(WRITES.load(Ordering::SeqCst) > 0, "the writer was used");
     assert_eq!(
-        tessera_minidriver::abi::panics_caught(),
+        tessera_minidriver::panics_caught(),
         panics_before,
         "the writer's panic was taken for the call's"
     );

@@ -1,13 +1,11 @@
 //! `tessera container-map show|repair`: the Yubico container map (5FFF10) that Windows' card modules
 //! (Tessera's and Yubico's) use for container indices and names. `repair` rebuilds it from what the slots
-//! hold with the card module's own rules ([`tessera_minidriver::containers::rebuilt_map`]), keeping the
+//! hold with the card module's own rules ([`tessera_minidriver::card::rebuilt_map`]), keeping the
 //! names of containers that stay, then bumps Tessera's freshness object (when the card has one) so that
 //! every host's CSP cache sees the change: map first, freshness second.
 
 use serde::Serialize;
-use tessera_minidriver::containers::rebuilt_map;
-use tessera_minidriver::context::{CardContext, FRESHNESS_OBJECT};
-use tessera_minidriver::link::Injected;
+use tessera_minidriver::card::{CardContext, FRESHNESS_OBJECT, Injected, rebuilt_map};
 use tessera_piv::objects::{ContainerMap, ContainerRecord, tags};
 
 use crate::admin;

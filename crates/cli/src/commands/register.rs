@@ -17,7 +17,7 @@ pub fn run(args: &RegisterArgs) -> CliResult<()> {
     let atr = card.atr().to_vec();
     let name = registration::card_type_name(&atr);
     let mask = vec![0xFF; atr.len()];
-    let hresult = tessera_minidriver::abi::with_card_type_database(|db| {
+    let hresult = tessera_minidriver::with_card_type_database(|db| {
         if args.unregister {
             registration::unregister_card_type(db, &name)
         } else {

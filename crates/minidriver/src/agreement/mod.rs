@@ -47,7 +47,7 @@ pub(crate) struct Agreement {
 
 impl CardContext {
     /// `CardConstructDHAgreement`: the peer key is a `BCRYPT_ECCKEY_BLOB`. Returns the agreement index.
-    pub fn construct_agreement(&mut self, request: &AgreementRequest<'_>) -> Result<u8> {
+    pub(crate) fn construct_agreement(&mut self, request: &AgreementRequest<'_>) -> Result<u8> {
         let peer_blob = request.peer_blob;
         peer_blob_shape(peer_blob)?;
         let container = self.container(request.index)?.clone();
@@ -108,7 +108,7 @@ impl CardContext {
     /// for: destroying only takes a secret away. (§4.7.4 answers `SCARD_W_SECURITY_VIOLATION` to an
     /// unauthenticated caller; here no agreement outlives the authentication it was made under, see
     /// [`CardContext::wipe_agreements`], so an unauthenticated caller finds none.)
-    pub fn destroy_agreement(&mut self, index: u8) -> Result<()> {
+    pub(crate) fn destroy_agreement(&mut self, index: u8) -> Result<()> {
         self.agreement(index)?;
         self.agreements[usize::from(index) - 1] = None;
         Ok(())
@@ -122,7 +122,11 @@ impl CardContext {
 
     /// `CardDeriveKey` with the agreement `agreement` (the index `req.agreement` names): the derived
     /// key, or as many zero bytes when only its length is asked for.
-    pub fn derive_key(&mut self, req: &DeriveRequest<'_>, agreement: u8) -> Result<Zeroizing<Vec<u8>>> {
+    pub(crate) fn derive_key(
+        &mut self,
+        req: &DeriveRequest<'_>,
+        agreement: u8,
+    ) -> Result<Zeroizing<Vec<u8>>> {
         let size_only = req.size_only();
         let z = self.agreement(agreement)?.secret.clone();
         let p = Params::parse(req)?;
