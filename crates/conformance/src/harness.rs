@@ -21,14 +21,14 @@ use crate::report::{CaseReport, Report, Status};
 
 /// A context together with the PC/SC connection its `hScard` belongs to. The context is deleted before
 /// the connection is closed (field order).
-pub struct Bound {
+pub struct ConnectedContext {
     /// The context.
     pub ctx: Context,
     /// The connection (PC/SC mode).
     pub connection: Option<RawConnection>,
 }
 
-impl Deref for Bound {
+impl Deref for ConnectedContext {
     type Target = Context;
     fn deref(&self) -> &Context {
         &self.ctx
@@ -213,7 +213,7 @@ pub enum Profile {
 /// Everything a case needs.
 pub struct Harness {
     /// Shared contexts (deleted before the card connection goes: first field).
-    shared: Mutex<Vec<(Profile, Bound)>>,
+    shared: Mutex<Vec<(Profile, ConnectedContext)>>,
     /// The containers as the module lists them, read once.
     found: OnceLock<Result<Vec<Found>, String>>,
     module: Arc<Module>,
@@ -242,7 +242,7 @@ impl Drop for Transaction<'_> {
 
 impl Harness {
     /// Begins a transaction on `bound`'s connection (PC/SC), or takes the in-process card's lock.
-    pub fn transaction<'a>(&'a self, bound: &'a Bound) -> Transaction<'a> {
+    pub fn transaction<'a>(&'a self, bound: &'a ConnectedContext) -> Transaction<'a> {
         match &bound.connection {
             Some(c) if c.begin_transaction().is_ok() => Transaction {
                 _lock: None,
@@ -315,24 +315,24 @@ impl Harness {
     }
 
     /// Acquires a context with the default request changed by `adjust`; the result may have failed.
-    pub fn acquire_with(&self, adjust: impl FnOnce(&mut AcquireSpec)) -> Result<Bound, String> {
+    pub fn acquire_with(&self, adjust: impl FnOnce(&mut AcquireSpec)) -> Result<ConnectedContext, String> {
         let binding = self.card.bind()?;
         let mut spec = self.spec(&binding);
         adjust(&mut spec);
         let ctx = Context::acquire(&self.module, &spec, &self.cache, binding.transport);
-        Ok(Bound {
+        Ok(ConnectedContext {
             ctx,
             connection: binding.connection,
         })
     }
 
     /// A working v7 context, or an error naming the acquisition code.
-    pub fn open(&self) -> Result<Bound, String> {
+    pub fn open(&self) -> Result<ConnectedContext, String> {
         self.open_version(7)
     }
 
     /// A working context at `version`.
-    pub fn open_version(&self, version: u32) -> Result<Bound, String> {
+    pub fn open_version(&self, version: u32) -> Result<ConnectedContext, String> {
         let bound = self.acquire_with(|s| s.version = version)?;
         if bound.acquire_code != 0 {
             return Err(format!(
@@ -344,7 +344,7 @@ impl Harness {
     }
 
     /// Gives `bound` a new `hScard` (closing the old connection afterwards), as after a CSP reconnect.
-    pub fn swap_handle(&self, bound: &mut Bound) -> Result<(), String> {
+    pub fn swap_handle(&self, bound: &mut ConnectedContext) -> Result<(), String> {
         let (handle, connection) = self.card.new_handle()?;
         bound.ctx.set_card_handle(handle);
         let old = std::mem::replace(&mut bound.connection, connection);
@@ -449,7 +449,11 @@ impl Harness {
     /// module sees any reset or handle change from other cases the way a CSP's long-lived context would.
     /// `f` has the shared contexts to itself (one call at a time, like a CSP transaction) and must not
     /// call `with_shared` again.
-    pub fn with_shared<R>(&self, profile: Profile, f: impl FnOnce(&Bound) -> R) -> Result<R, String> {
+    pub fn with_shared<R>(
+        &self,
+        profile: Profile,
+        f: impl FnOnce(&ConnectedContext) -> R,
+    ) -> Result<R, String> {
         let mut shared = self.shared.lock().unwrap_or_else(|p| p.into_inner());
         let i = match shared.iter().position(|(p, _)| *p == profile) {
             Some(i) => i,

@@ -13,7 +13,7 @@ use crate::ffi::calls::{AcquireSpec, Context};
 use crate::ffi::card_data::card_data_size;
 use crate::harness::{CaseDef, Verdict, case};
 
-const S: &str = "acquire";
+const SUITE: &str = "acquire";
 
 /// Entries every module must fill at each version: the `CARD_DATA` members of spec §4.1.1 that no entry
 /// point's section allows to be NULL (CardDeauthenticate may be NULL before v6, CardRSADecrypt on an
@@ -77,7 +77,7 @@ fn mandatory_entries(version: u32) -> Vec<(&'static str, usize)> {
 /// A negotiation case: request `requested` in a `CARD_DATA` of that version's size.
 fn negotiate(requested: u32, want: u32) -> CaseDef {
     let name = format!("version-{requested}-negotiates-{want}");
-    case(S, name, move |h, v| {
+    case(SUITE, name, move |h, v| {
         let Some(mut b) = v.setup("bind", h.acquire_with(|s| s.version = requested)) else {
             return;
         };
@@ -121,7 +121,7 @@ fn refuse(
     why: &'static str,
     adjust: impl Fn(&mut AcquireSpec) + Send + Sync + 'static,
 ) -> CaseDef {
-    case(S, name, move |h, v| {
+    case(SUITE, name, move |h, v| {
         let Some(b) = v.setup("bind", h.acquire_with(&adjust)) else {
             return;
         };
@@ -144,7 +144,7 @@ fn accept(
     why: &'static str,
     adjust: impl Fn(&mut AcquireSpec) + Send + Sync + 'static,
 ) -> CaseDef {
-    case(S, name, move |h, v| {
+    case(SUITE, name, move |h, v| {
         let Some(b) = v.setup("bind", h.acquire_with(&adjust)) else {
             return;
         };
@@ -167,7 +167,7 @@ impl Transport for NotPiv {
 
 /// The cases.
 pub fn cases() -> Vec<CaseDef> {
-    let mut c = vec![case(S, "positive-v7", |h, v| {
+    let mut c = vec![case(SUITE, "positive-v7", |h, v| {
         let Some(b) = v.setup("bind", h.acquire_with(|_| {})) else {
             return;
         };
@@ -191,14 +191,14 @@ pub fn cases() -> Vec<CaseDef> {
         c.push(negotiate(requested, want));
     }
     c.extend([
-        case(S, "null-card-data", |h, v| {
+        case(SUITE, "null-card-data", |h, v| {
             v.code(
                 "CardAcquireContext(NULL)",
                 h.module().acquire_null(0),
                 &[SCARD_E_INVALID_PARAMETER],
             );
         }),
-        case(S, "delete-null-card-data", |h, v| {
+        case(SUITE, "delete-null-card-data", |h, v| {
             let Some(b) = v.setup("open", h.open()) else {
                 return;
             };
@@ -383,7 +383,7 @@ pub fn cases() -> Vec<CaseDef> {
                 ])
             },
         ),
-        case(S, "card-without-piv", |h, v| {
+        case(SUITE, "card-without-piv", |h, v| {
             if !h.module().is_builtin() {
                 v.skip("needs an injected card without the PIV application (--builtin)");
                 return;
@@ -396,13 +396,13 @@ pub fn cases() -> Vec<CaseDef> {
             v.code("CardAcquireContext", ctx.acquire_code, &[SCARD_E_UNKNOWN_CARD]);
             v.note("spec §4.1.1: the card has no PIV application (SELECT → 6A82) → SCARD_E_UNKNOWN_CARD");
         }),
-        case(S, "delete-positive", |h, v| {
+        case(SUITE, "delete-positive", |h, v| {
             let Some(mut b) = v.setup("open", h.open()) else {
                 return;
             };
             v.code("CardDeleteContext", b.ctx.delete(), &[SCARD_S_SUCCESS]);
         }),
-        case(S, "delete-twice", |h, v| {
+        case(SUITE, "delete-twice", |h, v| {
             let Some(mut b) = v.setup("open", h.open()) else {
                 return;
             };
@@ -414,7 +414,7 @@ pub fn cases() -> Vec<CaseDef> {
             );
             v.note("OpenSC: no private context → SCARD_E_INVALID_PARAMETER");
         }),
-        case(S, "call-after-delete", |h, v| {
+        case(SUITE, "call-after-delete", |h, v| {
             let Some(mut b) = v.setup("open", h.open()) else {
                 return;
             };
@@ -423,7 +423,7 @@ pub fn cases() -> Vec<CaseDef> {
             v.reply("CardReadFile after delete", &r, &[SCARD_E_INVALID_PARAMETER]);
             v.note("spec §2.3.2: a CARD_DATA without a context is an invalid parameter");
         }),
-        case(S, "several-contexts", |h, v| {
+        case(SUITE, "several-contexts", |h, v| {
             let contexts: Vec<_> = (0..3).filter_map(|_| v.setup("open", h.open())).collect();
             if contexts.len() != 3 {
                 return;
@@ -448,7 +448,7 @@ pub fn cases() -> Vec<CaseDef> {
                 v.reply(&format!("CardReadFile on context {i}"), &r, &[SCARD_S_SUCCESS]);
             }
         }),
-        case(S, "acquire-out-of-memory", |h, v| {
+        case(SUITE, "acquire-out-of-memory", |h, v| {
             crate::ffi::alloc::fail_all(true);
             let b = h.acquire_with(|_| {});
             crate::ffi::alloc::disarm();
@@ -462,7 +462,7 @@ pub fn cases() -> Vec<CaseDef> {
                 "CMCK OutOfMem: a module that allocates in CardAcquireContext must return SCARD_E_NO_MEMORY",
             );
         }),
-        case(S, "context-survives-unrelated-acquire-failure", |h, v| {
+        case(SUITE, "context-survives-unrelated-acquire-failure", |h, v| {
             let Some(good) = v.setup("open", h.open()) else {
                 return;
             };
@@ -484,7 +484,7 @@ pub fn cases() -> Vec<CaseDef> {
 
 /// At v4, none of the v5+ entry points may be reachable and the caller's v5+ members do not exist.
 fn verify_negotiated_table_v4() -> CaseDef {
-    case(S, "v4-table-has-no-v6-entries", |h, v: &mut Verdict| {
+    case(SUITE, "v4-table-has-no-v6-entries", |h, v: &mut Verdict| {
         let Some(b) = v.setup("open", h.open_version(4)) else {
             return;
         };

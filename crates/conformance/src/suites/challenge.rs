@@ -12,18 +12,18 @@ use crate::codes::*;
 use crate::ffi::alloc;
 use crate::ffi::calls::SignArgs;
 use crate::fixture::DEFAULT_PIN;
-use crate::harness::{Bound, CaseDef, Harness, Verdict, case};
+use crate::harness::{CaseDef, ConnectedContext, Harness, Verdict, case};
 use crate::oracle::{DEFAULT_MANAGEMENT_KEY, tdes_response};
-use crate::suites::keys::{ROLE_ADMIN, ROLE_PIN_ALWAYS, ROLE_USER, Want, find};
+use crate::suites::keys::{NeededKey, ROLE_ADMIN, ROLE_PIN_ALWAYS, ROLE_USER, find};
 
-const S: &str = "challenge";
+const SUITE: &str = "challenge";
 const TAG: &str = "3DES admin challenge";
 /// `CREATE_PIN_SET(ROLE_ADMIN)`.
 const ADMIN_SET: u32 = 1 << ROLE_ADMIN;
 
 /// Runs `body` on a fresh context (an admin challenge belongs to one context), the fixture's management
 /// key known; resets the card afterwards so that no administrator session outlives the case.
-fn with_admin_context(h: &Harness, v: &mut Verdict, body: impl FnOnce(&Bound, &mut Verdict)) {
+fn with_admin_context(h: &Harness, v: &mut Verdict, body: impl FnOnce(&ConnectedContext, &mut Verdict)) {
     if !h.fixture().provisioned {
         return v.skip("the card was not provisioned: its management key is unknown");
     }
@@ -35,7 +35,7 @@ fn with_admin_context(h: &Harness, v: &mut Verdict, body: impl FnOnce(&Bound, &m
 
 /// A challenge from `CardGetChallenge` (or `CardGetChallengeEx(ROLE_ADMIN)` when `ex`), checked to be one
 /// 3DES block.
-fn challenge(v: &mut Verdict, b: &Bound, ex: bool) -> Option<Vec<u8>> {
+fn challenge(v: &mut Verdict, b: &ConnectedContext, ex: bool) -> Option<Vec<u8>> {
     let r = if ex {
         b.call().get_challenge_ex(ROLE_ADMIN, 0, false, false)
     } else {
@@ -57,7 +57,7 @@ fn challenge(v: &mut Verdict, b: &Bound, ex: bool) -> Option<Vec<u8>> {
 }
 
 /// Answers through `CardAuthenticateChallenge`, or `CardAuthenticateEx(ROLE_ADMIN)` when `ex`.
-fn answer(b: &Bound, response: &[u8], ex: bool) -> (u32, Option<u32>) {
+fn answer(b: &ConnectedContext, response: &[u8], ex: bool) -> (u32, Option<u32>) {
     if ex {
         let r = b
             .call()
@@ -73,7 +73,7 @@ fn right(challenge: &[u8]) -> Vec<u8> {
     tdes_response(&DEFAULT_MANAGEMENT_KEY, challenge).unwrap_or_default()
 }
 
-fn check_admin(v: &mut Verdict, b: &Bound, want: bool) {
+fn check_admin(v: &mut Verdict, b: &ConnectedContext, want: bool) {
     if let Some(state) = authenticated_state(b) {
         v.check((state & ADMIN_SET != 0) == want, || {
             format!(
@@ -96,7 +96,7 @@ fn flows() -> Vec<CaseDef> {
             ("", "CardGetChallenge + CardAuthenticateChallenge")
         };
         c.push(
-            case(S, format!("{prefix}right-response"), move |h, v| {
+            case(SUITE, format!("{prefix}right-response"), move |h, v| {
                 with_admin_context(h, v, |b, v| {
                     let Some(ch) = challenge(v, b, ex) else { return };
                     v.expected = None;
@@ -118,7 +118,7 @@ fn flows() -> Vec<CaseDef> {
             .counted_for(TAG),
         );
         c.push(
-            case(S, format!("{prefix}wrong-response"), move |h, v| {
+            case(SUITE, format!("{prefix}wrong-response"), move |h, v| {
                 with_admin_context(h, v, |b, v| {
                     let Some(ch) = challenge(v, b, ex) else { return };
                     v.expected = None;
@@ -138,26 +138,30 @@ fn flows() -> Vec<CaseDef> {
             .counted_for(TAG),
         );
         c.push(
-            case(S, format!("{prefix}response-without-challenge"), move |h, v| {
-                with_admin_context(h, v, |b, v| {
-                    let (code, _) = answer(b, &[0x11; 8], ex);
-                    v.code(
-                        "a response with no challenge outstanding",
-                        code,
-                        &[SCARD_W_WRONG_CHV],
-                    );
-                    check_admin(v, b, false);
-                });
-                v.note(
-                    "spec: without CardGetChallenge first, the response fails (and the counter is not \
+            case(
+                SUITE,
+                format!("{prefix}response-without-challenge"),
+                move |h, v| {
+                    with_admin_context(h, v, |b, v| {
+                        let (code, _) = answer(b, &[0x11; 8], ex);
+                        v.code(
+                            "a response with no challenge outstanding",
+                            code,
+                            &[SCARD_W_WRONG_CHV],
+                        );
+                        check_admin(v, b, false);
+                    });
+                    v.note(
+                        "spec: without CardGetChallenge first, the response fails (and the counter is not \
                     decremented)",
-                );
-            })
+                    );
+                },
+            )
             .counted_for(TAG),
         );
     }
     c.extend([
-        case(S, "response-replayed", |h, v| {
+        case(SUITE, "response-replayed", |h, v| {
             with_admin_context(h, v, |b, v| {
                 let Some(ch) = challenge(v, b, false) else { return };
                 let response = right(&ch);
@@ -170,9 +174,9 @@ fn flows() -> Vec<CaseDef> {
             v.note("spec: challenges are not reusable");
         })
         .counted_for(TAG),
-        case(S, "challenge-discarded-by-another-command", |h, v| {
+        case(SUITE, "challenge-discarded-by-another-command", |h, v| {
             with_admin_context(h, v, |b, v| {
-                let Some(signer) = v.setup("a key without PIN", find(h, Want::RsaSignOnly)) else {
+                let Some(signer) = v.setup("a key without PIN", find(h, NeededKey::RsaSignOnly)) else {
                     return;
                 };
                 let Some(ch) = challenge(v, b, false) else { return };
@@ -191,7 +195,7 @@ fn flows() -> Vec<CaseDef> {
             );
         })
         .counted_for(TAG),
-        case(S, "response-wrong-length", |h, v| {
+        case(SUITE, "response-wrong-length", |h, v| {
             with_admin_context(h, v, |b, v| {
                 for len in [7usize, 16] {
                     let Some(ch) = challenge(v, b, false) else { return };
@@ -208,7 +212,7 @@ fn flows() -> Vec<CaseDef> {
             );
         })
         .counted_for(TAG),
-        case(S, "failed-response-ends-the-admin-session", |h, v| {
+        case(SUITE, "failed-response-ends-the-admin-session", |h, v| {
             with_admin_context(h, v, |b, v| {
                 let Some(ch) = challenge(v, b, false) else { return };
                 let (ok, _) = answer(b, &right(&ch), false);
@@ -226,7 +230,7 @@ fn flows() -> Vec<CaseDef> {
             v.note("spec: failed authentication attempts always leave the card deauthenticated");
         })
         .counted_for(TAG),
-        case(S, "deauthenticate-admin", |h, v| {
+        case(SUITE, "deauthenticate-admin", |h, v| {
             with_admin_context(h, v, |b, v| {
                 let Some(ch) = challenge(v, b, false) else { return };
                 let (ok, _) = answer(b, &right(&ch), false);
@@ -267,7 +271,7 @@ fn admin_logout_keeps_the_user(ex: bool) -> CaseDef {
     } else {
         "deauthenticate-admin-keeps-the-user"
     };
-    case(S, case_name, move |h, v| {
+    case(SUITE, case_name, move |h, v| {
         with_admin_context(h, v, |b, v| {
             let login = b
                 .call()
@@ -337,19 +341,23 @@ fn refusals() -> Vec<CaseDef> {
         (0, "ROLE_EVERYONE has no secret"),
         (8, "PIN ids stop at 7"),
     ] {
-        c.push(case(S, format!("get-challenge-ex-role-{role}"), move |h, v| {
-            let Some(b) = v.setup("open", h.open()) else {
-                return;
-            };
-            let r = b.call().get_challenge_ex(role, 0, false, false);
-            v.reply("CardGetChallengeEx", &r, &[SCARD_E_INVALID_PARAMETER]);
-            v.note(format!(
-                "spec §4.2.7: not a ChallengeResponsePinType PIN → invalid parameter ({why})"
-            ));
-        }));
+        c.push(case(
+            SUITE,
+            format!("get-challenge-ex-role-{role}"),
+            move |h, v| {
+                let Some(b) = v.setup("open", h.open()) else {
+                    return;
+                };
+                let r = b.call().get_challenge_ex(role, 0, false, false);
+                v.reply("CardGetChallengeEx", &r, &[SCARD_E_INVALID_PARAMETER]);
+                v.note(format!(
+                    "spec §4.2.7: not a ChallengeResponsePinType PIN → invalid parameter ({why})"
+                ));
+            },
+        ));
     }
     c.push(
-        case(S, "out-of-memory", |h, v| {
+        case(SUITE, "out-of-memory", |h, v| {
             with_admin_context(h, v, |b, v| {
                 alloc::fail_all(true);
                 let r = b.call().get_challenge_ex(ROLE_ADMIN, 0, false, false);

@@ -5,10 +5,10 @@
 use crate::blobs;
 use crate::codes::{SCARD_E_INVALID_PARAMETER, SCARD_E_UNSUPPORTED_FEATURE};
 use crate::ffi::calls::Calls;
-use crate::harness::{Bound, CaseDef, Harness, Verdict, case};
+use crate::harness::{CaseDef, ConnectedContext, Harness, Verdict, case};
 
 /// A v7 context on the card; when it cannot be acquired the case fails at that setup step.
-pub(crate) fn open(h: &Harness, v: &mut Verdict) -> Option<Bound> {
+pub(crate) fn open(h: &Harness, v: &mut Verdict) -> Option<ConnectedContext> {
     v.setup("acquire a v7 context", h.open())
 }
 
@@ -17,7 +17,7 @@ pub(crate) fn open(h: &Harness, v: &mut Verdict) -> Option<Bound> {
 pub(crate) fn opened(
     suite: &'static str,
     name: impl Into<String>,
-    run: impl Fn(&Harness, &mut Verdict, &Bound) + Send + Sync + 'static,
+    run: impl Fn(&Harness, &mut Verdict, &ConnectedContext) + Send + Sync + 'static,
 ) -> CaseDef {
     case(suite, name, move |h, v| {
         if let Some(b) = open(h, v) {
@@ -27,14 +27,14 @@ pub(crate) fn opened(
 }
 
 /// `CP_CARD_READ_ONLY`, if the module answers it.
-pub(crate) fn read_only(b: &Bound) -> Option<bool> {
+pub(crate) fn read_only(b: &ConnectedContext) -> Option<bool> {
     let r = b.call().get_property(Some("Read Only Mode"), 4, 0, false, false);
     let value = r.value?;
     (r.code == 0 && value.data.len() == 4).then(|| value.data != [0, 0, 0, 0])
 }
 
 /// The module's `CP_CARD_AUTHENTICATED_STATE`, when it offers the (optional) property.
-pub(crate) fn authenticated_state(b: &Bound) -> Option<u32> {
+pub(crate) fn authenticated_state(b: &ConnectedContext) -> Option<u32> {
     let r = b
         .call()
         .get_property(Some("Authenticated State"), 4, 0, false, false);
@@ -55,7 +55,7 @@ pub(crate) fn write_refusals<V: PartialEq + 'static>(
     suite: &'static str,
     calls: &[(&'static str, WriteCall)],
     shown: &'static str,
-    view: fn(&Bound, &mut Verdict) -> V,
+    view: fn(&ConnectedContext, &mut Verdict) -> V,
 ) -> Vec<CaseDef> {
     let mut out = Vec::new();
     for &(name, call) in calls {

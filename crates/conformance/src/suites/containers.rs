@@ -12,7 +12,7 @@ use crate::ffi::calls::{NewContainer, StructArg};
 use crate::fixture::CertUsage;
 use crate::harness::{CaseDef, Found, Harness, Verdict, case};
 
-const S: &str = "containers";
+const SUITE: &str = "containers";
 
 /// `AT_*` key specs.
 pub mod spec {
@@ -34,7 +34,7 @@ pub mod spec {
     pub const ECDHE_P521: u32 = 8;
 }
 
-fn found(h: &Harness, v: &mut Verdict) -> Option<(crate::harness::Bound, Vec<Found>)> {
+fn found(h: &Harness, v: &mut Verdict) -> Option<(crate::harness::ConnectedContext, Vec<Found>)> {
     let b = open(h, v)?;
     let f = v.setup("list the containers", h.containers(&b))?;
     Some((b, f))
@@ -130,7 +130,7 @@ fn info_refused(
     want: &'static [u32],
     why: &'static str,
 ) -> CaseDef {
-    case(S, format!("info-{name}"), move |h, v| {
+    case(SUITE, format!("info-{name}"), move |h, v| {
         let Some((b, found)) = found(h, v) else { return };
         let index = index.unwrap_or_else(|| found.first().map_or(0, Found::index));
         let calls = if null_cd { b.null() } else { b.call() };
@@ -154,7 +154,7 @@ fn key_sizes(
     expect: Option<(u32, u32)>,
     why: &'static str,
 ) -> CaseDef {
-    opened(S, format!("key-sizes-{name}"), move |_, v, b| {
+    opened(SUITE, format!("key-sizes-{name}"), move |_, v, b| {
         let calls = if null_cd { b.null() } else { b.call() };
         let r = calls.query_key_sizes(key_spec, flags, s);
         v.reply("CardQueryKeySizes", &r, want);
@@ -188,7 +188,7 @@ fn key_sizes(
 }
 
 fn capabilities(name: &str, s: StructArg, null_cd: bool, want: &'static [u32], why: &'static str) -> CaseDef {
-    opened(S, format!("capabilities-{name}"), move |_, v, b| {
+    opened(SUITE, format!("capabilities-{name}"), move |_, v, b| {
         let calls = if null_cd { b.null() } else { b.call() };
         let r = calls.query_capabilities(s);
         v.reply("CardQueryCapabilities", &r, want);
@@ -217,7 +217,7 @@ pub fn cases() -> Vec<CaseDef> {
     let mut c = Vec::new();
     for p in crate::fixture::default_plan() {
         let slot = p.slot;
-        c.push(case(S, format!("info-slot-{:02x}", slot.0), move |h, v| {
+        c.push(case(SUITE, format!("info-slot-{:02x}", slot.0), move |h, v| {
             let Some((b, found)) = found(h, v) else { return };
             let mine: Vec<_> = found
                 .iter()
@@ -264,14 +264,14 @@ pub fn cases() -> Vec<CaseDef> {
         }));
     }
     c.extend([
-        case(S, "info-every-valid-record", |h, v| {
+        case(SUITE, "info-every-valid-record", |h, v| {
             let Some((_, found)) = found(h, v) else { return };
             v.code("CardGetContainerInfo on every valid cmapfile record", 0, &[0]);
             for f in &found {
                 check_blobs(v, f);
             }
         }),
-        case(S, "info-version-0", |h, v| {
+        case(SUITE, "info-version-0", |h, v| {
             let Some((b, found)) = found(h, v) else { return };
             let Some(f) = found.first() else {
                 return v.fail("no container");
@@ -336,7 +336,7 @@ pub fn cases() -> Vec<CaseDef> {
             &[SCARD_E_NO_KEY_CONTAINER],
             "CMCK CardGetContainerInfo",
         ),
-        opened(S, "info-empty-index", |h, v, b| {
+        opened(SUITE, "info-empty-index", |h, v, b| {
             let Some(records) = v.setup("cmapfile", h.cmap(b)) else {
                 return;
             };
@@ -352,7 +352,7 @@ pub fn cases() -> Vec<CaseDef> {
             );
             v.note("spec §4.6.4: an empty index → SCARD_E_NO_KEY_CONTAINER");
         }),
-        case(S, "default-container-is-usable", |h, v| {
+        case(SUITE, "default-container-is-usable", |h, v| {
             let Some((_, found)) = found(h, v) else { return };
             let default = found.iter().find(|f| f.record.flags & blobs::CMAP_DEFAULT != 0);
             v.code(
@@ -370,7 +370,7 @@ pub fn cases() -> Vec<CaseDef> {
                 });
             }
         }),
-        case(S, "dual-use-rsa-certificate", |h, v| {
+        case(SUITE, "dual-use-rsa-certificate", |h, v| {
             let Some((_, found)) = found(h, v) else { return };
             let dual: Vec<_> = found
                 .iter()
@@ -396,7 +396,7 @@ pub fn cases() -> Vec<CaseDef> {
                     .into()
             });
         }),
-        case(S, "sign-only-rsa-certificate", |h, v| {
+        case(SUITE, "sign-only-rsa-certificate", |h, v| {
             let Some((_, found)) = found(h, v) else { return };
             let only: Vec<_> = found
                 .iter()
@@ -421,7 +421,7 @@ pub fn cases() -> Vec<CaseDef> {
                 || "a sign-only RSA certificate's key must be AT_SIGNATURE only".into(),
             );
         }),
-        case(S, "ecdsa-ecdh-pairing", |h, v| {
+        case(SUITE, "ecdsa-ecdh-pairing", |h, v| {
             let Some((b, found)) = found(h, v) else { return };
             let mut paired = 0;
             for f in found.iter().filter(|f| {
@@ -702,7 +702,7 @@ fn write_side() -> Vec<CaseDef> {
         }),
         ("delete-container", |c| c.delete_container(0, 0).code),
     ];
-    write_refusals(S, &calls, "container 0 or the cmapfile", |b, _| {
+    write_refusals(SUITE, &calls, "container 0 or the cmapfile", |b, _| {
         let c = b.call();
         (
             c.get_container_info(0, 0, StructArg::V1).value,

@@ -15,12 +15,12 @@ use crate::ffi::alloc;
 use crate::ffi::calls::flags::*;
 use crate::ffi::calls::{DecryptArgs, DecryptOut, PaddingInfo};
 use crate::ffi::padding;
-use crate::harness::{Bound, CaseDef, Profile, Verdict, case};
+use crate::harness::{CaseDef, ConnectedContext, Profile, Verdict, case};
 use crate::oracle::hash::{Hash, SHA};
 use crate::oracle::rsa::{RsaKey, decode_pkcs1_type2, reversed};
 use crate::suites::keys::*;
 
-const S: &str = "decrypt";
+const SUITE: &str = "decrypt";
 
 fn tag(bits: u32) -> String {
     format!("RSA-{bits} decrypt")
@@ -92,7 +92,7 @@ fn message(what: &str, len: usize) -> Vec<u8> {
 }
 
 /// Calls `CardRSADecrypt`, expects success, returns what is in the caller's buffer.
-fn decrypted(v: &mut Verdict, b: &Bound, args: &DecryptArgs) -> Option<DecryptOut> {
+fn decrypted(v: &mut Verdict, b: &ConnectedContext, args: &DecryptArgs) -> Option<DecryptOut> {
     let r = b.call().rsa_decrypt(args);
     if v.reply("CardRSADecrypt", &r, &[SCARD_S_SUCCESS]) {
         r.value
@@ -114,8 +114,8 @@ fn raw_block(k: usize, what: &str) -> Vec<u8> {
 }
 
 fn raw_case(bits: u32, name: String, profile: Profile, version: u32, why: &'static str) -> CaseDef {
-    case(S, name.clone(), move |h, v| {
-        with_key(h, v, Want::RsaExchange(bits), profile, |b, key, v| {
+    case(SUITE, name.clone(), move |h, v| {
+        with_key(h, v, NeededKey::RsaExchange(bits), profile, |b, key, v| {
             let Some(rsa) = v.setup("public key", key.rsa()) else {
                 return;
             };
@@ -154,8 +154,8 @@ fn padded_case(bits: u32, pad: Pad, path: Path) -> CaseDef {
         Pad::Oaep(h, Some(_)) => format!("oaep-{}-label", h.label()),
     };
     let name = format!("rsa{bits}-{what}-{}", path.label());
-    case(S, name.clone(), move |h, v| {
-        with_key(h, v, Want::RsaExchange(bits), path.profile(), |b, key, v| {
+    case(SUITE, name.clone(), move |h, v| {
+        with_key(h, v, NeededKey::RsaExchange(bits), path.profile(), |b, key, v| {
             let Some(rsa) = v.setup("public key", key.rsa()) else {
                 return;
             };
@@ -245,20 +245,26 @@ fn size_cases(bits: u32) -> Vec<CaseDef> {
         if k < 2 * hash.len() + 2 {
             c.push(
                 case(
-                    S,
+                    SUITE,
                     format!("rsa{bits}-oaep-{}-does-not-fit", hash.label()),
                     move |h, v| {
-                        with_key(h, v, Want::RsaExchange(bits), Profile::V7NoUnpad, |b, key, v| {
-                            let Some(rsa) = v.setup("public key", key.rsa()) else {
-                                return;
-                            };
-                            let Some(c) = v.setup("raw", rsa.raw(&raw_block(k, "no fit"))) else {
-                                return;
-                            };
-                            let args = Pad::Oaep(hash, None).args(key, &reversed(&c));
-                            let r = b.call().rsa_decrypt(&args);
-                            v.reply("CardRSADecrypt", &r, &[SCARD_E_INVALID_PARAMETER]);
-                        });
+                        with_key(
+                            h,
+                            v,
+                            NeededKey::RsaExchange(bits),
+                            Profile::V7NoUnpad,
+                            |b, key, v| {
+                                let Some(rsa) = v.setup("public key", key.rsa()) else {
+                                    return;
+                                };
+                                let Some(c) = v.setup("raw", rsa.raw(&raw_block(k, "no fit"))) else {
+                                    return;
+                                };
+                                let args = Pad::Oaep(hash, None).args(key, &reversed(&c));
+                                let r = b.call().rsa_decrypt(&args);
+                                v.reply("CardRSADecrypt", &r, &[SCARD_E_INVALID_PARAMETER]);
+                            },
+                        );
                         v.note(
                             "RFC 8017 §7.1.2: k < 2·hLen + 2 is a decryption error that depends on the key \
                         and hash only, not on the data → invalid parameter",
@@ -277,10 +283,10 @@ fn size_cases(bits: u32) -> Vec<CaseDef> {
     }
     c.push(
         case(
-            S,
+            SUITE,
             format!("rsa{bits}-cbdata-shorter-than-modulus"),
             move |h, v| {
-                with_key(h, v, Want::RsaExchange(bits), Profile::V7, |b, key, v| {
+                with_key(h, v, NeededKey::RsaExchange(bits), Profile::V7, |b, key, v| {
                     let data = vec![0x42; key.len() - 1];
                     let args =
                         DecryptArgs::v2(key.index, key.spec, &data, CARD_PADDING_NONE, PaddingInfo::Null);
@@ -296,8 +302,8 @@ fn size_cases(bits: u32) -> Vec<CaseDef> {
         .counted_for(tag(bits)),
     );
     c.push(
-        case(S, format!("rsa{bits}-info-v1-on-v7-context"), move |h, v| {
-            with_key(h, v, Want::RsaExchange(bits), Profile::V7, |b, key, v| {
+        case(SUITE, format!("rsa{bits}-info-v1-on-v7-context"), move |h, v| {
+            with_key(h, v, NeededKey::RsaExchange(bits), Profile::V7, |b, key, v| {
                 let mut args = DecryptArgs::v2(
                     key.index,
                     key.spec,
@@ -321,23 +327,29 @@ fn size_cases(bits: u32) -> Vec<CaseDef> {
     );
     c.push(
         case(
-            S,
+            SUITE,
             format!("rsa{bits}-at-signature-on-dual-use-key"),
             move |h, v| {
-                with_key(h, v, Want::RsaExchange(bits), Profile::V7NoUnpad, |b, key, v| {
-                    let Some(rsa) = v.setup("public key", key.rsa()) else {
-                        return;
-                    };
-                    let msg = message("at_signature", 16);
-                    let Some(c) = v.setup("encryption", rsa.encrypt_pkcs1(&msg, 7)) else {
-                        return;
-                    };
-                    let mut args = Pad::Pkcs1.args(key, &reversed(&c));
-                    args.key_spec = AT_SIGNATURE;
-                    if let Some(out) = decrypted(v, b, &args) {
-                        v.check(out.data == reversed(&msg), || "not the message".into());
-                    }
-                });
+                with_key(
+                    h,
+                    v,
+                    NeededKey::RsaExchange(bits),
+                    Profile::V7NoUnpad,
+                    |b, key, v| {
+                        let Some(rsa) = v.setup("public key", key.rsa()) else {
+                            return;
+                        };
+                        let msg = message("at_signature", 16);
+                        let Some(c) = v.setup("encryption", rsa.encrypt_pkcs1(&msg, 7)) else {
+                            return;
+                        };
+                        let mut args = Pad::Pkcs1.args(key, &reversed(&c));
+                        args.key_spec = AT_SIGNATURE;
+                        if let Some(out) = decrypted(v, b, &args) {
+                            v.check(out.data == reversed(&msg), || "not the message".into());
+                        }
+                    },
+                );
                 v.note(
                     "spec §4.7.1: dwKeySpec is AT_SIGNATURE or AT_KEYEXCHANGE (the stricter OpenSC \
                 refuses AT_SIGNATURE)",
@@ -390,52 +402,58 @@ fn bad_padding_cases() -> Vec<CaseDef> {
     }
     let mut c = Vec::new();
     c.push(
-        case(S, "in-module-invalid-paddings-one-code", |h, v| {
-            with_key(h, v, Want::RsaExchange(2048), Profile::V7NoUnpad, |b, key, v| {
-                let Some(rsa) = v.setup("public key", key.rsa()) else {
-                    return;
-                };
-                let mut seen: Vec<(&str, u32)> = Vec::new();
-                let mut cases: Vec<(&str, Vec<u8>, Pad)> = defects(rsa.len())
-                    .into_iter()
-                    .filter_map(|(n, em, pad)| rsa.raw(&em).ok().map(|c| (n, c, pad)))
-                    .collect();
-                // OAEP with the right encoding but another label, and another hash.
-                let msg = message("oaep label", 32);
-                if let Ok(c) = rsa.encrypt_oaep(Hash::Sha256, Some(b"other label"), &msg, 3) {
-                    cases.push((
-                        "oaep-wrong-label",
-                        c,
-                        Pad::Oaep(Hash::Sha256, Some(b"label".to_vec())),
-                    ));
-                }
-                if let Ok(c) = rsa.encrypt_oaep(Hash::Sha1, None, &msg, 4) {
-                    cases.push(("oaep-wrong-hash", c, Pad::Oaep(Hash::Sha256, None)));
-                }
-                for (what, c, pad) in &cases {
-                    let r = b.call().rsa_decrypt(&pad.args(key, &reversed(c)));
-                    v.failures
-                        .extend(r.problems.iter().map(|p| format!("{what}: {p}")));
-                    v.check(!r.ok(), || format!("{what}: accepted"));
-                    v.check(r.value.is_none(), || {
-                        format!(
-                            "{what}: the caller's buffer was changed on \
+        case(SUITE, "in-module-invalid-paddings-one-code", |h, v| {
+            with_key(
+                h,
+                v,
+                NeededKey::RsaExchange(2048),
+                Profile::V7NoUnpad,
+                |b, key, v| {
+                    let Some(rsa) = v.setup("public key", key.rsa()) else {
+                        return;
+                    };
+                    let mut seen: Vec<(&str, u32)> = Vec::new();
+                    let mut cases: Vec<(&str, Vec<u8>, Pad)> = defects(rsa.len())
+                        .into_iter()
+                        .filter_map(|(n, em, pad)| rsa.raw(&em).ok().map(|c| (n, c, pad)))
+                        .collect();
+                    // OAEP with the right encoding but another label, and another hash.
+                    let msg = message("oaep label", 32);
+                    if let Ok(c) = rsa.encrypt_oaep(Hash::Sha256, Some(b"other label"), &msg, 3) {
+                        cases.push((
+                            "oaep-wrong-label",
+                            c,
+                            Pad::Oaep(Hash::Sha256, Some(b"label".to_vec())),
+                        ));
+                    }
+                    if let Ok(c) = rsa.encrypt_oaep(Hash::Sha1, None, &msg, 4) {
+                        cases.push(("oaep-wrong-hash", c, Pad::Oaep(Hash::Sha256, None)));
+                    }
+                    for (what, c, pad) in &cases {
+                        let r = b.call().rsa_decrypt(&pad.args(key, &reversed(c)));
+                        v.failures
+                            .extend(r.problems.iter().map(|p| format!("{what}: {p}")));
+                        v.check(!r.ok(), || format!("{what}: accepted"));
+                        v.check(r.value.is_none(), || {
+                            format!(
+                                "{what}: the caller's buffer was changed on \
                         failure"
-                        )
+                            )
+                        });
+                        seen.push((what, r.code));
+                    }
+                    let first = seen.first().map_or(0, |s| s.1);
+                    v.code(
+                        "invalid padding",
+                        first,
+                        &[SCARD_E_INVALID_VALUE, SCARD_E_INVALID_PARAMETER, NTE_BAD_DATA],
+                    );
+                    v.check(seen.iter().all(|s| s.1 == first), || {
+                        format!("different codes for different invalid paddings (a padding oracle): {seen:?}")
                     });
-                    seen.push((what, r.code));
-                }
-                let first = seen.first().map_or(0, |s| s.1);
-                v.code(
-                    "invalid padding",
-                    first,
-                    &[SCARD_E_INVALID_VALUE, SCARD_E_INVALID_PARAMETER, NTE_BAD_DATA],
-                );
-                v.check(seen.iter().all(|s| s.1 == first), || {
-                    format!("different codes for different invalid paddings (a padding oracle): {seen:?}")
-                });
-                v.note(format!("{} invalid encodings, one code", seen.len()));
-            });
+                    v.note(format!("{} invalid encodings, one code", seen.len()));
+                },
+            );
             v.note(
                 "no error code that depends on padding validity (a Bleichenbacher oracle, the Marvin \
                 attack); the spec names no code, any 'bad data' code passes",
@@ -444,8 +462,8 @@ fn bad_padding_cases() -> Vec<CaseDef> {
         .counted_for(tag(2048)),
     );
     c.push(
-        case(S, "callback-invalid-padding-code-passed-through", |h, v| {
-            with_key(h, v, Want::RsaExchange(2048), Profile::V7, |b, key, v| {
+        case(SUITE, "callback-invalid-padding-code-passed-through", |h, v| {
+            with_key(h, v, NeededKey::RsaExchange(2048), Profile::V7, |b, key, v| {
                 let Some(rsa) = v.setup("public key", key.rsa()) else {
                     return;
                 };
@@ -572,19 +590,19 @@ fn refusal_cases() -> Vec<CaseDef> {
     let mut c: Vec<CaseDef> = list
         .into_iter()
         .map(|(name, make, codes, why)| {
-            case(S, name, move |h, v| {
-                with_key(h, v, Want::RsaExchange(2048), Profile::V7, |b, key, v| {
+            case(SUITE, name, move |h, v| {
+                with_key(h, v, NeededKey::RsaExchange(2048), Profile::V7, |b, key, v| {
                     v.reply("CardRSADecrypt", &b.call().rsa_decrypt(&make(key)), codes);
                 });
                 v.note(why);
             })
         })
         .collect();
-    c.push(case(S, "container-empty-index", |h, v| {
+    c.push(case(SUITE, "container-empty-index", |h, v| {
         let Some(index) = v.setup("an empty index", empty_index(h)) else {
             return;
         };
-        with_key(h, v, Want::RsaExchange(2048), Profile::V7, |b, key, v| {
+        with_key(h, v, NeededKey::RsaExchange(2048), Profile::V7, |b, key, v| {
             let args = DecryptArgs::v2(
                 index,
                 key.spec,
@@ -601,8 +619,8 @@ fn refusal_cases() -> Vec<CaseDef> {
         v.note("spec: an empty container → SCARD_E_NO_KEY_CONTAINER");
     }));
     c.push(
-        case(S, "rsa2048-sign-only-key-refuses-decryption", |h, v| {
-            with_key(h, v, Want::RsaSignOnly, Profile::V7NoUnpad, |b, key, v| {
+        case(SUITE, "rsa2048-sign-only-key-refuses-decryption", |h, v| {
+            with_key(h, v, NeededKey::RsaSignOnly, Profile::V7NoUnpad, |b, key, v| {
                 let Some(rsa) = v.setup("public key", key.rsa()) else {
                     return;
                 };
@@ -631,11 +649,11 @@ fn refusal_cases() -> Vec<CaseDef> {
         })
         .counted_for(tag(2048)),
     );
-    c.push(case(S, "ec-container", |h, v| {
+    c.push(case(SUITE, "ec-container", |h, v| {
         with_key(
             h,
             v,
-            Want::Ecdh(crate::oracle::ec::Curve::P256),
+            NeededKey::Ecdh(crate::oracle::ec::Curve::P256),
             Profile::V7,
             |b, key, v| {
                 let args = DecryptArgs::v2(
@@ -654,8 +672,8 @@ fn refusal_cases() -> Vec<CaseDef> {
         );
         v.note("an RSA key spec for a container whose key is not RSA → invalid parameter");
     }));
-    c.push(case(S, "null-card-data", |h, v| {
-        with_key(h, v, Want::RsaExchange(2048), Profile::V7, |b, key, v| {
+    c.push(case(SUITE, "null-card-data", |h, v| {
+        with_key(h, v, NeededKey::RsaExchange(2048), Profile::V7, |b, key, v| {
             let args = DecryptArgs::v2(
                 key.index,
                 key.spec,
@@ -672,8 +690,8 @@ fn refusal_cases() -> Vec<CaseDef> {
         v.note("spec §2.3.2: NULL pCardData");
     }));
     c.push(
-        case(S, "rsa2048-pin-not-verified", |h, v| {
-            let Some(key) = v.setup("find the key", find(h, Want::RsaExchange(2048))) else {
+        case(SUITE, "rsa2048-pin-not-verified", |h, v| {
+            let Some(key) = v.setup("find the key", find(h, NeededKey::RsaExchange(2048))) else {
                 return;
             };
             let Some(()) = v.setup("reset", h.card().reset_through_other()) else {
@@ -695,8 +713,8 @@ fn refusal_cases() -> Vec<CaseDef> {
         .counted_for(tag(2048)),
     );
     c.push(
-        case(S, "out-of-memory-in-the-unpad-callback", |h, v| {
-            with_key(h, v, Want::RsaExchange(2048), Profile::V7, |b, key, v| {
+        case(SUITE, "out-of-memory-in-the-unpad-callback", |h, v| {
+            with_key(h, v, NeededKey::RsaExchange(2048), Profile::V7, |b, key, v| {
                 let Some(rsa) = v.setup("public key", key.rsa()) else {
                     return;
                 };

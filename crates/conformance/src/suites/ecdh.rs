@@ -9,13 +9,13 @@
 
 use crate::codes::*;
 use crate::ffi::calls::{DeriveArgs, kdf_hash_name, kdf_param};
-use crate::harness::{Bound, CaseDef, Harness, Profile, Verdict, case};
+use crate::harness::{CaseDef, ConnectedContext, Harness, Profile, Verdict, case};
 use crate::oracle::ec::{Curve, PeerKey, ecc_blob};
 use crate::oracle::hash::Hash;
 use crate::oracle::kdf;
 use crate::suites::keys::*;
 
-const S: &str = "ecdh";
+const SUITE: &str = "ecdh";
 
 /// `CARD_DH_AGREEMENT_INFO_VERSION`.
 pub const AGREEMENT_VERSION: u32 = 2;
@@ -26,7 +26,7 @@ pub fn tag(curve: Curve) -> String {
 }
 
 /// Constructs an agreement between the key and `peer`; `None` (and a failure) when refused.
-pub fn agree(v: &mut Verdict, b: &Bound, key: &Key, peer: &PeerKey) -> Option<u8> {
+pub fn agree(v: &mut Verdict, b: &ConnectedContext, key: &Key, peer: &PeerKey) -> Option<u8> {
     let r = b
         .call()
         .construct_dh_agreement(AGREEMENT_VERSION, key.index, 0, Some(&peer.blob()), false);
@@ -38,7 +38,7 @@ pub fn agree(v: &mut Verdict, b: &Bound, key: &Key, peer: &PeerKey) -> Option<u8
 }
 
 /// The HASH(SHA-256) of an agreement, derived by the module; `Err` with the code when refused.
-pub fn hash_of(b: &Bound, agreement: u8) -> Result<Vec<u8>, u32> {
+pub fn hash_of(b: &ConnectedContext, agreement: u8) -> Result<Vec<u8>, u32> {
     let args = DeriveArgs::new(
         agreement,
         "HASH",
@@ -53,7 +53,7 @@ pub fn hash_of(b: &Bound, agreement: u8) -> Result<Vec<u8>, u32> {
 }
 
 /// Checks that `agreement` is the secret of `peer` with the card key (through HASH/SHA-256).
-pub fn check_agreement(v: &mut Verdict, b: &Bound, key: &Key, peer: &PeerKey, agreement: u8) {
+pub fn check_agreement(v: &mut Verdict, b: &ConnectedContext, key: &Key, peer: &PeerKey, agreement: u8) {
     let Some(z) = v.setup("the harness's shared secret", peer.shared_secret(&key.point())) else {
         return;
     };
@@ -77,10 +77,10 @@ pub fn with_agreement(
     v: &mut Verdict,
     curve: Curve,
     peer: &str,
-    body: impl FnOnce(&Bound, &Key, u8, &[u8], &mut Verdict),
+    body: impl FnOnce(&ConnectedContext, &Key, u8, &[u8], &mut Verdict),
 ) {
     let peer = PeerKey::new(curve, peer);
-    with_key(h, v, Want::Ecdh(curve), Profile::V7, |b, key, v| {
+    with_key(h, v, NeededKey::Ecdh(curve), Profile::V7, |b, key, v| {
         let Some(z) = v.setup("the harness's shared secret", peer.shared_secret(&key.point())) else {
             return;
         };
@@ -95,9 +95,9 @@ pub fn with_agreement(
 
 fn agreement_case(curve: Curve) -> CaseDef {
     let label = curve.name().to_lowercase().replace('-', "");
-    case(S, format!("{label}-agreement"), move |h, v| {
+    case(SUITE, format!("{label}-agreement"), move |h, v| {
         let peer = PeerKey::new(curve, "server ephemeral");
-        with_key(h, v, Want::Ecdh(curve), Profile::V7, |b, key, v| {
+        with_key(h, v, NeededKey::Ecdh(curve), Profile::V7, |b, key, v| {
             if let Some(index) = agree(v, b, key, &peer) {
                 check_agreement(v, b, key, &peer, index);
                 let d = b.call().destroy_dh_agreement(index, 0);
@@ -110,11 +110,11 @@ fn agreement_case(curve: Curve) -> CaseDef {
 }
 
 fn several_at_once() -> CaseDef {
-    case(S, "several-agreements-at-once", |h, v| {
-        let Some(k256) = v.setup("P-256 key", find(h, Want::Ecdh(Curve::P256))) else {
+    case(SUITE, "several-agreements-at-once", |h, v| {
+        let Some(k256) = v.setup("P-256 key", find(h, NeededKey::Ecdh(Curve::P256))) else {
             return;
         };
-        let Some(k384) = v.setup("P-384 key", find(h, Want::Ecdh(Curve::P384))) else {
+        let Some(k384) = v.setup("P-384 key", find(h, NeededKey::Ecdh(Curve::P384))) else {
             return;
         };
         let r = h.with_shared(Profile::V7, |b| {
@@ -167,10 +167,10 @@ fn several_at_once() -> CaseDef {
 /// A peer blob that must be refused.
 fn bad_blob(name: &str, curve: Curve, make: fn(Curve) -> Option<Vec<u8>>, why: &'static str) -> CaseDef {
     case(
-        S,
+        SUITE,
         format!("{}-peer-{name}", curve.name().to_lowercase().replace('-', "")),
         move |h, v| {
-            with_key(h, v, Want::Ecdh(curve), Profile::V7, |b, key, v| {
+            with_key(h, v, NeededKey::Ecdh(curve), Profile::V7, |b, key, v| {
                 let blob = make(curve);
                 let r =
                     b.call()
@@ -297,8 +297,8 @@ fn version_cases() -> Vec<CaseDef> {
         (3, "spec §2.5.2: above CARD_DH_AGREEMENT_INFO_VERSION"),
     ] {
         c.push(
-            case(S, format!("agreement-info-version-{version}"), move |h, v| {
-                with_key(h, v, Want::Ecdh(Curve::P256), Profile::V7, |b, key, v| {
+            case(SUITE, format!("agreement-info-version-{version}"), move |h, v| {
+                with_key(h, v, NeededKey::Ecdh(Curve::P256), Profile::V7, |b, key, v| {
                     let r = b.call().construct_dh_agreement(
                         version,
                         key.index,
@@ -322,47 +322,47 @@ fn version_cases() -> Vec<CaseDef> {
 /// Containers and arguments the call must refuse.
 fn refusal_cases() -> Vec<CaseDef> {
     let mut c = Vec::new();
-    type Pick = fn(&Harness) -> Result<(Want, Option<u8>), String>;
+    type Pick = fn(&Harness) -> Result<(NeededKey, Option<u8>), String>;
     let list: [(&str, Pick, u32, &str); 6] = [
         (
             "container-255",
-            |_| Ok((Want::Ecdh(Curve::P256), Some(255))),
+            |_| Ok((NeededKey::Ecdh(Curve::P256), Some(255))),
             SCARD_E_NO_KEY_CONTAINER,
             "spec: a nonexistent container",
         ),
         (
             "container-empty-index",
-            |h| Ok((Want::Ecdh(Curve::P256), Some(empty_index(h)?))),
+            |h| Ok((NeededKey::Ecdh(Curve::P256), Some(empty_index(h)?))),
             SCARD_E_NO_KEY_CONTAINER,
             "spec: a container without a key",
         ),
         (
             "rsa-container",
-            |_| Ok((Want::RsaExchange(2048), None)),
+            |_| Ok((NeededKey::RsaExchange(2048), None)),
             SCARD_E_INVALID_PARAMETER,
             "an RSA key cannot agree",
         ),
         (
             "sign-only-ec-container",
-            |_| Ok((Want::PinAlways, None)),
+            |_| Ok((NeededKey::PinAlways, None)),
             SCARD_E_INVALID_PARAMETER,
             "a certificate without keyAgreement (RFC 5280 §4.2.1.3): the key is not offered for ECDH",
         ),
         (
             "null-info",
-            |_| Ok((Want::Ecdh(Curve::P256), None)),
+            |_| Ok((NeededKey::Ecdh(Curve::P256), None)),
             SCARD_E_INVALID_PARAMETER,
             "spec §2.3.2",
         ),
         (
             "null-card-data",
-            |_| Ok((Want::Ecdh(Curve::P256), None)),
+            |_| Ok((NeededKey::Ecdh(Curve::P256), None)),
             SCARD_E_INVALID_PARAMETER,
             "spec §2.3.2",
         ),
     ];
     for (name, pick, code, why) in list {
-        c.push(case(S, name, move |h, v| {
+        c.push(case(SUITE, name, move |h, v| {
             let Some((want, index)) = v.setup("pick the container", pick(h)) else {
                 return;
             };
@@ -388,8 +388,8 @@ fn refusal_cases() -> Vec<CaseDef> {
         }));
     }
     c.push(
-        case(S, "p256-pin-not-verified", |h, v| {
-            let Some(key) = v.setup("find the key", find(h, Want::Ecdh(Curve::P256))) else {
+        case(SUITE, "p256-pin-not-verified", |h, v| {
+            let Some(key) = v.setup("find the key", find(h, NeededKey::Ecdh(Curve::P256))) else {
                 return;
             };
             let Some(()) = v.setup("reset", h.card().reset_through_other()) else {
@@ -419,8 +419,8 @@ fn refusal_cases() -> Vec<CaseDef> {
 
 fn destroy_cases() -> Vec<CaseDef> {
     vec![
-        case(S, "destroy-never-constructed", |h, v| {
-            with_key(h, v, Want::Ecdh(Curve::P256), Profile::V7, |b, _, v| {
+        case(SUITE, "destroy-never-constructed", |h, v| {
+            with_key(h, v, NeededKey::Ecdh(Curve::P256), Profile::V7, |b, _, v| {
                 for index in [0u8, 200] {
                     let r = b.call().destroy_dh_agreement(index, 0);
                     v.reply(
@@ -432,7 +432,7 @@ fn destroy_cases() -> Vec<CaseDef> {
             });
             v.note("spec: bSecretAgreementIndex without a valid agreement → SCARD_E_INVALID_PARAMETER");
         }),
-        case(S, "destroy-twice", |h, v| {
+        case(SUITE, "destroy-twice", |h, v| {
             with_agreement(h, v, Curve::P256, "destroy twice", |b, _, index, _, v| {
                 let r = b.call().destroy_dh_agreement(index, 0);
                 v.reply("CardDestroyDHAgreement", &r, &[SCARD_S_SUCCESS]);
@@ -440,7 +440,7 @@ fn destroy_cases() -> Vec<CaseDef> {
                 v.reply("CardDestroyDHAgreement again", &r, &[SCARD_E_INVALID_PARAMETER]);
             });
         }),
-        case(S, "destroy-flags-1", |h, v| {
+        case(SUITE, "destroy-flags-1", |h, v| {
             with_agreement(h, v, Curve::P256, "destroy flags", |b, _, index, _, v| {
                 let r = b.call().destroy_dh_agreement(index, 1);
                 v.reply(
@@ -454,14 +454,14 @@ fn destroy_cases() -> Vec<CaseDef> {
             });
             v.note("spec: a nonzero dwFlags → SCARD_E_INVALID_PARAMETER");
         }),
-        case(S, "destroy-null-card-data", |h, v| {
+        case(SUITE, "destroy-null-card-data", |h, v| {
             with_agreement(h, v, Curve::P256, "destroy null", |b, _, index, _, v| {
                 let r = b.null().destroy_dh_agreement(index, 0);
                 v.reply("CardDestroyDHAgreement", &r, &[SCARD_E_INVALID_PARAMETER]);
             });
             v.note("spec §2.3.2: NULL pCardData");
         }),
-        case(S, "destroy-without-authentication", |h, v| {
+        case(SUITE, "destroy-without-authentication", |h, v| {
             with_agreement(
                 h,
                 v,
@@ -503,8 +503,8 @@ fn destroy_cases() -> Vec<CaseDef> {
 
 fn lifetime_cases() -> Vec<CaseDef> {
     vec![
-        case(S, "agreement-lost-after-card-reset", |h, v| {
-            with_key_fresh(h, v, Want::Ecdh(Curve::P256), |b, key, v| {
+        case(SUITE, "agreement-lost-after-card-reset", |h, v| {
+            with_key_fresh(h, v, NeededKey::Ecdh(Curve::P256), |b, key, v| {
                 let peer = PeerKey::new(Curve::P256, "reset");
                 let Some(index) = agree(v, b, key, &peer) else {
                     return;
@@ -523,14 +523,14 @@ fn lifetime_cases() -> Vec<CaseDef> {
             v.note("spec §3.2.3: DH agreements are ephemeral and not retrievable after a card reset");
         })
         .counted_for(tag(Curve::P256)),
-        case(S, "agreement-lost-after-reconnect", |h, v| {
+        case(SUITE, "agreement-lost-after-reconnect", |h, v| {
             if h.card().is_virtual() {
                 return v.skip(
                     "the in-process card has no hScard: the module cannot see a handle change \
                     (run through PC/SC)",
                 );
             }
-            let Some(key) = v.setup("find the key", find(h, Want::Ecdh(Curve::P256))) else {
+            let Some(key) = v.setup("find the key", find(h, NeededKey::Ecdh(Curve::P256))) else {
                 return;
             };
             let Some(mut b) = v.setup("open", h.open()) else {
@@ -555,7 +555,7 @@ fn lifetime_cases() -> Vec<CaseDef> {
             v.note("the CSP reconnects after a reset (new hScard): the module must not offer the old secret");
         })
         .counted_for(tag(Curve::P256)),
-        case(S, "agreement-belongs-to-its-context", |h, v| {
+        case(SUITE, "agreement-belongs-to-its-context", |h, v| {
             with_agreement(h, v, Curve::P256, "per context", |_, _, index, _, v| {
                 let Some(other) = v.setup("a second context", h.open()) else {
                     return;
@@ -567,8 +567,8 @@ fn lifetime_cases() -> Vec<CaseDef> {
             v.note("spec: agreements are opaque bytes of one minidriver context");
         })
         .counted_for(tag(Curve::P256)),
-        case(S, "agreement-survives-other-operations", |h, v| {
-            let Some(twin) = v.setup("the ECDSA twin", find(h, Want::Ecdsa(Curve::P384))) else {
+        case(SUITE, "agreement-survives-other-operations", |h, v| {
+            let Some(twin) = v.setup("the ECDSA twin", find(h, NeededKey::Ecdsa(Curve::P384))) else {
                 return;
             };
             with_agreement(h, v, Curve::P384, "other operations", |b, _, index, z, v| {
@@ -589,8 +589,8 @@ fn lifetime_cases() -> Vec<CaseDef> {
             });
         })
         .counted_for(tag(Curve::P384)),
-        case(S, "agreement-capacity", |h, v| {
-            with_key_fresh(h, v, Want::Ecdh(Curve::P256), |b, key, v| {
+        case(SUITE, "agreement-capacity", |h, v| {
+            with_key_fresh(h, v, NeededKey::Ecdh(Curve::P256), |b, key, v| {
                 let blob = good_blob(Curve::P256);
                 let mut made = Vec::new();
                 let last = loop {

@@ -6,9 +6,9 @@
 use crate::blobs::{self, CMAP_DEFAULT};
 use crate::codes::*;
 use crate::ffi::calls::{Calls, FileArgs, StructArg};
-use crate::harness::{Bound, CaseDef, Found, Harness, Verdict, case};
+use crate::harness::{CaseDef, ConnectedContext, Found, Harness, Verdict, case};
 
-const S: &str = "files";
+const SUITE: &str = "files";
 
 /// `EveryoneReadUserWriteAc`, `EveryoneReadAdminWriteAc`.
 const EVERYONE_READ_USER_WRITE: i32 = 1;
@@ -60,7 +60,7 @@ fn read_refused(
     args: FileArgs<'static>,
     null_cd: bool,
 ) -> CaseDef {
-    opened(S, format!("read-{name}"), move |_, v, b| {
+    opened(SUITE, format!("read-{name}"), move |_, v, b| {
         let calls = if null_cd { b.null() } else { b.call() };
         let r = calls.read_file(args);
         v.reply("CardReadFile", &r, want);
@@ -76,7 +76,7 @@ fn info_refused(
     s: StructArg,
     null_cd: bool,
 ) -> CaseDef {
-    opened(S, format!("info-{name}"), move |_, v, b| {
+    opened(SUITE, format!("info-{name}"), move |_, v, b| {
         let calls = if null_cd { b.null() } else { b.call() };
         let r = calls.get_file_info(args, s);
         v.reply("CardGetFileInfo", &r, want);
@@ -91,7 +91,7 @@ fn enum_refused(
     args: FileArgs<'static>,
     null_cd: bool,
 ) -> CaseDef {
-    opened(S, format!("enum-{name}"), move |_, v, b| {
+    opened(SUITE, format!("enum-{name}"), move |_, v, b| {
         let calls = if null_cd { b.null() } else { b.call() };
         let r = calls.enum_files(args);
         v.reply("CardEnumFiles", &r, want);
@@ -107,7 +107,7 @@ fn free_space(
     null_cd: bool,
     why: &'static str,
 ) -> CaseDef {
-    opened(S, format!("free-space-{name}"), move |_, v, b| {
+    opened(SUITE, format!("free-space-{name}"), move |_, v, b| {
         let calls = if null_cd { b.null() } else { b.call() };
         let r = calls.query_free_space(flags, s);
         v.reply("CardQueryFreeSpace", &r, want);
@@ -134,7 +134,7 @@ fn free_space(
 /// The cases.
 pub fn cases() -> Vec<CaseDef> {
     let mut c = vec![
-        opened(S, "read-cardid", |h, v, b| {
+        opened(SUITE, "read-cardid", |h, v, b| {
             let r = b.call().read(None, "cardid");
             if !v.reply("CardReadFile(cardid)", &r, &[SCARD_S_SUCCESS]) {
                 return;
@@ -159,7 +159,7 @@ pub fn cases() -> Vec<CaseDef> {
                 }
             }
         }),
-        case(S, "cardid-stable", |h, v| {
+        case(SUITE, "cardid-stable", |h, v| {
             let (Some(a), Some(b)) = (open(h, v), open(h, v)) else {
                 return;
             };
@@ -176,7 +176,7 @@ pub fn cases() -> Vec<CaseDef> {
                     .into()
             });
         }),
-        opened(S, "read-cardcf", |_, v, b| {
+        opened(SUITE, "read-cardcf", |_, v, b| {
             let r = b.call().read(None, "cardcf");
             if v.reply("CardReadFile(cardcf)", &r, &[SCARD_S_SUCCESS]) {
                 let cf = r.value.unwrap_or_default();
@@ -192,7 +192,7 @@ pub fn cases() -> Vec<CaseDef> {
                 });
             }
         }),
-        opened(S, "read-cardapps", |_, v, b| {
+        opened(SUITE, "read-cardapps", |_, v, b| {
             let r = b.call().read(None, "cardapps");
             if v.reply("CardReadFile(cardapps)", &r, &[SCARD_S_SUCCESS]) {
                 let apps = r.value.unwrap_or_default();
@@ -204,7 +204,7 @@ pub fn cases() -> Vec<CaseDef> {
                 });
             }
         }),
-        opened(S, "read-cmapfile", |_, v, b| {
+        opened(SUITE, "read-cmapfile", |_, v, b| {
             let r = b.call().read(Some("mscp"), "cmapfile");
             if !v.reply("CardReadFile(mscp/cmapfile)", &r, &[SCARD_S_SUCCESS]) {
                 return;
@@ -243,7 +243,7 @@ pub fn cases() -> Vec<CaseDef> {
                 });
             }
         }),
-        opened(S, "cmapfile-matches-slots", |h, v, b| {
+        opened(SUITE, "cmapfile-matches-slots", |h, v, b| {
             let found = match h.containers(b) {
                 Ok(f) => f,
                 Err(e) => return v.fail(e),
@@ -281,7 +281,7 @@ pub fn cases() -> Vec<CaseDef> {
                 );
             }
         }),
-        opened(S, "names-case-insensitive", |_, v, b| {
+        opened(SUITE, "names-case-insensitive", |_, v, b| {
             let a = b.call().read(Some("mscp"), "cmapfile");
             let x = b.call().read(Some("mSCp"), "CmApfiLE");
             v.reply("CardReadFile(mSCp/CmApfiLE)", &x, &[SCARD_S_SUCCESS]);
@@ -292,7 +292,7 @@ pub fn cases() -> Vec<CaseDef> {
             v.reply("CardReadFile(CARDID)", &y, &[SCARD_S_SUCCESS]);
             v.note("CMCK FileSystem/FileName: names are case-insensitive (spec §5.1)");
         }),
-        case(S, "read-msroots", |h, v| {
+        case(SUITE, "read-msroots", |h, v| {
             let Some(roots) = h.fixture().roots.clone() else {
                 return v.skip("no root store provisioned");
             };
@@ -304,7 +304,7 @@ pub fn cases() -> Vec<CaseDef> {
                 });
             }
         }),
-        opened(S, "slot-without-certificate-has-no-file", |h, v, b| {
+        opened(SUITE, "slot-without-certificate-has-no-file", |h, v, b| {
             let found = match h.containers(b) {
                 Ok(f) => f,
                 Err(e) => return v.fail(e),
@@ -332,7 +332,7 @@ pub fn cases() -> Vec<CaseDef> {
         .map(|p| p.slot)
     {
         c.push(case(
-            S,
+            SUITE,
             format!(
                 "read-certificate-{}",
                 slot.name().to_lowercase().replace(' ', "-")
@@ -516,19 +516,19 @@ pub fn cases() -> Vec<CaseDef> {
         ),
     ]);
     c.extend([
-        opened(S, "info-cardid", |_, v, b| {
+        opened(SUITE, "info-cardid", |_, v, b| {
             file_info(v, b, None, "cardid", Some(16), EVERYONE_READ_ADMIN_WRITE)
         }),
-        opened(S, "info-cardcf", |_, v, b| {
+        opened(SUITE, "info-cardcf", |_, v, b| {
             file_info(v, b, None, "cardcf", Some(6), EVERYONE_READ_USER_WRITE)
         }),
-        opened(S, "info-cardapps", |_, v, b| {
+        opened(SUITE, "info-cardapps", |_, v, b| {
             file_info(v, b, None, "cardapps", None, EVERYONE_READ_ADMIN_WRITE)
         }),
-        opened(S, "info-cmapfile", |_, v, b| {
+        opened(SUITE, "info-cmapfile", |_, v, b| {
             file_info(v, b, Some("mscp"), "cmapfile", None, EVERYONE_READ_USER_WRITE)
         }),
-        opened(S, "info-version-0", |_, v, b| {
+        opened(SUITE, "info-version-0", |_, v, b| {
             let r = b
                 .call()
                 .get_file_info(read_args(None, Some("cardid")), StructArg::version(0));
@@ -601,13 +601,13 @@ pub fn cases() -> Vec<CaseDef> {
         ),
     ]);
     c.extend([
-        opened(S, "enum-root", |h, v, b| {
+        opened(SUITE, "enum-root", |h, v, b| {
             enum_dir(h, v, b, None, &["cardid", "cardcf", "cardapps"])
         }),
-        opened(S, "enum-mscp", |h, v, b| {
+        opened(SUITE, "enum-mscp", |h, v, b| {
             enum_dir(h, v, b, Some("mscp"), &["cmapfile"])
         }),
-        opened(S, "enum-case-insensitive", |_, v, b| {
+        opened(SUITE, "enum-case-insensitive", |_, v, b| {
             let a = b.call().enum_files(read_args(Some("mscp"), None));
             let x = b.call().enum_files(read_args(Some("MsCp"), None));
             v.reply("CardEnumFiles(MsCp)", &x, &[SCARD_S_SUCCESS]);
@@ -729,7 +729,14 @@ pub fn cases() -> Vec<CaseDef> {
     c
 }
 
-fn file_info(v: &mut Verdict, b: &Bound, dir: Option<&str>, file: &str, size: Option<u32>, access: i32) {
+fn file_info(
+    v: &mut Verdict,
+    b: &ConnectedContext,
+    dir: Option<&str>,
+    file: &str,
+    size: Option<u32>,
+    access: i32,
+) {
     let r = b.call().get_file_info(read_args(dir, Some(file)), StructArg::V1);
     if !v.reply("CardGetFileInfo", &r, &[SCARD_S_SUCCESS]) {
         return;
@@ -748,7 +755,7 @@ fn file_info(v: &mut Verdict, b: &Bound, dir: Option<&str>, file: &str, size: Op
     });
 }
 
-fn enum_dir(h: &Harness, v: &mut Verdict, b: &Bound, dir: Option<&str>, must: &[&str]) {
+fn enum_dir(h: &Harness, v: &mut Verdict, b: &ConnectedContext, dir: Option<&str>, must: &[&str]) {
     let r = b.call().enum_files(read_args(dir, None));
     if !v.reply("CardEnumFiles", &r, &[SCARD_S_SUCCESS]) {
         return;
@@ -810,7 +817,7 @@ fn write_side() -> Vec<CaseDef> {
         }),
         ("delete-directory", |c| c.delete_directory(Some(b"mscp")).code),
     ];
-    write_refusals(S, &calls, "the cmapfile", |b, v| {
+    write_refusals(SUITE, &calls, "the cmapfile", |b, v| {
         let cmapfile = b.call().read(Some("mscp"), "cmapfile");
         v.reply("cmapfile readable", &cmapfile, &[SCARD_S_SUCCESS]);
         cmapfile.value

@@ -18,7 +18,7 @@ use crate::oracle::kdf::{self, tls};
 use crate::suites::ecdh::with_agreement;
 use crate::suites::keys::*;
 
-const S: &str = "kdf";
+const SUITE: &str = "kdf";
 
 /// The TLS PRF seed of the cases: client random ‖ server random (64 bytes, as the spec requires).
 pub fn tls_seed(what: &str) -> Vec<u8> {
@@ -43,7 +43,7 @@ fn derive_case(
     why: &'static str,
 ) -> CaseDef {
     let label = curve.name().to_lowercase().replace('-', "");
-    case(S, format!("{label}-{name}"), move |h, v| {
+    case(SUITE, format!("{label}-{name}"), move |h, v| {
         with_agreement(h, v, curve, name_seed(kdf_name), |b, _, index, z, v| {
             let (args, want) = make(index, z);
             let r = b.call().derive_key(&args);
@@ -241,7 +241,7 @@ fn matrix(curve: Curve) -> Vec<CaseDef> {
 
 /// A request that must be refused with `codes` (on a fresh P-256 agreement of the shared context).
 fn refused(name: &str, make: fn(u8) -> DeriveArgs, codes: &'static [u32], why: &'static str) -> CaseDef {
-    case(S, name.to_owned(), move |h, v| {
+    case(SUITE, name.to_owned(), move |h, v| {
         with_agreement(h, v, Curve::P256, "refusals", |b, _, index, _, v| {
             let r = b.call().derive_key(&make(index));
             v.reply("CardDeriveKey", &r, codes);
@@ -446,7 +446,7 @@ fn refusal_cases() -> Vec<CaseDef> {
 fn output_cases() -> Vec<CaseDef> {
     let expected = |z: &[u8]| kdf::kdf_hash(Hash::Sha256, z, &[], &[]);
     vec![
-        case(S, "buffer-size-only-hash", move |h, v| {
+        case(SUITE, "buffer-size-only-hash", move |h, v| {
             with_agreement(h, v, Curve::P256, "size", |b, _, index, _, v| {
                 let r = b.call().derive_key(&DeriveArgs {
                     flags: CARD_BUFFER_SIZE_ONLY,
@@ -462,7 +462,7 @@ fn output_cases() -> Vec<CaseDef> {
             v.note("spec: CARD_BUFFER_SIZE_ONLY → only cbDerivedKey");
         })
         .counted_for("KDF HASH"),
-        case(S, "buffer-size-only-tls-prf", |h, v| {
+        case(SUITE, "buffer-size-only-tls-prf", |h, v| {
             with_agreement(h, v, Curve::P256, "size tls", |b, _, index, _, v| {
                 let mut a = DeriveArgs::new(
                     index,
@@ -485,7 +485,7 @@ fn output_cases() -> Vec<CaseDef> {
             });
         })
         .counted_for("KDF TLS_PRF"),
-        case(S, "size-query-then-caller-buffer", move |h, v| {
+        case(SUITE, "size-query-then-caller-buffer", move |h, v| {
             with_agreement(h, v, Curve::P384, "size then buffer", |b, _, index, z, v| {
                 let size = b.call().derive_key(&DeriveArgs {
                     flags: CARD_BUFFER_SIZE_ONLY,
@@ -505,7 +505,7 @@ fn output_cases() -> Vec<CaseDef> {
             v.note("spec: the caller asks for the size, allocates, and calls again with pbDerivedKey");
         })
         .counted_for("KDF HASH"),
-        case(S, "caller-buffer-larger", move |h, v| {
+        case(SUITE, "caller-buffer-larger", move |h, v| {
             with_agreement(h, v, Curve::P256, "larger", |b, _, index, z, v| {
                 let r = b.call().derive_key(&DeriveArgs {
                     output: DeriveOutput::Caller(64),
@@ -519,7 +519,7 @@ fn output_cases() -> Vec<CaseDef> {
             });
         })
         .counted_for("KDF HASH"),
-        case(S, "caller-buffer-too-small", |h, v| {
+        case(SUITE, "caller-buffer-too-small", |h, v| {
             with_agreement(h, v, Curve::P256, "small", |b, _, index, _, v| {
                 let r = b.call().derive_key(&DeriveArgs {
                     output: DeriveOutput::Caller(16),
@@ -542,7 +542,7 @@ fn output_cases() -> Vec<CaseDef> {
             );
         })
         .counted_for("KDF HASH"),
-        case(S, "module-allocates-when-null", move |h, v| {
+        case(SUITE, "module-allocates-when-null", move |h, v| {
             with_agreement(h, v, Curve::P256, "module allocates", |b, _, index, z, v| {
                 let r = b.call().derive_key(&sha256_hash(index));
                 v.reply("CardDeriveKey(pbDerivedKey NULL)", &r, &[SCARD_S_SUCCESS]);
@@ -561,7 +561,7 @@ fn output_cases() -> Vec<CaseDef> {
 
 fn secret_handle_cases() -> Vec<CaseDef> {
     vec![
-        case(S, "secret-handle", |h, v| {
+        case(SUITE, "secret-handle", |h, v| {
             with_agreement(h, v, Curve::P256, "handle", |b, _, index, z, v| {
                 let handle = padding::register_secret(b.card_data_ptr(), index);
                 let (.., dh_before) = padding::calls();
@@ -593,7 +593,7 @@ fn secret_handle_cases() -> Vec<CaseDef> {
             );
         })
         .counted_for("KDF HASH"),
-        case(S, "secret-handle-unknown", |h, v| {
+        case(SUITE, "secret-handle-unknown", |h, v| {
             with_agreement(h, v, Curve::P256, "unknown handle", |b, _, index, _, v| {
                 let a = DeriveArgs::new(
                     index,
@@ -611,7 +611,7 @@ fn secret_handle_cases() -> Vec<CaseDef> {
                 is invalid",
             );
         }),
-        case(S, "secret-handle-of-another-context", |h, v| {
+        case(SUITE, "secret-handle-of-another-context", |h, v| {
             with_agreement(h, v, Curve::P256, "other handle", |b, _, index, _, v| {
                 let Some(other) = v.setup("a second context", h.open()) else {
                     return;
@@ -627,8 +627,8 @@ fn secret_handle_cases() -> Vec<CaseDef> {
                 v.reply("CardDeriveKey", &r, &[SCARD_E_INVALID_PARAMETER]);
             });
         }),
-        case(S, "secret-handle-without-callback", |h, v| {
-            let Some(key) = v.setup("find the key", find(h, Want::Ecdh(Curve::P256))) else {
+        case(SUITE, "secret-handle-without-callback", |h, v| {
+            let Some(key) = v.setup("find the key", find(h, NeededKey::Ecdh(Curve::P256))) else {
                 return;
             };
             let Some(b) = v.setup("open", h.acquire_with(|s| s.nulls.dh = true)) else {
@@ -672,7 +672,7 @@ fn secret_handle_cases() -> Vec<CaseDef> {
 }
 
 fn out_of_memory() -> CaseDef {
-    case(S, "out-of-memory", |h, v| {
+    case(SUITE, "out-of-memory", |h, v| {
         with_agreement(h, v, Curve::P256, "oom", |b, _, index, _, v| {
             let args = sha256_hash(index);
             let before = alloc::allocation_calls();
@@ -707,7 +707,7 @@ fn out_of_memory() -> CaseDef {
 
 /// The harness's KDFs against published vectors, on this machine, before they judge the module.
 fn oracle_check() -> CaseDef {
-    case(S, "oracle-published-vectors", |_, v| {
+    case(SUITE, "oracle-published-vectors", |_, v| {
         let results = kdf::published_vectors();
         v.code(
             "the harness's KDF implementation",

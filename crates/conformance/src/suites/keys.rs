@@ -6,7 +6,7 @@ use tessera_piv::{PinPolicy, PublicKey};
 
 use crate::codes;
 use crate::fixture::{CertUsage, DEFAULT_PIN, SlotState};
-use crate::harness::{Bound, Found, Harness, Profile, Verdict};
+use crate::harness::{ConnectedContext, Found, Harness, Profile, Verdict};
 use crate::oracle::ec::Curve;
 use crate::oracle::rsa::RsaKey;
 
@@ -29,7 +29,7 @@ pub const CURVES: [Curve; 2] = [Curve::P256, Curve::P384];
 
 /// Which key a case needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Want {
+pub enum NeededKey {
     /// The RSA exchange (dual-use) key of this size.
     RsaExchange(u32),
     /// The RSA key whose certificate restricts it to signing (9E, no PIN).
@@ -90,33 +90,37 @@ fn is_curve(s: &SlotState, curve: Curve) -> bool {
 }
 
 /// Finds the container for `want` among what the module lists.
-pub fn find(h: &Harness, want: Want) -> Result<Key, String> {
+pub fn find(h: &Harness, want: NeededKey) -> Result<Key, String> {
     let found = h.found()?;
     let pick = |f: &&Found| -> bool {
         let Some(s) = &f.slot else { return false };
         let pin = s.pin_policy;
         match want {
-            Want::RsaExchange(bits) => {
+            NeededKey::RsaExchange(bits) => {
                 s.is_rsa()
                     && s.key_bits() == bits
                     && s.usage == CertUsage::SignAndEncrypt
                     && f.exchange_key.is_some()
             }
-            Want::RsaSignOnly => s.is_rsa() && s.usage == CertUsage::SignOnly && f.signature_key.is_some(),
-            Want::Ecdsa(c) => {
+            NeededKey::RsaSignOnly => {
+                s.is_rsa() && s.usage == CertUsage::SignOnly && f.signature_key.is_some()
+            }
+            NeededKey::Ecdsa(c) => {
                 is_curve(s, c)
                     && s.usage == CertUsage::SignAndAgree
                     && pin == Some(PinPolicy::Once)
                     && f.signature_key.is_some()
             }
-            Want::Ecdh(c) => {
+            NeededKey::Ecdh(c) => {
                 is_curve(s, c)
                     && s.usage == CertUsage::SignAndAgree
                     && pin == Some(PinPolicy::Once)
                     && f.exchange_key.is_some()
             }
-            Want::PinAlways => pin == Some(PinPolicy::Always) && !s.is_rsa() && f.signature_key.is_some(),
-            Want::NoCertificate => s.certificate.is_none() && !s.is_rsa() && f.signature_key.is_some(),
+            NeededKey::PinAlways => {
+                pin == Some(PinPolicy::Always) && !s.is_rsa() && f.signature_key.is_some()
+            }
+            NeededKey::NoCertificate => s.certificate.is_none() && !s.is_rsa() && f.signature_key.is_some(),
         }
     };
     let f = found
@@ -157,7 +161,7 @@ pub fn empty_index(h: &Harness) -> Result<u8, String> {
 
 /// Authenticates the PIN the key's policy asks for (none for "never", the PIN-always role for "always");
 /// `Err` holds the code `CardAuthenticateEx` returned.
-pub fn login(b: &Bound, key: &Key) -> Result<(), u32> {
+pub fn login(b: &ConnectedContext, key: &Key) -> Result<(), u32> {
     let role = match key.slot.pin_policy {
         Some(PinPolicy::Never) => return Ok(()),
         Some(PinPolicy::Always | PinPolicy::MatchAlways) => ROLE_PIN_ALWAYS,
@@ -173,9 +177,9 @@ pub fn login(b: &Bound, key: &Key) -> Result<(), u32> {
 pub fn with_key(
     h: &Harness,
     v: &mut Verdict,
-    want: Want,
+    want: NeededKey,
     profile: Profile,
-    body: impl FnOnce(&Bound, &Key, &mut Verdict),
+    body: impl FnOnce(&ConnectedContext, &Key, &mut Verdict),
 ) {
     let Some(key) = v.setup("find the key", find(h, want)) else {
         return;
@@ -195,8 +199,8 @@ pub fn with_key(
 pub fn with_key_fresh(
     h: &Harness,
     v: &mut Verdict,
-    want: Want,
-    body: impl FnOnce(&Bound, &Key, &mut Verdict),
+    want: NeededKey,
+    body: impl FnOnce(&ConnectedContext, &Key, &mut Verdict),
 ) {
     let Some(key) = v.setup("find the key", find(h, want)) else {
         return;
@@ -211,11 +215,11 @@ pub fn with_key_fresh(
 }
 
 /// The per-algorithm label of a key (`RSA-2048`, `P-256`).
-pub fn algorithm_name(want: Want) -> String {
+pub fn algorithm_name(want: NeededKey) -> String {
     match want {
-        Want::RsaExchange(bits) => format!("RSA-{bits}"),
-        Want::RsaSignOnly => "RSA-2048".into(),
-        Want::Ecdsa(c) | Want::Ecdh(c) => c.name().into(),
-        Want::PinAlways | Want::NoCertificate => "P-256".into(),
+        NeededKey::RsaExchange(bits) => format!("RSA-{bits}"),
+        NeededKey::RsaSignOnly => "RSA-2048".into(),
+        NeededKey::Ecdsa(c) | NeededKey::Ecdh(c) => c.name().into(),
+        NeededKey::PinAlways | NeededKey::NoCertificate => "P-256".into(),
     }
 }

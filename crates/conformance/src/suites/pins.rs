@@ -10,10 +10,10 @@ use super::common::{WriteCall, authenticated_state, null_card_data, open, opened
 use crate::blobs;
 use crate::codes::*;
 use crate::fixture::{DEFAULT_PIN, PIN_TRIES};
-use crate::harness::{Bound, CaseDef, Harness, Verdict, case};
+use crate::harness::{CaseDef, ConnectedContext, Harness, Verdict, case};
 use crate::suites::keys::{ROLE_ADMIN, ROLE_USER};
 
-const S: &str = "pins";
+const SUITE: &str = "pins";
 /// `CARD_AUTHENTICATE_GENERATE_SESSION_PIN`, `CARD_AUTHENTICATE_SESSION_PIN`, `CARD_PIN_SILENT_CONTEXT`.
 const GENERATE_SESSION_PIN: u32 = 0x1000_0000;
 const SESSION_PIN: u32 = 0x2000_0000;
@@ -21,7 +21,11 @@ const SILENT: u32 = 0x40;
 
 /// Runs `body` on a card whose PIN has all its tries, then restores the PIN (PUK if blocked) and
 /// resets the card so that no authentication outlives the case.
-fn with_pin_restored(h: &Harness, v: &mut Verdict, body: impl FnOnce(&Harness, &mut Verdict, &Bound)) {
+fn with_pin_restored(
+    h: &Harness,
+    v: &mut Verdict,
+    body: impl FnOnce(&Harness, &mut Verdict, &ConnectedContext),
+) {
     if !h.fixture().provisioned {
         return v.skip("the card was not provisioned: its PIN is unknown");
     }
@@ -47,7 +51,7 @@ fn retries(h: &Harness) -> Option<u8> {
 
 /// `CardAuthenticatePin` with a wrong PIN of some shape: WRONG_CHV (CMCK: not INVALID_PARAMETER).
 fn legacy_wrong(name: &str, pin: &'static [u8], claimed: Option<u32>, why: &'static str) -> CaseDef {
-    case(S, format!("authenticate-pin-{name}"), move |h, v| {
+    case(SUITE, format!("authenticate-pin-{name}"), move |h, v| {
         with_pin_restored(h, v, |h, v, b| {
             let before = retries(h);
             let r = b.call().authenticate_pin(Some("user"), Some(pin), claimed, true);
@@ -78,7 +82,7 @@ fn legacy_refused(
     want: &'static [u32],
     why: &'static str,
 ) -> CaseDef {
-    case(S, format!("authenticate-pin-{name}"), move |h, v| {
+    case(SUITE, format!("authenticate-pin-{name}"), move |h, v| {
         with_pin_restored(h, v, |h, v, b| {
             let calls = if null_cd { b.null() } else { b.call() };
             let r = calls.authenticate_pin(user, pin, None, true);
@@ -107,7 +111,7 @@ fn ex_refused(
     want: &'static [u32],
     why: &'static str,
 ) -> CaseDef {
-    case(S, format!("authenticate-ex-{name}"), move |h, v| {
+    case(SUITE, format!("authenticate-ex-{name}"), move |h, v| {
         with_pin_restored(h, v, |h, v, b| {
             let calls = if null_cd { b.null() } else { b.call() };
             let r = calls.authenticate_ex(pin_id, flags, pin, claimed, session, true);
@@ -132,7 +136,7 @@ fn deauth_refused(
     null_cd: bool,
     why: &'static str,
 ) -> CaseDef {
-    opened(S, format!("deauthenticate-{name}"), move |_, v, b| {
+    opened(SUITE, format!("deauthenticate-{name}"), move |_, v, b| {
         let calls = if null_cd { b.null() } else { b.call() };
         v.reply(
             "CardDeauthenticate",
@@ -151,7 +155,7 @@ fn deauth_ex(
     want: &'static [u32],
     why: &'static str,
 ) -> CaseDef {
-    case(S, format!("deauthenticate-ex-{name}"), move |h, v| {
+    case(SUITE, format!("deauthenticate-ex-{name}"), move |h, v| {
         with_pin_restored(h, v, |h, v, b| {
             let login = b
                 .call()
@@ -176,7 +180,7 @@ fn deauth_ex(
 /// counters are known).
 fn deauth_keeps_the_user(name: &str, set: u32, silent: bool, why: &'static str) -> CaseDef {
     case(
-        S,
+        SUITE,
         format!("deauthenticate-ex-{name}-keeps-the-user"),
         move |h, v| {
             with_pin_restored(h, v, |h, v, b| {
@@ -216,7 +220,7 @@ fn deauth_keeps_the_user(name: &str, set: u32, silent: bool, why: &'static str) 
 /// longer verified, and the tries left reported are the card's.
 fn malformed_pin_logs_out(name: &str, pin: &'static [u8]) -> CaseDef {
     case(
-        S,
+        SUITE,
         format!("authenticate-ex-malformed-{name}-logs-out"),
         move |h, v| {
             with_pin_restored(h, v, |h, v, b| {
@@ -256,7 +260,7 @@ fn malformed_pin_logs_out(name: &str, pin: &'static [u8]) -> CaseDef {
 }
 
 /// The PIN roles the module lists, with their PIN_INFO.
-fn roles(b: &Bound) -> Vec<(u32, blobs::PinInfo)> {
+fn roles(b: &ConnectedContext) -> Vec<(u32, blobs::PinInfo)> {
     let Some(list) = b
         .call()
         .get_property(Some("PIN List"), 4, 0, false, false)
@@ -300,7 +304,7 @@ pub fn cases() -> Vec<CaseDef> {
 /// `CardAuthenticatePin` with the right PIN.
 fn authenticate_pin() -> Vec<CaseDef> {
     vec![
-        case(S, "authenticate-pin-user", |h, v| {
+        case(SUITE, "authenticate-pin-user", |h, v| {
             with_pin_restored(h, v, |h, v, b| {
                 let r = b
                     .call()
@@ -323,7 +327,7 @@ fn authenticate_pin() -> Vec<CaseDef> {
                 }
             })
         }),
-        case(S, "authenticate-pin-wrong-counts", |h, v| {
+        case(SUITE, "authenticate-pin-wrong-counts", |h, v| {
             with_pin_restored(h, v, |h, v, b| {
                 let r = b
                     .call()
@@ -338,7 +342,7 @@ fn authenticate_pin() -> Vec<CaseDef> {
                 });
             })
         }),
-        case(S, "authenticate-pin-wrong-null-attempts", |h, v| {
+        case(SUITE, "authenticate-pin-wrong-null-attempts", |h, v| {
             with_pin_restored(h, v, |_, v, b| {
                 let r = b
                     .call()
@@ -444,7 +448,7 @@ fn authenticate_pin_refusals() -> Vec<CaseDef> {
 
 /// Wrong PINs until the PIN blocks, then the right one.
 fn pin_blocking() -> Vec<CaseDef> {
-    vec![case(S, "authenticate-pin-blocks", |h, v| {
+    vec![case(SUITE, "authenticate-pin-blocks", |h, v| {
         with_pin_restored(h, v, |h, v, b| {
             for left in (0..PIN_TRIES).rev() {
                 let r = b
@@ -480,7 +484,7 @@ fn pin_blocking() -> Vec<CaseDef> {
 /// `CardAuthenticateEx`: every PIN role, wrong and blocked PINs, refusals, session PINs.
 fn authenticate_ex() -> Vec<CaseDef> {
     vec![
-        case(S, "authenticate-ex-user", |h, v| {
+        case(SUITE, "authenticate-ex-user", |h, v| {
             with_pin_restored(h, v, |h, v, b| {
                 let r = b
                     .call()
@@ -491,7 +495,7 @@ fn authenticate_ex() -> Vec<CaseDef> {
                 });
             })
         }),
-        case(S, "authenticate-ex-silent-context", |h, v| {
+        case(SUITE, "authenticate-ex-silent-context", |h, v| {
             with_pin_restored(h, v, |_, v, b| {
                 let r = b
                     .call()
@@ -500,7 +504,7 @@ fn authenticate_ex() -> Vec<CaseDef> {
             });
             v.note("CMCK CardAuthenticateEx: CARD_PIN_SILENT_CONTEXT with a PIN succeeds");
         }),
-        case(S, "authenticate-ex-wrong", |h, v| {
+        case(SUITE, "authenticate-ex-wrong", |h, v| {
             with_pin_restored(h, v, |h, v, b| {
                 let r = b
                     .call()
@@ -515,7 +519,7 @@ fn authenticate_ex() -> Vec<CaseDef> {
                 });
             })
         }),
-        case(S, "authenticate-ex-blocked", |h, v| {
+        case(SUITE, "authenticate-ex-blocked", |h, v| {
             with_pin_restored(h, v, |_, v, b| {
                 for _ in 0..PIN_TRIES {
                     let _ = b
@@ -532,7 +536,7 @@ fn authenticate_ex() -> Vec<CaseDef> {
                 });
             })
         }),
-        case(S, "authenticate-ex-every-alphanumeric-role", |h, v| {
+        case(SUITE, "authenticate-ex-every-alphanumeric-role", |h, v| {
             with_pin_restored(h, v, |_, v, b| {
                 let list = roles(b);
                 v.code(
@@ -558,7 +562,7 @@ fn authenticate_ex() -> Vec<CaseDef> {
             });
             v.note("every alphanumeric role of a PIV card is unlocked by the PIV PIN");
         }),
-        case(S, "authenticate-ex-unblock-only-role", |h, v| {
+        case(SUITE, "authenticate-ex-unblock-only-role", |h, v| {
             with_pin_restored(h, v, |_, v, b| {
                 let Some((role, _)) = roles(b)
                     .into_iter()
@@ -711,7 +715,7 @@ fn authenticate_ex_refusals() -> Vec<CaseDef> {
 /// Session PINs (spec §7.3): generated where the card can, refused where it cannot.
 fn session_pins() -> Vec<CaseDef> {
     vec![
-        case(S, "authenticate-ex-generate-session-pin", |h, v| {
+        case(SUITE, "authenticate-ex-generate-session-pin", |h, v| {
             with_pin_restored(h, v, |_, v, b| {
                 let strength = b
                     .call()
@@ -745,7 +749,7 @@ fn session_pins() -> Vec<CaseDef> {
                 }
             })
         }),
-        case(S, "authenticate-ex-session-pin-unsupported", |h, v| {
+        case(SUITE, "authenticate-ex-session-pin-unsupported", |h, v| {
             with_pin_restored(h, v, |_, v, b| {
                 let strength = b
                     .call()
@@ -777,7 +781,7 @@ fn session_pins() -> Vec<CaseDef> {
 /// `CardDeauthenticate` and `CardDeauthenticateEx`: what is logged out, and the refusals.
 fn deauthenticate() -> Vec<CaseDef> {
     vec![
-        case(S, "deauthenticate-user", |h, v| {
+        case(SUITE, "deauthenticate-user", |h, v| {
             with_pin_restored(h, v, |h, v, b| {
                 let login = b
                     .call()
@@ -889,7 +893,7 @@ fn malformed_pins() -> Vec<CaseDef> {
 /// response the 3DES encryption of it with the management key.
 fn challenge_cases() -> Vec<CaseDef> {
     vec![
-        opened(S, "get-challenge", |_, v, b| {
+        opened(SUITE, "get-challenge", |_, v, b| {
             let r = b.call().get_challenge(false, false);
             if v.reply("CardGetChallenge", &r, &[SCARD_S_SUCCESS]) {
                 let a = r.value.unwrap_or_default();
@@ -900,28 +904,28 @@ fn challenge_cases() -> Vec<CaseDef> {
                 v.check(a != second, || "two challenges are equal".into());
             }
         }),
-        opened(S, "get-challenge-null-data", |_, v, b| {
+        opened(SUITE, "get-challenge-null-data", |_, v, b| {
             v.reply(
                 "CardGetChallenge",
                 &b.call().get_challenge(true, false),
                 &[SCARD_E_INVALID_PARAMETER],
             );
         }),
-        opened(S, "get-challenge-null-length", |_, v, b| {
+        opened(SUITE, "get-challenge-null-length", |_, v, b| {
             v.reply(
                 "CardGetChallenge",
                 &b.call().get_challenge(false, true),
                 &[SCARD_E_INVALID_PARAMETER],
             );
         }),
-        opened(S, "get-challenge-null-card-data", |_, v, b| {
+        opened(SUITE, "get-challenge-null-card-data", |_, v, b| {
             v.reply(
                 "CardGetChallenge",
                 &b.null().get_challenge(false, false),
                 &[SCARD_E_INVALID_PARAMETER],
             );
         }),
-        case(S, "authenticate-challenge", |h, v| {
+        case(SUITE, "authenticate-challenge", |h, v| {
             if !h.fixture().provisioned {
                 return v.skip("the management key is unknown");
             }
@@ -939,7 +943,7 @@ fn challenge_cases() -> Vec<CaseDef> {
             v.reply("CardAuthenticateChallenge", &r, &[SCARD_S_SUCCESS]);
             let _ = h.card().reset_through_other();
         }),
-        opened(S, "authenticate-challenge-wrong", |_, v, b| {
+        opened(SUITE, "authenticate-challenge-wrong", |_, v, b| {
             let Some(challenge) = b.call().get_challenge(false, false).value else {
                 return v.fail("no challenge");
             };
@@ -947,7 +951,7 @@ fn challenge_cases() -> Vec<CaseDef> {
             let r = b.call().authenticate_challenge(Some(&wrong), true);
             v.reply("CardAuthenticateChallenge", &r, &[SCARD_W_WRONG_CHV]);
         }),
-        opened(S, "authenticate-challenge-null", |_, v, b| {
+        opened(SUITE, "authenticate-challenge-null", |_, v, b| {
             let _ = b.call().get_challenge(false, false);
             v.reply(
                 "CardAuthenticateChallenge",
@@ -955,16 +959,16 @@ fn challenge_cases() -> Vec<CaseDef> {
                 &[SCARD_E_INVALID_PARAMETER],
             );
         }),
-        opened(S, "get-challenge-ex-admin", |_, v, b| {
+        opened(SUITE, "get-challenge-ex-admin", |_, v, b| {
             let r = b.call().get_challenge_ex(ROLE_ADMIN, 0, false, false);
             v.reply("CardGetChallengeEx(ROLE_ADMIN)", &r, &[SCARD_S_SUCCESS]);
         }),
-        opened(S, "get-challenge-ex-user", |_, v, b| {
+        opened(SUITE, "get-challenge-ex-user", |_, v, b| {
             let r = b.call().get_challenge_ex(ROLE_USER, 0, false, false);
             v.reply("CardGetChallengeEx(ROLE_USER)", &r, &[SCARD_E_INVALID_PARAMETER]);
             v.note("spec §4.2.7: not a ChallengeResponsePinType PIN");
         }),
-        opened(S, "get-challenge-ex-flags-1", |_, v, b| {
+        opened(SUITE, "get-challenge-ex-flags-1", |_, v, b| {
             let r = b.call().get_challenge_ex(ROLE_ADMIN, 1, false, false);
             v.reply("CardGetChallengeEx", &r, &[SCARD_E_INVALID_PARAMETER]);
         }),
@@ -990,14 +994,14 @@ fn pin_change_cases() -> Vec<CaseDef> {
     ];
     let mut out = Vec::new();
     for (name, call) in calls {
-        out.push(case(S, format!("{name}-unsupported"), move |h, v| {
+        out.push(case(SUITE, format!("{name}-unsupported"), move |h, v| {
             with_pin_restored(h, v, |h, v, b| {
                 v.code(name, call(&b.call()), &[SCARD_E_UNSUPPORTED_FEATURE]);
                 v.check(retries(h) == Some(PIN_TRIES), || "the PIN state changed".into());
             });
             v.note("deferred to card administration (not written yet); CMCK accepted 0x80100022");
         }));
-        out.push(null_card_data(S, name, call));
+        out.push(null_card_data(SUITE, name, call));
     }
     out
 }

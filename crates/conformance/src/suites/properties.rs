@@ -11,7 +11,7 @@ use crate::codes::*;
 use crate::ffi::calls::{Calls, DecryptArgs, PaddingInfo, SignArgs, StructArg};
 use crate::harness::{CaseDef, Harness, Verdict, case};
 
-const S: &str = "properties";
+const SUITE: &str = "properties";
 
 fn dword(data: &[u8]) -> Option<u32> {
     (data.len() == 4).then(|| blobs::dwords(data)[0])
@@ -23,9 +23,9 @@ fn get(
     prop: &'static str,
     flags: u32,
     size: Option<usize>,
-    check: fn(&Harness, &mut Verdict, &[u8], &crate::harness::Bound),
+    check: fn(&Harness, &mut Verdict, &[u8], &crate::harness::ConnectedContext),
 ) -> CaseDef {
-    opened(S, format!("get-{name}"), move |h, v, b| {
+    opened(SUITE, format!("get-{name}"), move |h, v, b| {
         let r = b.call().get_property(Some(prop), 1024, flags, false, false);
         if !v.reply(&format!("CardGetProperty({prop})"), &r, &[SCARD_S_SUCCESS]) {
             return;
@@ -45,7 +45,7 @@ fn get(
 
 /// An optional property: success, or INVALID_PARAMETER/UNSUPPORTED_FEATURE (CMCK accepted both).
 fn optional(name: &'static str, prop: &'static str, flags: u32) -> CaseDef {
-    opened(S, format!("get-{name}"), move |_, v, b| {
+    opened(SUITE, format!("get-{name}"), move |_, v, b| {
         let r = b.call().get_property(Some(prop), 1024, flags, false, false);
         v.reply(
             &format!("CardGetProperty({prop})"),
@@ -62,7 +62,7 @@ fn optional(name: &'static str, prop: &'static str, flags: u32) -> CaseDef {
 
 /// `cb` one byte short (and 0): `ERROR_INSUFFICIENT_BUFFER` with `*pdwDataLen` = the size needed.
 fn short(name: &'static str, prop: &'static str, flags: u32, size: u32) -> CaseDef {
-    opened(S, format!("short-buffer-{name}"), move |_, v, b| {
+    opened(SUITE, format!("short-buffer-{name}"), move |_, v, b| {
         for cb in [size - 1, 0] {
             let r = b.call().get_property(Some(prop), cb, flags, false, false);
             v.reply(
@@ -96,7 +96,7 @@ fn get_refused(
     null_cd: bool,
     why: &'static str,
 ) -> CaseDef {
-    opened(S, format!("get-{name}"), move |_, v, b| {
+    opened(SUITE, format!("get-{name}"), move |_, v, b| {
         let calls = if null_cd { b.null() } else { b.call() };
         let r = calls.get_property(prop, cb, flags, null_data, null_len);
         v.reply("CardGetProperty", &r, &[SCARD_E_INVALID_PARAMETER]);
@@ -113,7 +113,7 @@ fn set(
     want: &'static [u32],
     why: &'static str,
 ) -> CaseDef {
-    opened(S, format!("set-{name}"), move |_, v, b| {
+    opened(SUITE, format!("set-{name}"), move |_, v, b| {
         let calls = if null_cd { b.null() } else { b.call() };
         v.reply(
             "CardSetProperty",
@@ -140,7 +140,7 @@ fn container_refused(
     want: &'static [u32],
     why: &'static str,
 ) -> CaseDef {
-    opened(S, format!("container-{name}"), move |h, v, b| {
+    opened(SUITE, format!("container-{name}"), move |h, v, b| {
         let first = h.first_container(b);
         let calls = if null_cd { b.null() } else { b.call() };
         let r = calls.get_container_property(index.unwrap_or(first), prop, cb, flags, null_data, null_len);
@@ -163,7 +163,7 @@ fn set_container(
     want: &'static [u32],
     why: &'static str,
 ) -> CaseDef {
-    opened(S, format!("set-container-{name}"), move |h, v, b| {
+    opened(SUITE, format!("set-container-{name}"), move |h, v, b| {
         let first = h.first_container(b);
         let calls = if null_cd { b.null() } else { b.call() };
         let r = calls.set_container_property(index.unwrap_or(first), prop, Some(&1u32.to_le_bytes()), flags);
@@ -173,7 +173,11 @@ fn set_container(
 }
 
 /// The PIN role bound to the container holding `slot`'s key.
-fn pin_of_slot(h: &Harness, b: &crate::harness::Bound, slot: KeyRef) -> Result<Vec<(u8, u32)>, String> {
+fn pin_of_slot(
+    h: &Harness,
+    b: &crate::harness::ConnectedContext,
+    slot: KeyRef,
+) -> Result<Vec<(u8, u32)>, String> {
     let found = h.containers(b)?;
     let mut out = Vec::new();
     for f in found
@@ -193,7 +197,7 @@ fn pin_of_slot(h: &Harness, b: &crate::harness::Bound, slot: KeyRef) -> Result<V
     Ok(out)
 }
 
-fn pin_info(b: &crate::harness::Bound, role: u32) -> Option<blobs::PinInfo> {
+fn pin_info(b: &crate::harness::ConnectedContext, role: u32) -> Option<blobs::PinInfo> {
     let r = b
         .call()
         .get_property(Some("PIN Information"), 36, role, false, false);
@@ -347,7 +351,7 @@ fn card_values() -> Vec<CaseDef> {
 /// `CP_CARD_PIN_INFO` for each role, and the PIN each container is bound to.
 fn pin_information() -> Vec<CaseDef> {
     vec![
-        opened(S, "pin-info-every-listed-role", |_, v, b| {
+        opened(SUITE, "pin-info-every-listed-role", |_, v, b| {
             let list = b.call().get_property(Some("PIN List"), 4, 0, false, false);
             let Some(set) = list.value.and_then(|p| dword(&p.data)) else {
                 return v.fail("no PIN list");
@@ -370,7 +374,7 @@ fn pin_information() -> Vec<CaseDef> {
                 });
             }
         }),
-        opened(S, "pin-info-user", |_, v, b| {
+        opened(SUITE, "pin-info-user", |_, v, b| {
             let Some(i) = pin_info(b, 1) else {
                 return v.fail("no PIN_INFO for ROLE_USER");
             };
@@ -388,7 +392,7 @@ fn pin_information() -> Vec<CaseDef> {
                 "nothing can unblock the user PIN (a PIV PIN is unblocked by the PUK)".into()
             });
         }),
-        opened(S, "pin-info-puk", |_, v, b| {
+        opened(SUITE, "pin-info-puk", |_, v, b| {
             let user = pin_info(b, 1);
             let Some(unblocker) = user.map(|u| u.unblock) else {
                 return v.fail("no PIN_INFO for ROLE_USER");
@@ -411,7 +415,7 @@ fn pin_information() -> Vec<CaseDef> {
             }
             v.note("the PUK is exposed as an UnblockOnlyPin (spec §4.2.1 defines no PUK role)");
         }),
-        opened(S, "pin-info-admin", |_, v, b| {
+        opened(SUITE, "pin-info-admin", |_, v, b| {
             let Some(i) = pin_info(b, 2) else {
                 return v.fail("no PIN_INFO for ROLE_ADMIN");
             };
@@ -423,7 +427,7 @@ fn pin_information() -> Vec<CaseDef> {
                 )
             });
         }),
-        case(S, "pin-always-slot-role", |h, v| {
+        case(SUITE, "pin-always-slot-role", |h, v| {
             let Some(state) = h.fixture().slot(KeyRef::SIGNATURE).cloned() else {
                 return v.skip("9C not provisioned");
             };
@@ -458,7 +462,7 @@ fn pin_information() -> Vec<CaseDef> {
                 PinCacheAlwaysPrompt",
             );
         }),
-        opened(S, "pin-identifier-follows-policy", |h, v, b| {
+        opened(SUITE, "pin-identifier-follows-policy", |h, v, b| {
             v.code("CCP_PIN_IDENTIFIER", 0, &[0]);
             for s in h.fixture().slots.clone() {
                 let Some(pins) = v.setup("PIN identifiers", pin_of_slot(h, b, s.slot)) else {
@@ -843,7 +847,7 @@ fn container_properties() -> Vec<CaseDef> {
             &[SCARD_E_INVALID_PARAMETER],
             "CMCK CardGetContainerProperty",
         ),
-        opened(S, "container-info-short-buffer", |h, v, b| {
+        opened(SUITE, "container-info-short-buffer", |h, v, b| {
             let first = h.first_container(b);
             let r = b.call().get_container_info_property(first, 1, 8);
             v.reply(
@@ -996,7 +1000,7 @@ const INVALID_CALLS: [InvalidCall; 8] = [
 /// Each invalid call on a fresh context (nothing read from the card yet) gets its code before the card
 /// is asked anything: no APDU.
 fn invalid_arguments_cost_no_apdu() -> CaseDef {
-    case(S, "invalid-arguments-cost-no-apdu", |h, v| {
+    case(SUITE, "invalid-arguments-cost-no-apdu", |h, v| {
         for (what, call, want) in INVALID_CALLS {
             let Some(b) = open(h, v) else { return };
             let before = h.counters();

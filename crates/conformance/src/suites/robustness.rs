@@ -14,12 +14,12 @@ use crate::ffi::alloc;
 use crate::ffi::calls::flags::CARD_PADDING_PKCS1;
 use crate::ffi::calls::{Calls, FileArgs, PaddingInfo, SignArgs, StructArg};
 use crate::fixture::{DEFAULT_PIN, PIN_TRIES};
-use crate::harness::{Bound, CaseDef, Harness, Verdict, case};
+use crate::harness::{CaseDef, ConnectedContext, Harness, Verdict, case};
 use crate::oracle::hash::Hash;
 use crate::oracle::rsa::reversed;
-use crate::suites::keys::{Want, find, login};
+use crate::suites::keys::{NeededKey, find, login};
 
-const S: &str = "robustness";
+const SUITE: &str = "robustness";
 
 /// An operation that returns a buffer allocated with `pfnCspAlloc`.
 type Op = fn(&Calls<'_>) -> (u32, Vec<String>);
@@ -27,7 +27,7 @@ type Op = fn(&Calls<'_>) -> (u32, Vec<String>);
 /// With every allocation failing, `op` returns `SCARD_E_NO_MEMORY`; failing the 1st, 2nd, … allocation
 /// in turn never leaks and never returns anything but success or `SCARD_E_NO_MEMORY`.
 fn out_of_memory(name: &'static str, op: Op) -> CaseDef {
-    opened(S, format!("out-of-memory-{name}"), move |_, v, b| {
+    opened(SUITE, format!("out-of-memory-{name}"), move |_, v, b| {
         // Warm up (the module may read the card on first use), so that the failures hit the output.
         let (warm, _) = op(&b.call());
         if !v.check(warm == 0, || {
@@ -154,7 +154,7 @@ pub fn cases() -> Vec<CaseDef> {
             let r = c.get_challenge(false, false);
             (r.code, r.problems)
         }),
-        opened(S, "five-threads-one-context", |h, v, b| {
+        opened(SUITE, "five-threads-one-context", |h, v, b| {
             let index = h.first_container(b);
             let Some(reference) = v.setup("reference round", round(&b.call(), index)) else {
                 return;
@@ -188,8 +188,8 @@ pub fn cases() -> Vec<CaseDef> {
             v.failures.extend(failed);
             v.note("CMCK MultiThreaded: 5 threads share one context");
         }),
-        case(S, "several-contexts-threads", |h, v| {
-            let contexts: Vec<Bound> = (0..3).filter_map(|_| v.setup("open", h.open())).collect();
+        case(SUITE, "several-contexts-threads", |h, v| {
+            let contexts: Vec<ConnectedContext> = (0..3).filter_map(|_| v.setup("open", h.open())).collect();
             if contexts.len() != 3 {
                 return;
             }
@@ -235,7 +235,7 @@ pub fn cases() -> Vec<CaseDef> {
                 "the contexts read different data".into()
             });
         }),
-        opened(S, "reset-through-other-connection", |h, v, b| {
+        opened(SUITE, "reset-through-other-connection", |h, v, b| {
             let before = b.call().read(Some("mscp"), "cmapfile");
             v.reply("CardReadFile before", &before, &[SCARD_S_SUCCESS]);
             let Some(()) = v.setup("reset", h.card().reset_through_other()) else {
@@ -252,7 +252,7 @@ pub fn cases() -> Vec<CaseDef> {
             v.reply("CardGetContainerInfo after the reset", &info, &[SCARD_S_SUCCESS]);
             v.note("the module retries a read-only operation once after SCARD_W_RESET_CARD");
         }),
-        opened(S, "reset-through-same-handle", |h, v, b| {
+        opened(SUITE, "reset-through-same-handle", |h, v, b| {
             let before = b.call().read(None, "cardid");
             v.reply("CardReadFile before", &before, &[SCARD_S_SUCCESS]);
             let Some(()) = v.setup("reset", h.card().reset_same_handle(b.connection.as_ref())) else {
@@ -274,7 +274,7 @@ pub fn cases() -> Vec<CaseDef> {
                 same handle)",
             );
         }),
-        case(S, "reset-then-authenticate", |h, v| {
+        case(SUITE, "reset-then-authenticate", |h, v| {
             with_restored_pin(h, v, |h, v| {
                 let Some(b) = open(h, v) else { return };
                 let r = b
@@ -293,7 +293,7 @@ pub fn cases() -> Vec<CaseDef> {
                 });
             });
         }),
-        case(S, "reset-never-replays-a-wrong-pin", |h, v| {
+        case(SUITE, "reset-never-replays-a-wrong-pin", |h, v| {
             with_restored_pin(h, v, |h, v| {
                 let Some(b) = open(h, v) else { return };
                 let Some(()) = v.setup("reset", h.card().reset_through_other()) else {
@@ -314,7 +314,7 @@ pub fn cases() -> Vec<CaseDef> {
                 });
             });
         }),
-        case(S, "cmck-reconnect-sequence", |h, v| {
+        case(SUITE, "cmck-reconnect-sequence", |h, v| {
             with_restored_pin(h, v, |h, v| {
                 let Some(mut b) = open(h, v) else { return };
                 if let Some(conn) = &b.connection {
@@ -348,7 +348,7 @@ pub fn cases() -> Vec<CaseDef> {
                 SCardReconnect → AuthenticatePin → Deauthenticate → delete → End transaction",
             );
         }),
-        case(S, "handle-changes-between-calls", |h, v| {
+        case(SUITE, "handle-changes-between-calls", |h, v| {
             let Some(mut b) = open(h, v) else { return };
             let before = b.call().read(Some("mscp"), "cmapfile");
             v.reply("CardReadFile on the first handle", &before, &[SCARD_S_SUCCESS]);
@@ -377,7 +377,7 @@ pub fn cases() -> Vec<CaseDef> {
                 is disconnected)",
             );
         }),
-        case(S, "handle-change-then-authenticate", |h, v| {
+        case(SUITE, "handle-change-then-authenticate", |h, v| {
             with_restored_pin(h, v, |h, v| {
                 let Some(mut b) = open(h, v) else { return };
                 let r = b
@@ -393,7 +393,7 @@ pub fn cases() -> Vec<CaseDef> {
                 v.reply("CardAuthenticatePin on the new handle", &r, &[SCARD_S_SUCCESS]);
             });
         }),
-        opened(S, "cardid-cardcf-bypass-the-cache", |h, v, b| {
+        opened(SUITE, "cardid-cardcf-bypass-the-cache", |h, v, b| {
             let before = h.cache().stats();
             let id = b.call().read(None, "cardid");
             let cf = b.call().read(None, "cardcf");
@@ -406,7 +406,7 @@ pub fn cases() -> Vec<CaseDef> {
                     .into()
             });
         }),
-        opened(S, "cache-follows-freshness", |h, v, b| {
+        opened(SUITE, "cache-follows-freshness", |h, v, b| {
             let (Some(id), Some(cf)) = (
                 b.call().read(None, "cardid").value,
                 b.call().read(None, "cardcf").value,
@@ -433,7 +433,7 @@ pub fn cases() -> Vec<CaseDef> {
                 "cache entry lost".into()
             });
         }),
-        opened(S, "module-cache-entries-are-freed", |h, v, b| {
+        opened(SUITE, "module-cache-entries-are-freed", |h, v, b| {
             for _ in 0..3 {
                 let r = b.call().read(Some("mscp"), "cmapfile");
                 v.reply("CardReadFile(cmapfile)", &r, &[SCARD_S_SUCCESS]);
@@ -453,7 +453,7 @@ pub fn cases() -> Vec<CaseDef> {
         }),
     ];
     c.push(malformed_metadata_hides_no_other_slot());
-    c.push(case(S, "allocator-balanced-after-delete", |h, v| {
+    c.push(case(SUITE, "allocator-balanced-after-delete", |h, v| {
         let before = alloc::live_count();
         let Some(mut b) = open(h, v) else { return };
         let _ = round(&b.call(), h.first_container(&b));
@@ -488,8 +488,8 @@ fn test_fault(h: &Harness, p1: u8, p2: u8) -> Result<bool, String> {
 /// lists the other slots and signs with 9A (9D, which has no certificate, has nothing left that tells
 /// its key and is left out).
 fn malformed_metadata_hides_no_other_slot() -> CaseDef {
-    case(S, "malformed-metadata-hides-no-other-slot", |h, v| {
-        let Some(key) = v.setup("find the key", find(h, Want::RsaExchange(2048))) else {
+    case(SUITE, "malformed-metadata-hides-no-other-slot", |h, v| {
+        let Some(key) = v.setup("find the key", find(h, NeededKey::RsaExchange(2048))) else {
             return;
         };
         match test_fault(h, FAULT_MALFORMED_METADATA, 0x9D) {

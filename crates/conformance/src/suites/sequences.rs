@@ -12,15 +12,15 @@ use crate::ffi::calls::{
     DecryptArgs, DeriveArgs, PaddingInfo, SignArgs, StructArg, kdf_hash_name, kdf_param,
 };
 use crate::fixture::{DEFAULT_PIN, certificate_key};
-use crate::harness::{Bound, CaseDef, Profile, Verdict, case};
+use crate::harness::{CaseDef, ConnectedContext, Profile, Verdict, case};
 use crate::oracle::ec::{Curve, PeerKey, verify_ecdsa};
 use crate::oracle::hash::Hash;
 use crate::oracle::kdf::{self, tls};
 use crate::oracle::rsa::{RsaKey, decode_oaep, reversed};
 use crate::suites::ecdh::agree;
-use crate::suites::keys::{Want, find, login};
+use crate::suites::keys::{NeededKey, find, login};
 
-const S: &str = "sequences";
+const SUITE: &str = "sequences";
 
 /// What the CSP learns about a container before using it: its public key from `CardGetContainerInfo`,
 /// its certificate file read and parsed, and the PIN it is bound to.
@@ -31,7 +31,7 @@ struct Learnt {
 }
 
 /// Reads what the CSP reads for container `index`, and checks the certificate matches the key blob.
-fn learn(v: &mut Verdict, b: &Bound, index: u8, exchange: bool) -> Option<Learnt> {
+fn learn(v: &mut Verdict, b: &ConnectedContext, index: u8, exchange: bool) -> Option<Learnt> {
     let info = b.call().get_container_info(index, 0, StructArg::V1);
     if !v.reply("CardGetContainerInfo", &info, &[SCARD_S_SUCCESS]) {
         return None;
@@ -83,7 +83,7 @@ fn learn(v: &mut Verdict, b: &Bound, index: u8, exchange: bool) -> Option<Learnt
 }
 
 /// Authenticates the container's PIN as the CSP does (CardAuthenticateEx with CCP_PIN_IDENTIFIER's id).
-fn authenticate(v: &mut Verdict, b: &Bound, pin_id: u32) -> bool {
+fn authenticate(v: &mut Verdict, b: &ConnectedContext, pin_id: u32) -> bool {
     if pin_id == 0 {
         return true;
     }
@@ -94,7 +94,7 @@ fn authenticate(v: &mut Verdict, b: &Bound, pin_id: u32) -> bool {
 }
 
 /// Starts the way every CSP transaction does: cardid, cardcf, cmapfile.
-fn read_card_files(v: &mut Verdict, b: &Bound) -> Option<Vec<blobs::CmapRecord>> {
+fn read_card_files(v: &mut Verdict, b: &ConnectedContext) -> Option<Vec<blobs::CmapRecord>> {
     let id = b.call().read(None, "cardid");
     v.reply("CardReadFile(cardid)", &id, &[SCARD_S_SUCCESS]);
     v.check(id.value.as_ref().is_some_and(|d| d.len() == 16), || {
@@ -110,7 +110,7 @@ fn read_card_files(v: &mut Verdict, b: &Bound) -> Option<Vec<blobs::CmapRecord>>
 }
 
 fn logon_rsa() -> CaseDef {
-    case(S, "smart-card-logon-rsa", |h, v| {
+    case(SUITE, "smart-card-logon-rsa", |h, v| {
         let Some(b) = v.setup("open", h.open()) else {
             return;
         };
@@ -175,8 +175,8 @@ fn logon_rsa() -> CaseDef {
 }
 
 fn logon_ecc() -> CaseDef {
-    case(S, "smart-card-logon-ecc", |h, v| {
-        let Some(key) = v.setup("the P-256 logon key", find(h, Want::Ecdsa(Curve::P256))) else {
+    case(SUITE, "smart-card-logon-ecc", |h, v| {
+        let Some(key) = v.setup("the P-256 logon key", find(h, NeededKey::Ecdsa(Curve::P256))) else {
             return;
         };
         let Some(b) = v.setup("open", h.open()) else {
@@ -230,13 +230,13 @@ fn logon_ecc() -> CaseDef {
 fn tls12(curve: Curve, prf: Hash) -> CaseDef {
     let label = curve.name().to_lowercase().replace('-', "");
     case(
-        S,
+        SUITE,
         format!("tls12-client-auth-ecdhe-ecdsa-{label}"),
         move |h, v| {
-            let Some(client) = v.setup("the client's ECDSA key", find(h, Want::Ecdsa(curve))) else {
+            let Some(client) = v.setup("the client's ECDSA key", find(h, NeededKey::Ecdsa(curve))) else {
                 return;
             };
-            let Some(twin) = v.setup("its ECDH twin", find(h, Want::Ecdh(curve))) else {
+            let Some(twin) = v.setup("its ECDH twin", find(h, NeededKey::Ecdh(curve))) else {
                 return;
             };
             let Some(b) = v.setup("open", h.open()) else {
@@ -313,8 +313,8 @@ fn tls12(curve: Curve, prf: Hash) -> CaseDef {
 }
 
 fn smime() -> CaseDef {
-    case(S, "smime-sign-and-decrypt", |h, v| {
-        let Some(key) = v.setup("the mail key", find(h, Want::RsaExchange(2048))) else {
+    case(SUITE, "smime-sign-and-decrypt", |h, v| {
+        let Some(key) = v.setup("the mail key", find(h, NeededKey::RsaExchange(2048))) else {
             return;
         };
         let Some(rsa) = v.setup("public key", key.rsa()) else {
@@ -396,8 +396,8 @@ fn smime() -> CaseDef {
 }
 
 fn efs() -> CaseDef {
-    case(S, "efs-key-unwrap", |h, v| {
-        let Some(key) = v.setup("the EFS key", find(h, Want::RsaExchange(3072))) else {
+    case(SUITE, "efs-key-unwrap", |h, v| {
+        let Some(key) = v.setup("the EFS key", find(h, NeededKey::RsaExchange(3072))) else {
             return;
         };
         let Some(rsa) = v.setup("public key", key.rsa()) else {

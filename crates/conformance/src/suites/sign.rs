@@ -12,23 +12,23 @@ use crate::codes::*;
 use crate::ffi::alloc;
 use crate::ffi::calls::flags::*;
 use crate::ffi::calls::{PaddingInfo, SignArgs};
-use crate::harness::{Bound, CaseDef, Profile, Verdict, case};
+use crate::harness::{CaseDef, ConnectedContext, Profile, Verdict, case};
 use crate::oracle::ec::{Curve, verify_ecdsa};
 use crate::oracle::hash::{CALG_MAC, CALG_MD2, CALG_MD4, CALG_SSL3_SHAMD5, Hash, SHA, md5_sha1};
 use crate::oracle::rsa::{RsaKey, emsa_pkcs1_v15, reversed};
 use crate::suites::keys::*;
 
-const S: &str = "sign";
+const SUITE: &str = "sign";
 
-fn tag(want: Want) -> String {
+fn tag(want: NeededKey) -> String {
     match want {
-        Want::RsaExchange(_) | Want::RsaSignOnly => format!("{} sign", algorithm_name(want)),
+        NeededKey::RsaExchange(_) | NeededKey::RsaSignOnly => format!("{} sign", algorithm_name(want)),
         _ => format!("ECDSA {} sign", algorithm_name(want)),
     }
 }
 
 /// Calls `CardSignData`, expects success and a signature of `len` bytes; returns it.
-fn signature(v: &mut Verdict, b: &Bound, args: &SignArgs, len: usize) -> Option<Vec<u8>> {
+fn signature(v: &mut Verdict, b: &ConnectedContext, args: &SignArgs, len: usize) -> Option<Vec<u8>> {
     let r = b.call().sign_data(args);
     if !v.reply("CardSignData", &r, &[SCARD_S_SUCCESS]) {
         return None;
@@ -54,13 +54,13 @@ fn signature(v: &mut Verdict, b: &Bound, args: &SignArgs, len: usize) -> Option<
 /// the big-endian signature.
 fn rsa_case(
     name: String,
-    want: Want,
+    want: NeededKey,
     profile: Profile,
     make: impl Fn(&Key) -> (SignArgs, Vec<u8>) + Send + Sync + 'static,
     check: impl Fn(&RsaKey, &[u8], &[u8]) -> Result<(), String> + Send + Sync + 'static,
     why: &'static str,
 ) -> CaseDef {
-    case(S, name, move |h, v| {
+    case(SUITE, name, move |h, v| {
         with_key(h, v, want, profile, |b, key, v| {
             let Some(rsa) = v.setup("public key", key.rsa()) else {
                 return;
@@ -82,14 +82,14 @@ fn rsa_case(
 /// A signing request that must be refused with one of `codes`.
 fn refused(
     name: String,
-    want: Want,
+    want: NeededKey,
     profile: Profile,
     make: impl Fn(&Key) -> SignArgs + Send + Sync + 'static,
     codes: impl Into<Vec<u32>>,
     why: &'static str,
 ) -> CaseDef {
     let codes = codes.into();
-    case(S, name, move |h, v| {
+    case(SUITE, name, move |h, v| {
         with_key(h, v, want, profile, |b, key, v| {
             let r = b.call().sign_data(&make(key));
             v.reply("CardSignData", &r, &codes);
@@ -99,7 +99,7 @@ fn refused(
 }
 
 fn pkcs1_cases(bits: u32) -> Vec<CaseDef> {
-    let want = Want::RsaExchange(bits);
+    let want = NeededKey::RsaExchange(bits);
     let mut c = Vec::new();
     for hash in [
         Hash::Md5,
@@ -224,7 +224,7 @@ fn pkcs1_cases(bits: u32) -> Vec<CaseDef> {
 }
 
 fn pss_cases(bits: u32) -> Vec<CaseDef> {
-    let want = Want::RsaExchange(bits);
+    let want = NeededKey::RsaExchange(bits);
     let mut c = Vec::new();
     for hash in SHA {
         // emLen = ⌈(modBits − 1)/8⌉ = modBits/8 for these sizes.
@@ -282,7 +282,7 @@ fn pss_cases(bits: u32) -> Vec<CaseDef> {
 }
 
 fn other_rsa_cases(bits: u32) -> Vec<CaseDef> {
-    let want = Want::RsaExchange(bits);
+    let want = NeededKey::RsaExchange(bits);
     let k = bits as usize / 8;
     vec![
         rsa_case(
@@ -329,7 +329,7 @@ fn other_rsa_cases(bits: u32) -> Vec<CaseDef> {
             "CARD_PADDING_NONE needs one modulus-sized block",
         )
         .counted_for(tag(want)),
-        case(S, format!("rsa{bits}-buffer-size-only"), move |h, v| {
+        case(SUITE, format!("rsa{bits}-buffer-size-only"), move |h, v| {
             with_key(h, v, want, Profile::V7, |b, key, v| {
                 let mut args = SignArgs::padded(
                     key.index,
@@ -381,14 +381,14 @@ fn other_rsa_cases(bits: u32) -> Vec<CaseDef> {
     ]
 }
 
-fn ecdsa_cases(want: Want, curve: Curve) -> Vec<CaseDef> {
+fn ecdsa_cases(want: NeededKey, curve: Curve) -> Vec<CaseDef> {
     let mut c = Vec::new();
     let label = curve.name().to_lowercase().replace('-', "");
     for hash in SHA {
         let name = format!("ecdsa-{label}-{}", hash.label());
         let n2 = name.clone();
         c.push(
-            case(S, name, move |h, v| {
+            case(SUITE, name, move |h, v| {
                 with_key(h, v, want, Profile::V7, |b, key, v| {
                     let data = hash.of(&n2);
                     let args = SignArgs::basic(2, key.index, key.spec, 0, &data);
@@ -414,7 +414,7 @@ fn ecdsa_cases(want: Want, curve: Curve) -> Vec<CaseDef> {
         );
     }
     c.push(
-        case(S, format!("ecdsa-{label}-buffer-size-only"), move |h, v| {
+        case(SUITE, format!("ecdsa-{label}-buffer-size-only"), move |h, v| {
             with_key(h, v, want, Profile::V7, |b, key, v| {
                 let mut args = SignArgs::basic(2, key.index, key.spec, 0, &Hash::Sha256.of("size"));
                 args.flags = CARD_BUFFER_SIZE_ONLY;
@@ -468,7 +468,7 @@ fn ecdsa_cases(want: Want, curve: Curve) -> Vec<CaseDef> {
 
 /// Version, structure and flag cases, on the 2048-bit exchange key.
 fn structure_cases() -> Vec<CaseDef> {
-    let want = Want::RsaExchange(2048);
+    let want = NeededKey::RsaExchange(2048);
     let sha256 = || PaddingInfo::Pkcs1(Some("SHA256".into()));
     // A well-formed PKCS#1 SHA-256 request with one thing changed, which the module must refuse.
     let tweaked = |name: &str, tweak: fn(&mut SignArgs), codes: [u32; 1], why: &'static str| {
@@ -503,7 +503,7 @@ fn structure_cases() -> Vec<CaseDef> {
             |rsa, d, sig| rsa.verify_pkcs1(Some(Hash::Sha256), d, sig),
             "spec §4.7.5: a v5+ module accepts CARD_SIGNING_INFO_BASIC_VERSION",
         ),
-        case(S, "signing-info-v1-on-v7-context", move |h, v| {
+        case(SUITE, "signing-info-v1-on-v7-context", move |h, v| {
             with_key(h, v, want, Profile::V7, |b, key, v| {
                 let hash = Hash::Sha256.of("v1 on v7");
                 let r = b
@@ -605,7 +605,7 @@ fn structure_cases() -> Vec<CaseDef> {
         ),
         refused(
             "pkcs1-data-too-long-for-the-key".into(),
-            Want::RsaExchange(1024),
+            NeededKey::RsaExchange(1024),
             Profile::V7,
             |k| {
                 SignArgs::padded(
@@ -624,7 +624,7 @@ fn structure_cases() -> Vec<CaseDef> {
 
 /// Hashes and key specs the module must refuse (spec "CardSignData", CMCK CardSignData).
 fn refusal_cases() -> Vec<CaseDef> {
-    let want = Want::RsaExchange(2048);
+    let want = NeededKey::RsaExchange(2048);
     let mut c = Vec::new();
     for (name, hash) in [("md2", "MD2"), ("md4", "MD4"), ("sha3-256", "SHA3-256")] {
         c.push(refused(
@@ -735,7 +735,7 @@ fn refusal_cases() -> Vec<CaseDef> {
         [SCARD_E_NO_KEY_CONTAINER],
         "spec: an invalid or nonexistent bContainerIndex",
     ));
-    c.push(case(S, "container-empty-index", move |h, v| {
+    c.push(case(SUITE, "container-empty-index", move |h, v| {
         let Some(index) = v.setup("an empty index", empty_index(h)) else {
             return;
         };
@@ -756,7 +756,7 @@ fn refusal_cases() -> Vec<CaseDef> {
         });
         v.note("spec: a container index without a key → SCARD_E_NO_KEY_CONTAINER");
     }));
-    c.push(case(S, "null-card-data", move |h, v| {
+    c.push(case(SUITE, "null-card-data", move |h, v| {
         with_key(h, v, want, Profile::V7, |b, k, v| {
             let a = SignArgs::padded(
                 k.index,
@@ -780,11 +780,11 @@ fn refusal_cases() -> Vec<CaseDef> {
 fn pin_cases() -> Vec<CaseDef> {
     let mut c = Vec::new();
     for (name, want) in [
-        ("rsa2048", Want::RsaExchange(2048)),
-        ("ecdsa-p256", Want::Ecdsa(Curve::P256)),
+        ("rsa2048", NeededKey::RsaExchange(2048)),
+        ("ecdsa-p256", NeededKey::Ecdsa(Curve::P256)),
     ] {
         c.push(
-            case(S, format!("{name}-pin-not-verified"), move |h, v| {
+            case(SUITE, format!("{name}-pin-not-verified"), move |h, v| {
                 let Some(key) = v.setup("find the key", find(h, want)) else {
                     return;
                 };
@@ -817,7 +817,7 @@ fn pin_cases() -> Vec<CaseDef> {
             .counted_for(tag(want)),
         );
         c.push(
-            case(S, format!("{name}-after-deauthenticate"), move |h, v| {
+            case(SUITE, format!("{name}-after-deauthenticate"), move |h, v| {
                 with_key(h, v, want, Profile::V7, |b, key, v| {
                     let d = b.call().deauthenticate_ex(0xFF, 0);
                     v.reply(
@@ -853,8 +853,8 @@ fn pin_cases() -> Vec<CaseDef> {
         );
     }
     c.push(
-        case(S, "pin-always-one-signature-per-pin", |h, v| {
-            with_key(h, v, Want::PinAlways, Profile::V7, |b, key, v| {
+        case(SUITE, "pin-always-one-signature-per-pin", |h, v| {
+            with_key(h, v, NeededKey::PinAlways, Profile::V7, |b, key, v| {
                 let data = Hash::Sha256.of("pin always 1");
                 let args = SignArgs::basic(2, key.index, key.spec, 0, &data);
                 match signature(v, b, &args, 64) {
@@ -899,8 +899,8 @@ fn pin_cases() -> Vec<CaseDef> {
         .counted_for("ECDSA P-256 sign"),
     );
     c.push(
-        case(S, "ecdsa-p256-key-without-certificate", |h, v| {
-            with_key(h, v, Want::NoCertificate, Profile::V7, |b, key, v| {
+        case(SUITE, "ecdsa-p256-key-without-certificate", |h, v| {
+            with_key(h, v, NeededKey::NoCertificate, Profile::V7, |b, key, v| {
                 let data = Hash::Sha256.of("9d");
                 if let Some(sig) = signature(v, b, &SignArgs::basic(2, key.index, key.spec, 0, &data), 64)
                     && let Err(e) = verify_ecdsa(Curve::P256, &key.point(), &data, &sig)
@@ -914,7 +914,7 @@ fn pin_cases() -> Vec<CaseDef> {
     );
     c.push(rsa_case(
         "rsa2048-sign-only-key-no-pin".into(),
-        Want::RsaSignOnly,
+        NeededKey::RsaSignOnly,
         Profile::V7,
         |k| {
             let hash = Hash::Sha512.of("9e");
@@ -934,9 +934,9 @@ fn pin_cases() -> Vec<CaseDef> {
 }
 
 /// `SCARD_E_NO_MEMORY` from a signature whose buffer cannot be allocated, and nothing leaked.
-fn out_of_memory(want: Want) -> CaseDef {
+fn out_of_memory(want: NeededKey) -> CaseDef {
     case(
-        S,
+        SUITE,
         format!("out-of-memory-{}", algorithm_name(want).to_lowercase()),
         move |h, v| {
             with_key(h, v, want, Profile::V7, |b, key, v| {
@@ -990,14 +990,14 @@ pub fn cases() -> Vec<CaseDef> {
         c.extend(pss_cases(bits));
         c.extend(other_rsa_cases(bits));
     }
-    c.extend(ecdsa_cases(Want::Ecdsa(Curve::P256), Curve::P256));
-    c.extend(ecdsa_cases(Want::Ecdsa(Curve::P384), Curve::P384));
+    c.extend(ecdsa_cases(NeededKey::Ecdsa(Curve::P256), Curve::P256));
+    c.extend(ecdsa_cases(NeededKey::Ecdsa(Curve::P384), Curve::P384));
     c.extend(structure_cases());
     c.extend(refusal_cases());
     c.extend(pin_cases());
     c.push(
-        case(S, "rsa2048-without-pad-callback", |h, v| {
-            let Some(key) = v.setup("find the key", find(h, Want::RsaExchange(2048))) else {
+        case(SUITE, "rsa2048-without-pad-callback", |h, v| {
+            let Some(key) = v.setup("find the key", find(h, NeededKey::RsaExchange(2048))) else {
                 return;
             };
             let Some(b) = v.setup("open", h.acquire_with(|s| s.nulls.pad = true)) else {
@@ -1032,7 +1032,7 @@ pub fn cases() -> Vec<CaseDef> {
         })
         .counted_for("RSA-2048 sign"),
     );
-    c.push(out_of_memory(Want::RsaExchange(2048)));
-    c.push(out_of_memory(Want::Ecdsa(Curve::P256)));
+    c.push(out_of_memory(NeededKey::RsaExchange(2048)));
+    c.push(out_of_memory(NeededKey::Ecdsa(Curve::P256)));
     c
 }

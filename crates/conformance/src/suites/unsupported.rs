@@ -7,7 +7,7 @@ use crate::codes::*;
 use crate::ffi::calls::Calls;
 use crate::harness::CaseDef;
 
-const S: &str = "unsupported";
+const SUITE: &str = "unsupported";
 
 const ENTRIES: [&str; 9] = [
     "MDImportSessionKey",
@@ -35,11 +35,11 @@ pub fn cases() -> Vec<CaseDef> {
     let mut c = Vec::new();
     for entry in ENTRIES {
         let name = entry.to_lowercase();
-        c.push(opened(S, format!("{name}-unsupported"), move |_, v, b| {
+        c.push(opened(SUITE, format!("{name}-unsupported"), move |_, v, b| {
             v.code(entry, code_of(entry, &b.call()), &[SCARD_E_UNSUPPORTED_FEATURE]);
             v.note("spec §7.4: optional; not implemented → SCARD_E_UNSUPPORTED_FEATURE");
         }));
-        c.push(opened(S, format!("{name}-null-card-data"), move |_, v, b| {
+        c.push(opened(SUITE, format!("{name}-null-card-data"), move |_, v, b| {
             v.code(entry, code_of(entry, &b.null()), &[SCARD_E_INVALID_PARAMETER]);
         }));
     }
