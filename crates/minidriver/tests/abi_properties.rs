@@ -376,11 +376,7 @@ fn run(ctx: &Context, op: &Op) {
                     dwKeySpec: *spec,
                     dwSigningFlags: *flags,
                     aiHashAlg: *alg,
-                    pbData: if data.is_empty() {
-                        std::ptr::null_mut()
-                    } else {
-                        data.as_mut_ptr()
-                    },
+                    pbData: nullable(&mut data),
                     cbData: data.len() as u32,
                     pPaddingInfo: &pss as *const _ as *mut c_void,
                     dwPaddingType: *ptype,
@@ -401,11 +397,7 @@ fn run(ctx: &Context, op: &Op) {
                     dwVersion: *v,
                     bContainerIndex: *i,
                     dwKeySpec: *spec,
-                    pbData: if data.is_empty() {
-                        std::ptr::null_mut()
-                    } else {
-                        data.as_mut_ptr()
-                    },
+                    pbData: nullable(&mut data),
                     cbData: data.len() as u32,
                     pPaddingInfo: &oaep as *const _ as *mut c_void,
                     dwPaddingType: *ptype,
@@ -419,11 +411,7 @@ fn run(ctx: &Context, op: &Op) {
                     bContainerIndex: *i,
                     dwFlags: *flags,
                     dwPublicKey: blob.len() as u32,
-                    pbPublicKey: if blob.is_empty() {
-                        std::ptr::null_mut()
-                    } else {
-                        blob.as_mut_ptr()
-                    },
+                    pbPublicKey: nullable(&mut blob),
                     ..Default::default()
                 };
                 call!(cd.pfnCardConstructDHAgreement, cd, &mut info);
@@ -486,6 +474,15 @@ fn run(ctx: &Context, op: &Op) {
 
 fn opt(v: &Option<Vec<u8>>) -> *const u8 {
     v.as_ref().map_or(std::ptr::null(), |v| v.as_ptr())
+}
+
+/// The buffer, or NULL for an empty one (as a caller that has no data passes it).
+fn nullable(v: &mut [u8]) -> *mut u8 {
+    if v.is_empty() {
+        std::ptr::null_mut()
+    } else {
+        v.as_mut_ptr()
+    }
 }
 
 fn optw(v: &Option<Vec<u16>>) -> *const u16 {

@@ -7,7 +7,7 @@ mod common;
 
 use tessera_piv::{AlgorithmId, KeyRef, PinPolicy};
 use windows_sys::Win32::Security::Cryptography::{
-    CARD_DH_AGREEMENT_INFO, CARD_PADDING_NONE, CARD_RSA_DECRYPT_INFO, CARD_SIGNING_INFO, CONTAINER_INFO,
+    CARD_PADDING_NONE, CARD_RSA_DECRYPT_INFO, CARD_SIGNING_INFO, CONTAINER_INFO,
 };
 
 use common::{Context, TestCard};
@@ -84,15 +84,7 @@ fn decrypt(ctx: &Context, index: u8) -> u32 {
 }
 
 fn agree(ctx: &Context, index: u8, blob: &mut [u8]) -> u32 {
-    let mut info = CARD_DH_AGREEMENT_INFO {
-        dwVersion: 2,
-        bContainerIndex: index,
-        dwPublicKey: blob.len() as u32,
-        pbPublicKey: blob.as_mut_ptr(),
-        ..Default::default()
-    };
-    // SAFETY: valid arguments.
-    unsafe { ctx.cd.pfnCardConstructDHAgreement.unwrap()(&*ctx.cd, &mut info) }
+    ctx.construct_agreement(index, blob).0
 }
 
 /// An ECDH P-256 blob of a valid point, with its magic replaced by `magic` and cut to `len` bytes.

@@ -10,7 +10,7 @@ mod common;
 use std::sync::atomic::Ordering;
 
 use tessera_piv::{AlgorithmId, KeyRef, PinPolicy, PinStatus, PublicKey, Session, commands};
-use windows_sys::Win32::Security::Cryptography::{CARD_DERIVE_KEY, CARD_DH_AGREEMENT_INFO};
+use windows_sys::Win32::Security::Cryptography::CARD_DERIVE_KEY;
 
 use common::{Context, TestCard};
 
@@ -160,19 +160,6 @@ fn peer_blob(secret: &p256::SecretKey) -> Vec<u8> {
     blob
 }
 
-fn construct(ctx: &Context, index: u8, blob: &mut [u8]) -> (u32, u8) {
-    let mut info = CARD_DH_AGREEMENT_INFO {
-        dwVersion: 2,
-        bContainerIndex: index,
-        dwPublicKey: blob.len() as u32,
-        pbPublicKey: blob.as_mut_ptr(),
-        ..Default::default()
-    };
-    // SAFETY: valid arguments.
-    let rc = unsafe { ctx.cd.pfnCardConstructDHAgreement.unwrap()(&*ctx.cd, &mut info) };
-    (rc, info.bSecretAgreementIndex)
-}
-
 /// `CardDeriveKey` with the HASH KDF (SHA-1 by default): the code and the key.
 fn derive(ctx: &Context, agreement: u8) -> (u32, Option<Vec<u8>>) {
     let kdf: Vec<u16> = "HASH".encode_utf16().chain([0]).collect();
@@ -203,7 +190,7 @@ fn agreements_do_not_outlive_deauthentication() {
     ] {
         let ctx = Context::acquire(&card.card, 7);
         ctx.login();
-        let (rc, agreement) = construct(&ctx, 24, &mut peer_blob(&peer));
+        let (rc, agreement) = ctx.construct_agreement(24, &mut peer_blob(&peer));
         assert_eq!(rc, 0, "CardConstructDHAgreement");
         assert_eq!(derive(&ctx, agreement).0, 0, "CardDeriveKey before the logout");
         assert_eq!(logout(&ctx), 0, "the logout");

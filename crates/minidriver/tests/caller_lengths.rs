@@ -26,38 +26,12 @@ const ECDH_PUBLIC_P256: u32 = 0x314B_4345;
 /// `KDF_ALGORITHMID`, `KDF_PARTYUINFO`, `KDF_PARTYVINFO`.
 const CONCAT_PARAMS: [u32; 3] = [8, 9, 10];
 
-#[test]
-fn a_salt_longer_than_any_key_is_refused_before_allocation() {
-    let card = TestCard::new(21);
-    card.generate(KeyRef::AUTHENTICATION, AlgorithmId::RSA2048, PinPolicy::Once);
-    let ctx = Context::acquire(&card.card, 7);
-    ctx.login();
-    let mut hash = Sha256::digest(b"salt").to_vec();
+/// `CardSignData` of the SHA-256 `hash` with PSS padding and a salt of `salt` bytes, on container 0.
+fn sign_pss(ctx: &Context, hash: &mut [u8], salt: u32) -> (u32, CARD_SIGNING_INFO) {
     let alg: Vec<u16> = "SHA256".encode_utf16().chain([0]).collect();
-    for salt in [u32::MAX, 0x8000_0000, 256 - 32 - 1] {
-        let pss = BCRYPT_PSS_PADDING_INFO {
-            pszAlgId: alg.as_ptr(),
-            cbSalt: salt,
-        };
-        let mut si = CARD_SIGNING_INFO {
-            dwVersion: 2,
-            bContainerIndex: 0,
-            dwKeySpec: AT_KEYEXCHANGE,
-            dwSigningFlags: CARD_PADDING_INFO_PRESENT,
-            pbData: hash.as_mut_ptr(),
-            cbData: 32,
-            pPaddingInfo: &pss as *const _ as *mut _,
-            dwPaddingType: CARD_PADDING_PSS,
-            ..Default::default()
-        };
-        // SAFETY: valid arguments.
-        let rc = unsafe { ctx.cd.pfnCardSignData.unwrap()(&*ctx.cd, &mut si) };
-        assert_eq!(rc, SCARD_E_INVALID_PARAMETER, "cbSalt {salt:#x}");
-    }
-    // The longest salt a 2048-bit key takes with SHA-256 still signs.
     let pss = BCRYPT_PSS_PADDING_INFO {
         pszAlgId: alg.as_ptr(),
-        cbSalt: 256 - 32 - 2,
+        cbSalt: salt,
     };
     let mut si = CARD_SIGNING_INFO {
         dwVersion: 2,
@@ -65,13 +39,29 @@ fn a_salt_longer_than_any_key_is_refused_before_allocation() {
         dwKeySpec: AT_KEYEXCHANGE,
         dwSigningFlags: CARD_PADDING_INFO_PRESENT,
         pbData: hash.as_mut_ptr(),
-        cbData: 32,
+        cbData: hash.len() as u32,
         pPaddingInfo: &pss as *const _ as *mut _,
         dwPaddingType: CARD_PADDING_PSS,
         ..Default::default()
     };
-    // SAFETY: valid arguments.
+    // SAFETY: valid arguments; `alg` and `pss` outlive the call.
     let rc = unsafe { ctx.cd.pfnCardSignData.unwrap()(&*ctx.cd, &mut si) };
+    (rc, si)
+}
+
+#[test]
+fn a_salt_longer_than_any_key_is_refused_before_allocation() {
+    let card = TestCard::new(21);
+    card.generate(KeyRef::AUTHENTICATION, AlgorithmId::RSA2048, PinPolicy::Once);
+    let ctx = Context::acquire(&card.card, 7);
+    ctx.login();
+    let mut hash = Sha256::digest(b"salt").to_vec();
+    for salt in [u32::MAX, 0x8000_0000, 256 - 32 - 1] {
+        let (rc, _) = sign_pss(&ctx, &mut hash, salt);
+        assert_eq!(rc, SCARD_E_INVALID_PARAMETER, "cbSalt {salt:#x}");
+    }
+    // The longest salt a 2048-bit key takes with SHA-256 still signs.
+    let (rc, si) = sign_pss(&ctx, &mut hash, 256 - 32 - 2);
     assert_eq!(rc, 0);
     common::take(si.pbSignedData, si.cbSignedData);
     drop(ctx);

@@ -220,6 +220,21 @@ impl Context {
         unsafe { self.cd.pfnCardDeauthenticate.unwrap()(&*self.cd, name.as_ptr(), 0) }
     }
 
+    /// `CardConstructDHAgreement` with the peer's `blob` and the container at `index`: the code and the
+    /// agreement index it reported.
+    pub fn construct_agreement(&self, index: u8, blob: &mut [u8]) -> (u32, u8) {
+        let mut info = windows_sys::Win32::Security::Cryptography::CARD_DH_AGREEMENT_INFO {
+            dwVersion: 2,
+            bContainerIndex: index,
+            dwPublicKey: blob.len() as u32,
+            pbPublicKey: blob.as_mut_ptr(),
+            ..Default::default()
+        };
+        // SAFETY: valid arguments.
+        let rc = unsafe { self.cd.pfnCardConstructDHAgreement.unwrap()(&*self.cd, &mut info) };
+        (rc, info.bSecretAgreementIndex)
+    }
+
     /// ECDSA P-256 over SHA-256 of `message` with the container at `index`: the code, and the 64-byte
     /// `r ‖ s` on success.
     pub fn sign_p256(&self, index: u8, message: &[u8]) -> (u32, Option<Vec<u8>>) {
