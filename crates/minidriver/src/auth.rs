@@ -225,6 +225,7 @@ impl CardContext {
     pub(crate) fn forget_user(&mut self) {
         self.auth.user = false;
         self.auth.pin_always = false;
+        self.auth.write_rights = false;
         self.wipe_agreements();
     }
 
@@ -249,6 +250,8 @@ impl CardContext {
         }
         let reference = self.pin_reference()?;
         if user {
+            // Write rights the module took with the user's PIN end with it, on the card too.
+            self.drop_write_rights();
             self.log_out_pin(reference)?;
         }
         if admin {

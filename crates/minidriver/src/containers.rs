@@ -169,6 +169,16 @@ pub struct SlotContents {
     pub certificate: Option<Vec<u8>>,
     /// GET METADATA, when the card offers it.
     pub metadata: Option<Metadata>,
+    /// GET METADATA answered that the slot holds no key: a certificate left there (another tool deleted
+    /// the key, or a container's deletion was interrupted) belongs to no key and makes no container.
+    pub no_key: bool,
+}
+
+impl SlotContents {
+    /// True when the slot holds something: a key the card reports or a certificate.
+    pub fn is_occupied(&self) -> bool {
+        self.metadata.as_ref().is_some_and(|m| m.public_key.is_some()) || self.certificate.is_some()
+    }
 }
 
 /// The containers of a card.
@@ -288,6 +298,67 @@ impl ContainerSet {
         set
     }
 
+    /// The containers of a card with a Yubico container map (5FFF10): those of its records (see
+    /// [`from_container_map`](Self::from_container_map)), and every key in a scanned slot that no record
+    /// represents — put there by another tool, or a container the map could not hold — so that no key is
+    /// lost. Such a key is shown as the layout without a map would show it ([`from_slots`](Self::from_slots)),
+    /// at the same index when no record claims that index, else at the lowest index nothing claims. A
+    /// record represents a slot's RSA key whatever its RSA key spec, and an EC key's ECDSA or ECDH side
+    /// by spec; a record of a deleted container (flags cleared, slot kept) still represents it, so that
+    /// a deleted container stays deleted when the card could not delete its key.
+    pub fn from_map(map: &ContainerMap, slots: &[(KeyRef, SlotContents)], naming_guid: &[u8; 16]) -> Self {
+        let mut set = Self::from_container_map(map, slots);
+        let claimed = |index: u8, set: &Self| {
+            set.containers.contains_key(&index)
+                || map
+                    .records
+                    .get(usize::from(index))
+                    .is_some_and(|r| r.flags & CONTAINER_MAP_VALID != 0 || r.slot.is_key_slot())
+        };
+        let unrepresented: Vec<Container> = Self::from_slots(slots, naming_guid)
+            .containers
+            .into_values()
+            .filter(|c| {
+                !map.records
+                    .iter()
+                    .any(|r| r.slot == c.slot && same_family(r.key_spec, c.kind))
+            })
+            .collect();
+        let mut moved = BTreeMap::new();
+        for mut c in unrepresented {
+            let index = if claimed(c.index, &set) {
+                match (0..crate::properties::MAX_CONTAINERS as u8).find(|&i| !claimed(i, &set)) {
+                    Some(i) => i,
+                    None => {
+                        tracing::warn!("slot {}: no container index left for its key", c.slot);
+                        continue;
+                    }
+                }
+            } else {
+                c.index
+            };
+            moved.insert(c.index, index);
+            c.index = index;
+            c.default = false;
+            set.insert(c);
+        }
+        for c in set.containers.values_mut() {
+            if let Some(twin) = c.associated_ecdh
+                && let Some(&new) = moved.get(&twin)
+                && map
+                    .records
+                    .get(usize::from(c.index))
+                    .is_none_or(|r| r.slot != c.slot)
+            {
+                c.associated_ecdh = Some(new);
+            }
+        }
+        if !set.containers.values().any(|c| c.default) {
+            set.choose_default();
+        }
+        set
+    }
+
     fn insert(&mut self, c: Container) {
         self.containers.insert(c.index, c);
     }
@@ -339,6 +410,12 @@ impl ContainerSet {
 /// certificate. Key usage comes from the certificate. Keys Windows has no key spec for (Ed25519, X25519
 /// on YubiKey 5.7) are no container: presented as anything else they would be misused.
 fn key_of(slot: KeyRef, contents: &SlotContents) -> Option<(PublicKey, Usage)> {
+    if contents.no_key {
+        if contents.certificate.is_some() {
+            tracing::info!("slot {slot}: a certificate without a key (GET METADATA: empty); not a container");
+        }
+        return None;
+    }
     let from_cert = contents.certificate.as_deref().map(cert::inspect);
     let usage = match &from_cert {
         Some(Ok(info)) => info.usage,
@@ -364,6 +441,19 @@ fn key_of(slot: KeyRef, contents: &SlotContents) -> Option<(PublicKey, Usage)> {
         None
     }
 }
+
+/// True when a map record of `key_spec` describes a container of `kind` (RSA specs are interchangeable:
+/// one RSA container per key).
+fn same_family(key_spec: u8, kind: ContainerKind) -> bool {
+    match kind {
+        ContainerKind::RsaExchange | ContainerKind::RsaSignature => matches!(key_spec, 1 | 2),
+        ContainerKind::Ecdsa => matches!(key_spec, 3..=5),
+        ContainerKind::Ecdh => matches!(key_spec, 6..=8),
+    }
+}
+
+/// `CONTAINER_MAP_VALID_CONTAINER`.
+const CONTAINER_MAP_VALID: u8 = tessera_piv::objects::CONTAINER_MAP_VALID_CONTAINER;
 
 /// The PIN role of a slot's key: from the key's PIN policy when the card reports it, else the PIV
 /// default for the slot (9C: PIN always, 9E: no PIN, others: PIN).
@@ -463,6 +553,7 @@ mod tests {
                 public_key: Some(PublicKey::Ecc { algorithm, point }),
                 ..Metadata::default()
             }),
+            no_key: false,
         }
     }
 

@@ -7,13 +7,14 @@ use tessera_piv::objects::{
     ApplicationProperties, CertificateObject, Chuid, ContainerMap, Discovery, KeyHistory, RootStoreAssembler,
     tags,
 };
-use tessera_piv::{KeyRef, PivError, Session};
+use tessera_piv::{KeyRef, PivError, Session, SlotMetadata};
 
 use crate::containers::{ContainerSet, SlotContents};
 use crate::error::{MdError, Result};
 use crate::identity::CardIdentity;
 use crate::link::CardLink;
 use crate::pins::AuthState;
+use crate::policy::WritePolicy;
 use crate::retry;
 
 /// Vendor object where Tessera keeps the 6-byte `cardcf` of cards it manages (YubiKeys accept the whole
@@ -47,6 +48,17 @@ pub struct CardContext {
     pub(crate) pending_challenge: Option<crate::admin::PendingChallenge>,
     /// The management key's algorithm, once asked.
     pub(crate) management_algorithm: Option<tessera_piv::ManagementAlgorithm>,
+    /// What the module may change on the card on its own (read when the context was acquired).
+    pub(crate) policy: WritePolicy,
+    /// Whether the card keeps Yubico vendor objects (5FFFxx), once a read of one told: a card that
+    /// refuses them (`6A80`, as standard PIV cards answer) cannot keep the container map and is
+    /// presented read-only.
+    pub(crate) vendor_objects: Option<bool>,
+    /// The container map object (5FFF10) the container scan was built from, as stored (`None` inside: no
+    /// map), to notice a map another program rewrote.
+    pub(crate) map_scanned: CardFact<Vec<u8>>,
+    /// Certificate files the CSP created (`CardCreateFile`) and has not written yet: they exist, empty.
+    pub(crate) created_files: std::collections::BTreeSet<String>,
 }
 
 impl std::fmt::Debug for CardContext {
@@ -92,6 +104,16 @@ impl<T> CardFact<T> {
     }
 }
 
+/// What GET METADATA told about a slot's key.
+pub(crate) enum SlotKey {
+    /// The card described the key.
+    Reported(tessera_piv::commands::Metadata),
+    /// The card says the slot is empty.
+    Empty,
+    /// No usable answer (not supported, refused or malformed).
+    Unknown,
+}
+
 impl CardContext {
     /// Binds to the card: SELECT the PIV application (`SCARD_E_UNKNOWN_CARD` when absent).
     pub fn acquire(link: Box<dyn CardLink>, interface_version: u32) -> Result<Self> {
@@ -123,6 +145,10 @@ impl CardContext {
             agreements: Vec::new(),
             pending_challenge: None,
             management_algorithm: None,
+            policy: WritePolicy::default(),
+            vendor_objects: None,
+            map_scanned: CardFact::NotAsked,
+            created_files: std::collections::BTreeSet::new(),
         })
     }
 
@@ -186,13 +212,46 @@ impl CardContext {
     }
 
     /// Reads a data object; a vendor object the card refuses (`6A80`, as non-YubiKey PIV cards answer for
-    /// 5FFFxx) counts as absent.
+    /// 5FFFxx) counts as absent, and the context remembers that the card keeps no vendor objects.
     pub(crate) fn read_object(&mut self, tag: u32) -> Result<Option<Vec<u8>>> {
         match self.read(|s| s.get_data(tag)) {
-            Ok(v) => Ok(v.map(|z| z.to_vec())),
-            Err(MdError::Unexpected(_)) if tags::is_yubico_vendor(tag) => Ok(None),
+            Ok(v) => {
+                if tags::is_yubico_vendor(tag) && tag != tags::YUBICO_ATTESTATION {
+                    self.vendor_objects = Some(true);
+                }
+                Ok(v.map(|z| z.to_vec()))
+            }
+            Err(MdError::Unexpected(_)) if tags::is_yubico_vendor(tag) => {
+                self.vendor_objects = Some(false);
+                Ok(None)
+            }
             Err(e) => Err(e),
         }
+    }
+
+    /// Forgets the root store (after it was written).
+    pub(crate) fn forget_roots(&mut self) {
+        self.roots = CardFact::NotAsked;
+    }
+
+    /// Whether the card keeps vendor objects (asked with a read of the container map when not known).
+    pub(crate) fn keeps_vendor_objects(&mut self) -> Result<bool> {
+        if let Some(known) = self.vendor_objects {
+            return Ok(known);
+        }
+        self.read_object(tags::YUBICO_CONTAINER_MAP)?;
+        Ok(self.vendor_objects.unwrap_or(false))
+    }
+
+    /// Forgets everything the context derived from the card's contents (identity, containers, roots,
+    /// the management key's algorithm): the card changed, or may have. The next call reads again.
+    pub(crate) fn forget_card_contents(&mut self) {
+        self.identity = None;
+        self.containers = None;
+        self.map_scanned = CardFact::NotAsked;
+        self.roots = CardFact::NotAsked;
+        self.management_algorithm = None;
+        self.created_files.clear();
     }
 
     /// The card's firmware version (YubiKey GET VERSION), if it reports one.
@@ -291,83 +350,85 @@ impl CardContext {
         self.containers()?.get(index)
     }
 
+    /// Forgets the container scan (after the card was changed).
+    pub(crate) fn invalidate_containers(&mut self) {
+        self.containers = None;
+        self.map_scanned = CardFact::NotAsked;
+    }
+
     fn metadata_supported(&mut self) -> bool {
         self.version().is_some_and(|v| (v.major, v.minor) >= (5, 3))
     }
 
     fn scan_containers(&mut self) -> Result<ContainerSet> {
         let naming_guid = self.identity()?.naming_guid;
-        let map = match self.read_object(tags::YUBICO_CONTAINER_MAP)? {
+        let stored = self.read_object(tags::YUBICO_CONTAINER_MAP)?;
+        let map = match &stored {
             Some(bytes) => ContainerMap::try_from(bytes.as_slice())
                 .map_err(|e| tracing::warn!("container map 5FFF10 unreadable, ignored: {e}"))
                 .ok(),
             None => None,
         };
-        let slots: Vec<KeyRef> = match &map {
-            Some(map) => {
-                let mut s: Vec<KeyRef> = map
-                    .records
-                    .iter()
-                    .map(|r| r.slot)
-                    .filter(|k| k.is_key_slot())
-                    .collect();
-                s.sort();
-                s.dedup();
-                s
-            }
-            None => {
-                let retired = match self.read_object(tags::KEY_HISTORY)? {
-                    Some(bytes) => KeyHistory::try_from(bytes.as_slice())
-                        .map(|h| h.keys_with_on_card_certs)
-                        .unwrap_or(0),
-                    None => 0,
-                };
-                [
-                    KeyRef::AUTHENTICATION,
-                    KeyRef::SIGNATURE,
-                    KeyRef::KEY_MANAGEMENT,
-                    KeyRef::CARD_AUTHENTICATION,
-                ]
-                .into_iter()
-                .chain((1..=retired.min(20)).filter_map(KeyRef::retired))
-                .collect()
-            }
+        self.map_scanned = CardFact::found(stored.clone());
+        // The slots the layout without a map reads (9A, 9C, 9D, 9E and the retired slots the key history
+        // counts), and with a map also every slot a record names: keys the map does not list are shown too.
+        let retired = match self.read_object(tags::KEY_HISTORY)? {
+            Some(bytes) => KeyHistory::try_from(bytes.as_slice())
+                .map(|h| h.keys_with_on_card_certs)
+                .unwrap_or(0),
+            None => 0,
         };
-        let with_metadata = self.metadata_supported();
+        let mut slots: Vec<KeyRef> = [
+            KeyRef::AUTHENTICATION,
+            KeyRef::SIGNATURE,
+            KeyRef::KEY_MANAGEMENT,
+            KeyRef::CARD_AUTHENTICATION,
+        ]
+        .into_iter()
+        .chain((1..=retired.min(20)).filter_map(KeyRef::retired))
+        .collect();
+        if let Some(map) = &map {
+            slots.extend(map.records.iter().map(|r| r.slot).filter(|k| k.is_key_slot()));
+            slots.sort();
+            slots.dedup();
+        }
         let mut contents = Vec::with_capacity(slots.len());
         for slot in slots {
-            let certificate = self.certificate(slot)?;
-            let metadata = if with_metadata { self.metadata(slot)? } else { None };
-            contents.push((
-                slot,
-                SlotContents {
-                    certificate,
-                    metadata,
-                },
-            ));
+            contents.push((slot, self.slot_contents(slot)?));
         }
         Ok(match map {
-            Some(map) => ContainerSet::from_container_map(&map, &contents),
+            Some(map) => ContainerSet::from_map(&map, &contents, &naming_guid),
             None => ContainerSet::from_slots(&contents, &naming_guid),
+        })
+    }
+
+    /// What `slot` holds: its certificate and, on cards that report it, its metadata.
+    pub(crate) fn slot_contents(&mut self, slot: KeyRef) -> Result<SlotContents> {
+        let certificate = self.certificate(slot)?;
+        let (metadata, no_key) = if self.metadata_supported() {
+            match self.metadata(slot)? {
+                SlotKey::Reported(m) => (Some(m), false),
+                SlotKey::Empty => (None, true),
+                SlotKey::Unknown => (None, false),
+            }
+        } else {
+            (None, false)
+        };
+        Ok(SlotContents {
+            certificate,
+            metadata,
+            no_key,
         })
     }
 
     /// What every key slot (9A, 9C, 9D, 9E and all twenty retired slots) holds, whatever the container
     /// map and the key history say: the input of [`crate::containers::rebuilt_map`].
     pub fn all_slot_contents(&mut self) -> Result<Vec<(KeyRef, SlotContents)>> {
-        let with_metadata = self.metadata_supported();
         let mut contents = Vec::new();
         for slot in KeyRef::user_key_slots() {
-            let certificate = self.certificate(slot)?;
-            let metadata = if with_metadata { self.metadata(slot)? } else { None };
-            if certificate.is_some() || metadata.is_some() {
-                contents.push((
-                    slot,
-                    SlotContents {
-                        certificate,
-                        metadata,
-                    },
-                ));
+            let slot_contents = self.slot_contents(slot)?;
+            if slot_contents.is_occupied() && !slot_contents.no_key {
+                contents.push((slot, slot_contents));
             }
         }
         Ok(contents)
@@ -387,13 +448,15 @@ impl CardContext {
     /// unreadable certificate, a malformed or refused answer loses the slot that detail only: the other
     /// slots stay listed, and the slot itself too when its certificate tells the key. Only a failure to
     /// reach the card is an error.
-    fn metadata(&mut self, slot: KeyRef) -> Result<Option<tessera_piv::commands::Metadata>> {
-        match self.read_vendor(|s| s.get_metadata(slot)) {
-            Ok(metadata) => Ok(metadata.flatten()),
+    fn metadata(&mut self, slot: KeyRef) -> Result<SlotKey> {
+        match self.read_vendor(|s| s.slot_metadata(slot)) {
+            Ok(Some(SlotMetadata::Present(m))) => Ok(SlotKey::Reported(m)),
+            Ok(Some(SlotMetadata::Empty)) => Ok(SlotKey::Empty),
+            Ok(Some(SlotMetadata::Unreported) | None) => Ok(SlotKey::Unknown),
             Err(e @ (MdError::Transport(_) | MdError::NoMemory)) => Err(e),
             Err(e) => {
                 tracing::warn!("GET METADATA {slot} unusable, the slot is read without it: {e}");
-                Ok(None)
+                Ok(SlotKey::Unknown)
             }
         }
     }
@@ -431,16 +494,32 @@ impl CardContext {
         Ok(blob)
     }
 
-    /// The `cardcf` Tessera keeps on cards it manages, or `None`.
+    /// The `cardcf` Tessera keeps on cards it manages (`None`: the card has no freshness object), read
+    /// from the card. A value other than the one this context saw last means that the card changed,
+    /// whoever changed it: everything the context derived from the card's contents is read again. A card
+    /// that keeps no vendor objects cannot have one and is not asked again.
     pub(crate) fn freshness(&mut self) -> Result<Option<[u8; 6]>> {
+        if self.vendor_objects == Some(false) {
+            return Ok(None);
+        }
         let value = self
             .read_object(FRESHNESS_OBJECT)?
             .and_then(|v| <[u8; 6]>::try_from(v.as_slice()).ok());
-        self.freshness = CardFact::found(value);
+        let fact = CardFact::found(value);
+        if self.freshness.asked() && self.freshness != fact {
+            tracing::debug!("the card's freshness changed: its contents are read again");
+            self.forget_card_contents();
+        }
+        self.freshness = fact;
         Ok(value)
     }
 
-    /// Whether the card has Tessera's freshness object (read once per context).
+    /// Records a freshness value this context wrote itself (no reason to read the card again).
+    pub(crate) fn note_freshness(&mut self, value: [u8; 6]) {
+        self.freshness = CardFact::Present(value);
+    }
+
+    /// Whether the card has Tessera's freshness object (as last read; read once when not known).
     pub(crate) fn has_freshness(&mut self) -> Result<bool> {
         if self.freshness.asked() {
             return Ok(self.freshness.value().is_some());

@@ -43,6 +43,9 @@ pub enum MdError {
     /// No such file.
     #[error("file not found")]
     FileNotFound,
+    /// A file of that name exists already (`CardCreateFile`).
+    #[error("file exists")]
+    FileExists,
     /// No key in that container.
     #[error("no key container")]
     NoKeyContainer,
@@ -95,6 +98,7 @@ impl MdError {
             Self::Unsupported(_) => SCARD_E_UNSUPPORTED_FEATURE,
             Self::DirNotFound => SCARD_E_DIR_NOT_FOUND,
             Self::FileNotFound => SCARD_E_FILE_NOT_FOUND,
+            Self::FileExists => ERROR_FILE_EXISTS,
             Self::NoKeyContainer => SCARD_E_NO_KEY_CONTAINER,
             Self::WrongPin { .. } => SCARD_W_WRONG_CHV,
             Self::PinBlocked => SCARD_W_CHV_BLOCKED,

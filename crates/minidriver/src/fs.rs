@@ -9,12 +9,18 @@
 //! | `mscp/cmapfile` | one `CONTAINER_MAP_RECORD` per container index |
 //! | `mscp/kxcNN`, `mscp/kscNN` | the container's certificate, DER (PIV gzip undone) |
 //! | `mscp/msroots` | the Yubico root store 5FFF11–15, when present |
+//!
+//! What is read from the card on every read, so that a change by another program is seen even when it
+//! did not bump the freshness (see [`crate::context`]): `cardcf` (the freshness object), `cmapfile` (the
+//! container map object, compared with the one the containers were built from) and every certificate
+//! file (its certificate object, compared with the one the container was built from). A difference
+//! makes the module scan the containers again. Writes are in [`crate::fs_write`].
 
 use windows_sys::Win32::Security::Cryptography::{
     CARD_FILE_ACCESS_CONDITION, CARD_FILE_INFO, CARD_FILE_INFO_CURRENT_VERSION,
 };
 
-use crate::context::CardContext;
+use crate::context::{CardContext, CardFact};
 use crate::error::{MdError, Result};
 
 /// The access conditions of the files (Smart Card Minidriver Specification 7.07 §5.6.4).
@@ -33,7 +39,7 @@ pub const BASE_CSP_DIR: &str = "mscp";
 pub const CARDAPPS: [u8; 8] = *b"mscp\0\0\0\0";
 
 /// A validated name: at most 8 characters, none of `" * / : < > ? \ |` or control characters.
-fn check_name(name: &[u8]) -> Result<String> {
+pub(crate) fn checked_name(name: &[u8]) -> Result<String> {
     if name.is_empty() || name.len() > MAX_NAME_LEN {
         return Err(MdError::InvalidParameter("file or directory name length"));
     }
@@ -51,7 +57,7 @@ fn directory(dir: Option<&[u8]>) -> Result<Dir> {
     match dir {
         None | Some([]) => Ok(Dir::Root),
         Some(name) => {
-            let name = check_name(name)?;
+            let name = checked_name(name)?;
             if name == BASE_CSP_DIR {
                 Ok(Dir::Mscp)
             } else {
@@ -101,38 +107,74 @@ impl CardContext {
 
     fn file(&mut self, dir: Option<&[u8]>, file: &[u8]) -> Result<(Vec<u8>, CARD_FILE_ACCESS_CONDITION)> {
         let dir = directory(dir)?;
-        let name = check_name(file)?;
+        let name = checked_name(file)?;
         match (dir, name.as_str()) {
             (Dir::Root, "cardid") => Ok((
                 self.identity()?.card_id.to_vec(),
                 access::EVERYONE_READ_ADMIN_WRITE,
             )),
             (Dir::Root, "cardcf") => {
-                // Re-read on every call when the card keeps the object (another process may have
-                // changed the card); a card without it stays without it for this context, whose cache
-                // mode (session only) was chosen on that basis.
-                let cf = if self.has_freshness()? {
-                    self.freshness()?.unwrap_or([0; 6])
-                } else {
-                    [0; 6]
-                };
+                // Read on every call (the CSP reads it at the start of each transaction): another
+                // process may have changed the card, or given it the object at its first write. A card
+                // that keeps no vendor objects cannot have one and is not asked again.
+                let cf = self.freshness()?.unwrap_or([0; 6]);
                 Ok((cf.to_vec(), access::EVERYONE_READ_USER_WRITE))
             }
             (Dir::Root, "cardapps") => Ok((CARDAPPS.to_vec(), access::EVERYONE_READ_ADMIN_WRITE)),
-            (Dir::Mscp, "cmapfile") => Ok((self.containers()?.cmapfile(), access::EVERYONE_READ_USER_WRITE)),
+            (Dir::Mscp, "cmapfile") => {
+                self.revalidate_map()?;
+                Ok((self.containers()?.cmapfile(), access::EVERYONE_READ_USER_WRITE))
+            }
             (Dir::Mscp, "msroots") => match self.roots()? {
                 Some(blob) => Ok((blob, access::EVERYONE_READ_USER_WRITE)),
                 None => Err(MdError::FileNotFound),
             },
             (Dir::Mscp, n) if n.starts_with("kxc") || n.starts_with("ksc") => {
-                let set = self.containers()?;
-                match set.by_certificate_file(n).and_then(|c| c.certificate.clone()) {
+                if self.created_files.contains(n) {
+                    return Ok((Vec::new(), access::EVERYONE_READ_USER_WRITE));
+                }
+                match self.fresh_certificate(n)? {
                     Some(der) => Ok((der, access::EVERYONE_READ_USER_WRITE)),
                     None => Err(MdError::FileNotFound),
                 }
             }
             _ => Err(MdError::FileNotFound),
         }
+    }
+
+    /// The certificate of the container whose certificate file is `name`, read from its object now. When
+    /// the card holds another certificate than the one the containers were built from (another program
+    /// replaced it), the containers are scanned again and the answer comes from that scan.
+    fn fresh_certificate(&mut self, name: &str) -> Result<Option<Vec<u8>>> {
+        let Some((slot, known)) = self
+            .containers()?
+            .by_certificate_file(name)
+            .map(|c| (c.slot, c.certificate.clone()))
+        else {
+            return Ok(None);
+        };
+        let current = self.certificate(slot)?;
+        if current == known {
+            return Ok(current);
+        }
+        tracing::debug!("certificate of slot {slot} changed on the card: containers scanned again");
+        self.invalidate_containers();
+        let set = self.containers()?;
+        Ok(set.by_certificate_file(name).and_then(|c| c.certificate.clone()))
+    }
+
+    /// Reads the container map object and scans the containers again when it is not the one they were
+    /// built from (another program rewrote or removed it). Cards that keep no vendor objects have none.
+    fn revalidate_map(&mut self) -> Result<()> {
+        if self.vendor_objects == Some(false) || !self.map_scanned.asked() {
+            return Ok(());
+        }
+        let stored = self.read_object(tessera_piv::objects::tags::YUBICO_CONTAINER_MAP)?;
+        if self.map_scanned != CardFact::found(stored) {
+            tracing::debug!("the container map changed on the card: containers scanned again");
+            self.invalidate_containers();
+        }
+        Ok(())
     }
 
     /// `CardEnumFiles`: the names in a directory. Directories are not listed as files.
@@ -147,6 +189,7 @@ impl CardContext {
                         .filter(|c| c.certificate.is_some())
                         .map(|c| c.certificate_file()),
                 );
+                names.extend(self.created_files.iter().cloned());
                 if self.roots()?.is_some() {
                     names.push("msroots".into());
                 }
@@ -173,13 +216,13 @@ mod tests {
 
     #[test]
     fn names_are_checked_and_case_folded() {
-        assert_eq!(check_name(b"CmApfiLE").unwrap(), "cmapfile");
+        assert_eq!(checked_name(b"CmApfiLE").unwrap(), "cmapfile");
         assert!(matches!(
-            check_name(b"toolongname"),
+            checked_name(b"toolongname"),
             Err(MdError::InvalidParameter(_))
         ));
-        assert!(matches!(check_name(b""), Err(MdError::InvalidParameter(_))));
-        assert!(matches!(check_name(b"a*b"), Err(MdError::InvalidParameter(_))));
+        assert!(matches!(checked_name(b""), Err(MdError::InvalidParameter(_))));
+        assert!(matches!(checked_name(b"a*b"), Err(MdError::InvalidParameter(_))));
         assert!(matches!(directory(Some(b"mSCp")), Ok(Dir::Mscp)));
         assert!(matches!(directory(Some(b"cardid")), Err(MdError::DirNotFound)));
         assert!(matches!(directory(Some(b"")), Ok(Dir::Root)));

@@ -158,6 +158,10 @@ pub struct AuthState {
     pub pin_always: bool,
     /// The management key was authenticated (ROLE_ADMIN).
     pub admin: bool,
+    /// The module authenticated the management key itself for a write the user asked for (the
+    /// PIN-protected or the factory-default key; see [`crate::write_rights`]). Not a role: it is not
+    /// reported as ROLE_ADMIN and ends with the user's PIN.
+    pub write_rights: bool,
 }
 
 impl AuthState {

@@ -3,17 +3,17 @@
 
 use windows_sys::Win32::Security::Cryptography::{
     CARD_ASYMMETRIC_OPERATION, CARD_CAPABILITIES, CARD_CAPABILITIES_CURRENT_VERSION, CARD_CIPHER_OPERATION,
-    CARD_FREE_SPACE_INFO, CARD_FREE_SPACE_INFO_CURRENT_VERSION, CARD_KEY_SIZES,
-    CARD_KEY_SIZES_CURRENT_VERSION, CARD_PADDING_OAEP, CARD_PADDING_PKCS1, CARD_PADDING_PSS,
-    CARD_PIN_STRENGTH_PLAINTEXT, CP_CACHE_MODE_GLOBAL_CACHE, CP_CACHE_MODE_NO_CACHE,
-    CP_CACHE_MODE_SESSION_ONLY,
+    CARD_DATA_VALUE_UNKNOWN, CARD_FREE_SPACE_INFO, CARD_FREE_SPACE_INFO_CURRENT_VERSION,
+    CARD_KEY_IMPORT_PLAIN_TEXT, CARD_KEY_SIZES, CARD_KEY_SIZES_CURRENT_VERSION, CARD_PADDING_OAEP,
+    CARD_PADDING_PKCS1, CARD_PADDING_PSS, CARD_PIN_STRENGTH_PLAINTEXT, CP_CACHE_MODE_GLOBAL_CACHE,
+    CP_CACHE_MODE_NO_CACHE, CP_CACHE_MODE_SESSION_ONLY,
 };
 
 use crate::containers::spec;
 use crate::context::CardContext;
 use crate::error::{MdError, Result};
 use crate::input::{CallerBytes, no_flags};
-use crate::pins::{self, PinInfo};
+use crate::pins::{self, MAX_PINS, PinInfo, ROLE_ADMIN, ROLE_EVERYONE, ROLE_PIN_ALWAYS, ROLE_PUK, ROLE_USER};
 
 /// The card properties of `CardGetProperty` and `CardSetProperty` (Smart Card Minidriver Specification
 /// 7.07 §4.5.4, §4.5.5). The ABI matches the caller's name against windows-sys's `CP_*` constants.
@@ -248,21 +248,52 @@ fn bool_value(b: bool) -> Vec<u8> {
 }
 
 impl CardContext {
-    /// `CardQueryCapabilities` / `CP_CARD_CAPABILITIES`.
-    pub(crate) fn capabilities(&self) -> Capabilities {
-        Capabilities {
+    /// `CardQueryCapabilities` / `CP_CARD_CAPABILITIES`: certificates are handed over as DER (the module
+    /// compresses them itself when a certificate object needs it); keys are generated on any card the
+    /// module can write to.
+    pub(crate) fn capabilities(&mut self) -> Result<Capabilities> {
+        Ok(Capabilities {
             certificate_compression: true,
-            key_gen: false,
-        }
+            key_gen: self.writable()?,
+        })
     }
 
-    /// `CardQueryFreeSpace` / `CP_CARD_FREE_SPACE`: a read-only card reports nothing available.
-    pub(crate) fn free_space(&self) -> FreeSpace {
-        FreeSpace {
-            bytes_available: 0,
-            containers_available: 0,
-            max_containers: MAX_CONTAINERS,
+    /// `CardQueryFreeSpace` / `CP_CARD_FREE_SPACE`. A read-only card reports nothing available. A
+    /// writable one: the bytes are unknown (PIV cards do not report free memory); the containers that
+    /// can still be created are the slots of the enrollment order (9C, 9A, 9D, 82–95) that no container
+    /// and no container-map record uses (slots holding something the module has not read count as free:
+    /// creation skips them); at most as many containers as the container map's records.
+    pub(crate) fn free_space(&mut self) -> Result<FreeSpace> {
+        if !self.writable()? {
+            return Ok(FreeSpace {
+                bytes_available: 0,
+                containers_available: 0,
+                max_containers: MAX_CONTAINERS,
+            });
         }
+        let map = self.stored_container_map()?.unwrap_or_default();
+        let used: Vec<tessera_piv::KeyRef> = self
+            .containers()?
+            .iter()
+            .map(|c| c.slot)
+            .chain(
+                map.records
+                    .iter()
+                    .filter(|r| r.flags & tessera_piv::objects::CONTAINER_MAP_VALID_CONTAINER != 0)
+                    .map(|r| r.slot),
+            )
+            .collect();
+        let records_free = tessera_piv::objects::MAX_CONTAINER_RECORDS.saturating_sub(
+            map.records
+                .iter()
+                .filter(|r| r.flags & tessera_piv::objects::CONTAINER_MAP_VALID_CONTAINER != 0)
+                .count(),
+        ) as u32;
+        Ok(FreeSpace {
+            bytes_available: CARD_DATA_VALUE_UNKNOWN,
+            containers_available: crate::slots::free_count(|s| used.contains(&s)).min(records_free),
+            max_containers: tessera_piv::objects::MAX_CONTAINER_RECORDS as u32,
+        })
     }
 
     /// `CardQueryKeySizes` / `CP_CARD_KEYSIZES`.
@@ -337,17 +368,27 @@ impl CardContext {
             }
         };
         match property {
-            CardProperty::FreeSpace => flags_must_be_zero(self.free_space().to_bytes()),
-            CardProperty::Capabilities => flags_must_be_zero(self.capabilities().to_bytes()),
+            CardProperty::FreeSpace => flags_must_be_zero(self.free_space()?.to_bytes()),
+            CardProperty::Capabilities => flags_must_be_zero(self.capabilities()?.to_bytes()),
             CardProperty::KeySizes => Ok(self.key_sizes(flags)?.to_bytes()),
-            CardProperty::ReadOnly => flags_must_be_zero(bool_value(true)),
+            CardProperty::ReadOnly => {
+                if flags != 0 {
+                    return Err(MdError::InvalidParameter("flags"));
+                }
+                Ok(bool_value(!self.writable()?))
+            }
             CardProperty::CacheMode => {
                 if flags != 0 {
                     return Err(MdError::InvalidParameter("flags"));
                 }
                 Ok(dwords(&[self.cache_mode()?]))
             }
-            CardProperty::X509Enrollment => flags_must_be_zero(bool_value(false)),
+            CardProperty::X509Enrollment => {
+                if flags != 0 {
+                    return Err(MdError::InvalidParameter("flags"));
+                }
+                Ok(bool_value(self.writable()?))
+            }
             CardProperty::Guid => {
                 if flags != 0 {
                     return Err(MdError::InvalidParameter("flags"));
@@ -370,18 +411,43 @@ impl CardContext {
             CardProperty::ListPins => flags_must_be_zero(dwords(&[pins::LISTED_ROLES])),
             CardProperty::AuthenticatedState => flags_must_be_zero(dwords(&[self.auth.pin_set()])),
             CardProperty::PinStrengthVerify => {
-                if flags == pins::ROLE_EVERYONE
-                    || flags >= pins::MAX_PINS
+                if flags == ROLE_EVERYONE
+                    || flags >= MAX_PINS
                     || pins::LISTED_ROLES & pins::pin_set(flags) == 0
                 {
                     return Err(MdError::InvalidParameter("no such PIN"));
                 }
                 Ok(dwords(&[CARD_PIN_STRENGTH_PLAINTEXT]))
             }
+            // What `CardChangeAuthenticatorEx` takes: a PIN changes itself (the user PIN, the PUK, the
+            // administrator's key), and the user PIN is unblocked with the PUK; all in the clear.
             CardProperty::PinStrengthChange | CardProperty::PinStrengthUnblock => {
-                Err(MdError::Unsupported("not used by the CSP (specification §4.5.1)"))
+                if flags == ROLE_EVERYONE
+                    || flags >= MAX_PINS
+                    || pins::LISTED_ROLES & pins::pin_set(flags) == 0
+                {
+                    return Err(MdError::InvalidParameter("no such PIN"));
+                }
+                let supported = if property == CardProperty::PinStrengthChange {
+                    matches!(flags, ROLE_USER | ROLE_PUK | ROLE_ADMIN)
+                } else {
+                    matches!(flags, ROLE_USER | ROLE_PIN_ALWAYS)
+                };
+                if supported {
+                    Ok(dwords(&[CARD_PIN_STRENGTH_PLAINTEXT]))
+                } else {
+                    Err(MdError::Unsupported(
+                        "that PIN is not changed or unblocked that way",
+                    ))
+                }
             }
-            CardProperty::KeyImportSupport => flags_must_be_zero(dwords(&[0])),
+            CardProperty::KeyImportSupport => {
+                if flags != 0 {
+                    return Err(MdError::InvalidParameter("flags"));
+                }
+                let import = self.imports_keys()?;
+                Ok(dwords(&[if import { CARD_KEY_IMPORT_PLAIN_TEXT } else { 0 }]))
+            }
             CardProperty::EnumAlgorithms => match flags {
                 // Secure key injection is not supported: no symmetric or asymmetric session algorithms.
                 CARD_CIPHER_OPERATION | CARD_ASYMMETRIC_OPERATION => Ok(wide_multistring(&[])),
@@ -461,24 +527,35 @@ impl CardContext {
         }
     }
 
-    /// `CardSetContainerProperty`: the bindings of a read-only card are fixed by its keys' policies.
+    /// `CardSetContainerProperty`: a container's PIN is fixed by its key's PIV PIN policy, set when the key
+    /// was made (`CardCreateContainerEx` takes the PIN), and its ECDH pairing by the card's layout; setting
+    /// the value it already has succeeds, any other change is unsupported.
     pub(crate) fn set_container_property(
         &mut self,
         index: u8,
         property: ContainerProperty,
         data: CallerBytes<'_>,
     ) -> Result<()> {
-        match data {
-            CallerBytes::Read(_) => {}
+        let data = match data {
+            CallerBytes::Read(data) => data,
             CallerBytes::Null { len } if len <= MAX_SET_LEN => {
                 return Err(MdError::InvalidParameter("pbData is NULL"));
             }
             _ => return Err(MdError::InvalidParameter("cbDataLen")),
-        }
-        self.container(index)?;
+        };
+        let container = self.container(index)?;
+        let unchanged = match property {
+            ContainerProperty::PinIdentifier => data == container.pin.to_le_bytes(),
+            ContainerProperty::AssociatedEcdhKey => {
+                container.associated_ecdh.is_some_and(|twin| data == [twin])
+            }
+            ContainerProperty::ContainerInfo => false,
+        };
         match property {
             ContainerProperty::PinIdentifier | ContainerProperty::AssociatedEcdhKey => {
-                if self.auth.user || self.auth.admin {
+                if (self.auth.user || self.auth.admin) && unchanged {
+                    Ok(())
+                } else if self.auth.user || self.auth.admin {
                     Err(MdError::Unsupported(
                         "container bindings follow the keys' PIN policies",
                     ))

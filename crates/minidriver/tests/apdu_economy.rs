@@ -28,7 +28,9 @@ fn read_cardcf(ctx: &Context) -> Vec<u8> {
 }
 
 #[test]
-fn cardcf_of_a_card_without_the_freshness_object_costs_one_read_per_context() {
+fn cardcf_costs_one_read_on_a_writable_card_and_none_on_a_card_without_vendor_objects() {
+    // A card that could get the freshness object (at its first write, from any process) is asked at
+    // every read: one GET DATA.
     let card = TestCard::new(31);
     let transport = Counting::new(card.card.connect());
     let counters = transport.counters();
@@ -40,9 +42,37 @@ fn cardcf_of_a_card_without_the_freshness_object_costs_one_read_per_context() {
     }
     assert_eq!(
         counters.snapshot().since(before).apdus,
-        0,
-        "no APDU for a known-absent object"
+        3,
+        "one GET DATA per read"
     );
+
+    // A card that refuses vendor objects (6A80, as standard PIV cards answer) cannot have it.
+    let card = TestCard::new(33);
+    let transport = Counting::new(NoVendorObjects(card.card.connect()));
+    let counters = transport.counters();
+    let ctx = Context::acquire_with(&card.card, 7, Box::new(transport));
+    assert_eq!(read_cardcf(&ctx), [0; 6]);
+    let before = counters.snapshot();
+    for _ in 0..3 {
+        assert_eq!(read_cardcf(&ctx), [0; 6]);
+    }
+    assert_eq!(
+        counters.snapshot().since(before).apdus,
+        0,
+        "no APDU for an object the card cannot keep"
+    );
+}
+
+/// Answers `6A80` to GET/PUT DATA of a Yubico vendor object (5FFFxx).
+struct NoVendorObjects<T>(T);
+
+impl<T: tessera_piv::Transport> tessera_piv::Transport for NoVendorObjects<T> {
+    fn transmit(&mut self, apdu: &[u8]) -> Result<Vec<u8>, tessera_piv::TransportError> {
+        if matches!(apdu.get(1), Some(0xCB | 0xDB)) && apdu.get(5..9) == Some(&[0x5C, 0x03, 0x5F, 0xFF]) {
+            return Ok(vec![0x6A, 0x80]);
+        }
+        self.0.transmit(apdu)
+    }
 }
 
 #[test]

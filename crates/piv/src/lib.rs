@@ -31,5 +31,7 @@ pub use mgm::ManagementKey;
 pub use pin::PaddedPin;
 pub use policy::{PinPolicy, TouchPolicy};
 pub use public_key::PublicKey;
-pub use session::{BackendError, PinStatus, Session, SessionOptions, Transport, TransportError};
+pub use session::{
+    BackendError, PinStatus, Session, SessionOptions, SlotMetadata, Transport, TransportError,
+};
 pub use sw::StatusWord;

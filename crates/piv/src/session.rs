@@ -156,6 +156,17 @@ pub enum PinStatus {
     Blocked,
 }
 
+/// What GET METADATA says about a key slot.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SlotMetadata {
+    /// The slot holds a key, described here.
+    Present(Metadata),
+    /// The card says the slot holds no key.
+    Empty,
+    /// The card does not report metadata (or not for this slot).
+    Unreported,
+}
+
 /// A PIV session over any transport. It remembers only what the framing and re-selection need; what a
 /// caller believes about PIN state is the caller's business.
 #[derive(Debug)]
@@ -551,6 +562,22 @@ impl<T: Transport> Session<T> {
             | StatusWord::REFERENCE_NOT_FOUND
             | StatusWord::INS_NOT_SUPPORTED
             | StatusWord::FUNCTION_NOT_SUPPORTED => Ok(None),
+            sw => Err(PivError::from_status("GET METADATA", sw)),
+        }
+    }
+
+    /// Yubico: GET METADATA of a key slot, telling an empty slot (`6A82`/`6A88`) apart from a card that
+    /// does not report metadata (`6D00`, `6A81`, or an empty `9000` as Nitrokey gives): a host deciding
+    /// whether a slot is free must not take "no answer" for "no key".
+    pub fn slot_metadata(&mut self, slot: KeyRef) -> Result<SlotMetadata> {
+        let r = self.transmit_selected(&commands::get_metadata(slot))?;
+        match r.sw {
+            StatusWord::SUCCESS if r.data().is_empty() => Ok(SlotMetadata::Unreported),
+            StatusWord::SUCCESS => Ok(SlotMetadata::Present(Metadata::parse(r.data())?)),
+            StatusWord::NOT_FOUND | StatusWord::REFERENCE_NOT_FOUND => Ok(SlotMetadata::Empty),
+            StatusWord::INS_NOT_SUPPORTED | StatusWord::FUNCTION_NOT_SUPPORTED => {
+                Ok(SlotMetadata::Unreported)
+            }
             sw => Err(PivError::from_status("GET METADATA", sw)),
         }
     }

@@ -27,7 +27,7 @@ pub(crate) unsafe extern "system" fn card_query_capabilities(
             CallerStruct::versioned(caps, "pCardCapabilities is NULL", whole::<CARD_CAPABILITIES>)
         }?;
         check_struct_version(caps.version(), CARD_CAPABILITIES_CURRENT_VERSION)?;
-        caps.write(entry.with_context(|ctx| Ok(ctx.capabilities()))?.into())
+        caps.write(entry.with_context(|ctx| ctx.capabilities())?.into())
     })
 }
 

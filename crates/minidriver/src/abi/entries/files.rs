@@ -91,6 +91,6 @@ pub(crate) unsafe extern "system" fn card_query_free_space(
         }?;
         no_flags(flags)?;
         check_struct_version(info.version(), CARD_FREE_SPACE_INFO_CURRENT_VERSION)?;
-        info.write(entry.with_context(|ctx| Ok(ctx.free_space()))?.into())
+        info.write(entry.with_context(|ctx| ctx.free_space())?.into())
     })
 }

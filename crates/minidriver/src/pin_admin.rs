@@ -1,0 +1,470 @@
+//! PIN administration (Smart Card Minidriver Specification 7.07 §4.2.5–4.2.6, §4.2.10):
+//! `CardChangeAuthenticator(Ex)` for the user PIN (CHANGE REFERENCE DATA 80), the PUK (PIN_ID 4,
+//! CHANGE REFERENCE DATA 81) and the administrator's key (SET MANAGEMENT KEY, after the answer to the
+//! card's challenge); `CardUnblockPin` and `CardChangeAuthenticatorEx(PIN_CHANGE_FLAG_UNBLOCK)` with the
+//! PUK (RESET RETRY COUNTER).
+//!
+//! As for VERIFY, a PIN or PUK is never sent twice: each command goes to the card once, never again after
+//! a failure or a reset, and the tries left are the card's (`63Cx`; 0 when blocked). Values that cannot
+//! be right are refused before anything is sent: a current PIN or PUK that is not 6–8 bytes (or holds
+//! the padding byte `FF`) fails as a wrong one, with the tries the card reports; a new one that breaks the
+//! rules is `SCARD_E_INVALID_PARAMETER`. The rules for a new value are 6–8 bytes of printable ASCII on
+//! cards that report a YubiKey firmware version (the YubiKey's own rule, minus control characters), and
+//! 6–8 digits on others (SP 800-73-4 Part 2 §2.4.3: PIV PINs are numeric).
+//!
+//! PIV has no way to reset a PIN with the management key, so the challenge/response form of an unblock
+//! answers `SCARD_E_UNSUPPORTED_FEATURE`. A changed PIN is left as the card leaves it: CHANGE REFERENCE
+//! DATA does not verify the new PIN, and sending it again to do so would present it twice. After an
+//! unblock the PIN is not verified. A new administrator key of 24 bytes keeps the card's algorithm
+//! (3DES, or AES-192 on cards that use it); 16 and 32 bytes are AES-128 and AES-256. When the card keeps
+//! its management key PIN-protected (5FFF00 flag `02`), the new key is stored in 5FC109 first, then set:
+//! a tool reading the protected copy never finds a key the card does not have for longer than one APDU.
+
+use tessera_piv::objects::tags;
+use tessera_piv::{KeyRef, ManagementAlgorithm, ManagementKey, PaddedPin, PinStatus};
+use zeroize::Zeroizing;
+
+use crate::context::CardContext;
+use crate::error::{MdError, Result};
+use crate::pins::{self, ROLE_ADMIN, ROLE_PIN_ALWAYS, ROLE_PUK, ROLE_USER};
+
+use windows_sys::Win32::Security::Cryptography::{
+    CARD_AUTHENTICATE_PIN_CHALLENGE_RESPONSE as AUTHENTICATE_CHALLENGE_RESPONSE,
+    CARD_AUTHENTICATE_PIN_PIN as AUTHENTICATE_PIN, CARD_PIN_SILENT_CONTEXT, PIN_CHANGE_FLAG_CHANGEPIN,
+    PIN_CHANGE_FLAG_UNBLOCK,
+};
+
+const NO_MGM_UNBLOCK: &str = "PIV cannot reset a PIN with the management key: unblock with the PUK";
+
+/// A checked PIN administration request (secrets wiped on drop, `Debug` shows none).
+pub(crate) enum PinChange {
+    /// A new user PIN, with the current one.
+    ChangePin {
+        /// Current PIN.
+        current: Zeroizing<Vec<u8>>,
+        /// New PIN.
+        new: Zeroizing<Vec<u8>>,
+    },
+    /// A new PUK, with the current one.
+    ChangePuk {
+        /// Current PUK.
+        current: Zeroizing<Vec<u8>>,
+        /// New PUK.
+        new: Zeroizing<Vec<u8>>,
+    },
+    /// A new user PIN set with the PUK.
+    Unblock {
+        /// The PUK.
+        puk: Zeroizing<Vec<u8>>,
+        /// New PIN.
+        new_pin: Zeroizing<Vec<u8>>,
+    },
+    /// A new administrator (management) key, with the answer to the card's challenge.
+    ChangeAdminKey {
+        /// The challenge encrypted with the current key.
+        response: Zeroizing<Vec<u8>>,
+        /// The new key.
+        new_key: Zeroizing<Vec<u8>>,
+    },
+}
+
+impl std::fmt::Debug for PinChange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::ChangePin { .. } => "PinChange::ChangePin",
+            Self::ChangePuk { .. } => "PinChange::ChangePuk",
+            Self::Unblock { .. } => "PinChange::Unblock",
+            Self::ChangeAdminKey { .. } => "PinChange::ChangeAdminKey",
+        })
+    }
+}
+
+fn secret(bytes: &[u8]) -> Zeroizing<Vec<u8>> {
+    Zeroizing::new(bytes.to_vec())
+}
+
+fn no_retry_count(retry_count: u32) -> Result<()> {
+    if retry_count == 0 {
+        Ok(())
+    } else {
+        Err(MdError::InvalidParameter(
+            "the module does not change retry limits",
+        ))
+    }
+}
+
+/// A new PIN or PUK on any card: 6–8 printable ASCII characters.
+fn check_new_value(value: &[u8]) -> Result<()> {
+    if (6..=8).contains(&value.len()) && value.iter().all(|b| (0x20..0x7F).contains(b)) {
+        Ok(())
+    } else {
+        Err(MdError::InvalidParameter(
+            "a new PIN or PUK is 6–8 printable ASCII characters",
+        ))
+    }
+}
+
+impl PinChange {
+    /// `CardChangeAuthenticatorEx`.
+    pub(crate) fn from_ex(
+        flags: u32,
+        authenticating: u32,
+        authenticating_data: &[u8],
+        target: u32,
+        target_data: &[u8],
+        retry_count: u32,
+    ) -> Result<Self> {
+        let kind = flags & !CARD_PIN_SILENT_CONTEXT;
+        if kind != PIN_CHANGE_FLAG_UNBLOCK && kind != PIN_CHANGE_FLAG_CHANGEPIN {
+            return Err(MdError::InvalidParameter("flags: UNBLOCK or CHANGEPIN"));
+        }
+        crate::auth::check_pin_id(authenticating)?;
+        crate::auth::check_pin_id(target)?;
+        let listed = |role: u32| pins::LISTED_ROLES & pins::pin_set(role) != 0;
+        if !listed(authenticating) || !listed(target) {
+            return Err(MdError::InvalidParameter("no such PIN on this card"));
+        }
+        if kind == PIN_CHANGE_FLAG_UNBLOCK {
+            if authenticating == target {
+                return Err(MdError::InvalidParameter("an unblock names two different PINs"));
+            }
+            return match (authenticating, target) {
+                (ROLE_ADMIN, ROLE_USER | ROLE_PIN_ALWAYS) => Err(MdError::Unsupported(NO_MGM_UNBLOCK)),
+                (ROLE_PUK, ROLE_USER | ROLE_PIN_ALWAYS) => {
+                    no_retry_count(retry_count)?;
+                    check_new_value(target_data)?;
+                    Ok(Self::Unblock {
+                        puk: secret(authenticating_data),
+                        new_pin: secret(target_data),
+                    })
+                }
+                _ => Err(MdError::InvalidParameter(
+                    "only the PUK unblocks, and only the user PIN",
+                )),
+            };
+        }
+        if authenticating != target {
+            return Err(MdError::InvalidParameter("a PIN is changed with itself"));
+        }
+        no_retry_count(retry_count)?;
+        match target {
+            ROLE_USER => Self::change_pin(authenticating_data, target_data),
+            ROLE_PUK => {
+                check_new_value(target_data)?;
+                Ok(Self::ChangePuk {
+                    current: secret(authenticating_data),
+                    new: secret(target_data),
+                })
+            }
+            ROLE_ADMIN => Self::change_admin_key(authenticating_data, target_data),
+            _ => Err(MdError::Unsupported(
+                "the PIN-always role is the user PIN: change ROLE_USER",
+            )),
+        }
+    }
+
+    /// `CardChangeAuthenticator` (`role` from the user name: ROLE_USER or ROLE_ADMIN).
+    pub(crate) fn from_legacy(
+        role: u32,
+        current: &[u8],
+        new: &[u8],
+        retry_count: u32,
+        flags: u32,
+    ) -> Result<Self> {
+        match (flags, role) {
+            (AUTHENTICATE_PIN, ROLE_USER) => {
+                no_retry_count(retry_count)?;
+                Self::change_pin(current, new)
+            }
+            (AUTHENTICATE_CHALLENGE_RESPONSE, ROLE_ADMIN) => {
+                no_retry_count(retry_count)?;
+                Self::change_admin_key(current, new)
+            }
+            (AUTHENTICATE_PIN | AUTHENTICATE_CHALLENGE_RESPONSE, _) => Err(MdError::InvalidParameter(
+                "the user changes a PIN, the administrator a challenge/response key",
+            )),
+            _ => Err(MdError::InvalidParameter("flags")),
+        }
+    }
+
+    /// `CardUnblockPin` (`role` from the user name).
+    pub(crate) fn from_unblock(
+        role: u32,
+        authentication: &[u8],
+        new_pin: &[u8],
+        retry_count: u32,
+        flags: u32,
+    ) -> Result<Self> {
+        if role != ROLE_USER {
+            return Err(MdError::Unsupported("only the user PIN can be unblocked"));
+        }
+        match flags {
+            AUTHENTICATE_CHALLENGE_RESPONSE => Err(MdError::Unsupported(NO_MGM_UNBLOCK)),
+            AUTHENTICATE_PIN => {
+                no_retry_count(retry_count)?;
+                check_new_value(new_pin)?;
+                Ok(Self::Unblock {
+                    puk: secret(authentication),
+                    new_pin: secret(new_pin),
+                })
+            }
+            _ => Err(MdError::InvalidParameter("flags")),
+        }
+    }
+
+    fn change_pin(current: &[u8], new: &[u8]) -> Result<Self> {
+        check_new_value(new)?;
+        Ok(Self::ChangePin {
+            current: secret(current),
+            new: secret(new),
+        })
+    }
+
+    fn change_admin_key(response: &[u8], new_key: &[u8]) -> Result<Self> {
+        if !matches!(new_key.len(), 16 | 24 | 32) {
+            return Err(MdError::InvalidParameter(
+                "an administrator key is 16, 24 or 32 bytes",
+            ));
+        }
+        Ok(Self::ChangeAdminKey {
+            response: secret(response),
+            new_key: secret(new_key),
+        })
+    }
+}
+
+/// The padded form of a current PIN or PUK, `None` when it cannot be right (then it is not sent).
+fn padded_current(value: &[u8]) -> Option<PaddedPin> {
+    pins::plausible_pin(value)
+        .then(|| PaddedPin::new(value).ok())
+        .flatten()
+}
+
+impl CardContext {
+    /// Carries out a PIN administration request.
+    pub(crate) fn change_authenticator(&mut self, change: PinChange) -> Result<()> {
+        match change {
+            PinChange::ChangePin { current, new } => self.change_pin(&current, &new),
+            PinChange::ChangePuk { current, new } => self.change_puk(&current, &new),
+            PinChange::Unblock { puk, new_pin } => self.unblock_pin(&puk, &new_pin),
+            PinChange::ChangeAdminKey { response, new_key } => self.change_admin_key(&response, &new_key),
+        }
+    }
+
+    /// The card-specific rule for a new PIN or PUK: digits only on cards that are not YubiKeys.
+    fn check_new_for_card(&mut self, value: &[u8]) -> Result<PaddedPin> {
+        if self.version().is_none() && !value.iter().all(u8::is_ascii_digit) {
+            return Err(MdError::InvalidParameter("this card takes PINs of 6–8 digits"));
+        }
+        PaddedPin::new(value).map_err(|_| MdError::InvalidParameter("new PIN or PUK"))
+    }
+
+    /// The PIN's status (an empty VERIFY, no try spent); also re-selects a card that lost its selection.
+    fn pin_tries(&mut self) -> Result<Option<u32>> {
+        let reference = self.pin_reference()?;
+        match self.read(|s| s.pin_status(reference))? {
+            PinStatus::Blocked => Err(MdError::PinBlocked),
+            PinStatus::NotVerified { retries } => Ok(Some(u32::from(retries))),
+            PinStatus::Verified => Ok(None),
+        }
+    }
+
+    /// The PUK's tries left, when the card reports them (GET METADATA 81, no try spent).
+    fn puk_tries(&mut self) -> Option<u32> {
+        self.read_vendor(|s| s.get_metadata(KeyRef::PUK))
+            .ok()
+            .flatten()
+            .flatten()
+            .and_then(|m| m.retries)
+            .map(|(_, left)| u32::from(left))
+    }
+
+    fn change_pin(&mut self, current: &[u8], new: &[u8]) -> Result<()> {
+        let reference = self.pin_reference()?;
+        let new = self.check_new_for_card(new)?;
+        let tries = self.pin_tries()?;
+        let Some(current) = padded_current(current) else {
+            self.forget_user();
+            return Err(MdError::WrongPin { remaining: tries });
+        };
+        let result = self.without_retry(|s| s.change_reference_data(reference, &current, &new));
+        if let Err(e) = result {
+            self.forget_user();
+            return Err(e.into());
+        }
+        tracing::info!("user PIN changed");
+        Ok(())
+    }
+
+    fn change_puk(&mut self, current: &[u8], new: &[u8]) -> Result<()> {
+        let new = self.check_new_for_card(new)?;
+        self.pin_tries().or_else(|e| match e {
+            MdError::PinBlocked => Ok(None),
+            e => Err(e),
+        })?;
+        let Some(current) = padded_current(current) else {
+            return Err(MdError::WrongPin {
+                remaining: self.puk_tries(),
+            });
+        };
+        self.without_retry(|s| s.change_reference_data(KeyRef::PUK, &current, &new))?;
+        tracing::info!("PUK changed");
+        Ok(())
+    }
+
+    fn unblock_pin(&mut self, puk: &[u8], new_pin: &[u8]) -> Result<()> {
+        let new_pin = self.check_new_for_card(new_pin)?;
+        self.pin_tries().or_else(|e| match e {
+            MdError::PinBlocked => Ok(None),
+            e => Err(e),
+        })?;
+        let result = match padded_current(puk) {
+            Some(puk) => self
+                .without_retry(|s| s.reset_retry_counter(&puk, &new_pin))
+                .map_err(MdError::from),
+            None => Err(MdError::WrongPin {
+                remaining: self.puk_tries(),
+            }),
+        };
+        // Either way the PIN is not verified now (a reset retry counter does not verify it).
+        self.forget_user();
+        result?;
+        tracing::info!("user PIN unblocked with the PUK");
+        Ok(())
+    }
+
+    fn change_admin_key(&mut self, response: &[u8], new_key: &[u8]) -> Result<()> {
+        let current = self.management_algorithm();
+        let algorithm = match new_key.len() {
+            16 => ManagementAlgorithm::Aes128,
+            32 => ManagementAlgorithm::Aes256,
+            _ if current == ManagementAlgorithm::Aes192 => ManagementAlgorithm::Aes192,
+            _ => ManagementAlgorithm::Tdes,
+        };
+        let key = ManagementKey::new(algorithm, new_key)
+            .map_err(|_| MdError::InvalidParameter("a weak or malformed administrator key"))?;
+        self.admin_response(response)?;
+        if self.admin_data()?.is_some_and(|a| a.management_key_protected()) {
+            let mut protected = self.protected_data()?.unwrap_or_default();
+            protected.set_management_key(Some(&key));
+            let encoded = protected
+                .encode()
+                .map_err(|e| MdError::Unexpected(format!("5FC109: {e}")))?;
+            self.without_retry(|s| s.put_data(tags::PRINTED_INFORMATION, &encoded))?;
+            tracing::info!("the new administrator key is stored PIN-protected (5FC109) too");
+        }
+        self.without_retry(|s| s.set_management_key(&key, false))?;
+        self.management_algorithm = Some(algorithm);
+        tracing::info!("administrator (management) key changed ({algorithm:?})");
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::codes::*;
+
+    fn code(r: Result<PinChange>) -> u32 {
+        r.map(|_| 0).unwrap_or_else(|e| e.code())
+    }
+
+    #[test]
+    fn requests_are_checked_without_the_card() {
+        assert!(matches!(
+            PinChange::from_ex(2, 1, b"123456", 1, b"654321", 0),
+            Ok(PinChange::ChangePin { .. })
+        ));
+        assert!(matches!(
+            PinChange::from_ex(1 | 0x40, 4, b"12345678", 1, b"654321", 0),
+            Ok(PinChange::Unblock { .. })
+        ));
+        assert!(matches!(
+            PinChange::from_ex(2, 4, b"12345678", 4, b"87654321", 0),
+            Ok(PinChange::ChangePuk { .. })
+        ));
+        assert!(matches!(
+            PinChange::from_ex(2, 2, &[0; 8], 2, &[1; 24], 0),
+            Ok(PinChange::ChangeAdminKey { .. })
+        ));
+        assert_eq!(
+            code(PinChange::from_ex(3, 1, b"123456", 1, b"654321", 0)),
+            SCARD_E_INVALID_PARAMETER
+        );
+        assert_eq!(
+            code(PinChange::from_ex(0, 1, b"123456", 1, b"654321", 0)),
+            SCARD_E_INVALID_PARAMETER
+        );
+        assert_eq!(
+            code(PinChange::from_ex(1, 1, b"123456", 1, b"654321", 0)),
+            SCARD_E_INVALID_PARAMETER
+        );
+        assert_eq!(
+            code(PinChange::from_ex(1, 2, &[0; 8], 1, b"654321", 0)),
+            SCARD_E_UNSUPPORTED_FEATURE
+        );
+        assert_eq!(
+            code(PinChange::from_ex(2, 1, b"123456", 4, b"654321", 0)),
+            SCARD_E_INVALID_PARAMETER
+        );
+        assert_eq!(
+            code(PinChange::from_ex(2, 1, b"123456", 1, b"12345", 0)),
+            SCARD_E_INVALID_PARAMETER
+        );
+        assert_eq!(
+            code(PinChange::from_ex(2, 1, b"123456", 1, b"123456789", 0)),
+            SCARD_E_INVALID_PARAMETER
+        );
+        assert_eq!(
+            code(PinChange::from_ex(2, 1, b"123456", 1, b"12345\x01", 0)),
+            SCARD_E_INVALID_PARAMETER
+        );
+        assert_eq!(
+            code(PinChange::from_ex(2, 1, b"123456", 1, b"654321", 3)),
+            SCARD_E_INVALID_PARAMETER
+        );
+        assert_eq!(
+            code(PinChange::from_ex(2, 5, b"123456", 5, b"654321", 0)),
+            SCARD_E_INVALID_PARAMETER
+        );
+        assert_eq!(
+            code(PinChange::from_ex(2, 8, b"123456", 8, b"654321", 0)),
+            SCARD_E_INVALID_PARAMETER
+        );
+        assert_eq!(
+            code(PinChange::from_ex(2, 3, b"123456", 3, b"654321", 0)),
+            SCARD_E_UNSUPPORTED_FEATURE
+        );
+        assert_eq!(
+            code(PinChange::from_ex(2, 2, &[0; 8], 2, &[1; 20], 0)),
+            SCARD_E_INVALID_PARAMETER
+        );
+        // The legacy forms.
+        assert!(PinChange::from_legacy(ROLE_USER, b"123456", b"654321", 0, 2).is_ok());
+        assert_eq!(
+            code(PinChange::from_legacy(ROLE_ADMIN, b"1", b"654321", 0, 2)),
+            SCARD_E_INVALID_PARAMETER
+        );
+        assert_eq!(
+            code(PinChange::from_legacy(ROLE_USER, b"1", b"654321", 0, 1)),
+            SCARD_E_INVALID_PARAMETER
+        );
+        assert_eq!(
+            code(PinChange::from_legacy(ROLE_USER, b"1", b"654321", 0, 4)),
+            SCARD_E_INVALID_PARAMETER
+        );
+        assert_eq!(
+            code(PinChange::from_unblock(ROLE_USER, b"12345678", b"654321", 0, 1)),
+            SCARD_E_UNSUPPORTED_FEATURE
+        );
+        assert_eq!(
+            code(PinChange::from_unblock(ROLE_ADMIN, b"12345678", b"654321", 0, 2)),
+            SCARD_E_UNSUPPORTED_FEATURE
+        );
+        assert_eq!(
+            code(PinChange::from_unblock(ROLE_USER, b"12345678", b"654321", 1, 2)),
+            SCARD_E_INVALID_PARAMETER
+        );
+        assert!(PinChange::from_unblock(ROLE_USER, b"12345678", b"654321", 0, 2).is_ok());
+    }
+}
