@@ -843,3 +843,94 @@ mod pins {
         testing::verify_p256(&key, &hash, &sig);
     }
 }
+
+mod import {
+    use rsa::traits::{PrivateKeyParts, PublicKeyParts};
+
+    use super::*;
+    use crate::enroll::KEY_IMPORT;
+
+    /// `value` (big-endian, any length) as a little-endian field of `len` bytes.
+    fn le_field(value: &[u8], len: usize) -> Vec<u8> {
+        let start = value.iter().position(|&b| b != 0).unwrap_or(value.len());
+        let mut out = vec![0u8; len - (value.len() - start)];
+        out.extend_from_slice(&value[start..]);
+        out.reverse();
+        out
+    }
+
+    /// A CryptoAPI PRIVATEKEYBLOB for `key` (CALG_RSA_KEYX).
+    fn private_key_blob(key: &rsa::PrivateKey) -> Vec<u8> {
+        let n = key.size();
+        let bits = (n * 8) as u32;
+        let mut blob = vec![0x07, 0x02, 0, 0];
+        blob.extend_from_slice(&0xA400u32.to_le_bytes());
+        blob.extend_from_slice(b"RSA2");
+        blob.extend_from_slice(&bits.to_le_bytes());
+        blob.extend_from_slice(&65_537u32.to_le_bytes());
+        let be = |v: &rsa::BoxedUint| v.to_be_bytes().to_vec();
+        blob.extend(le_field(&be(key.n()), n));
+        for part in [
+            be(&key.primes()[0]),
+            be(&key.primes()[1]),
+            be(key.dp().unwrap()),
+            be(key.dq().unwrap()),
+            be(&key.crt_coefficient().unwrap()),
+        ] {
+            blob.extend(le_field(&part, n / 2));
+        }
+        blob.extend(le_field(&be(key.d()), n));
+        blob
+    }
+
+    #[test]
+    fn an_imported_rsa_key_signs_what_the_software_key_verifies() {
+        use rand_core::SeedableRng;
+        let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(7);
+        let software = rsa::PrivateKey::new(&mut rng, 2048).unwrap();
+        let blob = private_key_blob(&software);
+        let card = testing::card(30);
+        let mut ctx = testing::logged_in(&card, WritePolicy::hands_off());
+        let request =
+            ContainerRequest::new(0, KEY_IMPORT, spec::AT_KEYEXCHANGE, 2048, Some(&blob), ROLE_USER).unwrap();
+        ctx.create_container(request).unwrap();
+        let SlotMetadata::Present(m) = testing::session(&card)
+            .slot_metadata(KeyRef::AUTHENTICATION)
+            .unwrap()
+        else {
+            panic!("9A holds the imported key");
+        };
+        assert_eq!(m.origin, Some(tessera_piv::commands::KeyOrigin::Imported));
+        let key = ctx.containers().unwrap().get(0).unwrap().public_key.clone();
+        let PublicKey::Rsa { modulus, .. } = &key else {
+            panic!("RSA")
+        };
+        assert_eq!(
+            *modulus,
+            software.n().to_be_bytes().to_vec()[software.n().to_be_bytes().len() - 256..]
+        );
+        // Another program's SELECT (the metadata check above) logged the PIN out.
+        ctx.authenticate(&crate::auth::Authentication {
+            role: ROLE_USER,
+            secret: PIN,
+        })
+        .unwrap();
+        let (hash, sig) = sign_rsa(&mut ctx, 0, b"imported");
+        testing::verify_rsa_sha256(&key, &hash, &sig);
+        // An EC blob whose magic does not fit the key spec is refused without the card.
+        let mut ec = 0x3253_4345u32.to_le_bytes().to_vec(); // ECS2: ECDSA P-256 private
+        ec.extend_from_slice(&32u32.to_le_bytes());
+        ec.extend([1u8; 96]);
+        assert_eq!(
+            code(ContainerRequest::new(
+                1,
+                KEY_IMPORT,
+                spec::AT_ECDHE_P256,
+                0,
+                Some(&ec),
+                ROLE_USER
+            )),
+            SCARD_E_INVALID_PARAMETER
+        );
+    }
+}

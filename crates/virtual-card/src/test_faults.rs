@@ -8,7 +8,11 @@
 //! accepts only class `00`):
 //! * `P1 = 00`: every fault off;
 //! * `P1 = 01`, `P2 = slot`: GET METADATA of that slot answers a malformed template (tag `01`, the
-//!   algorithm, two bytes long) with `9000`.
+//!   algorithm, two bytes long) with `9000`;
+//! * `P1 = 02`: the card behaves as a standard PIV card (or a Nitrokey, for the objects): GET and PUT
+//!   DATA of the Yubico vendor objects 5FFF00–5FFFFF answer `6A80`, and the YubiKey instructions (GET
+//!   VERSION, GET SERIAL, GET METADATA, SET MANAGEMENT KEY, IMPORT, ATTEST, MOVE KEY, SET PIN RETRIES,
+//!   RESET) answer `6D00`.
 //!
 //! A fault lasts until it is switched off, across resets: it belongs to the card, not to a session.
 
@@ -28,6 +32,21 @@ pub const INS: u8 = 0xEF;
 pub const CLEAR: u8 = 0x00;
 /// `P1`: malformed GET METADATA for the slot in `P2`.
 pub const MALFORMED_METADATA: u8 = 0x01;
+/// `P1`: a standard PIV card, without vendor objects and instructions.
+pub const PLAIN_PIV: u8 = 0x02;
+
+/// The YubiKey instructions a standard PIV card does not know.
+const YUBICO_INSTRUCTIONS: [u8; 9] = [
+    ins::GET_VERSION,
+    ins::GET_SERIAL,
+    ins::GET_METADATA,
+    ins::SET_MANAGEMENT_KEY,
+    ins::IMPORT_ASYMMETRIC_KEY,
+    ins::ATTEST,
+    ins::MOVE_KEY,
+    ins::SET_PIN_RETRIES,
+    ins::RESET,
+];
 
 /// The malformed metadata template: the algorithm tag with two bytes.
 const MALFORMED_TEMPLATE: [u8; 4] = [0x01, 0x02, 0x11, 0x11];
@@ -37,6 +56,7 @@ const MALFORMED_TEMPLATE: [u8; 4] = [0x01, 0x02, 0x11, 0x11];
 pub struct TestFaults {
     enabled: bool,
     malformed_metadata: BTreeSet<u8>,
+    plain_piv: bool,
 }
 
 impl TestFaults {
@@ -56,6 +76,11 @@ impl TestFaults {
         Some(match cmd.p1 {
             CLEAR => {
                 self.malformed_metadata.clear();
+                self.plain_piv = false;
+                Ok(Vec::new())
+            }
+            PLAIN_PIV => {
+                self.plain_piv = true;
                 Ok(Vec::new())
             }
             MALFORMED_METADATA => {
@@ -68,6 +93,15 @@ impl TestFaults {
 
     /// The faulty answer to a PIV command, when a fault covers it.
     pub(crate) fn answer(&self, cmd: &ParsedCommand) -> Option<Reply> {
+        if self.plain_piv {
+            if YUBICO_INSTRUCTIONS.contains(&cmd.ins) {
+                return Some(Err(StatusWord::INS_NOT_SUPPORTED));
+            }
+            let vendor_object = cmd.data.get(..4) == Some(&[0x5C, 0x03, 0x5F, 0xFF]);
+            if matches!(cmd.ins, ins::GET_DATA | ins::PUT_DATA) && vendor_object {
+                return Some(Err(StatusWord::INCORRECT_DATA));
+            }
+        }
         let metadata = cmd.cla == 0x00 && cmd.ins == ins::GET_METADATA && cmd.p1 == 0x00;
         (metadata && self.malformed_metadata.contains(&cmd.p2)).then(|| Ok(MALFORMED_TEMPLATE.to_vec()))
     }
@@ -108,5 +142,48 @@ mod tests {
             Some(Ok(Vec::new()))
         );
         assert!(faults.answer(&metadata).is_none());
+    }
+
+    #[test]
+    fn a_plain_piv_card_refuses_vendor_objects_and_instructions() {
+        let mut faults = TestFaults::default();
+        faults.enable();
+        let map = parsed(&[
+            0x00,
+            ins::GET_DATA,
+            0x3F,
+            0xFF,
+            0x05,
+            0x5C,
+            0x03,
+            0x5F,
+            0xFF,
+            0x10,
+            0x00,
+        ]);
+        let chuid = parsed(&[
+            0x00,
+            ins::GET_DATA,
+            0x3F,
+            0xFF,
+            0x05,
+            0x5C,
+            0x03,
+            0x5F,
+            0xC1,
+            0x02,
+            0x00,
+        ]);
+        let version = parsed(&[0x00, ins::GET_VERSION, 0x00, 0x00]);
+        assert!(faults.answer(&map).is_none());
+        assert_eq!(
+            faults.switch(&parsed(&[CLA, INS, PLAIN_PIV, 0x00])),
+            Some(Ok(Vec::new()))
+        );
+        assert_eq!(faults.answer(&map), Some(Err(StatusWord::INCORRECT_DATA)));
+        assert_eq!(faults.answer(&version), Some(Err(StatusWord::INS_NOT_SUPPORTED)));
+        assert!(faults.answer(&chuid).is_none(), "standard objects stay");
+        faults.switch(&parsed(&[CLA, INS, CLEAR, 0x00]));
+        assert!(faults.answer(&map).is_none());
     }
 }
