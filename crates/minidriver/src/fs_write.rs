@@ -119,7 +119,7 @@ impl CardContext {
         }))
     }
 
-    /// `CardCreateFile`.
+    /// `CardCreateFile`. The arguments are checked before any card traffic.
     pub(crate) fn create_file(
         &mut self,
         dir: Option<&[u8]>,
@@ -131,13 +131,20 @@ impl CardContext {
         if !ACCESS_CONDITIONS.contains(&access) {
             return Err(MdError::InvalidParameter("access condition"));
         }
+        let limit = match target {
+            Target::MsRoots => MAX_ROOT_STORE_LEN,
+            Target::Certificate(_) => MAX_CERTIFICATE_LEN,
+            _ => usize::MAX,
+        };
+        if size as usize > limit {
+            return Err(MdError::InvalidParameter(
+                "larger than the card holds for that file",
+            ));
+        }
         self.check_may_write()?;
         match target {
             Target::CardId | Target::CardCf | Target::CardApps | Target::CmapFile => Err(MdError::FileExists),
             Target::MsRoots => {
-                if size as usize > MAX_ROOT_STORE_LEN {
-                    return Err(MdError::InvalidParameter("larger than the card's root store"));
-                }
                 if self.roots()?.is_some() || self.created_files.contains("msroots") {
                     return Err(MdError::FileExists);
                 }
@@ -145,11 +152,6 @@ impl CardContext {
                 Ok(())
             }
             Target::Certificate(name) => {
-                if size as usize > MAX_CERTIFICATE_LEN {
-                    return Err(MdError::InvalidParameter(
-                        "larger than a certificate object holds",
-                    ));
-                }
                 let Some(slot) = self.certificate_slot(&name, false)? else {
                     return Err(MdError::InvalidParameter(
                         "no container for this certificate file",
@@ -167,9 +169,21 @@ impl CardContext {
         }
     }
 
-    /// `CardWriteFile`: the whole file is replaced.
+    /// `CardWriteFile`: the whole file is replaced. What the data must be (six bytes of `cardcf`, whole
+    /// 86-byte records of `cmapfile`, a DER certificate) is checked before any card traffic.
     pub(crate) fn write_file(&mut self, dir: Option<&[u8]>, file: &[u8], data: &[u8]) -> Result<()> {
         let target = target(dir, file)?;
+        let shape_ok = match &target {
+            Target::CardCf => data.len() == 6,
+            Target::CmapFile => data.len().is_multiple_of(tessera_piv::objects::CMAP_RECORD_LEN),
+            Target::Certificate(_) => crate::cert::inspect(data).is_ok(),
+            _ => true,
+        };
+        if !shape_ok {
+            return Err(MdError::InvalidParameter(
+                "cardcf is six bytes, cmapfile 86-byte records, a certificate file a DER certificate",
+            ));
+        }
         self.check_may_write()?;
         match target {
             Target::CardCf => self.write_freshness(data),
@@ -178,11 +192,6 @@ impl CardContext {
                 let Some(slot) = self.certificate_slot(&name, false)? else {
                     return Err(MdError::FileNotFound);
                 };
-                if crate::cert::inspect(data).is_err() {
-                    return Err(MdError::InvalidParameter(
-                        "a certificate file holds a DER X.509 certificate",
-                    ));
-                }
                 self.store_certificate(slot, data)?;
                 self.created_files.remove(&name);
                 Ok(())

@@ -164,6 +164,18 @@ pub fn verify_p256(key: &PublicKey, hash: &[u8], signature: &[u8]) {
 /// extension that makes its DER about `size` bytes: repetitive (compresses well) or, with
 /// `incompressible`, pseudo-random.
 pub fn padded_certificate(card: &SharedCard, slot: KeyRef, size: usize, incompressible: bool) -> Vec<u8> {
+    let SlotMetadata::Present(m) = session(card).slot_metadata(slot).unwrap() else {
+        panic!("slot {slot} holds no key");
+    };
+    filler_certificate(spki_of(&m.public_key.unwrap()), size, incompressible)
+}
+
+/// A small certificate of the key `spki` describes.
+pub fn padded_certificate_of(spki: &spki::SubjectPublicKeyInfoOwned) -> Vec<u8> {
+    filler_certificate(spki.clone(), 0, false)
+}
+
+fn filler_certificate(spki: spki::SubjectPublicKeyInfoOwned, size: usize, incompressible: bool) -> Vec<u8> {
     use std::str::FromStr;
     use std::time::Duration;
 
@@ -201,10 +213,6 @@ pub fn padded_certificate(card: &SharedCard, slot: KeyRef, size: usize, incompre
         }
     }
 
-    let SlotMetadata::Present(m) = session(card).slot_metadata(slot).unwrap() else {
-        panic!("slot {slot} holds no key");
-    };
-    let spki = spki_of(&m.public_key.unwrap());
     let mut state = 0x1234_5678u32;
     let filler: Vec<u8> = (0..size.saturating_sub(420))
         .map(|i| {

@@ -613,7 +613,21 @@ fn file_creation_answers_as_the_specification_says() {
         SCARD_E_INVALID_PARAMETER,
         "no container 0"
     );
-    assert_eq!(code(ctx.write_file(MSCP, b"kxc00", b"x")), SCARD_E_FILE_NOT_FOUND);
+    assert_eq!(
+        code(ctx.write_file(MSCP, b"kxc00", b"x")),
+        SCARD_E_INVALID_PARAMETER,
+        "not a certificate"
+    );
+    let some_certificate = testing::padded_certificate_of(&testing::spki_of(&testing::generate(
+        &card,
+        KeyRef(0x95),
+        AlgorithmId::ECCP256,
+    )));
+    assert_eq!(
+        code(ctx.write_file(MSCP, b"kxc00", &some_certificate)),
+        SCARD_E_FILE_NOT_FOUND,
+        "no container 0"
+    );
     assert_eq!(
         code(ctx.write_file(None, b"cardcf", &[0; 5])),
         SCARD_E_INVALID_PARAMETER
