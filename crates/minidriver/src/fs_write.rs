@@ -31,6 +31,21 @@ use crate::fs::BASE_CSP_DIR;
 const ACCESS_CONDITIONS: std::ops::RangeInclusive<u32> =
     EveryoneReadUserWriteAc as u32..=AdminReadWriteAc as u32;
 
+/// Largest file the module reads from a caller: more than any file of the layout can hold.
+pub(crate) const MAX_FILE_WRITE: u32 = 64 * 1024;
+
+/// The data of a `CardWriteFile`: NULL with no length is an empty file; NULL with a length is invalid;
+/// more than any file of the layout holds (not read) is a full card.
+pub(crate) fn file_data(data: crate::input::CallerBytes<'_>) -> Result<&[u8]> {
+    use crate::input::CallerBytes;
+    match data {
+        CallerBytes::Read(bytes) => Ok(bytes),
+        CallerBytes::Null { len: 0 } => Ok(&[]),
+        CallerBytes::Null { .. } => Err(MdError::InvalidParameter("pbData is NULL")),
+        CallerBytes::TooLong { .. } => Err(MdError::CardFull),
+    }
+}
+
 /// What a file name stands for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Target {

@@ -6,17 +6,11 @@
 //! minidriver file system, containers, PIN roles and properties, written against `tessera_piv::Session`.
 //!
 //! Besides the DLL's exports, the crate offers Rust callers [`acquire_context_with_transport`] (the
-//! module over an in-process transport), [`panics_caught`], the [`log`] settings, the [`registration`]
+//! module over an in-process transport) and [`acquire_context_with_policy`] (the same with a chosen
+//! [`WritePolicy`]), [`panics_caught`], the [`log`] settings, the [`registration`]
 //! data, and in [`card`] the module's model of a card for tools.
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
-#![cfg_attr(
-    not(test),
-    allow(
-        dead_code,
-        reason = "the write side's safe layer is reached by its unit tests until its ABI entries land"
-    )
-)]
 
 mod abi;
 mod acquire;
@@ -56,7 +50,7 @@ mod write_rights;
 #[cfg(test)]
 mod write_tests;
 
-pub use abi::builtin::acquire_context_with_transport;
+pub use abi::builtin::{acquire_context_with_policy, acquire_context_with_transport};
 #[cfg(windows)]
 pub use abi::with_card_type_database;
 pub use abi::{CardAcquireContext, panics_caught};

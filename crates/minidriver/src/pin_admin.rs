@@ -26,6 +26,7 @@ use zeroize::Zeroizing;
 
 use crate::context::CardContext;
 use crate::error::{MdError, Result};
+use crate::input::CallerBytes;
 use crate::pins::{self, ROLE_ADMIN, ROLE_PIN_ALWAYS, ROLE_PUK, ROLE_USER};
 
 use windows_sys::Win32::Security::Cryptography::{
@@ -83,6 +84,24 @@ fn secret(bytes: &[u8]) -> Zeroizing<Vec<u8>> {
     Zeroizing::new(bytes.to_vec())
 }
 
+/// A current PIN or PUK, or a challenge's answer: NULL or empty is invalid; one too long to be right
+/// (not read) is kept empty, which fails as a wrong one.
+fn current(value: CallerBytes<'_>, what: &'static str) -> Result<Zeroizing<Vec<u8>>> {
+    match value {
+        CallerBytes::Read([]) | CallerBytes::Null { .. } => Err(MdError::InvalidParameter(what)),
+        CallerBytes::Read(bytes) => Ok(Zeroizing::new(bytes.to_vec())),
+        CallerBytes::TooLong { .. } => Ok(Zeroizing::new(Vec::new())),
+    }
+}
+
+/// A new PIN, PUK or key: NULL, empty or too long is invalid.
+fn new_value<'a>(value: CallerBytes<'a>, what: &'static str) -> Result<&'a [u8]> {
+    match value {
+        CallerBytes::Read(bytes) if !bytes.is_empty() => Ok(bytes),
+        _ => Err(MdError::InvalidParameter(what)),
+    }
+}
+
 fn no_retry_count(retry_count: u32) -> Result<()> {
     if retry_count == 0 {
         Ok(())
@@ -109,9 +128,9 @@ impl PinChange {
     pub(crate) fn from_ex(
         flags: u32,
         authenticating: u32,
-        authenticating_data: &[u8],
+        authenticating_data: CallerBytes<'_>,
         target: u32,
-        target_data: &[u8],
+        target_data: CallerBytes<'_>,
         retry_count: u32,
     ) -> Result<Self> {
         let kind = flags & !CARD_PIN_SILENT_CONTEXT;
@@ -132,10 +151,12 @@ impl PinChange {
                 (ROLE_ADMIN, ROLE_USER | ROLE_PIN_ALWAYS) => Err(MdError::Unsupported(NO_MGM_UNBLOCK)),
                 (ROLE_PUK, ROLE_USER | ROLE_PIN_ALWAYS) => {
                     no_retry_count(retry_count)?;
-                    check_new_value(target_data)?;
+                    let puk = current(authenticating_data, "pbAuthenticatingPinData")?;
+                    let new_pin = new_value(target_data, "pbTargetData")?;
+                    check_new_value(new_pin)?;
                     Ok(Self::Unblock {
-                        puk: secret(authenticating_data),
-                        new_pin: secret(target_data),
+                        puk,
+                        new_pin: secret(new_pin),
                     })
                 }
                 _ => Err(MdError::InvalidParameter(
@@ -147,38 +168,44 @@ impl PinChange {
             return Err(MdError::InvalidParameter("a PIN is changed with itself"));
         }
         no_retry_count(retry_count)?;
+        if target == ROLE_PIN_ALWAYS {
+            return Err(MdError::Unsupported(
+                "the PIN-always role is the user PIN: change ROLE_USER",
+            ));
+        }
+        let old = current(authenticating_data, "pbAuthenticatingPinData")?;
+        let new = new_value(target_data, "pbTargetData")?;
         match target {
-            ROLE_USER => Self::change_pin(authenticating_data, target_data),
+            ROLE_USER => Self::change_pin(old, new),
             ROLE_PUK => {
-                check_new_value(target_data)?;
+                check_new_value(new)?;
                 Ok(Self::ChangePuk {
-                    current: secret(authenticating_data),
-                    new: secret(target_data),
+                    current: old,
+                    new: secret(new),
                 })
             }
-            ROLE_ADMIN => Self::change_admin_key(authenticating_data, target_data),
-            _ => Err(MdError::Unsupported(
-                "the PIN-always role is the user PIN: change ROLE_USER",
-            )),
+            _ => Self::change_admin_key(old, new),
         }
     }
 
     /// `CardChangeAuthenticator` (`role` from the user name: ROLE_USER or ROLE_ADMIN).
     pub(crate) fn from_legacy(
         role: u32,
-        current: &[u8],
-        new: &[u8],
+        old: CallerBytes<'_>,
+        new: CallerBytes<'_>,
         retry_count: u32,
         flags: u32,
     ) -> Result<Self> {
         match (flags, role) {
             (AUTHENTICATE_PIN, ROLE_USER) => {
                 no_retry_count(retry_count)?;
-                Self::change_pin(current, new)
+                let old = current(old, "pbCurrentAuthenticator")?;
+                Self::change_pin(old, new_value(new, "pbNewAuthenticator")?)
             }
             (AUTHENTICATE_CHALLENGE_RESPONSE, ROLE_ADMIN) => {
                 no_retry_count(retry_count)?;
-                Self::change_admin_key(current, new)
+                let old = current(old, "pbCurrentAuthenticator")?;
+                Self::change_admin_key(old, new_value(new, "pbNewAuthenticator")?)
             }
             (AUTHENTICATE_PIN | AUTHENTICATE_CHALLENGE_RESPONSE, _) => Err(MdError::InvalidParameter(
                 "the user changes a PIN, the administrator a challenge/response key",
@@ -190,8 +217,8 @@ impl PinChange {
     /// `CardUnblockPin` (`role` from the user name).
     pub(crate) fn from_unblock(
         role: u32,
-        authentication: &[u8],
-        new_pin: &[u8],
+        authentication: CallerBytes<'_>,
+        new_pin: CallerBytes<'_>,
         retry_count: u32,
         flags: u32,
     ) -> Result<Self> {
@@ -202,9 +229,11 @@ impl PinChange {
             AUTHENTICATE_CHALLENGE_RESPONSE => Err(MdError::Unsupported(NO_MGM_UNBLOCK)),
             AUTHENTICATE_PIN => {
                 no_retry_count(retry_count)?;
+                let puk = current(authentication, "pbAuthenticationData")?;
+                let new_pin = new_value(new_pin, "pbNewPinData")?;
                 check_new_value(new_pin)?;
                 Ok(Self::Unblock {
-                    puk: secret(authentication),
+                    puk,
                     new_pin: secret(new_pin),
                 })
             }
@@ -212,22 +241,22 @@ impl PinChange {
         }
     }
 
-    fn change_pin(current: &[u8], new: &[u8]) -> Result<Self> {
+    fn change_pin(current: Zeroizing<Vec<u8>>, new: &[u8]) -> Result<Self> {
         check_new_value(new)?;
         Ok(Self::ChangePin {
-            current: secret(current),
+            current,
             new: secret(new),
         })
     }
 
-    fn change_admin_key(response: &[u8], new_key: &[u8]) -> Result<Self> {
+    fn change_admin_key(response: Zeroizing<Vec<u8>>, new_key: &[u8]) -> Result<Self> {
         if !matches!(new_key.len(), 16 | 24 | 32) {
             return Err(MdError::InvalidParameter(
                 "an administrator key is 16, 24 or 32 bytes",
             ));
         }
         Ok(Self::ChangeAdminKey {
-            response: secret(response),
+            response,
             new_key: secret(new_key),
         })
     }
@@ -365,6 +394,11 @@ mod tests {
     use super::*;
     use crate::codes::*;
 
+    #[allow(non_snake_case, reason = "short for CallerBytes::Read in the tables below")]
+    fn R(bytes: &[u8]) -> CallerBytes<'_> {
+        CallerBytes::Read(bytes)
+    }
+
     fn code(r: Result<PinChange>) -> u32 {
         r.map(|_| 0).unwrap_or_else(|e| e.code())
     }
@@ -372,99 +406,117 @@ mod tests {
     #[test]
     fn requests_are_checked_without_the_card() {
         assert!(matches!(
-            PinChange::from_ex(2, 1, b"123456", 1, b"654321", 0),
+            PinChange::from_ex(2, 1, R(b"123456"), 1, R(b"654321"), 0),
             Ok(PinChange::ChangePin { .. })
         ));
         assert!(matches!(
-            PinChange::from_ex(1 | 0x40, 4, b"12345678", 1, b"654321", 0),
+            PinChange::from_ex(1 | 0x40, 4, R(b"12345678"), 1, R(b"654321"), 0),
             Ok(PinChange::Unblock { .. })
         ));
         assert!(matches!(
-            PinChange::from_ex(2, 4, b"12345678", 4, b"87654321", 0),
+            PinChange::from_ex(2, 4, R(b"12345678"), 4, R(b"87654321"), 0),
             Ok(PinChange::ChangePuk { .. })
         ));
         assert!(matches!(
-            PinChange::from_ex(2, 2, &[0; 8], 2, &[1; 24], 0),
+            PinChange::from_ex(2, 2, R(&[0; 8]), 2, R(&[1; 24]), 0),
             Ok(PinChange::ChangeAdminKey { .. })
         ));
         assert_eq!(
-            code(PinChange::from_ex(3, 1, b"123456", 1, b"654321", 0)),
+            code(PinChange::from_ex(3, 1, R(b"123456"), 1, R(b"654321"), 0)),
             SCARD_E_INVALID_PARAMETER
         );
         assert_eq!(
-            code(PinChange::from_ex(0, 1, b"123456", 1, b"654321", 0)),
+            code(PinChange::from_ex(0, 1, R(b"123456"), 1, R(b"654321"), 0)),
             SCARD_E_INVALID_PARAMETER
         );
         assert_eq!(
-            code(PinChange::from_ex(1, 1, b"123456", 1, b"654321", 0)),
+            code(PinChange::from_ex(1, 1, R(b"123456"), 1, R(b"654321"), 0)),
             SCARD_E_INVALID_PARAMETER
         );
         assert_eq!(
-            code(PinChange::from_ex(1, 2, &[0; 8], 1, b"654321", 0)),
+            code(PinChange::from_ex(1, 2, R(&[0; 8]), 1, R(b"654321"), 0)),
             SCARD_E_UNSUPPORTED_FEATURE
         );
         assert_eq!(
-            code(PinChange::from_ex(2, 1, b"123456", 4, b"654321", 0)),
+            code(PinChange::from_ex(2, 1, R(b"123456"), 4, R(b"654321"), 0)),
             SCARD_E_INVALID_PARAMETER
         );
         assert_eq!(
-            code(PinChange::from_ex(2, 1, b"123456", 1, b"12345", 0)),
+            code(PinChange::from_ex(2, 1, R(b"123456"), 1, R(b"12345"), 0)),
             SCARD_E_INVALID_PARAMETER
         );
         assert_eq!(
-            code(PinChange::from_ex(2, 1, b"123456", 1, b"123456789", 0)),
+            code(PinChange::from_ex(2, 1, R(b"123456"), 1, R(b"123456789"), 0)),
             SCARD_E_INVALID_PARAMETER
         );
         assert_eq!(
-            code(PinChange::from_ex(2, 1, b"123456", 1, b"12345\x01", 0)),
+            code(PinChange::from_ex(2, 1, R(b"123456"), 1, R(b"12345\x01"), 0)),
             SCARD_E_INVALID_PARAMETER
         );
         assert_eq!(
-            code(PinChange::from_ex(2, 1, b"123456", 1, b"654321", 3)),
+            code(PinChange::from_ex(2, 1, R(b"123456"), 1, R(b"654321"), 3)),
             SCARD_E_INVALID_PARAMETER
         );
         assert_eq!(
-            code(PinChange::from_ex(2, 5, b"123456", 5, b"654321", 0)),
+            code(PinChange::from_ex(2, 5, R(b"123456"), 5, R(b"654321"), 0)),
             SCARD_E_INVALID_PARAMETER
         );
         assert_eq!(
-            code(PinChange::from_ex(2, 8, b"123456", 8, b"654321", 0)),
+            code(PinChange::from_ex(2, 8, R(b"123456"), 8, R(b"654321"), 0)),
             SCARD_E_INVALID_PARAMETER
         );
         assert_eq!(
-            code(PinChange::from_ex(2, 3, b"123456", 3, b"654321", 0)),
+            code(PinChange::from_ex(2, 3, R(b"123456"), 3, R(b"654321"), 0)),
             SCARD_E_UNSUPPORTED_FEATURE
         );
         assert_eq!(
-            code(PinChange::from_ex(2, 2, &[0; 8], 2, &[1; 20], 0)),
+            code(PinChange::from_ex(2, 2, R(&[0; 8]), 2, R(&[1; 20]), 0)),
             SCARD_E_INVALID_PARAMETER
         );
         // The legacy forms.
-        assert!(PinChange::from_legacy(ROLE_USER, b"123456", b"654321", 0, 2).is_ok());
+        assert!(PinChange::from_legacy(ROLE_USER, R(b"123456"), R(b"654321"), 0, 2).is_ok());
         assert_eq!(
-            code(PinChange::from_legacy(ROLE_ADMIN, b"1", b"654321", 0, 2)),
+            code(PinChange::from_legacy(ROLE_ADMIN, R(b"1"), R(b"654321"), 0, 2)),
             SCARD_E_INVALID_PARAMETER
         );
         assert_eq!(
-            code(PinChange::from_legacy(ROLE_USER, b"1", b"654321", 0, 1)),
+            code(PinChange::from_legacy(ROLE_USER, R(b"1"), R(b"654321"), 0, 1)),
             SCARD_E_INVALID_PARAMETER
         );
         assert_eq!(
-            code(PinChange::from_legacy(ROLE_USER, b"1", b"654321", 0, 4)),
+            code(PinChange::from_legacy(ROLE_USER, R(b"1"), R(b"654321"), 0, 4)),
             SCARD_E_INVALID_PARAMETER
         );
         assert_eq!(
-            code(PinChange::from_unblock(ROLE_USER, b"12345678", b"654321", 0, 1)),
+            code(PinChange::from_unblock(
+                ROLE_USER,
+                R(b"12345678"),
+                R(b"654321"),
+                0,
+                1
+            )),
             SCARD_E_UNSUPPORTED_FEATURE
         );
         assert_eq!(
-            code(PinChange::from_unblock(ROLE_ADMIN, b"12345678", b"654321", 0, 2)),
+            code(PinChange::from_unblock(
+                ROLE_ADMIN,
+                R(b"12345678"),
+                R(b"654321"),
+                0,
+                2
+            )),
             SCARD_E_UNSUPPORTED_FEATURE
         );
         assert_eq!(
-            code(PinChange::from_unblock(ROLE_USER, b"12345678", b"654321", 1, 2)),
+            code(PinChange::from_unblock(
+                ROLE_USER,
+                R(b"12345678"),
+                R(b"654321"),
+                1,
+                2
+            )),
             SCARD_E_INVALID_PARAMETER
         );
-        assert!(PinChange::from_unblock(ROLE_USER, b"12345678", b"654321", 0, 2).is_ok());
+        assert!(PinChange::from_unblock(ROLE_USER, R(b"12345678"), R(b"654321"), 0, 2).is_ok());
     }
 }

@@ -1,6 +1,6 @@
 //! Test support: card contexts over the in-process virtual card, and an independent PIV session to the
 //! same card to prepare it and to check what the module left on it.
-#![allow(clippy::unwrap_used, reason = "tests: a failed unwrap is a failed test")]
+#![allow(clippy::unwrap_used, reason = "tests: a failure is a panic with its message")]
 
 use tessera_piv::objects::{AdminData, CertificateObject, ProtectedData, tags};
 use tessera_piv::{

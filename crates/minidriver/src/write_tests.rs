@@ -1,7 +1,7 @@
 //! The write side as the Base CSP drives it, on the in-process virtual card: enrollment, renewal,
 //! deletion, the three ways to write rights, the cache rule, read-only cards. What the module left on the
 //! card is checked through another program's PIV session and with independent libraries.
-#![allow(clippy::unwrap_used, reason = "tests: a failed unwrap is a failed test")]
+#![allow(clippy::unwrap_used, reason = "tests: a failure is a panic with its message")]
 
 use sha2::{Digest, Sha256};
 use tessera_piv::objects::{AdminData, CmapRecord, ContainerMap, ProtectedData, tags};
@@ -649,6 +649,7 @@ fn file_creation_answers_as_the_specification_says() {
 
 mod pins {
     use super::*;
+    use crate::input::CallerBytes;
     use crate::pin_admin::PinChange;
     use crate::pins::{ROLE_ADMIN, ROLE_PUK};
     use crate::testing::PUK;
@@ -662,8 +663,15 @@ mod pins {
         data: &[u8],
     ) -> u32 {
         code(
-            PinChange::from_ex(flags, auth, auth_data, target, data, 0)
-                .and_then(|c| ctx.change_authenticator(c)),
+            PinChange::from_ex(
+                flags,
+                auth,
+                CallerBytes::Read(auth_data),
+                target,
+                CallerBytes::Read(data),
+                0,
+            )
+            .and_then(|c| ctx.change_authenticator(c)),
         )
     }
 
@@ -681,14 +689,28 @@ mod pins {
             SCARD_W_WRONG_CHV
         );
         assert_eq!(tries(&card, KeyRef::PIN), 2, "one try spent, once");
-        let err = PinChange::from_ex(2, ROLE_USER, b"000000", ROLE_USER, b"24680246", 0)
-            .and_then(|c| ctx.change_authenticator(c))
-            .unwrap_err();
+        let err = PinChange::from_ex(
+            2,
+            ROLE_USER,
+            CallerBytes::Read(b"000000"),
+            ROLE_USER,
+            CallerBytes::Read(b"24680246"),
+            0,
+        )
+        .and_then(|c| ctx.change_authenticator(c))
+        .unwrap_err();
         assert_eq!(err.attempts_remaining(), Some(1), "the card's count");
         // A current PIN that cannot be right is not sent: no try spent, the card's count reported.
-        let err = PinChange::from_ex(2, ROLE_USER, b"12", ROLE_USER, b"24680246", 0)
-            .and_then(|c| ctx.change_authenticator(c))
-            .unwrap_err();
+        let err = PinChange::from_ex(
+            2,
+            ROLE_USER,
+            CallerBytes::Read(b"12"),
+            ROLE_USER,
+            CallerBytes::Read(b"24680246"),
+            0,
+        )
+        .and_then(|c| ctx.change_authenticator(c))
+        .unwrap_err();
         assert_eq!(
             (err.code(), err.attempts_remaining()),
             (SCARD_W_WRONG_CHV, Some(1))
@@ -732,9 +754,16 @@ mod pins {
             SCARD_W_CHV_BLOCKED
         );
         // A wrong PUK: the card's count.
-        let err = PinChange::from_ex(1, ROLE_PUK, b"87654321", ROLE_USER, b"13579135", 0)
-            .and_then(|c| ctx.change_authenticator(c))
-            .unwrap_err();
+        let err = PinChange::from_ex(
+            1,
+            ROLE_PUK,
+            CallerBytes::Read(b"87654321"),
+            ROLE_USER,
+            CallerBytes::Read(b"13579135"),
+            0,
+        )
+        .and_then(|c| ctx.change_authenticator(c))
+        .unwrap_err();
         assert_eq!(
             (err.code(), err.attempts_remaining()),
             (SCARD_W_WRONG_CHV, Some(2))
@@ -749,7 +778,14 @@ mod pins {
             0
         );
         // CardUnblockPin, the legacy form, with the PUK.
-        let unblock = PinChange::from_unblock(ROLE_USER, PUK, b"11223344", 0, 2).unwrap();
+        let unblock = PinChange::from_unblock(
+            ROLE_USER,
+            CallerBytes::Read(PUK),
+            CallerBytes::Read(b"11223344"),
+            0,
+            2,
+        )
+        .unwrap();
         assert_eq!(code(ctx.change_authenticator(unblock)), 0);
         assert_eq!(
             code(ctx.authenticate(&crate::auth::Authentication {

@@ -19,8 +19,12 @@ use crate::abi::strings::wide_units;
 use crate::agreement::{
     DeriveKeyInfo, DhAgreementInfo, MAX_KDF_PARAMETER, MAX_KDF_PARAMETERS, MAX_PEER_KEY, ParameterList,
 };
+use crate::containers::spec;
 use crate::decryption::{self, MAX_CIPHERTEXT, MAX_OAEP_LABEL, RsaDecryptInfo};
+use crate::enroll::KEY_IMPORT;
+use crate::error::Result;
 use crate::input::PaddingInfo;
+use crate::key_import;
 use crate::signing::{self, MAX_SIGNING_INPUT, SigningInfo};
 
 /// How many bytes of a `CARD_SIGNING_INFO` a caller of `version` passes: version 2 added
@@ -49,6 +53,24 @@ pub(crate) fn derive_key_extent(version: u32) -> usize {
     } else {
         offset_of!(CARD_DERIVE_KEY, pwszAlgId)
     }
+}
+
+/// The private-key blob of a `CardCreateContainer(Ex)` import. No length travels with `pbKeyData`: the
+/// blob's header says how long it is, so the header is read first and then no more than it gives. Read
+/// only for an import with a key spec the module supports (otherwise the decoder refuses the call
+/// before it needs the blob); `None` for NULL.
+///
+/// # Safety
+/// `ptr` is NULL or points to a whole blob of the size its header gives.
+pub(crate) unsafe fn key_blob<'a>(flags: u32, key_spec: u32, ptr: *const u8) -> Result<Option<&'a [u8]>> {
+    if ptr.is_null() || flags != KEY_IMPORT || spec::check(key_spec).is_err() {
+        return Ok(None);
+    }
+    // SAFETY: every blob starts with its header (the caller's contract).
+    let header = unsafe { std::slice::from_raw_parts(ptr, key_import::header_len(key_spec)) };
+    let len = key_import::blob_len(key_spec, header)?;
+    // SAFETY: the whole blob is readable (the caller's contract), and its header says how long it is.
+    Ok(Some(unsafe { std::slice::from_raw_parts(ptr, len) }))
 }
 
 /// `CARD_DH_AGREEMENT_INFO` has one version, all of it the caller's.

@@ -28,8 +28,8 @@ pub(crate) unsafe fn fill(cd: *mut CARD_DATA, version: u32) {
         pfnCardQueryCapabilities,
         Some(containers::card_query_capabilities)
     );
-    set!(pfnCardDeleteContainer, Some(unsupported::card_delete_container));
-    set!(pfnCardCreateContainer, Some(unsupported::card_create_container));
+    set!(pfnCardDeleteContainer, Some(containers::card_delete_container));
+    set!(pfnCardCreateContainer, Some(containers::card_create_container));
     set!(pfnCardGetContainerInfo, Some(containers::card_get_container_info));
     set!(pfnCardAuthenticatePin, Some(auth::card_authenticate_pin));
     set!(pfnCardGetChallenge, Some(admin::card_get_challenge));
@@ -37,20 +37,17 @@ pub(crate) unsafe fn fill(cd: *mut CARD_DATA, version: u32) {
         pfnCardAuthenticateChallenge,
         Some(admin::card_authenticate_challenge)
     );
-    set!(pfnCardUnblockPin, Some(unsupported::card_unblock_pin));
-    set!(
-        pfnCardChangeAuthenticator,
-        Some(unsupported::card_change_authenticator)
-    );
+    set!(pfnCardUnblockPin, Some(auth::card_unblock_pin));
+    set!(pfnCardChangeAuthenticator, Some(auth::card_change_authenticator));
     set!(pfnCardDeauthenticate, Some(auth::card_deauthenticate));
     set!(pfnCardCreateDirectory, Some(unsupported::card_create_directory));
     set!(pfnCardDeleteDirectory, Some(unsupported::card_delete_directory));
     set!(pvUnused3, std::ptr::null_mut());
     set!(pvUnused4, std::ptr::null_mut());
-    set!(pfnCardCreateFile, Some(unsupported::card_create_file));
+    set!(pfnCardCreateFile, Some(files::card_create_file));
     set!(pfnCardReadFile, Some(files::card_read_file));
-    set!(pfnCardWriteFile, Some(unsupported::card_write_file));
-    set!(pfnCardDeleteFile, Some(unsupported::card_delete_file));
+    set!(pfnCardWriteFile, Some(files::card_write_file));
+    set!(pfnCardDeleteFile, Some(files::card_delete_file));
     set!(pfnCardEnumFiles, Some(files::card_enum_files));
     set!(pfnCardGetFileInfo, Some(files::card_get_file_info));
     set!(pfnCardQueryFreeSpace, Some(files::card_query_free_space));
@@ -71,7 +68,7 @@ pub(crate) unsafe fn fill(cd: *mut CARD_DATA, version: u32) {
         set!(pfnCardAuthenticateEx, Some(auth::card_authenticate_ex));
         set!(
             pfnCardChangeAuthenticatorEx,
-            Some(unsupported::card_change_authenticator_ex)
+            Some(auth::card_change_authenticator_ex)
         );
         set!(pfnCardDeauthenticateEx, Some(auth::card_deauthenticate_ex));
         set!(
@@ -110,7 +107,7 @@ pub(crate) unsafe fn fill(cd: *mut CARD_DATA, version: u32) {
         );
         set!(
             pfnCardCreateContainerEx,
-            Some(unsupported::card_create_container_ex)
+            Some(containers::card_create_container_ex)
         );
     }
 }

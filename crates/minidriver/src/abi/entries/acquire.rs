@@ -12,6 +12,7 @@ use crate::acquire::{AcquireInfo, MAX_ATR_READ};
 use crate::context::CardContext;
 use crate::error::{MdError, Result};
 use crate::link::{CardLink, Injected};
+use crate::policy::WritePolicy;
 
 /// Where the context's card traffic goes.
 pub(crate) enum LinkSource {
@@ -30,16 +31,23 @@ pub(crate) enum LinkSource {
 pub unsafe extern "system" fn CardAcquireContext(card_data: *mut CARD_DATA, flags: u32) -> u32 {
     guard("CardAcquireContext", || {
         crate::log::init(|| crate::log::settings(crate::abi::registry_setting));
+        let policy = WritePolicy::from_settings(crate::abi::registry_setting);
         // SAFETY: forwarded contract of this function.
-        unsafe { acquire(card_data, flags, LinkSource::Pcsc) }
+        unsafe { acquire(card_data, flags, LinkSource::Pcsc, policy) }
     })
 }
 
-/// The checks and binding shared by the export and the built-in constructor.
+/// The checks and binding shared by the export and the built-in constructor; the context writes to the
+/// card as `policy` allows.
 ///
 /// # Safety
 /// As [`CardAcquireContext`].
-pub(crate) unsafe fn acquire(cd: *mut CARD_DATA, flags: u32, source: LinkSource) -> Result<()> {
+pub(crate) unsafe fn acquire(
+    cd: *mut CARD_DATA,
+    flags: u32,
+    source: LinkSource,
+    policy: WritePolicy,
+) -> Result<()> {
     if cd.is_null() {
         return Err(MdError::InvalidParameter("pCardData is NULL"));
     }
@@ -63,7 +71,8 @@ pub(crate) unsafe fn acquire(cd: *mut CARD_DATA, flags: u32, source: LinkSource)
         LinkSource::Pcsc => Box::new(unsafe { PcscLink::new(csp.hScard) }),
         LinkSource::Injected(t) => Box::new(Injected(t)),
     };
-    let context = CardContext::acquire(crate::link::traced(link), version)?;
+    let mut context = CardContext::acquire(crate::link::traced(link), version)?;
+    context.policy = policy;
     let handle = ContextCell::register(context);
     // SAFETY: `cd` is writable for the caller's version, which is at least `version`.
     unsafe { table::fill(cd, version) };

@@ -10,6 +10,7 @@ use crate::abi::names;
 use crate::abi::strings::wide;
 use crate::auth::{Authentication, MAX_SECRET_READ, deauthentication, legacy_deauthentication};
 use crate::error::Result;
+use crate::pin_admin::PinChange;
 
 /// Runs an authentication and reports the tries left through `pcAttemptsRemaining` (when the caller
 /// gave one) when the failure carries them.
@@ -92,5 +93,95 @@ pub(crate) unsafe extern "system" fn card_deauthenticate_ex(
         let entry = unsafe { Entry::enter(cd) }?;
         let roles = deauthentication(pin_set, flags)?;
         entry.with_context(|ctx| ctx.deauthenticate(roles))
+    })
+}
+
+/// Carries out a PIN change or unblock and reports the tries left through `pcAttemptsRemaining` (when the
+/// caller gave one) when the failure carries them.
+fn change(entry: &Entry, change: PinChange, attempts: Option<Out<u32>>) -> Result<()> {
+    let result = entry.with_context(|ctx| ctx.change_authenticator(change));
+    if let (Some(out), Err(e)) = (attempts, &result)
+        && let Some(n) = e.attempts_remaining()
+    {
+        out.set(n);
+    }
+    result
+}
+
+pub(crate) unsafe extern "system" fn card_unblock_pin(
+    cd: *const CARD_DATA,
+    user: PCWSTR,
+    auth: *const u8,
+    auth_len: u32,
+    new_pin: *const u8,
+    new_pin_len: u32,
+    retry_count: u32,
+    flags: u32,
+) -> u32 {
+    guard("CardUnblockPin", || {
+        // SAFETY: pointer contracts of the interface (for each pointer below too).
+        let entry = unsafe { Entry::enter(cd) }?;
+        // SAFETY: as above.
+        let role = names::legacy_user(&unsafe { wide(user) }?)?;
+        // SAFETY: as above; secrets too long to be right are not read.
+        let (auth, new_pin) = (unsafe { bytes(auth, auth_len, MAX_SECRET_READ) }, unsafe {
+            bytes(new_pin, new_pin_len, MAX_SECRET_READ)
+        });
+        change(
+            &entry,
+            PinChange::from_unblock(role, auth, new_pin, retry_count, flags)?,
+            None,
+        )
+    })
+}
+
+pub(crate) unsafe extern "system" fn card_change_authenticator(
+    cd: *const CARD_DATA,
+    user: PCWSTR,
+    current: *const u8,
+    current_len: u32,
+    new: *const u8,
+    new_len: u32,
+    retry_count: u32,
+    flags: u32,
+    attempts: *mut u32,
+) -> u32 {
+    guard("CardChangeAuthenticator", || {
+        // SAFETY: pointer contracts of the interface (for each pointer below too).
+        let entry = unsafe { Entry::enter(cd) }?;
+        // SAFETY: as above.
+        let role = names::legacy_user(&unsafe { wide(user) }?)?;
+        // SAFETY: as above; secrets too long to be right are not read.
+        let (current, new) = (unsafe { bytes(current, current_len, MAX_SECRET_READ) }, unsafe {
+            bytes(new, new_len, MAX_SECRET_READ)
+        });
+        let request = PinChange::from_legacy(role, current, new, retry_count, flags)?;
+        // SAFETY: as above.
+        change(&entry, request, unsafe { Out::optional(attempts) })
+    })
+}
+
+pub(crate) unsafe extern "system" fn card_change_authenticator_ex(
+    cd: *const CARD_DATA,
+    flags: u32,
+    authenticating: u32,
+    auth: *const u8,
+    auth_len: u32,
+    target: u32,
+    target_data: *const u8,
+    target_len: u32,
+    retry_count: u32,
+    attempts: *mut u32,
+) -> u32 {
+    guard("CardChangeAuthenticatorEx", || {
+        // SAFETY: pointer contracts of the interface (for each pointer below too).
+        let entry = unsafe { Entry::enter(cd) }?;
+        // SAFETY: as above; secrets too long to be right are not read.
+        let (auth, data) = (unsafe { bytes(auth, auth_len, MAX_SECRET_READ) }, unsafe {
+            bytes(target_data, target_len, MAX_SECRET_READ)
+        });
+        let request = PinChange::from_ex(flags, authenticating, auth, target, data, retry_count)?;
+        // SAFETY: as above.
+        change(&entry, request, unsafe { Out::optional(attempts) })
     })
 }

@@ -11,9 +11,11 @@ use crate::abi::boundary::guard;
 use crate::abi::caller::CallerStruct;
 use crate::abi::card_data::Entry;
 use crate::abi::csp_buf::CspBuf;
-use crate::abi::marshal::whole;
+use crate::abi::marshal::{key_blob, whole};
+use crate::enroll::ContainerRequest;
 use crate::error::Result;
 use crate::input::no_flags;
+use crate::pins::ROLE_USER;
 
 pub(crate) unsafe extern "system" fn card_query_capabilities(
     cd: *const CARD_DATA,
@@ -85,5 +87,69 @@ pub(crate) fn fill_container_info(
         pbSigPublicKey: sig,
         cbKeyExPublicKey: kx_len,
         pbKeyExPublicKey: kx,
+    })
+}
+
+pub(crate) unsafe extern "system" fn card_create_container(
+    cd: *const CARD_DATA,
+    index: u8,
+    flags: u32,
+    key_spec: u32,
+    key_bits: u32,
+    key_data: *const u8,
+) -> u32 {
+    guard("CardCreateContainer", || {
+        // SAFETY: pointer contracts of the interface.
+        unsafe { create_container(cd, index, flags, key_spec, key_bits, key_data, ROLE_USER) }
+    })
+}
+
+pub(crate) unsafe extern "system" fn card_create_container_ex(
+    cd: *const CARD_DATA,
+    index: u8,
+    flags: u32,
+    key_spec: u32,
+    key_bits: u32,
+    key_data: *const u8,
+    pin: u32,
+) -> u32 {
+    guard("CardCreateContainerEx", || {
+        // SAFETY: pointer contracts of the interface.
+        unsafe { create_container(cd, index, flags, key_spec, key_bits, key_data, pin) }
+    })
+}
+
+/// `CardCreateContainer(Ex)` with the container's PIN (ROLE_USER for the older call).
+///
+/// # Safety
+/// Pointer contracts of the interface: `cd` is NULL or the caller's CARD_DATA, `key_data` NULL or a
+/// whole private-key blob.
+unsafe fn create_container(
+    cd: *const CARD_DATA,
+    index: u8,
+    flags: u32,
+    key_spec: u32,
+    key_bits: u32,
+    key_data: *const u8,
+    pin: u32,
+) -> Result<()> {
+    // SAFETY: per the contract (for each pointer below too).
+    let entry = unsafe { Entry::enter(cd) }?;
+    // SAFETY: as above.
+    let blob = unsafe { key_blob(flags, key_spec, key_data) }?;
+    let request = ContainerRequest::new(index, flags, key_spec, key_bits, blob, pin)?;
+    entry.with_context(|ctx| ctx.create_container(request))
+}
+
+pub(crate) unsafe extern "system" fn card_delete_container(
+    cd: *const CARD_DATA,
+    index: u8,
+    reserved: u32,
+) -> u32 {
+    guard("CardDeleteContainer", || {
+        // SAFETY: pointer contracts of the interface.
+        let entry = unsafe { Entry::enter(cd) }?;
+        no_flags(reserved)?;
+        entry.with_context(|ctx| ctx.delete_container(index))
     })
 }

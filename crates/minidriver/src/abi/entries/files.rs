@@ -1,18 +1,19 @@
 //! File entry points (Smart Card Minidriver Specification 7.07 §4.3).
 
 use windows_sys::Win32::Security::Cryptography::{
-    CARD_DATA, CARD_FILE_INFO, CARD_FILE_INFO_CURRENT_VERSION, CARD_FREE_SPACE_INFO,
-    CARD_FREE_SPACE_INFO_CURRENT_VERSION,
+    CARD_DATA, CARD_FILE_ACCESS_CONDITION, CARD_FILE_INFO, CARD_FILE_INFO_CURRENT_VERSION,
+    CARD_FREE_SPACE_INFO, CARD_FREE_SPACE_INFO_CURRENT_VERSION,
 };
 use windows_sys::core::{PCSTR, PSTR};
 
 use super::check_struct_version;
 use crate::abi::boundary::guard;
-use crate::abi::caller::{BufferOut, CallerStruct};
+use crate::abi::caller::{BufferOut, CallerStruct, bytes};
 use crate::abi::card_data::Entry;
 use crate::abi::marshal::whole;
 use crate::abi::strings::{ansi, ansi_opt};
 use crate::fs::multistring;
+use crate::fs_write::{MAX_FILE_WRITE, file_data};
 use crate::input::no_flags;
 
 pub(crate) unsafe extern "system" fn card_read_file(
@@ -92,5 +93,58 @@ pub(crate) unsafe extern "system" fn card_query_free_space(
         no_flags(flags)?;
         check_struct_version(info.version(), CARD_FREE_SPACE_INFO_CURRENT_VERSION)?;
         info.write(entry.with_context(|ctx| ctx.free_space())?.into())
+    })
+}
+
+pub(crate) unsafe extern "system" fn card_create_file(
+    cd: *const CARD_DATA,
+    dir: PCSTR,
+    file: PCSTR,
+    initial_size: u32,
+    access: CARD_FILE_ACCESS_CONDITION,
+) -> u32 {
+    guard("CardCreateFile", || {
+        // SAFETY: pointer contracts of the interface (for each pointer below too).
+        let entry = unsafe { Entry::enter(cd) }?;
+        // SAFETY: as above.
+        let (dir, file) = (unsafe { ansi_opt(dir) }?, unsafe { ansi(file) }?);
+        let access = u32::try_from(access).unwrap_or(u32::MAX);
+        entry.with_context(|ctx| ctx.create_file(dir, file, initial_size, access))
+    })
+}
+
+pub(crate) unsafe extern "system" fn card_write_file(
+    cd: *const CARD_DATA,
+    dir: PCSTR,
+    file: PCSTR,
+    flags: u32,
+    data: *const u8,
+    len: u32,
+) -> u32 {
+    guard("CardWriteFile", || {
+        // SAFETY: pointer contracts of the interface (for each pointer below too).
+        let entry = unsafe { Entry::enter(cd) }?;
+        // SAFETY: as above.
+        let (dir, file) = (unsafe { ansi_opt(dir) }?, unsafe { ansi(file) }?);
+        no_flags(flags)?;
+        // SAFETY: as above; more than any file holds is not read.
+        let data = file_data(unsafe { bytes(data, len, MAX_FILE_WRITE) })?;
+        entry.with_context(|ctx| ctx.write_file(dir, file, data))
+    })
+}
+
+pub(crate) unsafe extern "system" fn card_delete_file(
+    cd: *const CARD_DATA,
+    dir: PCSTR,
+    file: PCSTR,
+    flags: u32,
+) -> u32 {
+    guard("CardDeleteFile", || {
+        // SAFETY: pointer contracts of the interface (for each pointer below too).
+        let entry = unsafe { Entry::enter(cd) }?;
+        // SAFETY: as above.
+        let (dir, file) = (unsafe { ansi_opt(dir) }?, unsafe { ansi(file) }?);
+        no_flags(flags)?;
+        entry.with_context(|ctx| ctx.delete_file(dir, file))
     })
 }

@@ -2,7 +2,7 @@
 //! every entry must) and answers `SCARD_E_UNSUPPORTED_FEATURE`; the README lists them.
 
 use windows_sys::Win32::Security::Cryptography::{
-    CARD_DATA, CARD_DIRECTORY_ACCESS_CONDITION, CARD_ENCRYPTED_DATA, CARD_FILE_ACCESS_CONDITION,
+    CARD_DATA, CARD_DIRECTORY_ACCESS_CONDITION, CARD_ENCRYPTED_DATA,
 };
 use windows_sys::core::{PCSTR, PCWSTR};
 
@@ -18,80 +18,8 @@ fn unsupported(entry_name: &'static str, cd: *const CARD_DATA, why: &'static str
     })
 }
 
-const READ_ONLY: &str = "this version of the module presents PIV cards read-only";
 const NO_SKI: &str = "secure key injection is not supported";
 
-pub(crate) unsafe extern "system" fn card_delete_container(cd: *const CARD_DATA, _i: u8, _r: u32) -> u32 {
-    unsupported("CardDeleteContainer", cd, READ_ONLY)
-}
-pub(crate) unsafe extern "system" fn card_create_container(
-    cd: *const CARD_DATA,
-    _i: u8,
-    _f: u32,
-    _s: u32,
-    _z: u32,
-    _k: *const u8,
-) -> u32 {
-    unsupported("CardCreateContainer", cd, READ_ONLY)
-}
-pub(crate) unsafe extern "system" fn card_create_container_ex(
-    cd: *const CARD_DATA,
-    _i: u8,
-    _f: u32,
-    _s: u32,
-    _z: u32,
-    _k: *const u8,
-    _p: u32,
-) -> u32 {
-    unsupported("CardCreateContainerEx", cd, READ_ONLY)
-}
-pub(crate) unsafe extern "system" fn card_unblock_pin(
-    cd: *const CARD_DATA,
-    _u: PCWSTR,
-    _a: *const u8,
-    _al: u32,
-    _n: *const u8,
-    _nl: u32,
-    _r: u32,
-    _f: u32,
-) -> u32 {
-    unsupported("CardUnblockPin", cd, "PIN unblock comes with card administration")
-}
-pub(crate) unsafe extern "system" fn card_change_authenticator(
-    cd: *const CARD_DATA,
-    _u: PCWSTR,
-    _c: *const u8,
-    _cl: u32,
-    _n: *const u8,
-    _nl: u32,
-    _r: u32,
-    _f: u32,
-    _a: *mut u32,
-) -> u32 {
-    unsupported(
-        "CardChangeAuthenticator",
-        cd,
-        "PIN change comes with card administration",
-    )
-}
-pub(crate) unsafe extern "system" fn card_change_authenticator_ex(
-    cd: *const CARD_DATA,
-    _f: u32,
-    _ap: u32,
-    _a: *const u8,
-    _al: u32,
-    _tp: u32,
-    _t: *const u8,
-    _tl: u32,
-    _r: u32,
-    _at: *mut u32,
-) -> u32 {
-    unsupported(
-        "CardChangeAuthenticatorEx",
-        cd,
-        "PIN change comes with card administration",
-    )
-}
 pub(crate) unsafe extern "system" fn card_create_directory(
     cd: *const CARD_DATA,
     _d: PCSTR,
@@ -109,33 +37,6 @@ pub(crate) unsafe extern "system" fn card_delete_directory(cd: *const CARD_DATA,
         cd,
         "the PIV file system has a fixed layout",
     )
-}
-pub(crate) unsafe extern "system" fn card_create_file(
-    cd: *const CARD_DATA,
-    _d: PCSTR,
-    _n: PCSTR,
-    _s: u32,
-    _a: CARD_FILE_ACCESS_CONDITION,
-) -> u32 {
-    unsupported("CardCreateFile", cd, READ_ONLY)
-}
-pub(crate) unsafe extern "system" fn card_write_file(
-    cd: *const CARD_DATA,
-    _d: PCSTR,
-    _n: PCSTR,
-    _f: u32,
-    _p: *const u8,
-    _l: u32,
-) -> u32 {
-    unsupported("CardWriteFile", cd, READ_ONLY)
-}
-pub(crate) unsafe extern "system" fn card_delete_file(
-    cd: *const CARD_DATA,
-    _d: PCSTR,
-    _n: PCSTR,
-    _f: u32,
-) -> u32 {
-    unsupported("CardDeleteFile", cd, READ_ONLY)
 }
 pub(crate) unsafe extern "system" fn md_import_session_key(
     cd: *const CARD_DATA,
