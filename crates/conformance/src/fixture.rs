@@ -13,7 +13,9 @@ use const_oid::db::rfc5912::{ID_EC_PUBLIC_KEY, RSA_ENCRYPTION, SECP_256_R_1, SEC
 use der::asn1::{Any, BitString, UtcTime};
 use der::{Decode, Encode};
 use spki::{AlgorithmIdentifierOwned, SubjectPublicKeyInfoOwned, SubjectPublicKeyInfoRef};
-use tessera_piv::objects::{CertificateObject, Chuid, KeyHistory, root_store, tags};
+use tessera_piv::objects::{
+    AdminData, CertificateObject, Chuid, KeyHistory, ProtectedData, root_store, tags,
+};
 use tessera_piv::{
     AlgorithmId, KeyRef, ManagementAlgorithm, ManagementKey, PaddedPin, PinPolicy, PinStatus, PublicKey,
     Session, TouchPolicy, Transport,
@@ -311,6 +313,13 @@ pub fn provision<T: Transport>(
         .put_data(tags::KEY_HISTORY, &history)
         .map_err(card("write the key history object"))?;
     let _ = session.put_data(tags::YUBICO_CONTAINER_MAP, &[]);
+    let _ = session.put_data(FRESHNESS_OBJECT, &[]);
+    // Keys a module enrolled in an earlier run, in the slots the plan leaves free.
+    for slot in KeyRef::user_key_slots().filter(|s| s.is_retired() && !plan.iter().any(|p| p.slot == *s)) {
+        let _ = session.delete_key(slot);
+        let _ = session.put_data(slot.certificate_object().unwrap_or(0), &[]);
+    }
+    protect_management_key(session, &mgm)?;
     let roots = if with_roots {
         let blob = ca.root_store();
         let chunks = root_store::split(&blob).map_err(|e| card("split the root store")(e.into()))?;
@@ -331,6 +340,40 @@ pub fn provision<T: Transport>(
         roots,
         provisioned: true,
     })
+}
+
+/// Tessera's freshness object (`cardcf` of the cards it writes to).
+pub const FRESHNESS_OBJECT: u32 = 0x5F_FF20;
+
+/// Stores `key` PIN-protected, the way ykman and Yubico's minidriver do (5FC109 `88 { 89 key }`, flag
+/// `02` in the admin data 5FFF00). The fixture keeps the default key there: a module that writes with
+/// the PIN-protected key writes with it after a PIN verification alone, every case that answers the
+/// administrator's challenge with the default key still can, and a module policy about unprotected
+/// default keys (replacing them, blocking a default PUK) finds nothing to act on.
+pub fn protect_management_key<T: Transport>(
+    session: &mut Session<T>,
+    key: &ManagementKey,
+) -> Result<(), FixtureError> {
+    let protected = ProtectedData::with_management_key(key)
+        .encode()
+        .map_err(|e| card("PIN-protected data")(e.into()))?;
+    session
+        .put_data(tags::PRINTED_INFORMATION, &protected)
+        .map_err(card("write the PIN-protected data 5FC109"))?;
+    let mut admin = AdminData::default();
+    admin.set_management_key_protected(true);
+    let admin = admin.encode().map_err(|e| card("admin data")(e.into()))?;
+    session
+        .put_data(tags::YUBICO_ADMIN_DATA, &admin)
+        .map_err(card("write the admin data 5FFF00"))
+}
+
+/// A certificate for `key` issued by the fixture's software CA, with `usage` (what a CA answers an
+/// enrollment with).
+pub fn issue_certificate(label: KeyRef, key: &PublicKey, usage: CertUsage) -> Result<Vec<u8>, String> {
+    SoftwareCa::new()
+        .issue(label, key, usage)
+        .map_err(|e| e.to_string())
 }
 
 /// Makes the PIN the default one with all tries left: unblocks with the default PUK when blocked, and

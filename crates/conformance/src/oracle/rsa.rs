@@ -217,6 +217,77 @@ pub fn reversed(b: &[u8]) -> Vec<u8> {
     b.iter().rev().copied().collect()
 }
 
+/// A software RSA key the harness hands to a module for import (what `CryptImportKey` or certutil
+/// `-importpfx` would pass): generated from a seed, so runs are reproducible.
+pub struct SoftwareRsa {
+    key: rsa::PrivateKey,
+}
+
+impl SoftwareRsa {
+    /// A `bits`-bit key with exponent 65537 from `seed`.
+    pub fn generate(bits: usize, seed: u64) -> Self {
+        // A key of a supported size always generates; a failure is a harness defect worth a panic.
+        #[allow(
+            clippy::unwrap_used,
+            reason = "the sizes asked for (1024–4096) always generate"
+        )]
+        let key = rsa::PrivateKey::new(&mut rng(seed), bits).unwrap();
+        Self { key }
+    }
+
+    /// The public key, as the card reports one.
+    pub fn public_key(&self) -> tessera_piv::PublicKey {
+        let n = strip(&self.key.n().to_be_bytes()).to_vec();
+        let algorithm =
+            tessera_piv::AlgorithmId::rsa((n.len() * 8) as u32).unwrap_or(tessera_piv::AlgorithmId::RSA2048);
+        tessera_piv::PublicKey::Rsa {
+            algorithm,
+            modulus: n,
+            exponent: strip(&self.key.e().to_be_bytes()).to_vec(),
+        }
+    }
+
+    /// The CryptoAPI `PRIVATEKEYBLOB` of the key (`CALG_RSA_KEYX`): BLOBHEADER, RSAPUBKEY 'RSA2', then
+    /// modulus, prime1, prime2, exponent1, exponent2, coefficient and privateExponent, little-endian.
+    pub fn private_key_blob(&self) -> Vec<u8> {
+        use rsa::traits::PrivateKeyParts;
+        let n = self.key.size();
+        let mut blob = vec![0x07, 0x02, 0, 0];
+        blob.extend_from_slice(&crate::blobs::CALG_RSA_KEYX.to_le_bytes());
+        blob.extend_from_slice(b"RSA2");
+        blob.extend_from_slice(&((n * 8) as u32).to_le_bytes());
+        blob.extend_from_slice(&65_537u32.to_le_bytes());
+        let field = |v: &BoxedUint, len: usize| {
+            let be = v.to_be_bytes();
+            let value = strip(&be);
+            let mut out = vec![0u8; len.saturating_sub(value.len())];
+            out.extend_from_slice(value);
+            out.reverse();
+            out
+        };
+        blob.extend(field(self.key.n(), n));
+        let primes = self.key.primes();
+        let crt = self.key.crt_coefficient().unwrap_or_else(BoxedUint::zero);
+        let zero = BoxedUint::zero();
+        for part in [
+            primes.first().map(|p| p.as_ref()).unwrap_or(&zero),
+            primes.get(1).map(|p| p.as_ref()).unwrap_or(&zero),
+            self.key.dp().unwrap_or(&zero),
+            self.key.dq().unwrap_or(&zero),
+            &crt,
+        ] {
+            blob.extend(field(part, n / 2));
+        }
+        blob.extend(field(self.key.d(), n));
+        blob
+    }
+}
+
+/// `v` without leading zero bytes.
+fn strip(v: &[u8]) -> &[u8] {
+    &v[v.iter().position(|&b| b != 0).unwrap_or(v.len())..]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -18,6 +18,7 @@ pub(crate) mod common;
 pub mod containers;
 pub mod decrypt;
 pub mod ecdh;
+pub mod enrollment;
 pub mod files;
 pub mod kdf;
 pub mod keys;
@@ -27,6 +28,7 @@ pub mod robustness;
 pub mod sequences;
 pub mod sign;
 pub mod unsupported;
+pub mod writes;
 
 /// The suite names, in run order.
 pub const SUITES: &[&str] = &[
@@ -43,6 +45,8 @@ pub const SUITES: &[&str] = &[
     "kdf",
     "challenge",
     "sequences",
+    "writes",
+    "enrollment",
 ];
 
 /// Every case of every suite.
@@ -61,5 +65,7 @@ pub fn all() -> Vec<CaseDef> {
     cases.extend(kdf::cases());
     cases.extend(challenge::cases());
     cases.extend(sequences::cases());
+    cases.extend(writes::cases());
+    cases.extend(enrollment::cases());
     cases
 }

@@ -8,7 +8,7 @@ use std::thread;
 
 use tessera_piv::PinStatus;
 
-use super::common::{open, opened};
+use super::common::{fault, open, opened, test_fault};
 use crate::codes::*;
 use crate::ffi::alloc;
 use crate::ffi::calls::flags::CARD_PADDING_PKCS1;
@@ -469,21 +469,6 @@ pub fn cases() -> Vec<CaseDef> {
     c
 }
 
-/// `P1` of the virtual card's test-fault instruction `00 EF P1 P2` (Tessera's `test_faults` module):
-/// every fault off, or GET METADATA of slot `P2` malformed.
-const FAULT_CLEAR: u8 = 0x00;
-const FAULT_MALFORMED_METADATA: u8 = 0x01;
-
-/// Sends the virtual card's test-fault instruction through the harness's own connection: `Ok(false)`
-/// when the card does not have it (a real card, or a virtual card started without `--test-faults`).
-fn test_fault(h: &Harness, p1: u8, p2: u8) -> Result<bool, String> {
-    let mut s = h.card().piv_session()?;
-    let r = s
-        .transmit(&tessera_piv::apdu::Command::new(0x00, 0xEF, p1, p2))
-        .map_err(|e| e.to_string())?;
-    Ok(r.sw.is_success())
-}
-
 /// GET METADATA of 9D answered with a malformed template (the card's test fault): a fresh context still
 /// lists the other slots and signs with 9A (9D, which has no certificate, has nothing left that tells
 /// its key and is left out).
@@ -492,7 +477,7 @@ fn malformed_metadata_hides_no_other_slot() -> CaseDef {
         let Some(key) = v.setup("find the key", find(h, NeededKey::RsaExchange(2048))) else {
             return;
         };
-        match test_fault(h, FAULT_MALFORMED_METADATA, 0x9D) {
+        match test_fault(h, fault::MALFORMED_METADATA, 0x9D) {
             Ok(true) => {}
             Ok(false) => {
                 return v.skip("the card cannot be made to answer malformed metadata (no test faults)");
@@ -530,7 +515,7 @@ fn malformed_metadata_hides_no_other_slot() -> CaseDef {
                 format!("9A does not sign: {}", signed.err().unwrap_or_default())
             });
         }
-        if let Err(e) = test_fault(h, FAULT_CLEAR, 0) {
+        if let Err(e) = test_fault(h, fault::CLEAR, 0) {
             v.fail(format!("clearing the test fault: {e}"));
         }
         v.note(
