@@ -14,7 +14,7 @@ use std::alloc::{Layout, alloc, dealloc};
 use std::ffi::c_void;
 use std::sync::atomic::{AtomicIsize, Ordering};
 
-use tessera_minidriver::acquire_context_with_transport;
+use tessera_minidriver::{WritePolicy, acquire_context_with_policy};
 use tessera_piv::{
     AlgorithmId, KeyRef, ManagementAlgorithm, ManagementKey, PinPolicy, PublicKey, Session, TouchPolicy,
     Transport,
@@ -105,7 +105,19 @@ impl Context {
     }
 
     /// Acquires a context at `version` over `transport` (a connection to `card`, possibly wrapped).
+    /// The tests choose the write policy: by default nothing is changed on the card on the module's own
+    /// initiative.
     pub fn acquire_with(card: &SharedCard, version: u32, transport: Box<dyn Transport + Send>) -> Self {
+        Self::acquire_with_policy(card, version, transport, WritePolicy::hands_off())
+    }
+
+    /// Acquires a context at `version` over `transport` with the write policy `policy`.
+    pub fn acquire_with_policy(
+        card: &SharedCard,
+        version: u32,
+        transport: Box<dyn Transport + Send>,
+        policy: WritePolicy,
+    ) -> Self {
         let mut atr = card.with_card(|c| c.atr().to_vec()).unwrap();
         let name: Vec<u16> = "Tessera test card".encode_utf16().chain([0]).collect();
         let mut cd = Box::new(CARD_DATA {
@@ -121,7 +133,7 @@ impl Context {
             ..Default::default()
         });
         // SAFETY: a fully initialised CARD_DATA.
-        let rc = unsafe { acquire_context_with_transport(&mut *cd, 0, transport) };
+        let rc = unsafe { acquire_context_with_policy(&mut *cd, 0, transport, policy) };
         assert_eq!(rc, 0, "CardAcquireContext");
         Self {
             cd,
