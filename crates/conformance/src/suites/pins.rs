@@ -1000,7 +1000,7 @@ fn pin_change_cases() -> Vec<CaseDef> {
                 v.code(name, call(&b.call()), &[SCARD_S_SUCCESS]);
                 v.check(retries(h) == Some(PIN_TRIES), || "the PIN lost tries".into());
             });
-            v.note("§4.2.5, §4.2.6, §4.2.10: the user PIN changes with itself and is unblocked with the PUK");
+            v.note("spec §4.2.9, §4.2.10, §4.2.11: the user PIN changes with itself and is unblocked with the PUK");
         }));
         out.push(null_card_data(SUITE, name, call));
     }

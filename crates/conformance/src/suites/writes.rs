@@ -1,5 +1,5 @@
 //! Every write entry point, positive and negative, with the codes of the Minidriver Specification 7.07
-//! (§4.3 files, §4.4 containers, §4.2 PIN changes) on a card the module writes to. Arguments that are
+//! (spec §4.3 files, §4.6 containers, §4.2 PIN changes) on a card the module writes to. Arguments that are
 //! invalid on their face cost no APDU: the harness counts the card's APDUs around each such call. The
 //! sequences that use these entry points as Windows does are in the `enrollment` suite; the same
 //! entry points on a read-only card are in `files` and `containers`.
@@ -71,59 +71,59 @@ fn refusals(cases: &[(&'static str, Call, u32, bool, bool, &'static str)]) -> Ve
 #[rustfmt::skip]
 fn argument_refusals() -> Vec<CaseDef> {
     refusals(&[
-        // CardCreateContainer(Ex): unsupported conditions first, then invalid ones (§4.4.1).
+        // CardCreateContainer(Ex): unsupported conditions first, then invalid ones (spec §4.6.1).
         ("create-container-flags-neither", |c| c.create_container(new(0, 0, AT_KEYEXCHANGE, 2048)).code,
-            SCARD_E_INVALID_PARAMETER, true, true, "§4.4.1: KEY_GEN or KEY_IMPORT"),
+            SCARD_E_INVALID_PARAMETER, true, true, "spec §4.6.1: KEY_GEN or KEY_IMPORT"),
         ("create-container-flags-both", |c| c.create_container(new(0, 3, AT_KEYEXCHANGE, 2048)).code,
-            SCARD_E_INVALID_PARAMETER, true, true, "§4.4.1: KEY_GEN or KEY_IMPORT, not both"),
+            SCARD_E_INVALID_PARAMETER, true, true, "spec §4.6.1: KEY_GEN or KEY_IMPORT, not both"),
         ("create-container-undefined-key-spec", |c| c.create_container(new(0, KEY_GEN, 9, 2048)).code,
-            SCARD_E_INVALID_PARAMETER, true, true, "§4.4.1: an undefined key spec is invalid"),
+            SCARD_E_INVALID_PARAMETER, true, true, "spec §4.6.1: an undefined key spec is invalid"),
         ("create-container-p521", |c| c.create_container(new(0, KEY_GEN, 5, 0)).code,
-            SCARD_E_UNSUPPORTED_FEATURE, true, true, "§4.4.1: defined but unsupported (P-521 is no PIV curve)"),
+            SCARD_E_UNSUPPORTED_FEATURE, true, true, "spec §4.6.1: defined but unsupported (P-521 is no PIV curve)"),
         ("create-container-rsa-size", |c| c.create_container(new(0, KEY_GEN, AT_KEYEXCHANGE, 2000)).code,
-            SCARD_E_INVALID_PARAMETER, true, true, "§4.4.1: a size no RSA key has"),
+            SCARD_E_INVALID_PARAMETER, true, true, "spec §4.6.1: a size no RSA key has"),
         ("create-container-ec-size", |c| c.create_container(new(0, KEY_GEN, 3, 384)).code,
-            SCARD_E_INVALID_PARAMETER, true, true, "§4.4.1: dwKeySize is 0 or the curve's for EC keys"),
+            SCARD_E_INVALID_PARAMETER, true, true, "spec §4.6.1: dwKeySize is 0 or the curve's for EC keys"),
         ("create-container-import-null-blob", |c| c.create_container(new(0, KEY_IMPORT, AT_KEYEXCHANGE, 2048)).code,
-            SCARD_E_INVALID_PARAMETER, true, true, "§4.4.1: an import needs pbKeyData"),
+            SCARD_E_INVALID_PARAMETER, true, true, "spec §4.6.1: an import needs pbKeyData"),
         ("create-container-import-not-a-blob", |c| {
             let junk = [0x55u8; 64];
             c.create_container(NewContainer { key: Some(&junk), ..new(0, KEY_IMPORT, AT_KEYEXCHANGE, 2048) }).code
-        }, SCARD_E_INVALID_PARAMETER, true, true, "§4.4.1: pbKeyData is a PRIVATEKEYBLOB"),
+        }, SCARD_E_INVALID_PARAMETER, true, true, "spec §4.6.1: pbKeyData is a PRIVATEKEYBLOB"),
         ("create-container-ex-admin-pin", |c| c.create_container_ex(new(0, KEY_GEN, AT_KEYEXCHANGE, 2048), 2).code,
-            SCARD_W_SECURITY_VIOLATION, true, true, "§4.4.2, OpenSC: no container is bound to ROLE_ADMIN"),
+            SCARD_W_SECURITY_VIOLATION, true, true, "spec §4.6.2, OpenSC: no container is bound to ROLE_ADMIN"),
         ("create-container-ex-unknown-pin", |c| c.create_container_ex(new(0, KEY_GEN, AT_KEYEXCHANGE, 2048), 6).code,
-            SCARD_E_INVALID_PARAMETER, true, true, "§4.4.2: a PIN the card does not have"),
+            SCARD_E_INVALID_PARAMETER, true, true, "spec §4.6.2: a PIN the card does not have"),
         ("create-container-index-beyond-the-map", |c| c.create_container(new(28, KEY_GEN, AT_KEYEXCHANGE, 2048)).code,
-            SCARD_E_NO_KEY_CONTAINER, true, true, "§4.4.1: the container map holds 28 containers (Yubico 5FFF10)"),
+            SCARD_E_NO_KEY_CONTAINER, true, true, "spec §4.6.1: the container map holds 28 containers (Yubico 5FFF10)"),
         ("create-container-unauthenticated", |c| c.create_container(new(20, KEY_GEN, AT_KEYEXCHANGE, 2048)).code,
-            SCARD_W_SECURITY_VIOLATION, false, false, "§4.4.1: only the user creates containers"),
+            SCARD_W_SECURITY_VIOLATION, false, false, "spec §4.6.1: only the user creates containers"),
         ("delete-container-reserved", |c| c.delete_container(0, 1).code,
-            SCARD_E_INVALID_PARAMETER, true, true, "§4.4.3: dwReserved is 0"),
+            SCARD_E_INVALID_PARAMETER, true, true, "spec §4.6.3: dwReserved is 0"),
         ("delete-container-empty-index", |c| c.delete_container(21, 0).code,
-            SCARD_S_SUCCESS, true, false, "§4.4.3: an index without a container is a success"),
+            SCARD_S_SUCCESS, true, false, "spec §4.6.3: an index without a container is a success"),
         ("delete-container-unauthenticated", |c| c.delete_container(0, 0).code,
-            SCARD_W_SECURITY_VIOLATION, false, false, "§4.4.3: deleting needs the user; container 0 stays"),
-        // CardCreateFile (§4.3.3).
+            SCARD_W_SECURITY_VIOLATION, false, false, "spec §4.6.3: deleting needs the user; container 0 stays"),
+        // CardCreateFile (spec §4.3.4).
         ("create-file-exists", |c| c.create_file(file(None, b"cardcf"), 0, EVERYONE_READ_USER_WRITE).code,
-            ERROR_FILE_EXISTS, true, false, "§4.3.3: the name exists"),
+            ERROR_FILE_EXISTS, true, false, "spec §4.3.4: the name exists"),
         ("create-file-access-condition", |c| c.create_file(file(MSCP, b"kxc00"), 0, 0).code,
-            SCARD_E_INVALID_PARAMETER, true, true, "§4.3.3: InvalidAc"),
+            SCARD_E_INVALID_PARAMETER, true, true, "spec §4.3.4: InvalidAc"),
         ("create-file-name-too-long", |c| c.create_file(file(MSCP, b"kxc000000"), 0, 1).code,
-            SCARD_E_INVALID_PARAMETER, true, true, "§4.3.3: names are at most 8 characters"),
+            SCARD_E_INVALID_PARAMETER, true, true, "spec §4.3.4: names are at most 8 characters"),
         ("create-file-null-name", |c| c.create_file(FileArgs { dir: MSCP, ..FileArgs::default() }, 0, 1).code,
-            SCARD_E_INVALID_PARAMETER, true, true, "§4.3.3: NULL name"),
+            SCARD_E_INVALID_PARAMETER, true, true, "spec §4.3.4: NULL name"),
         ("create-file-missing-directory", |c| c.create_file(file(Some(b"nodir"), b"file"), 0, 1).code,
-            SCARD_E_DIR_NOT_FOUND, true, true, "§4.3.3: the directory does not exist"),
+            SCARD_E_DIR_NOT_FOUND, true, true, "spec §4.3.4: the directory does not exist"),
         ("create-file-outside-the-layout", |c| c.create_file(file(MSCP, b"other"), 0, 1).code,
             SCARD_E_UNSUPPORTED_FEATURE, true, false, "the PIV layout holds no other files (as CardCreateDirectory)"),
         ("create-file-unauthenticated", |c| c.create_file(file(MSCP, b"msroots"), 0, 1).code,
-            SCARD_W_SECURITY_VIOLATION, false, false, "§4.3.3: no write permission without the user"),
-        // CardWriteFile (§4.3.5).
+            SCARD_W_SECURITY_VIOLATION, false, false, "spec §4.3.4: no write permission without the user"),
+        // CardWriteFile (spec §4.3.6).
         ("write-file-flags", |c| c.write_file(FileArgs { flags: 1, ..file(None, b"cardcf") }, Some(&[0; 6])).code,
-            SCARD_E_INVALID_PARAMETER, true, true, "§4.3.5: dwFlags is 0"),
+            SCARD_E_INVALID_PARAMETER, true, true, "spec §4.3.6: dwFlags is 0"),
         ("write-file-missing", |c| c.write_file(file(MSCP, b"kxc15"), Some(&some_certificate())).code,
-            SCARD_E_FILE_NOT_FOUND, true, false, "§4.3.5: the file must exist"),
+            SCARD_E_FILE_NOT_FOUND, true, false, "spec §4.3.6: the file must exist"),
         ("write-file-not-a-certificate", |c| c.write_file(file(MSCP, b"kxc00"), Some(b"x")).code,
             SCARD_E_INVALID_PARAMETER, true, true, "fCertificateCompression TRUE: a certificate file is DER"),
         ("write-file-cardcf-length", |c| c.write_file(file(None, b"cardcf"), Some(&[0; 5])).code,
@@ -131,43 +131,43 @@ fn argument_refusals() -> Vec<CaseDef> {
         ("write-file-cmapfile-length", |c| c.write_file(file(MSCP, b"cmapfile"), Some(&[0; 85])).code,
             SCARD_E_INVALID_PARAMETER, true, true, "cmapfile is a list of 86-byte CONTAINER_MAP_RECORDs"),
         ("write-file-cardid-as-user", |c| c.write_file(file(None, b"cardid"), Some(&[0; 16])).code,
-            SCARD_W_SECURITY_VIOLATION, true, false, "§5.1: cardid is EveryoneReadAdminWriteAc"),
+            SCARD_W_SECURITY_VIOLATION, true, false, "spec §5.4.1: cardid is EveryoneReadAdminWriteAc"),
         ("write-file-unauthenticated", |c| c.write_file(file(None, b"cardcf"), Some(&[0; 6])).code,
-            SCARD_W_SECURITY_VIOLATION, false, false, "§4.3.5: cardcf is EveryoneReadUserWriteAc"),
-        // CardDeleteFile (§4.3.6).
+            SCARD_W_SECURITY_VIOLATION, false, false, "spec §5.4.3: cardcf is EveryoneReadUserWriteAc"),
+        // CardDeleteFile (spec §4.3.7).
         ("delete-file-flags", |c| c.delete_file(FileArgs { flags: 1, ..file(MSCP, b"msroots") }).code,
-            SCARD_E_INVALID_PARAMETER, true, true, "§4.3.6: dwFlags is 0"),
+            SCARD_E_INVALID_PARAMETER, true, true, "spec §4.3.7: dwFlags is 0"),
         ("delete-file-missing", |c| c.delete_file(file(MSCP, b"kxc15")).code,
-            SCARD_E_FILE_NOT_FOUND, true, false, "§4.3.6: no such file"),
+            SCARD_E_FILE_NOT_FOUND, true, false, "spec §4.3.7: no such file"),
         ("delete-file-cmapfile-as-user", |c| c.delete_file(file(MSCP, b"cmapfile")).code,
             SCARD_W_SECURITY_VIOLATION, true, false, "the fixed files are not the user's to delete"),
         ("delete-file-unauthenticated", |c| c.delete_file(file(MSCP, b"msroots")).code,
-            SCARD_W_SECURITY_VIOLATION, false, false, "§4.3.6: deleting needs the user"),
-        // CardChangeAuthenticatorEx (§4.2.10) and CardUnblockPin (§4.2.5).
+            SCARD_W_SECURITY_VIOLATION, false, false, "spec §4.3.7: deleting needs the user"),
+        // CardChangeAuthenticatorEx (spec §4.2.9) and CardUnblockPin (spec §4.2.10).
         ("change-authenticator-ex-no-flag", |c| c.change_authenticator_ex(0, 1, Some(DEFAULT_PIN), 1, Some(b"24682468"), 0).code,
-            SCARD_E_INVALID_PARAMETER, false, true, "§4.2.10: UNBLOCK or CHANGEPIN"),
+            SCARD_E_INVALID_PARAMETER, false, true, "spec §4.2.9: UNBLOCK or CHANGEPIN"),
         ("change-authenticator-ex-both-flags", |c| c.change_authenticator_ex(3, 1, Some(DEFAULT_PIN), 1, Some(b"24682468"), 0).code,
-            SCARD_E_INVALID_PARAMETER, false, true, "§4.2.10: UNBLOCK or CHANGEPIN, not both"),
+            SCARD_E_INVALID_PARAMETER, false, true, "spec §4.2.9: UNBLOCK or CHANGEPIN, not both"),
         ("change-authenticator-ex-pin-id", |c| c.change_authenticator_ex(2, 8, Some(DEFAULT_PIN), 8, Some(b"24682468"), 0).code,
-            SCARD_E_INVALID_PARAMETER, false, true, "§4.2.10: PIN_IDs are 0–7"),
+            SCARD_E_INVALID_PARAMETER, false, true, "spec §4.2.9: PIN_IDs are 0–7"),
         ("change-authenticator-ex-unblock-same-pin", |c| c.change_authenticator_ex(1, 1, Some(DEFAULT_PIN), 1, Some(b"24682468"), 0).code,
-            SCARD_E_INVALID_PARAMETER, false, true, "§4.2.10: an unblock names two PINs"),
+            SCARD_E_INVALID_PARAMETER, false, true, "spec §4.2.9: an unblock names two PINs"),
         ("change-authenticator-ex-unblock-with-admin", |c| c.change_authenticator_ex(1, 2, Some(&[0; 8]), 1, Some(b"24682468"), 0).code,
             SCARD_E_UNSUPPORTED_FEATURE, false, true, "PIV cannot reset a PIN with the management key"),
         ("change-authenticator-ex-retry-count", |c| c.change_authenticator_ex(2, 1, Some(DEFAULT_PIN), 1, Some(b"24682468"), 5).code,
-            SCARD_E_INVALID_PARAMETER, false, true, "§4.2.10: a retry limit the module does not change"),
+            SCARD_E_INVALID_PARAMETER, false, true, "spec §4.2.9: a retry limit the module does not change"),
         ("change-authenticator-ex-short-new-pin", |c| c.change_authenticator_ex(2, 1, Some(DEFAULT_PIN), 1, Some(b"12345"), 0).code,
-            SCARD_E_INVALID_PARAMETER, false, true, "§4.2.10: a new PIN against the card's policy (6–8 characters)"),
+            SCARD_E_INVALID_PARAMETER, false, true, "spec §4.2.9: a new PIN against the card's policy (6–8 characters)"),
         ("change-authenticator-ex-other-pin", |c| c.change_authenticator_ex(2, 1, Some(DEFAULT_PIN), 4, Some(b"24682468"), 0).code,
             SCARD_E_INVALID_PARAMETER, false, true, "a PIN is changed with itself"),
         ("change-authenticator-admin-with-pin-flag", |c| c.change_authenticator(Some("admin"), Some(DEFAULT_PIN), Some(b"24682468"), 0, 2).code,
-            SCARD_E_INVALID_PARAMETER, false, true, "§4.2.6: the administrator changes a challenge/response key"),
+            SCARD_E_INVALID_PARAMETER, false, true, "spec §4.2.11: the administrator changes a challenge/response key"),
         ("unblock-pin-challenge-response", |c| c.unblock_pin(Some("user"), Some(&[0; 8]), Some(b"24682468"), 0, 1).code,
             SCARD_E_UNSUPPORTED_FEATURE, false, true, "PIV cannot reset a PIN with the management key"),
         ("unblock-pin-flags", |c| c.unblock_pin(Some("user"), Some(DEFAULT_PUK), Some(b"24682468"), 0, 4).code,
-            SCARD_E_INVALID_PARAMETER, false, true, "§4.2.5: CARD_AUTHENTICATE_PIN_PIN or _CHALLENGE_RESPONSE"),
+            SCARD_E_INVALID_PARAMETER, false, true, "spec §4.2.10: CARD_AUTHENTICATE_PIN_PIN or _CHALLENGE_RESPONSE"),
         ("unblock-pin-retry-count", |c| c.unblock_pin(Some("user"), Some(DEFAULT_PUK), Some(b"24682468"), 3, 2).code,
-            SCARD_E_INVALID_PARAMETER, false, true, "§4.2.5: a retry limit the module does not change"),
+            SCARD_E_INVALID_PARAMETER, false, true, "spec §4.2.10: a retry limit the module does not change"),
     ])
 }
 
@@ -187,7 +187,7 @@ fn some_certificate() -> Vec<u8> {
     .unwrap_or_default()
 }
 
-/// What a writable card reports about itself (§8.1): writable, enrollment supported, keys generated.
+/// What a writable card reports about itself (spec §4.5.4): writable, enrollment supported, keys generated.
 fn truthful_properties() -> CaseDef {
     case(SUITE, "properties-of-a-writable-card", |h, v| {
         let Some(b) = open(h, v) else { return };
@@ -243,7 +243,7 @@ fn read_only_properties() -> CaseDef {
                 .call()
                 .get_property(Some("Supports Windows x.509 Enrollment"), 4, 0, false, false);
             v.check(x509.value.is_some_and(|p| p.data == [0; 4]), || {
-                "§8.1: CP_SUPPORTS_WIN_X509_ENROLLMENT must be FALSE on a read-only card".into()
+                "spec §4.5.4: CP_SUPPORTS_WIN_X509_ENROLLMENT must be FALSE on a read-only card".into()
             });
             let caps = b.call().query_capabilities(StructArg::V1);
             v.check(caps.value.is_some_and(|(_, _, keygen)| keygen == 0), || {
@@ -256,7 +256,7 @@ fn read_only_properties() -> CaseDef {
                     .is_some_and(|[_, bytes, available, _]| bytes == 0 && available == 0),
                 || {
                     format!(
-                        "§4.3.8: a read-only card reports nothing available, not {:?}",
+                        "spec §4.3.9: a read-only card reports nothing available, not {:?}",
                         space.value
                     )
                 },
