@@ -80,8 +80,17 @@ pub fn key_spec_name(spec: u32) -> &'static str {
 impl Csp {
     /// `CardAcquireContext` (v7, every CSP callback) on a new connection to `card`.
     pub fn acquire(card: &Card) -> CliResult<Self> {
+        Self::acquire_from(card, Module::builtin())
+    }
+
+    /// [`Csp::acquire`] with the module's write policy given instead of read from the settings.
+    pub fn acquire_with_policy(card: &Card, policy: tessera_minidriver::WritePolicy) -> CliResult<Self> {
+        Self::acquire_from(card, Module::builtin_with_policy(policy))
+    }
+
+    fn acquire_from(card: &Card, module: Module) -> CliResult<Self> {
         let exclusive = alloc::exclusive();
-        let module = Arc::new(Module::builtin());
+        let module = Arc::new(module);
         let cache = DataCache::new();
         let spec = AcquireSpec {
             atr: Some(card.atr().to_vec()),

@@ -35,7 +35,9 @@ const SHA256_DIGEST_INFO: [u8; 19] = [
 
 /// A key on the card, as the builders see a signer.
 pub struct CardKey {
-    slot: KeyRef,
+    /// The PIV slot, when the key is used through tessera-piv; `None` when the card module holds the
+    /// key (its container, not a slot, names it).
+    slot: Option<KeyRef>,
     public_key: PublicKey,
     spki: SubjectPublicKeyInfoOwned,
 }
@@ -80,6 +82,15 @@ impl DynSignatureAlgorithmIdentifier for CardKey {
 impl CardKey {
     /// The key in `slot`, whose public half is `public_key`.
     pub fn new(slot: KeyRef, public_key: PublicKey) -> CliResult<Self> {
+        Self::with_slot(Some(slot), public_key)
+    }
+
+    /// A key the card module signs with (see [`self_signed_by`]); [`CardKey::sign`] refuses it.
+    pub fn in_module_container(public_key: PublicKey) -> CliResult<Self> {
+        Self::with_slot(None, public_key)
+    }
+
+    fn with_slot(slot: Option<KeyRef>, public_key: PublicKey) -> CliResult<Self> {
         let spki = tessera_conformance::fixture::spki_of(&public_key).map_err(CliError::Input)?;
         Ok(Self {
             slot,
@@ -118,8 +129,11 @@ impl CardKey {
             }
             PublicKey::Ecc { .. } => sha2::Sha256::digest(message).to_vec(),
         };
+        let slot = self
+            .slot
+            .ok_or_else(|| CliError::Input("the key is in a card module container, not a PIV slot".into()))?;
         let signature = session
-            .private_key_operation(self.slot, algorithm, &input)
+            .private_key_operation(slot, algorithm, &input)
             .secret(Secret::Pin)?;
         Ok(signature.to_vec())
     }
@@ -167,6 +181,18 @@ pub fn self_signed<T: Transport>(
     subject: &str,
     days: u32,
 ) -> CliResult<Vec<u8>> {
+    self_signed_by(key, subject, days, |tbs| key.sign(session, tbs))
+}
+
+/// A self-signed certificate (DER) for `key`, valid for `days` from now, whose signature `sign` makes
+/// over the to-be-signed bytes: X.509's signature value (PKCS#1 v1.5 SHA-256 for RSA, a DER ECDSA
+/// signature for EC keys), whoever computes it (the card through tessera-piv, or the card module).
+pub fn self_signed_by(
+    key: &CardKey,
+    subject: &str,
+    days: u32,
+    sign: impl FnOnce(&[u8]) -> CliResult<Vec<u8>>,
+) -> CliResult<Vec<u8>> {
     let mut serial = [0u8; 16];
     getrandom::fill(&mut serial).map_err(|e| CliError::Card(format!("random serial number: {e}")))?;
     serial[0] &= 0x7F;
@@ -178,7 +204,7 @@ pub fn self_signed<T: Transport>(
     let mut builder =
         CertificateBuilder::new(profile, serial, validity, key.spki().clone()).map_err(x509_error)?;
     let tbs = builder.finalize(key).map_err(x509_error)?;
-    let signature = key.sign(session, &tbs)?;
+    let signature = sign(&tbs)?;
     let certificate = builder
         .assemble(BitString::from_bytes(&signature).map_err(x509_error)?, key)
         .map_err(x509_error)?;

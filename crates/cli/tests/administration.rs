@@ -150,12 +150,30 @@ fn the_container_map_is_rebuilt_by_the_module_rules_and_read_back_by_it() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("demo.json");
     let p = s(&path);
+    // The demo enrolls through the module, which keeps the CSP's two records in 5FFF10 (the ECDH twin of
+    // the P-256 key has no record: the module shows it at 24 + the slot's index).
     tessera(&["demo", "--virtual", p], "").expect(0);
     let run = tessera(&["container-map", "show", "--virtual", p], "").expect(0);
-    assert!(run.stdout.contains("No container map"), "{}", run.stdout);
-    tessera(&["container-map", "show", "--json", "--virtual", p], "").expect(0);
+    let rows: Vec<&str> = run.stdout.lines().skip(1).collect();
+    assert_eq!(rows.len(), 2, "{}", run.stdout);
+    assert!(
+        rows[0].contains("9A") && rows[0].contains("AT_KEYEXCHANGE"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        rows[1].contains("9D") && rows[1].contains("AT_ECDSA_P256"),
+        "{}",
+        run.stdout
+    );
     let before = windows(&path);
-    let run = tessera(&["container-map", "repair", "--virtual", p], "").expect(0);
+    assert_eq!(before["containers"][2]["index"], 26, "{before}");
+    // The module made the management key PIN-protected: the repair needs the PIN.
+    let run = tessera(
+        &["container-map", "repair", "--pin-stdin", "--virtual", p],
+        "123456\n",
+    )
+    .expect(0);
     assert!(run.stdout.contains("Wrote 5FFF10"), "{}", run.stdout);
     let records: serde_json::Value = serde_json::from_str(
         &tessera(&["container-map", "show", "--json", "--virtual", p], "")
@@ -195,13 +213,25 @@ fn the_container_map_is_rebuilt_by_the_module_rules_and_read_back_by_it() {
     assert_eq!(names(&before), names(&after), "names are kept");
     assert_eq!(after["containers"][2]["index"], 2);
     assert_eq!(after["containers"][2]["key_spec"], "AT_ECDHE_P256");
-    let run = tessera(&["container-map", "repair", "--virtual", p], "").expect(0);
+    let run = tessera(
+        &["container-map", "repair", "--pin-stdin", "--virtual", p],
+        "123456\n",
+    )
+    .expect(0);
     assert!(run.stdout.contains("nothing to write"), "{}", run.stdout);
     // A record whose key is deleted is shown as such and dropped by the repair.
-    tessera(&["keys", "delete", "9d", "--virtual", p], "").expect(0);
+    tessera(
+        &["keys", "delete", "9d", "--pin-stdin", "--virtual", p],
+        "123456\n",
+    )
+    .expect(0);
     let run = tessera(&["container-map", "show", "--virtual", p], "").expect(0);
     assert!(run.stdout.contains("no key"), "{}", run.stdout);
-    tessera(&["container-map", "repair", "--virtual", p], "").expect(0);
+    tessera(
+        &["container-map", "repair", "--pin-stdin", "--virtual", p],
+        "123456\n",
+    )
+    .expect(0);
     let records: serde_json::Value = serde_json::from_str(
         &tessera(&["container-map", "show", "--json", "--virtual", p], "")
             .expect(0)

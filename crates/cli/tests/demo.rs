@@ -10,8 +10,9 @@ fn the_demo_passes_every_step_and_prints_the_summary() {
     let run = tessera(&["demo"], "").expect(0);
     let out = &run.stdout;
     for step in [
-        "enroll RSA-2048 (9A)",
         "acquire context",
+        "enroll RSA-2048 (key exchange)",
+        "enroll ECDSA P-256",
         "read cardid, cardcf, cmapfile",
         "container info",
         "log on (PIN)",
@@ -32,10 +33,15 @@ fn the_demo_passes_every_step_and_prints_the_summary() {
     }
     assert!(out.contains("verified with the certificate's RSA key"), "{out}");
     assert!(out.contains("SCARD_W_CHV_BLOCKED"), "{out}");
-    // The step lines say which path each step takes.
-    let through = |step: &str| out.lines().find(|l| l.contains(step)).unwrap().to_owned();
-    assert!(through("enroll P-256").contains("tessera-piv"));
-    assert!(through("decrypt RSA-OAEP").contains("module"));
+    // Enrollment and PIN administration go through the module's write entry points.
+    let line = |step: &str| out.lines().find(|l| l.contains(step)).unwrap().to_owned();
+    assert!(
+        line("enroll RSA-2048").contains("CardCreateContainerEx(KEY_GEN)"),
+        "{out}"
+    );
+    assert!(line("change PIN").contains("CardChangeAuthenticatorEx(CHANGEPIN) → SCARD_S_SUCCESS"));
+    assert!(line("unblock PIN").contains("CardUnblockPin(user, PUK) → SCARD_S_SUCCESS"));
+    assert!(line("container info").contains("ECDH P-256 twin"), "{out}");
     // The summary: one row per step, then the count and the APDU total, which is the sum of the rows.
     let summary = out.lines().find(|l| l.contains("steps passed")).unwrap();
     assert!(summary.starts_with("14 of 14 steps passed"), "{summary}");
@@ -64,17 +70,29 @@ fn a_kept_card_holds_the_enrolled_keys_for_the_other_commands() {
     let path = dir.path().join("demo.json");
     tessera(&["demo", "--virtual", s(&path)], "").expect(0);
     assert!(path.exists());
-    let info = info(&path);
-    assert_eq!(slot(&info, "9A").unwrap()["algorithm"], "RSA-2048");
-    assert_eq!(slot(&info, "9D").unwrap()["algorithm"], "ECC-P256");
+    let kept = info(&path);
+    assert_eq!(slot(&kept, "9A").unwrap()["algorithm"], "RSA-2048");
+    assert_eq!(slot(&kept, "9D").unwrap()["algorithm"], "ECC-P256");
     assert_eq!(
-        slot(&info, "9A").unwrap()["certificate"]["subject"],
+        slot(&kept, "9A").unwrap()["certificate"]["subject"],
         "CN=Tessera demo RSA,O=Tessera"
     );
     // The PIN is back at its value after the unblock, with every try.
-    assert_eq!(info["pin"]["remaining"], 3);
-    // A second run on the same card passes too (the slots are overwritten).
-    tessera(&["demo", "--virtual", s(&path)], "").expect(0);
+    assert_eq!(kept["pin"]["remaining"], 3);
+    // The module protected the factory-default management key before its first write (its default
+    // policy), and left the PUK usable (the demo's policy).
+    assert_eq!(kept["management_key"]["pin_protected"], true);
+    assert_eq!(kept["puk"]["remaining"], 3, "{kept}");
+    // A second run on the same card deletes the first run's containers and enrolls in the same slots.
+    let again = tessera(&["demo", "--virtual", s(&path)], "").expect(0);
+    assert!(
+        again.stdout.contains("2 containers of an earlier demo deleted"),
+        "{}",
+        again.stdout
+    );
+    let rerun = info(&path);
+    assert_eq!(slot(&rerun, "9A").unwrap()["algorithm"], "RSA-2048");
+    assert_eq!(slot(&rerun, "9D").unwrap()["algorithm"], "ECC-P256");
 }
 
 #[test]

@@ -101,13 +101,14 @@ fn the_windows_view_lists_containers_as_the_module_presents_them() {
             .find(|c| c["index"] == i)
             .unwrap_or_else(|| panic!("no container {i}: {v}"))
     };
-    // Without a container map: 9A → 0, 9D → 2, its ECDH twin → 24 + 2.
+    // The demo enrolled through the module at the CSP's indices (9A → 0, 9D → 1, kept in the container
+    // map); the ECDH use of the 9D key has no record and is shown at 24 + the slot's index.
     assert_eq!(spec(0)["key_spec"], "AT_KEYEXCHANGE");
     assert_eq!(spec(0)["default"], true);
     assert_eq!(spec(0)["key_bits"], 2048);
     assert_eq!(spec(0)["certificate_file"], "mscp/kxc00");
-    assert_eq!(spec(2)["key_spec"], "AT_ECDSA_P256");
-    assert_eq!(spec(2)["associated_ecdh"], 26);
+    assert_eq!(spec(1)["key_spec"], "AT_ECDSA_P256");
+    assert_eq!(spec(1)["certificate_file"], "mscp/ksc01");
     assert_eq!(spec(26)["key_spec"], "AT_ECDHE_P256");
     assert_eq!(containers.len(), 3);
     // The cmapfile is 27 records of 86 bytes (indices 0..=26).
@@ -119,7 +120,7 @@ fn the_windows_view_lists_containers_as_the_module_presents_them() {
         .map(|f| f.as_str().unwrap())
         .collect();
     assert!(
-        files.contains(&"cmapfile") && files.contains(&"kxc00") && files.contains(&"ksc02"),
+        files.contains(&"cmapfile") && files.contains(&"kxc00") && files.contains(&"ksc01"),
         "{files:?}"
     );
     let text = tessera(&["info", "--windows", "--virtual", s(&path)], "")

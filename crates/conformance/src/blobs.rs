@@ -32,6 +32,31 @@ impl CmapRecord {
     }
 }
 
+/// The 86-byte `CONTAINER_MAP_RECORD` a CSP writes: `name` as UTF-16LE (at most 39 units, NUL-padded),
+/// `bFlags`, `bReserved` 0, the two key sizes little-endian.
+pub fn cmap_record(name: &str, flags: u8, sig_bits: u16, kx_bits: u16) -> [u8; CMAP_RECORD_LEN] {
+    let mut r = [0u8; CMAP_RECORD_LEN];
+    for (i, unit) in name.encode_utf16().take(39).enumerate() {
+        r[2 * i..2 * i + 2].copy_from_slice(&unit.to_le_bytes());
+    }
+    r[80] = flags;
+    r[82..84].copy_from_slice(&sig_bits.to_le_bytes());
+    r[84..86].copy_from_slice(&kx_bits.to_le_bytes());
+    r
+}
+
+/// `cmapfile` with record `index` replaced (the file grown when shorter), as a CSP writes it back: it
+/// never compacts the file.
+pub fn with_cmap_record(cmapfile: &[u8], index: u8, record: &[u8; CMAP_RECORD_LEN]) -> Vec<u8> {
+    let mut out = cmapfile.to_vec();
+    let at = usize::from(index) * CMAP_RECORD_LEN;
+    if out.len() < at + CMAP_RECORD_LEN {
+        out.resize(at + CMAP_RECORD_LEN, 0);
+    }
+    out[at..at + CMAP_RECORD_LEN].copy_from_slice(record);
+    out
+}
+
 /// Splits a cmapfile; `Err` when its length is not a multiple of 86.
 pub fn parse_cmapfile(data: &[u8]) -> Result<Vec<CmapRecord>, String> {
     if !data.len().is_multiple_of(CMAP_RECORD_LEN) {
@@ -250,6 +275,33 @@ pub fn parse_wide_multistring(b: &[u8]) -> Result<Vec<String>, String> {
         .collect())
 }
 
+/// The public key in a `CONTAINER_INFO` key blob: a CAPI `PUBLICKEYBLOB` (RSA) or a
+/// `BCRYPT_ECCKEY_BLOB` (P-256, P-384).
+pub fn public_key_of(blob: &[u8]) -> Result<tessera_piv::PublicKey, String> {
+    use tessera_piv::{AlgorithmId, PublicKey};
+    if blob.first() == Some(&0x06) {
+        let rsa = parse_rsa_blob(blob)?;
+        let algorithm = AlgorithmId::rsa(rsa.bits).ok_or_else(|| format!("RSA-{}", rsa.bits))?;
+        let exponent = rsa.exponent.to_be_bytes();
+        let start = exponent.iter().position(|&b| b != 0).unwrap_or(3);
+        Ok(PublicKey::Rsa {
+            algorithm,
+            modulus: rsa.modulus_be,
+            exponent: exponent[start..].to_vec(),
+        })
+    } else {
+        let ecc = parse_ecc_blob(blob)?;
+        let algorithm = match ecc.xy.len() {
+            64 => AlgorithmId::ECCP256,
+            96 => AlgorithmId::ECCP384,
+            n => return Err(format!("an EC point of {n} bytes")),
+        };
+        let mut point = vec![0x04];
+        point.extend_from_slice(&ecc.xy);
+        Ok(PublicKey::Ecc { algorithm, point })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -274,6 +326,26 @@ mod tests {
             (r.alg, r.bits, r.exponent, r.modulus_be),
             (CALG_RSA_KEYX, 16, 65537, vec![1, 2])
         );
+    }
+
+    #[test]
+    fn a_record_written_as_a_csp_writes_it_parses_back() {
+        let record = cmap_record("{7E55}", CMAP_VALID, 0, 2048);
+        let file = with_cmap_record(&[], 2, &record);
+        let parsed = parse_cmapfile(&file).unwrap();
+        assert_eq!(parsed.len(), 3);
+        assert!(!parsed[0].valid() && !parsed[1].valid());
+        assert_eq!(
+            parsed[2],
+            CmapRecord {
+                index: 2,
+                name: Some("{7E55}".into()),
+                flags: CMAP_VALID,
+                sig_bits: 0,
+                kx_bits: 2048,
+            }
+        );
+        assert_eq!(with_cmap_record(&file, 0, &record)[..CMAP_RECORD_LEN], record);
     }
 
     #[test]

@@ -243,7 +243,7 @@ fn card(step: impl Into<String>) -> impl FnOnce(tessera_piv::PivError) -> Fixtur
 }
 
 /// Puts the card in the known state: default PIN (unblocked with the default PUK when needed), default
-/// 3DES management key, the planned keys and certificates, no container map (the module synthesises
+/// 3DES management key (taken back from the PIN-protected data when it was replaced), the planned keys and certificates, no container map (the module synthesises
 /// one), and optionally a root store.
 pub fn provision<T: Transport>(
     session: &mut Session<T>,
@@ -255,9 +255,9 @@ pub fn provision<T: Transport>(
         step: "default management key".into(),
         source: tessera_piv::PivError::CardAuthenticationFailed,
     })?;
-    session
-        .authenticate_management_key(&mgm)
-        .map_err(card("authenticate with the default 3DES management key"))?;
+    if session.authenticate_management_key(&mgm).is_err() {
+        take_back_protected_key(session, &mgm)?;
+    }
     restore_pin(session)?;
     let ca = SoftwareCa::new();
     let mut slots = Vec::new();
@@ -340,6 +340,43 @@ pub fn provision<T: Transport>(
         roots,
         provisioned: true,
     })
+}
+
+/// For a card whose default management key was replaced by a PIN-protected one (a module's write policy,
+/// `ykman piv access change-management-key --protect`): the key read from 5FC109 after the default PIN,
+/// tried as each algorithm it may be, then the default 3DES key set again.
+fn take_back_protected_key<T: Transport>(
+    session: &mut Session<T>,
+    default: &ManagementKey,
+) -> Result<(), FixtureError> {
+    let refused = || FixtureError::Card {
+        step: "authenticate with the default 3DES or the PIN-protected management key".into(),
+        source: tessera_piv::PivError::CardAuthenticationFailed,
+    };
+    restore_pin(session)?;
+    let pin = PaddedPin::new(DEFAULT_PIN).map_err(|_| refused())?;
+    session
+        .verify(KeyRef::PIN, &pin)
+        .map_err(card("verify the default PIN"))?;
+    let stored = session
+        .get_data(tags::PRINTED_INFORMATION)
+        .map_err(card("read the PIN-protected data 5FC109"))?
+        .ok_or_else(refused)?;
+    let protected =
+        ProtectedData::try_from(stored.as_slice()).map_err(|e| card("PIN-protected data")(e.into()))?;
+    let accepted = protected.candidate_algorithms().iter().any(|&algorithm| {
+        protected
+            .management_key(algorithm)
+            .ok()
+            .flatten()
+            .is_some_and(|key| session.authenticate_management_key(&key).is_ok())
+    });
+    if !accepted {
+        return Err(refused());
+    }
+    session
+        .set_management_key(default, false)
+        .map_err(card("set the default 3DES management key again"))
 }
 
 /// Tessera's freshness object (`cardcf` of the cards it writes to).

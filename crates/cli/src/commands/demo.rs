@@ -4,12 +4,13 @@
 //! cost, and the check that proves it, made with RustCrypto on the CSP's side (signatures verified with
 //! the certificate's key, plaintext compared, the TLS master secret recomputed from the peer's side).
 //!
-//! The steps are a list ([`steps`]): each says whether it goes through the module or through
-//! tessera-piv. Enrolment and PIN administration go through tessera-piv until the module's write side
-//! lands (`CardCreateContainer`, `CardWriteFile`, `CardChangeAuthenticator` and `CardUnblockPin` answer
-//! `SCARD_E_UNSUPPORTED_FEATURE` today); switching such a step means replacing its function.
+//! Every step, enrollment and PIN administration included, is the module's `CARD_DATA` table as the
+//! Base CSP calls it ([`enrollment`] has the CSP's write sequences); the card is reached only through
+//! the module.
 
-use der::{Decode, Encode};
+mod enrollment;
+
+use der::Encode;
 use sha2::Digest;
 use tessera_conformance::blobs;
 use tessera_conformance::codes::{self, SCARD_S_SUCCESS, SCARD_W_CHV_BLOCKED, SCARD_W_WRONG_CHV};
@@ -22,19 +23,19 @@ use tessera_conformance::oracle::ec::{Curve, PeerKey, verify_ecdsa};
 use tessera_conformance::oracle::hash::Hash;
 use tessera_conformance::oracle::kdf;
 use tessera_conformance::oracle::rsa::{RsaKey, reversed};
-use tessera_piv::objects::CertificateObject;
-use tessera_piv::{
-    AlgorithmId, KeyRef, ManagementAlgorithm, ManagementKey, PaddedPin, PinPolicy, PublicKey, TouchPolicy,
-};
+use tessera_minidriver::WritePolicy;
+use tessera_piv::{KeyRef, ManagementKey, PublicKey};
+use windows_sys::Win32::Security::Cryptography::{AT_ECDSA_P256, AT_KEYEXCHANGE};
 use zeroize::Zeroizing;
+
+use enrollment::Enrolled;
 
 use crate::admin;
 use crate::args::DemoArgs;
-use crate::card::{Card, CardSession};
+use crate::card::Card;
 use crate::csp::Csp;
 use crate::errors::{CliError, CliResult, PivContext, Secret};
 use crate::secrets::SecretInput;
-use crate::signer::{self, CardKey};
 use crate::style;
 
 /// The PIV factory defaults, which a new virtual card has.
@@ -45,38 +46,12 @@ const DEMO_PIN: &[u8] = b"24681357";
 /// `CARD_AUTHENTICATE_EX`'s PIN id of the user PIN (`ROLE_USER`).
 const ROLE_USER: u32 = 1;
 
-/// What a step goes through.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Via {
-    /// The card module's `CARD_DATA` function table.
-    Module,
-    /// tessera-piv directly (what the module cannot do yet).
-    Piv,
-}
-
-impl Via {
-    fn label(self) -> &'static str {
-        match self {
-            Self::Module => "module",
-            Self::Piv => "tessera-piv",
-        }
-    }
-}
-
 /// One step of the demo.
 pub struct Step {
     /// Short name.
     pub name: &'static str,
-    /// Through the module or tessera-piv.
-    pub via: Via,
     /// Does it and returns what proves it worked.
     pub run: fn(&mut Demo<'_>) -> Result<String, String>,
-}
-
-/// A key the demo provisioned.
-#[derive(Debug, Clone)]
-struct Enrolled {
-    public_key: PublicKey,
 }
 
 /// What the steps share.
@@ -94,78 +69,63 @@ pub struct Demo<'a> {
     rsa_pin_id: u32,
 }
 
-/// The steps, in order. Enrolment, PIN change and PUK unblock go through tessera-piv until the module
-/// can do them; the rest is the module's `CARD_DATA` table as the Base CSP calls it.
+/// The steps, in order: the module's `CARD_DATA` table as the Base CSP calls it.
 pub fn steps() -> Vec<Step> {
     vec![
         Step {
-            name: "enroll RSA-2048 (9A)",
-            via: Via::Piv,
-            run: enroll_rsa,
-        },
-        Step {
-            name: "enroll P-256 (9D)",
-            via: Via::Piv,
-            run: enroll_ec,
-        },
-        Step {
             name: "acquire context",
-            via: Via::Module,
             run: acquire,
         },
         Step {
+            name: "enroll RSA-2048 (key exchange)",
+            run: enroll_rsa,
+        },
+        Step {
+            name: "enroll ECDSA P-256",
+            run: enroll_ec,
+        },
+        Step {
             name: "read cardid, cardcf, cmapfile",
-            via: Via::Module,
             run: read_files,
         },
         Step {
             name: "container info",
-            via: Via::Module,
             run: container_info,
         },
         Step {
             name: "log on (PIN)",
-            via: Via::Module,
             run: log_on,
         },
         Step {
             name: "sign RSA (PKCS#1 SHA-256)",
-            via: Via::Module,
             run: sign_rsa,
         },
         Step {
             name: "sign ECDSA P-256",
-            via: Via::Module,
             run: sign_ecdsa,
         },
         Step {
             name: "decrypt RSA-OAEP",
-            via: Via::Module,
             run: decrypt_oaep,
         },
         Step {
             name: "ECDH + TLS 1.2 PRF",
-            via: Via::Module,
             run: ecdh_tls,
         },
         Step {
             name: "change PIN",
-            via: Via::Piv,
             run: change_pin,
         },
         Step {
             name: "block PIN (wrong PINs)",
-            via: Via::Module,
             run: block_pin,
         },
         Step {
             name: "unblock PIN with PUK",
-            via: Via::Piv,
             run: unblock_pin,
         },
         Step {
             name: "delete context",
-            via: Via::Module,
             run: delete_context,
         },
     ]
@@ -189,8 +149,11 @@ pub fn run(args: &DemoArgs) -> CliResult<()> {
         admin::confirm(
             &card,
             args.yes,
-            "The demo generates new keys in slots 9A and 9D (the keys there now are lost), changes the PIN, \
-             blocks it with wrong PINs and unblocks it with the PUK, back to the PIN you give. Go on",
+            "The demo enrolls an RSA-2048 and a P-256 key through the card module, in the slots it chooses \
+             (9A, then 9D, then retired slots; keys of an earlier demo are replaced, other keys are kept), \
+             changes the PIN, blocks it with wrong PINs and unblocks it with the PUK, back to the PIN you \
+             give. A factory-default management key is replaced by a random PIN-protected one first, as \
+             Yubico's minidriver does (TESSERA_MD_PROTECT_MANAGEMENT_KEY=0 keeps it). Go on",
         )?;
         let pin = secrets.pin("PIN of the card: ")?;
         let puk = secrets.existing("PUK of the card (unblocks the PIN at the end): ", "PUK")?;
@@ -256,10 +219,9 @@ pub fn run(args: &DemoArgs) -> CliResult<()> {
             }
         };
         println!(
-            "{:>2}. {:<30} {:<11} {:>4} APDUs  {}  {}",
+            "{:>2}. {:<30} {:>4} APDUs  {}  {}",
             n + 1,
             step.name,
-            step.via.label(),
             apdus,
             style::verdict(ok),
             text
@@ -267,17 +229,13 @@ pub fn run(args: &DemoArgs) -> CliResult<()> {
         rows.push(vec![
             (n + 1).to_string(),
             step.name.to_owned(),
-            step.via.label().to_owned(),
             apdus.to_string(),
             style::verdict(ok),
         ]);
     }
     drop(demo);
     println!();
-    print!(
-        "{}",
-        style::table(&["#", "step", "through", "APDUs", "result"], &rows)
-    );
+    print!("{}", style::table(&["#", "step", "APDUs", "result"], &rows));
     let total = rows.len();
     println!(
         "{} of {total} steps passed; {} APDUs in all",
@@ -299,70 +257,17 @@ pub fn run(args: &DemoArgs) -> CliResult<()> {
     }
 }
 
-fn pin(bytes: &[u8]) -> Result<PaddedPin, String> {
-    PaddedPin::new(bytes).map_err(|e| e.to_string())
-}
-
-fn session(demo: &Demo<'_>) -> Result<CardSession, String> {
-    demo.card.session().map_err(|e| e.to_string())
-}
-
-/// Management-key authentication as an administrator's tool does it: the key given, else the
-/// PIN-protected key, else the factory default of the card's key type.
-fn authenticate(demo: &Demo<'_>, s: &mut CardSession) -> Result<(), String> {
-    let algorithm = admin::management_algorithm(s);
-    let key = match &demo.management_key {
-        Some(k) => k.clone(),
-        None if admin::admin_data(s).is_some_and(|a| a.management_key_protected()) => {
-            admin::pin_protected_key(s, &pin(&demo.pin)?, algorithm).map_err(|e| e.to_string())?
-        }
-        None => ManagementKey::default_for(algorithm)
-            .or_else(|| ManagementKey::default_for(ManagementAlgorithm::Tdes))
-            .ok_or("no factory-default management key")?,
-    };
-    s.authenticate_management_key(&key)
-        .map_err(|e| format!("management key refused ({e}): give it with --management-key"))
-}
-
-/// GENERATE + self-signed certificate (signed by the card) + PUT DATA, as `yubico-piv-tool -a generate
-/// -a verify-pin -a selfsign-certificate -a import-certificate` does. The certificate's own signature is
-/// checked with its public key: the card's key made it.
-fn enroll(
-    demo: &mut Demo<'_>,
-    slot: KeyRef,
-    algorithm: AlgorithmId,
-    subject: &str,
-) -> Result<Enrolled, String> {
-    let mut s = session(demo)?;
-    authenticate(demo, &mut s)?;
-    let spinner = style::spinner(&format!(
-        "generating a {} key in slot {slot}",
-        algorithm.name().unwrap_or("?")
-    ));
-    let generated = s.generate_key_pair(slot, algorithm, PinPolicy::Once, TouchPolicy::Never);
-    spinner.finish_and_clear();
-    let public_key = generated.map_err(|e| format!("GENERATE ASYMMETRIC KEY PAIR: {e}"))?;
-    s.verify(KeyRef::PIN, &pin(&demo.pin)?)
-        .map_err(|e| format!("VERIFY (to sign the certificate): {e}"))?;
-    let key = CardKey::new(slot, public_key.clone()).map_err(|e| e.to_string())?;
-    let der = signer::self_signed(&mut s, &key, subject, 365).map_err(|e| e.to_string())?;
-    let tag = slot
-        .certificate_object()
-        .ok_or("no certificate object for the slot")?;
-    let object = CertificateObject::new(der.clone())
-        .encode()
-        .map_err(|e| e.to_string())?;
-    s.put_data(tag, &object)
-        .map_err(|e| format!("PUT DATA {tag:06X}: {e}"))?;
-    // Leave the card logged out, as the Base CSP will find it.
-    let _ = s.logout(KeyRef::PIN);
-    verify_self_signed(&der, &public_key)?;
-    Ok(Enrolled { public_key })
+/// The write policy of the demo's contexts: the administrator's settings, except that a factory-default
+/// PUK is never blocked (the demo unblocks the PIN with it at the end).
+fn write_policy() -> WritePolicy {
+    WritePolicy {
+        block_default_puk: false,
+        ..WritePolicy::from_settings(|_| None)
+    }
 }
 
 /// Checks a self-signed certificate's signature with the key in it (RustCrypto).
-fn verify_self_signed(der: &[u8], public_key: &PublicKey) -> Result<(), String> {
-    let cert = x509_cert::Certificate::from_der(der).map_err(|e| e.to_string())?;
+fn verify_self_signed(cert: &x509_cert::Certificate, public_key: &PublicKey) -> Result<(), String> {
     let tbs = cert.tbs_certificate().to_der().map_err(|e| e.to_string())?;
     let signature = cert.signature().raw_bytes();
     match public_key {
@@ -380,33 +285,52 @@ fn verify_self_signed(der: &[u8], public_key: &PublicKey) -> Result<(), String> 
     }
 }
 
+/// Enrolls through the module (see [`enrollment`]), then reads the certificate back through it and
+/// checks that the new key signed it.
+fn enroll(demo: &mut Demo<'_>, key_spec: u32, bits: u32, subject: &str) -> Result<Enrolled, String> {
+    let csp = csp(demo)?;
+    if let Some(key) = &demo.management_key {
+        enrollment::authenticate_admin(csp, key)?;
+    }
+    let spinner = style::spinner(&format!("generating a {bits}-bit key on the card"));
+    let enrolled = enrollment::enroll(csp, &demo.pin, key_spec, bits, subject);
+    spinner.finish_and_clear();
+    let enrolled = enrolled?;
+    let certificate = enrollment::certificate(csp, &enrolled.file)?;
+    verify_self_signed(&certificate, &enrolled.public_key)
+        .map_err(|e| format!("mscp/{}: {e}", enrolled.file))?;
+    Ok(enrolled)
+}
+
 fn enroll_rsa(demo: &mut Demo<'_>) -> Result<String, String> {
-    let e = enroll(
-        demo,
-        KeyRef::AUTHENTICATION,
-        AlgorithmId::RSA2048,
-        "CN=Tessera demo RSA,O=Tessera",
-    )?;
+    let removed = enrollment::remove_earlier(csp(demo)?, &demo.pin)?;
+    let e = enroll(demo, AT_KEYEXCHANGE, 2048, "CN=Tessera demo RSA,O=Tessera")?;
+    let proof = format!(
+        "{}CardCreateContainerEx(KEY_GEN) → container {}, cmapfile and cardcf written, CardSignData signed \
+         its certificate, mscp/{} written and read back; its signature verifies with the new key",
+        earlier(removed),
+        e.index,
+        e.file
+    );
     demo.rsa = Some(e);
-    Ok(
-        "key generated on the card, self-signed certificate (signed by the card) verifies with its key; \
-        written as yubico-piv-tool does until the module enrolls (CardCreateContainer)"
-            .into(),
-    )
+    Ok(proof)
+}
+
+fn earlier(removed: usize) -> String {
+    match removed {
+        0 => String::new(),
+        n => format!("{n} containers of an earlier demo deleted (CardDeleteContainer, CardDeleteFile); "),
+    }
 }
 
 fn enroll_ec(demo: &mut Demo<'_>) -> Result<String, String> {
-    let e = enroll(
-        demo,
-        KeyRef::KEY_MANAGEMENT,
-        AlgorithmId::ECCP256,
-        "CN=Tessera demo P-256,O=Tessera",
-    )?;
+    let e = enroll(demo, AT_ECDSA_P256, 256, "CN=Tessera demo P-256,O=Tessera")?;
+    let proof = format!(
+        "container {}, mscp/{}: the self-signed certificate verifies with the new key (ECDSA and ECDH use)",
+        e.index, e.file
+    );
     demo.ec = Some(e);
-    Ok(
-        "key generated on the card, self-signed certificate verifies with its key (ECDSA and ECDH use)"
-            .into(),
-    )
+    Ok(proof)
 }
 
 fn csp<'d>(demo: &'d Demo<'_>) -> Result<&'d Csp, String> {
@@ -416,7 +340,7 @@ fn csp<'d>(demo: &'d Demo<'_>) -> Result<&'d Csp, String> {
 }
 
 fn acquire(demo: &mut Demo<'_>) -> Result<String, String> {
-    let csp = Csp::acquire(demo.card).map_err(|e| e.to_string())?;
+    let csp = Csp::acquire_with_policy(demo.card, write_policy()).map_err(|e| e.to_string())?;
     let version = csp.ctx.version();
     let read_only = csp
         .property("Read Only Mode")
@@ -666,10 +590,8 @@ fn ecdh_tls(demo: &mut Demo<'_>) -> Result<String, String> {
 }
 
 fn change_pin(demo: &mut Demo<'_>) -> Result<String, String> {
-    let mut s = session(demo)?;
-    s.change_reference_data(KeyRef::PIN, &pin(&demo.pin)?, &pin(DEMO_PIN)?)
-        .map_err(|e| format!("CHANGE REFERENCE DATA: {e}"))?;
     let csp = csp(demo)?;
+    enrollment::change_pin(csp, &demo.pin, DEMO_PIN)?;
     let _ = csp.ctx.call().deauthenticate_ex(0xFE, 0);
     let (code, _) = authenticate_pin(csp, ROLE_USER, DEMO_PIN);
     if code != SCARD_S_SUCCESS {
@@ -678,11 +600,7 @@ fn change_pin(demo: &mut Demo<'_>) -> Result<String, String> {
             codes::name(code)
         ));
     }
-    Ok(
-        "CHANGE REFERENCE DATA (the module's CardChangeAuthenticator waits for its write side); the new \
-        PIN logs on through CardAuthenticateEx"
-            .into(),
-    )
+    Ok("CardChangeAuthenticatorEx(CHANGEPIN) → SCARD_S_SUCCESS; the new PIN logs on through CardAuthenticateEx".into())
 }
 
 fn block_pin(demo: &mut Demo<'_>) -> Result<String, String> {
@@ -711,10 +629,8 @@ fn block_pin(demo: &mut Demo<'_>) -> Result<String, String> {
 }
 
 fn unblock_pin(demo: &mut Demo<'_>) -> Result<String, String> {
-    let mut s = session(demo)?;
-    s.reset_retry_counter(&pin(&demo.puk)?, &pin(&demo.pin)?)
-        .map_err(|e| format!("RESET RETRY COUNTER: {e}"))?;
     let csp = csp(demo)?;
+    enrollment::unblock_pin(csp, &demo.puk, &demo.pin)?;
     let (code, _) = authenticate_pin(csp, ROLE_USER, &demo.pin);
     if code != SCARD_S_SUCCESS {
         return Err(format!(
@@ -724,8 +640,8 @@ fn unblock_pin(demo: &mut Demo<'_>) -> Result<String, String> {
     }
     let _ = csp.ctx.call().deauthenticate_ex(0xFE, 0);
     Ok(
-        "RESET RETRY COUNTER with the PUK (the module's CardUnblockPin waits for its write side); the \
-        original PIN logs on again through CardAuthenticateEx"
+        "CardUnblockPin(user, PUK) → SCARD_S_SUCCESS; the original PIN logs on again through \
+        CardAuthenticateEx"
             .into(),
     )
 }

@@ -17,8 +17,9 @@ enum Kind {
         _library: libloading::Library,
         acquire: AcquireFn,
     },
+    /// Linked in; `None` reads the write policy from the settings, as `CardAcquireContext` does.
     #[cfg(feature = "builtin")]
-    Builtin,
+    Builtin(Option<tessera_minidriver::WritePolicy>),
 }
 
 /// A card module.
@@ -57,7 +58,16 @@ impl Module {
     #[cfg(feature = "builtin")]
     pub fn builtin() -> Self {
         Self {
-            kind: Kind::Builtin,
+            kind: Kind::Builtin(None),
+            description: "tessera-minidriver (built in)".into(),
+        }
+    }
+
+    /// Tessera's module, linked in, its contexts acquired with `policy` instead of the settings.
+    #[cfg(feature = "builtin")]
+    pub fn builtin_with_policy(policy: tessera_minidriver::WritePolicy) -> Self {
+        Self {
+            kind: Kind::Builtin(Some(policy)),
             description: "tessera-minidriver (built in)".into(),
         }
     }
@@ -79,7 +89,7 @@ impl Module {
             Kind::Library { acquire, .. } => unsafe { acquire(std::ptr::null_mut(), flags) },
             #[cfg(feature = "builtin")]
             // SAFETY: as above.
-            Kind::Builtin => unsafe {
+            Kind::Builtin(_) => unsafe {
                 tessera_minidriver::acquire_context_with_transport(
                     std::ptr::null_mut(),
                     flags,
@@ -105,10 +115,23 @@ impl Module {
                 unsafe { acquire(cd.as_ptr(), flags) }
             }
             #[cfg(feature = "builtin")]
-            Kind::Builtin => {
+            Kind::Builtin(policy) => {
                 let transport = transport.unwrap_or_else(|| Box::new(NoCard));
-                // SAFETY: as above.
-                unsafe { tessera_minidriver::acquire_context_with_transport(cd.as_ptr(), flags, transport) }
+                match policy {
+                    // SAFETY: as above.
+                    None => unsafe {
+                        tessera_minidriver::acquire_context_with_transport(cd.as_ptr(), flags, transport)
+                    },
+                    // SAFETY: as above.
+                    Some(policy) => unsafe {
+                        tessera_minidriver::acquire_context_with_policy(
+                            cd.as_ptr(),
+                            flags,
+                            transport,
+                            *policy,
+                        )
+                    },
+                }
             }
         }
     }
