@@ -14,7 +14,7 @@
 //! Each sequence removes what it created and puts the PIN and the management key back.
 
 use tessera_piv::objects::{ProtectedData, tags};
-use tessera_piv::{AlgorithmId, KeyRef, ManagementAlgorithm, ManagementKey, PaddedPin, PublicKey};
+use tessera_piv::{KeyRef, ManagementAlgorithm, ManagementKey, PaddedPin, PublicKey};
 
 use super::common::open;
 use crate::blobs::{self, CMAP_RECORD_LEN, CMAP_VALID};
@@ -76,29 +76,6 @@ impl Enrolled {
     }
 }
 
-/// The 86-byte `CONTAINER_MAP_RECORD` the CSP writes.
-pub(crate) fn cmap_record(name: &str, flags: u8, sig_bits: u16, kx_bits: u16) -> [u8; CMAP_RECORD_LEN] {
-    let mut r = [0u8; CMAP_RECORD_LEN];
-    for (i, unit) in name.encode_utf16().take(39).enumerate() {
-        r[2 * i..2 * i + 2].copy_from_slice(&unit.to_le_bytes());
-    }
-    r[80] = flags;
-    r[82..84].copy_from_slice(&sig_bits.to_le_bytes());
-    r[84..86].copy_from_slice(&kx_bits.to_le_bytes());
-    r
-}
-
-/// `cmapfile` with record `index` replaced, as the CSP writes it back (it never compacts the file).
-fn with_record(cmapfile: &[u8], index: u8, record: &[u8; CMAP_RECORD_LEN]) -> Vec<u8> {
-    let mut out = cmapfile.to_vec();
-    let at = usize::from(index) * CMAP_RECORD_LEN;
-    if out.len() < at + CMAP_RECORD_LEN {
-        out.resize(at + CMAP_RECORD_LEN, 0);
-    }
-    out[at..at + CMAP_RECORD_LEN].copy_from_slice(record);
-    out
-}
-
 /// A container name of the CSP's form (a braced GUID), distinct per `n`.
 fn guid(n: u8) -> String {
     format!("{{7E55E2A0-C0DE-4E27-9A11-0000000000{n:02X}}}")
@@ -147,31 +124,6 @@ pub(crate) fn login(v: &mut Verdict, b: &ConnectedContext) -> bool {
     v.reply("CardAuthenticateEx(ROLE_USER)", &r, &[SCARD_S_SUCCESS])
 }
 
-/// The public key of a `CONTAINER_INFO` blob.
-fn blob_key(blob: &[u8]) -> Result<PublicKey, String> {
-    if blob.first() == Some(&0x06) {
-        let rsa = blobs::parse_rsa_blob(blob)?;
-        let algorithm = AlgorithmId::rsa(rsa.bits).ok_or("RSA size")?;
-        let exponent = rsa.exponent.to_be_bytes();
-        let start = exponent.iter().position(|&b| b != 0).unwrap_or(3);
-        Ok(PublicKey::Rsa {
-            algorithm,
-            modulus: rsa.modulus_be,
-            exponent: exponent[start..].to_vec(),
-        })
-    } else {
-        let ecc = blobs::parse_ecc_blob(blob)?;
-        let algorithm = if ecc.xy.len() == 96 {
-            AlgorithmId::ECCP384
-        } else {
-            AlgorithmId::ECCP256
-        };
-        let mut point = vec![0x04];
-        point.extend_from_slice(&ecc.xy);
-        Ok(PublicKey::Ecc { algorithm, point })
-    }
-}
-
 /// Enrolls a key as certreq or the certificate console does (see the module documentation), at the
 /// first free index of the CSP's `cmapfile`.
 pub(crate) fn enroll(
@@ -217,20 +169,20 @@ pub(crate) fn enroll(
         "the new container's key",
         blob.as_deref()
             .ok_or_else(|| "no key blob".to_string())
-            .and_then(blob_key),
+            .and_then(blobs::public_key_of),
     )?;
     let size = key.algorithm().key_bits().unwrap_or(0) as u16;
     let record = if exchange {
-        cmap_record(&guid(index), CMAP_VALID, 0, size)
+        blobs::cmap_record(&guid(index), CMAP_VALID, 0, size)
     } else {
-        cmap_record(&guid(index), CMAP_VALID, size, 0)
+        blobs::cmap_record(&guid(index), CMAP_VALID, size, 0)
     };
     if !write(
         v,
         b,
         Some("mscp"),
         "cmapfile",
-        &with_record(&cmap, index, &record),
+        &blobs::with_cmap_record(&cmap, index, &record),
     ) || !bump(v, b, &mut cf, CONTAINERS_FRESHNESS)
     {
         return None;
@@ -292,7 +244,7 @@ pub(crate) fn remove(v: &mut Verdict, b: &ConnectedContext, e: &Enrolled) -> boo
             b,
             Some("mscp"),
             "cmapfile",
-            &with_record(&cmap, e.index, &[0; CMAP_RECORD_LEN]),
+            &blobs::with_cmap_record(&cmap, e.index, &[0; CMAP_RECORD_LEN]),
         )
         && bump(v, b, &mut cf, CONTAINERS_FRESHNESS)
 }
