@@ -268,17 +268,11 @@ impl PrivateKey {
         match self {
             Self::P256(k) => {
                 let prehash = field_prehash(hash, 32).ok_or(BadInput)?;
-                let sig: p256::ecdsa::DerSignature = p256::ecdsa::SigningKey::from(k)
-                    .sign_prehash(&prehash)
-                    .map_err(|_| BadInput)?;
-                Ok(sig.as_bytes().to_vec())
+                der_signature::<p256::ecdsa::DerSignature>(&p256::ecdsa::SigningKey::from(k), &prehash)
             }
             Self::P384(k) => {
                 let prehash = field_prehash(hash, 48).ok_or(BadInput)?;
-                let sig: p384::ecdsa::DerSignature = p384::ecdsa::SigningKey::from(k)
-                    .sign_prehash(&prehash)
-                    .map_err(|_| BadInput)?;
-                Ok(sig.as_bytes().to_vec())
+                der_signature::<p384::ecdsa::DerSignature>(&p384::ecdsa::SigningKey::from(k), &prehash)
             }
             Self::Rsa(_) => Err(BadInput),
         }
@@ -313,6 +307,15 @@ fn field_prehash(hash: &[u8], len: usize) -> Option<Vec<u8>> {
     let mut out = vec![0u8; len - hash.len()];
     out.extend_from_slice(hash);
     Some(out)
+}
+
+/// A deterministic ECDSA signature over a field-size prehash, in the signer's DER encoding.
+fn der_signature<Sig: AsRef<[u8]>>(
+    signer: &impl PrehashSigner<Sig>,
+    prehash: &[u8],
+) -> Result<Vec<u8>, BadInput> {
+    let sig = signer.sign_prehash(prehash).map_err(|_| BadInput)?;
+    Ok(sig.as_ref().to_vec())
 }
 
 #[cfg(test)]

@@ -25,6 +25,15 @@ fn tokenize(line: &str, line_no: usize) -> Vec<Token> {
     let chars: Vec<char> = line.chars().collect();
     let mut i = 0;
     let bad = |what: &str| -> ! { panic!("line {line_no}: {what} in `{line}`") };
+    // The text between the opening character at `at` and the next `close`, and where `close` stands.
+    let group = |at: usize, close: char| -> (String, usize) {
+        let end = chars[at..]
+            .iter()
+            .position(|&c| c == close)
+            .unwrap_or_else(|| bad(&format!("unclosed {}", chars[at])))
+            + at;
+        (chars[at + 1..end].iter().collect(), end)
+    };
     while i < chars.len() {
         let c = chars[i];
         if c.is_whitespace() {
@@ -43,12 +52,7 @@ fn tokenize(line: &str, line_no: usize) -> Vec<Token> {
             }
             i = j;
         } else if c == '{' {
-            let end = chars[i..]
-                .iter()
-                .position(|&c| c == '}')
-                .unwrap_or_else(|| bad("unclosed {"))
-                + i;
-            let inner: String = chars[i + 1..end].iter().collect();
+            let (inner, end) = group(i, '}');
             match inner.split_once(':') {
                 Some((name, n)) => tokens.push(Token::Capture(
                     name.into(),
@@ -59,12 +63,7 @@ fn tokenize(line: &str, line_no: usize) -> Vec<Token> {
             i = end + 1;
         } else if c == '[' {
             // [N*HH]: N copies of byte HH.
-            let end = chars[i..]
-                .iter()
-                .position(|&c| c == ']')
-                .unwrap_or_else(|| bad("unclosed ["))
-                + i;
-            let inner: String = chars[i + 1..end].iter().collect();
+            let (inner, end) = group(i, ']');
             let (n, byte) = inner.split_once('*').unwrap_or_else(|| bad("repeat"));
             let n: usize = n.trim().parse().unwrap_or_else(|_| bad("repeat count"));
             let byte = u8::from_str_radix(byte.trim(), 16).unwrap_or_else(|_| bad("repeat byte"));
@@ -155,31 +154,37 @@ fn expect_ok(card: &mut VirtualCard, apdu: &[u8], what: &str) -> Vec<u8> {
     r[..r.len() - 2].to_vec()
 }
 
-/// `! mgm-auth ALG KEY`: mutual authentication, asserting success and the card's proof.
-fn mutual_auth(card: &mut VirtualCard, alg: u8, key: &ManagementKey) {
-    let witness = expect_ok(
-        card,
-        &[0x00, 0x87, alg, 0x9B, 0x04, 0x7C, 0x02, 0x80, 0x00],
-        "witness",
-    );
-    let block = key.algorithm().block_len();
-    let decrypted = key.decrypt_block(&witness[4..4 + block]).unwrap();
-    let challenge = vec![0x5A; block];
-    let mut body = vec![0x80, block as u8];
-    body.extend_from_slice(&decrypted);
-    body.extend_from_slice(&[0x81, block as u8]);
-    body.extend_from_slice(&challenge);
+/// GENERAL AUTHENTICATE with the management key: `00 87 ALG 9B Lc 7C L TEMPLATE`, asserting
+/// success; returns the card's dynamic authentication template (`7C L …`).
+fn general_authenticate(card: &mut VirtualCard, alg: u8, template: &[u8], what: &str) -> Vec<u8> {
     let mut apdu = vec![
         0x00,
         0x87,
         alg,
         0x9B,
-        (body.len() + 2) as u8,
+        (template.len() + 2) as u8,
         0x7C,
-        body.len() as u8,
+        template.len() as u8,
     ];
-    apdu.extend_from_slice(&body);
-    let proof = expect_ok(card, &apdu, "mutual response");
+    apdu.extend_from_slice(template);
+    expect_ok(card, &apdu, what)
+}
+
+/// One element `TAG LEN VALUE` of a dynamic authentication template.
+fn element(tag: u8, value: &[u8]) -> Vec<u8> {
+    let mut e = vec![tag, value.len() as u8];
+    e.extend_from_slice(value);
+    e
+}
+
+/// `! mgm-auth ALG KEY`: mutual authentication, asserting success and the card's proof.
+fn mutual_auth(card: &mut VirtualCard, alg: u8, key: &ManagementKey) {
+    let witness = general_authenticate(card, alg, &[0x80, 0x00], "witness");
+    let block = key.algorithm().block_len();
+    let decrypted = key.decrypt_block(&witness[4..4 + block]).unwrap();
+    let challenge = vec![0x5A; block];
+    let body = [element(0x80, &decrypted), element(0x81, &challenge)].concat();
+    let proof = general_authenticate(card, alg, &body, "mutual response");
     assert_eq!(
         &proof[4..],
         &key.encrypt_block(&challenge).unwrap()[..],
@@ -189,26 +194,20 @@ fn mutual_auth(card: &mut VirtualCard, alg: u8, key: &ManagementKey) {
 
 /// `! mgm-external ALG KEY`: external authentication.
 fn external_auth(card: &mut VirtualCard, alg: u8, key: &ManagementKey) {
-    let challenge = expect_ok(
-        card,
-        &[0x00, 0x87, alg, 0x9B, 0x04, 0x7C, 0x02, 0x81, 0x00],
-        "challenge",
-    );
+    let challenge = general_authenticate(card, alg, &[0x81, 0x00], "challenge");
     let block = key.algorithm().block_len();
     let response = key.encrypt_block(&challenge[4..4 + block]).unwrap();
-    let mut apdu = vec![
-        0x00,
-        0x87,
-        alg,
-        0x9B,
-        (block + 4) as u8,
-        0x7C,
-        (block + 2) as u8,
-        0x82,
-        block as u8,
-    ];
-    apdu.extend_from_slice(&response);
-    expect_ok(card, &apdu, "external response");
+    general_authenticate(card, alg, &element(0x82, &response), "external response");
+}
+
+/// The values of `wanted` that `seen` lacks, in upper-case hex (the width of the value's type).
+fn not_in<T: Ord + std::fmt::UpperHex>(wanted: &[T], seen: &BTreeSet<T>) -> Vec<String> {
+    let width = 2 * size_of::<T>();
+    wanted
+        .iter()
+        .filter(|v| !seen.contains(v))
+        .map(|v| format!("{v:0width$X}"))
+        .collect()
 }
 
 fn management_key(alg: &str, key_hex: &str) -> (u8, ManagementKey) {
@@ -325,19 +324,11 @@ fn command_response_suite() {
         0xA4, 0xCB, 0xDB, 0x20, 0x24, 0x2C, 0x87, 0x47, 0xC0, 0xFD, 0xF8, 0xF7, 0xFF, 0xFE, 0xF9, 0xF6, 0xFA,
         0xFB,
     ];
-    let missing: Vec<String> = implemented
-        .iter()
-        .filter(|i| !instructions.contains(i))
-        .map(|i| format!("{i:02X}"))
-        .collect();
+    let missing = not_in(&implemented, &instructions);
     assert!(missing.is_empty(), "instructions never sent: {missing:?}");
     let required = [
         0x63C2, 0x6983, 0x6982, 0x6A80, 0x6A82, 0x6A84, 0x6A86, 0x6D00, 0x6700, 0x6A88, 0x6985, 0x6E00,
     ];
-    let absent: Vec<String> = required
-        .iter()
-        .filter(|sw| !expected_sws.contains(sw))
-        .map(|sw| format!("{sw:04X}"))
-        .collect();
+    let absent = not_in(&required, &expected_sws);
     assert!(absent.is_empty(), "status words never expected: {absent:?}");
 }

@@ -21,6 +21,20 @@ fn pin() -> PaddedPin {
     PaddedPin::new(b"123456").unwrap()
 }
 
+/// Generates a key pair with the default PIN and touch policies.
+fn generate(s: &mut Session<&mut VirtualCard>, slot: KeyRef, alg: AlgorithmId) -> PublicKey {
+    s.generate_key_pair(slot, alg, PinPolicy::Default, TouchPolicy::Default)
+        .unwrap()
+}
+
+/// The uncompressed point of an EC public key.
+fn ec_point(key: &PublicKey) -> &[u8] {
+    let PublicKey::Ecc { point, .. } = key else {
+        panic!("not an EC key: {key:?}")
+    };
+    point
+}
+
 fn rsa_public(key: &PublicKey) -> rsa::PublicKey {
     let PublicKey::Rsa {
         modulus, exponent, ..
@@ -54,31 +68,14 @@ fn pkcs1_sha256(digest: &[u8], k: usize) -> Vec<u8> {
 fn ecdsa_p256_and_p384_signatures_verify() {
     let mut card = card(11);
     let mut s = admin_session(&mut card);
-    let pk256 = s
-        .generate_key_pair(
-            KeyRef::AUTHENTICATION,
-            AlgorithmId::ECCP256,
-            PinPolicy::Default,
-            TouchPolicy::Default,
-        )
-        .unwrap();
-    let pk384 = s
-        .generate_key_pair(
-            KeyRef::KEY_MANAGEMENT,
-            AlgorithmId::ECCP384,
-            PinPolicy::Default,
-            TouchPolicy::Default,
-        )
-        .unwrap();
+    let pk256 = generate(&mut s, KeyRef::AUTHENTICATION, AlgorithmId::ECCP256);
+    let pk384 = generate(&mut s, KeyRef::KEY_MANAGEMENT, AlgorithmId::ECCP384);
     s.verify(KeyRef::PIN, &pin()).unwrap();
     let digest = Sha256::digest(b"tessera");
     let sig = s
         .private_key_operation(KeyRef::AUTHENTICATION, AlgorithmId::ECCP256, &digest)
         .unwrap();
-    let PublicKey::Ecc { point, .. } = &pk256 else {
-        panic!()
-    };
-    let vk = p256::ecdsa::VerifyingKey::from_sec1_bytes(point).unwrap();
+    let vk = p256::ecdsa::VerifyingKey::from_sec1_bytes(ec_point(&pk256)).unwrap();
     let sig = p256::ecdsa::Signature::from_der(&sig).unwrap();
     vk.verify_prehash(&digest, &sig).unwrap();
     assert!(vk.verify_prehash(&Sha256::digest(b"other"), &sig).is_err());
@@ -87,10 +84,7 @@ fn ecdsa_p256_and_p384_signatures_verify() {
     let sig = s
         .private_key_operation(KeyRef::KEY_MANAGEMENT, AlgorithmId::ECCP384, &digest)
         .unwrap();
-    let PublicKey::Ecc { point, .. } = &pk384 else {
-        panic!()
-    };
-    let vk = p384::ecdsa::VerifyingKey::from_sec1_bytes(point).unwrap();
+    let vk = p384::ecdsa::VerifyingKey::from_sec1_bytes(ec_point(&pk384)).unwrap();
     vk.verify_prehash(&digest, &p384::ecdsa::Signature::from_der(&sig).unwrap())
         .unwrap();
 }
@@ -135,17 +129,8 @@ fn rand_chacha_rng() -> rand_chacha::ChaCha20Rng {
 fn ecdh_matches_the_host_computation() {
     let mut card = card(13);
     let mut s = admin_session(&mut card);
-    let public = s
-        .generate_key_pair(
-            KeyRef::KEY_MANAGEMENT,
-            AlgorithmId::ECCP256,
-            PinPolicy::Default,
-            TouchPolicy::Default,
-        )
-        .unwrap();
-    let PublicKey::Ecc { point, .. } = &public else {
-        panic!()
-    };
+    let public = generate(&mut s, KeyRef::KEY_MANAGEMENT, AlgorithmId::ECCP256);
+    let point = ec_point(&public);
     let card_public = p256::PublicKey::from_sec1_bytes(point).unwrap();
     let host = p256::SecretKey::from_slice(&[0x42; 32]).unwrap();
     let host_point = host.public_key().to_sec1_bytes();
@@ -252,9 +237,7 @@ fn attestation_certificate_is_signed_by_f9_and_carries_yubico_extensions() {
         "CN=YubiKey PIV Attestation 9c"
     );
     // The certified key is the slot's key.
-    let PublicKey::Ecc { point, .. } = &public else {
-        panic!()
-    };
+    let point = ec_point(&public);
     let spki = cert.tbs_certificate().subject_public_key_info();
     assert_eq!(spki.subject_public_key.raw_bytes(), &point[..]);
     // Signed by the F9 key (ECDSA P-256 / SHA-256), which also signed its own certificate.

@@ -43,12 +43,7 @@ fn a_new_file_is_a_new_card_and_changes_survive_reopening() {
     );
     s.verify(KeyRef::PIN, &PaddedPin::new(b"24682468").unwrap())
         .unwrap();
-    // No temporary file is left behind.
-    let names: Vec<_> = std::fs::read_dir(dir.path())
-        .unwrap()
-        .map(|e| e.unwrap().file_name())
-        .collect();
-    assert_eq!(names, vec![std::ffi::OsString::from("card.json")]);
+    assert_only_the_state_file(dir.path());
 }
 
 #[test]
@@ -82,6 +77,14 @@ fn card_in_directory(seed: u64) -> (tempfile::TempDir, std::path::PathBuf, Virtu
     let mut card = VirtualCard::open(&sub.join("card.json"), CardConfig::seeded(seed)).unwrap();
     assert_eq!(sw(&mut card, SELECT), [0x90, 0x00]);
     (dir, sub, card)
+}
+
+/// Makes the store work again (recreates the folder), verifies the right PIN and returns the answer and
+/// the PIN tries left in the saved file.
+fn verify_once_the_store_works(card: &mut VirtualCard, sub: &std::path::Path) -> ([u8; 2], u8) {
+    std::fs::create_dir(sub).unwrap();
+    let answer = sw(card, VERIFY_RIGHT);
+    (answer, saved(sub).pin.retries_left)
 }
 
 fn saved(sub: &std::path::Path) -> tessera_virtual_card::state::PersistentState {
@@ -118,9 +121,7 @@ fn wrong_pins_while_saves_fail_never_give_free_tries() {
     assert_eq!(sw(&mut card, VERIFY_STATUS), [0x69, 0x83]);
     assert!(!card.volatile().pin_verified);
     // Once the store works again, the block reaches the file with the next PIN check.
-    std::fs::create_dir(&sub).unwrap();
-    assert_eq!(sw(&mut card, VERIFY_RIGHT), [0x69, 0x83]);
-    assert_eq!(saved(&sub).pin.retries_left, 0);
+    assert_eq!(verify_once_the_store_works(&mut card, &sub), ([0x69, 0x83], 0));
 }
 
 #[test]
@@ -142,9 +143,7 @@ fn the_right_pin_is_not_told_apart_while_saves_fail() {
     // The PIN-protected printed information stays closed.
     assert_eq!(sw(&mut card, "00CB3FFF055C035FC10900"), [0x69, 0x82]);
     // With a working store the right PIN verifies and the counter is full again.
-    std::fs::create_dir(&sub).unwrap();
-    assert_eq!(sw(&mut card, VERIFY_RIGHT), [0x90, 0x00]);
-    assert_eq!(saved(&sub).pin.retries_left, 3);
+    assert_eq!(verify_once_the_store_works(&mut card, &sub), ([0x90, 0x00], 3));
 }
 
 #[test]
@@ -189,11 +188,7 @@ fn the_state_file_is_private_and_no_temporary_file_survives() {
     assert_eq!(sw(&mut card, SELECT), [0x90, 0x00]);
     assert_eq!(sw(&mut card, VERIFY_RIGHT), [0x90, 0x00]);
     assert_eq!(mode(&path), 0o600, "still private after a save");
-    let names: Vec<_> = std::fs::read_dir(dir.path())
-        .unwrap()
-        .map(|e| e.unwrap().file_name())
-        .collect();
-    assert_eq!(names, vec![std::ffi::OsString::from("card.json")]);
+    assert_only_the_state_file(dir.path());
 }
 
 #[test]
@@ -271,4 +266,13 @@ fn shared_card_serves_many_threads() {
     }
     let apdus = shared.with_card(|c| c.counters().snapshot().apdus).unwrap();
     assert!(apdus >= 400, "{apdus}");
+}
+
+/// The folder holds the state file `card.json` and nothing else: no temporary file is left behind.
+fn assert_only_the_state_file(dir: &std::path::Path) {
+    let names: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names, vec![std::ffi::OsString::from("card.json")]);
 }

@@ -13,31 +13,30 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
 use anyhow::Context;
-use clap::{Parser, ValueEnum};
+use clap::Parser;
+use clap::builder::{PossibleValuesParser, TypedValueParser};
 use tessera_piv::ManagementAlgorithm;
 use tessera_virtual_card::CardConfig;
 use tessera_virtual_card::bridge::{self, BridgeOptions};
 use tessera_virtual_card::vpcd::BridgeEvent;
 
-/// Management-key types a new card can have.
-#[derive(Debug, Clone, Copy, ValueEnum)]
-enum MgmAlgorithm {
-    #[value(name = "3des")]
-    Tdes,
-    Aes128,
-    Aes192,
-    Aes256,
-}
+/// Management-key types a new card can have, by their command-line names.
+const MGM_ALGORITHMS: [(&str, ManagementAlgorithm); 4] = [
+    ("3des", ManagementAlgorithm::Tdes),
+    ("aes128", ManagementAlgorithm::Aes128),
+    ("aes192", ManagementAlgorithm::Aes192),
+    ("aes256", ManagementAlgorithm::Aes256),
+];
 
-impl From<MgmAlgorithm> for ManagementAlgorithm {
-    fn from(a: MgmAlgorithm) -> Self {
-        match a {
-            MgmAlgorithm::Tdes => Self::Tdes,
-            MgmAlgorithm::Aes128 => Self::Aes128,
-            MgmAlgorithm::Aes192 => Self::Aes192,
-            MgmAlgorithm::Aes256 => Self::Aes256,
-        }
-    }
+/// Parses `--mgm-algorithm`: one of [`MGM_ALGORITHMS`]' names (listed in `--help` and in the error).
+fn mgm_algorithm() -> impl TypedValueParser<Value = ManagementAlgorithm> {
+    PossibleValuesParser::new(MGM_ALGORITHMS.map(|(name, _)| name)).map(|name| {
+        // PossibleValuesParser has refused every other name already.
+        MGM_ALGORITHMS
+            .into_iter()
+            .find(|(n, _)| *n == name)
+            .map_or(ManagementAlgorithm::Tdes, |(_, algorithm)| algorithm)
+    })
 }
 
 /// A software PIV card (YubiKey 5.7 flavour) attached to pcscd through vpcd.
@@ -63,8 +62,8 @@ struct Args {
     #[arg(long, value_name = "FILE")]
     trace: Option<PathBuf>,
     /// Management-key type of a new card.
-    #[arg(long, value_enum, default_value = "3des")]
-    mgm_algorithm: MgmAlgorithm,
+    #[arg(long, default_value = "3des", value_parser = mgm_algorithm())]
+    mgm_algorithm: ManagementAlgorithm,
     /// Accept the test-fault instruction (00 EF), with which a test harness makes the card misbehave.
     #[arg(long)]
     test_faults: bool,
@@ -77,7 +76,7 @@ fn main() -> anyhow::Result<()> {
         signal_hook::flag::register(signal, Arc::clone(&shutdown)).context("installing signal handlers")?;
     }
     let mut config = CardConfig {
-        management_algorithm: args.mgm_algorithm.into(),
+        management_algorithm: args.mgm_algorithm,
         seed: args.seed,
         ..CardConfig::default()
     };

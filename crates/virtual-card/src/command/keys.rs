@@ -22,14 +22,21 @@ pub enum ImportMaterial {
     },
 }
 
+/// The key named by P2, when `accepted` takes it; any other reference is not found (6A88).
+fn slot_in_p2(cmd: &ParsedCommand, accepted: impl Fn(KeyRef) -> bool) -> Result<KeyRef, StatusWord> {
+    let slot = KeyRef(cmd.p2);
+    if accepted(slot) {
+        Ok(slot)
+    } else {
+        Err(StatusWord::REFERENCE_NOT_FOUND)
+    }
+}
+
 pub(super) fn parse_generate(cmd: &ParsedCommand) -> Result<Command, StatusWord> {
     if cmd.p1 != 0x00 {
         return Err(StatusWord::INCORRECT_P1P2);
     }
-    let slot = KeyRef(cmd.p2);
-    if !is_user_slot(slot) {
-        return Err(StatusWord::REFERENCE_NOT_FOUND);
-    }
+    let slot = slot_in_p2(cmd, is_user_slot)?;
     let template = tlv::parse_single(need_data(cmd)?, 0xAC).map_err(bad_data)?;
     let parts = elements(template, &[0x80, 0xAA, 0xAB])?;
     let algorithm = match find(&parts, 0x80) {
@@ -50,10 +57,7 @@ pub(super) fn parse_import(cmd: &ParsedCommand) -> Result<Command, StatusWord> {
     if !is_supported(algorithm) {
         return Err(StatusWord::INCORRECT_P1P2);
     }
-    let slot = KeyRef(cmd.p2);
-    if !slot.is_key_slot() {
-        return Err(StatusWord::REFERENCE_NOT_FOUND);
-    }
+    let slot = slot_in_p2(cmd, KeyRef::is_key_slot)?;
     let data = need_data(cmd)?;
     let (material, pin, touch) = if algorithm.is_rsa() {
         let parts = elements(data, &[0x01, 0x02, 0x03, 0x04, 0x05, 0xAA, 0xAB])?;
@@ -88,10 +92,7 @@ pub(super) fn parse_import(cmd: &ParsedCommand) -> Result<Command, StatusWord> {
 }
 
 pub(super) fn parse_move(cmd: &ParsedCommand) -> Result<Command, StatusWord> {
-    let from = KeyRef(cmd.p2);
-    if !is_user_slot(from) {
-        return Err(StatusWord::REFERENCE_NOT_FOUND);
-    }
+    let from = slot_in_p2(cmd, is_user_slot)?;
     let to = match cmd.p1 {
         0xFF => None,
         p1 if is_user_slot(KeyRef(p1)) => Some(KeyRef(p1)),

@@ -9,36 +9,45 @@ trap 'rm -rf "$WORK"' EXIT
 CHECKS=0
 OUT=
 
+# pass WHAT / fail WHAT: count a passed check, or end the judge on a failed one.
+pass() {
+  CHECKS=$((CHECKS + 1))
+  echo "  ok: $1"
+}
+fail() {
+  echo "FAIL: $1" >&2
+  exit 1
+}
+
+# show_output: the last command's output, indented.
+show_output() { printf '%s\n' "$OUT" | sed 's/^/    /'; }
+
 # run CMD...: runs CMD (stdout and stderr) into $OUT and shows it; a non-zero status fails the judge.
 run() {
   echo "\$ $*"
   if ! OUT=$("$@" 2>&1); then
-    printf '%s\n' "$OUT" | sed 's/^/    /'
-    echo "FAIL: command failed: $*" >&2
-    exit 1
+    show_output
+    fail "command failed: $*"
   fi
-  printf '%s\n' "$OUT" | sed 's/^/    /'
+  show_output
 }
 
 # run_failing CMD...: like run, but CMD must fail.
 run_failing() {
   echo "\$ $* (must fail)"
   if OUT=$("$@" 2>&1); then
-    printf '%s\n' "$OUT" | sed 's/^/    /'
-    echo "FAIL: command succeeded but should not: $*" >&2
-    exit 1
+    show_output
+    fail "command succeeded but should not: $*"
   fi
-  printf '%s\n' "$OUT" | sed 's/^/    /'
+  show_output
 }
 
 # expect TEXT: the last command's output contains TEXT (fixed string).
 expect() {
   if grep -qF -- "$1" <<<"$OUT"; then
-    CHECKS=$((CHECKS + 1))
-    echo "  ok: output has '$1'"
+    pass "output has '$1'"
   else
-    echo "FAIL: expected '$1' in the output above" >&2
-    exit 1
+    fail "expected '$1' in the output above"
   fi
 }
 
@@ -46,13 +55,7 @@ expect() {
 check() {
   local what=$1
   shift
-  if "$@"; then
-    CHECKS=$((CHECKS + 1))
-    echo "  ok: $what"
-  else
-    echo "FAIL: $what" >&2
-    exit 1
-  fi
+  if "$@"; then pass "$what"; else fail "$what"; fi
 }
 
 finish() {
