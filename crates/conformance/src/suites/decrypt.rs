@@ -26,6 +26,22 @@ fn tag(bits: u32) -> String {
     format!("RSA-{bits} decrypt")
 }
 
+/// [`with_key`] for an RSA key: `body` also gets the key's public half, to encrypt to it.
+fn with_rsa_key(
+    h: &crate::harness::Harness,
+    v: &mut Verdict,
+    want: NeededKey,
+    profile: Profile,
+    body: impl FnOnce(&ConnectedContext, &Key, &RsaKey, &mut Verdict),
+) {
+    with_key(h, v, want, profile, |b, key, v| {
+        let Some(rsa) = v.setup("public key", key.rsa()) else {
+            return;
+        };
+        body(b, key, &rsa, v);
+    });
+}
+
 /// How the padding is removed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Path {
@@ -115,21 +131,12 @@ fn raw_block(k: usize, what: &str) -> Vec<u8> {
 
 fn raw_case(bits: u32, name: String, profile: Profile, version: u32, why: &'static str) -> CaseDef {
     case(SUITE, name.clone(), move |h, v| {
-        with_key(h, v, NeededKey::RsaExchange(bits), profile, |b, key, v| {
-            let Some(rsa) = v.setup("public key", key.rsa()) else {
-                return;
-            };
+        with_rsa_key(h, v, NeededKey::RsaExchange(bits), profile, |b, key, rsa, v| {
             let block = raw_block(rsa.len(), &name);
             let Some(c) = v.setup("raw encryption", rsa.raw(&block)) else {
                 return;
             };
-            let mut args = DecryptArgs::v2(
-                key.index,
-                key.spec,
-                &reversed(&c),
-                CARD_PADDING_NONE,
-                PaddingInfo::Null,
-            );
+            let mut args = DecryptArgs::raw(key.index, key.spec, &reversed(&c));
             args.version = version;
             if let Some(out) = decrypted(v, b, &args) {
                 v.check(out.len as usize == rsa.len(), || format!("cbData {}", out.len));
@@ -155,58 +162,61 @@ fn padded_case(bits: u32, pad: Pad, path: Path) -> CaseDef {
     };
     let name = format!("rsa{bits}-{what}-{}", path.label());
     case(SUITE, name.clone(), move |h, v| {
-        with_key(h, v, NeededKey::RsaExchange(bits), path.profile(), |b, key, v| {
-            let Some(rsa) = v.setup("public key", key.rsa()) else {
-                return;
-            };
-            // 32 bytes (an AES-256 key) where the padding leaves room, else as much as it does.
-            let room = match &pad {
-                Pad::Pkcs1 => rsa.len() - 11,
-                Pad::Oaep(h, _) => rsa.len() - 2 * h.len() - 2,
-            };
-            let msg = message(&name, room.min(32));
-            let Some(c) = v.setup("encryption", pad.encrypt(&rsa, &msg, u64::from(bits))) else {
-                return;
-            };
-            let (_, unpads_before, _) = padding::calls();
-            let _ = padding::take_last_unpad_input();
-            let Some(out) = decrypted(v, b, &pad.args(key, &reversed(&c))) else {
-                return;
-            };
-            let (_, unpads_after, _) = padding::calls();
-            let unpads = unpads_after - unpads_before;
-            v.check(out.data == reversed(&msg), || {
-                if out.data == msg {
-                    "the message came back in natural order; the module returns it byte-reversed".into()
-                } else {
-                    format!("{} bytes that are not the message", out.len)
-                }
-            });
-            match path {
-                Path::Callback => {
-                    v.check(unpads == 1, || {
-                        format!("pfnCspUnpadData called {unpads} times, expected once")
-                    });
-                    let input = padding::take_last_unpad_input().unwrap_or_default();
-                    if let Pad::Pkcs1 = pad {
-                        v.check(decode_pkcs1_type2(&reversed(&input)) == Some(msg.clone()), || {
-                            "pfnCspUnpadData did not get the raw block little-endian".into()
+        with_rsa_key(
+            h,
+            v,
+            NeededKey::RsaExchange(bits),
+            path.profile(),
+            |b, key, rsa, v| {
+                // 32 bytes (an AES-256 key) where the padding leaves room, else as much as it does.
+                let room = match &pad {
+                    Pad::Pkcs1 => rsa.len() - 11,
+                    Pad::Oaep(h, _) => rsa.len() - 2 * h.len() - 2,
+                };
+                let msg = message(&name, room.min(32));
+                let Some(c) = v.setup("encryption", pad.encrypt(&rsa, &msg, u64::from(bits))) else {
+                    return;
+                };
+                let (_, unpads_before, _) = padding::calls();
+                let _ = padding::take_last_unpad_input();
+                let Some(out) = decrypted(v, b, &pad.args(key, &reversed(&c))) else {
+                    return;
+                };
+                let (_, unpads_after, _) = padding::calls();
+                let unpads = unpads_after - unpads_before;
+                v.check(out.data == reversed(&msg), || {
+                    if out.data == msg {
+                        "the message came back in natural order; the module returns it byte-reversed".into()
+                    } else {
+                        format!("{} bytes that are not the message", out.len)
+                    }
+                });
+                match path {
+                    Path::Callback => {
+                        v.check(unpads == 1, || {
+                            format!("pfnCspUnpadData called {unpads} times, expected once")
+                        });
+                        let input = padding::take_last_unpad_input().unwrap_or_default();
+                        if let Pad::Pkcs1 = pad {
+                            v.check(decode_pkcs1_type2(&reversed(&input)) == Some(msg.clone()), || {
+                                "pfnCspUnpadData did not get the raw block little-endian".into()
+                            });
+                        }
+                        v.check(input.len() == rsa.len(), || {
+                            format!(
+                                "pfnCspUnpadData got {} bytes, not the modulus length",
+                                input.len()
+                            )
                         });
                     }
-                    v.check(input.len() == rsa.len(), || {
-                        format!(
-                            "pfnCspUnpadData got {} bytes, not the modulus length",
-                            input.len()
-                        )
-                    });
+                    Path::InModule => {
+                        v.check(unpads == 0, || {
+                            "the callback was called on a context without one".into()
+                        });
+                    }
                 }
-                Path::InModule => {
-                    v.check(unpads == 0, || {
-                        "the callback was called on a context without one".into()
-                    });
-                }
-            }
-        });
+            },
+        );
         v.note(match path {
             Path::Callback => {
                 "spec: a module that cannot unpad on the card calls PFN_CSP_UNPAD_DATA; its \
@@ -248,15 +258,12 @@ fn size_cases(bits: u32) -> Vec<CaseDef> {
                     SUITE,
                     format!("rsa{bits}-oaep-{}-does-not-fit", hash.label()),
                     move |h, v| {
-                        with_key(
+                        with_rsa_key(
                             h,
                             v,
                             NeededKey::RsaExchange(bits),
                             Profile::V7NoUnpad,
-                            |b, key, v| {
-                                let Some(rsa) = v.setup("public key", key.rsa()) else {
-                                    return;
-                                };
+                            |b, key, rsa, v| {
                                 let Some(c) = v.setup("raw", rsa.raw(&raw_block(k, "no fit"))) else {
                                     return;
                                 };
@@ -288,8 +295,7 @@ fn size_cases(bits: u32) -> Vec<CaseDef> {
             move |h, v| {
                 with_key(h, v, NeededKey::RsaExchange(bits), Profile::V7, |b, key, v| {
                     let data = vec![0x42; key.len() - 1];
-                    let args =
-                        DecryptArgs::v2(key.index, key.spec, &data, CARD_PADDING_NONE, PaddingInfo::Null);
+                    let args = DecryptArgs::raw(key.index, key.spec, &data);
                     v.reply(
                         "CardRSADecrypt",
                         &b.call().rsa_decrypt(&args),
@@ -304,13 +310,7 @@ fn size_cases(bits: u32) -> Vec<CaseDef> {
     c.push(
         case(SUITE, format!("rsa{bits}-info-v1-on-v7-context"), move |h, v| {
             with_key(h, v, NeededKey::RsaExchange(bits), Profile::V7, |b, key, v| {
-                let mut args = DecryptArgs::v2(
-                    key.index,
-                    key.spec,
-                    &vec![0x42; key.len()],
-                    CARD_PADDING_NONE,
-                    PaddingInfo::Null,
-                );
+                let mut args = DecryptArgs::raw(key.index, key.spec, &vec![0x42; key.len()]);
                 args.version = 1;
                 v.reply(
                     "CardRSADecrypt",
@@ -330,15 +330,12 @@ fn size_cases(bits: u32) -> Vec<CaseDef> {
             SUITE,
             format!("rsa{bits}-at-signature-on-dual-use-key"),
             move |h, v| {
-                with_key(
+                with_rsa_key(
                     h,
                     v,
                     NeededKey::RsaExchange(bits),
                     Profile::V7NoUnpad,
-                    |b, key, v| {
-                        let Some(rsa) = v.setup("public key", key.rsa()) else {
-                            return;
-                        };
+                    |b, key, rsa, v| {
                         let msg = message("at_signature", 16);
                         let Some(c) = v.setup("encryption", rsa.encrypt_pkcs1(&msg, 7)) else {
                             return;
@@ -403,15 +400,12 @@ fn bad_padding_cases() -> Vec<CaseDef> {
     let mut c = Vec::new();
     c.push(
         case(SUITE, "in-module-invalid-paddings-one-code", |h, v| {
-            with_key(
+            with_rsa_key(
                 h,
                 v,
                 NeededKey::RsaExchange(2048),
                 Profile::V7NoUnpad,
-                |b, key, v| {
-                    let Some(rsa) = v.setup("public key", key.rsa()) else {
-                        return;
-                    };
+                |b, key, rsa, v| {
                     let mut seen: Vec<(&str, u32)> = Vec::new();
                     let mut cases: Vec<(&str, Vec<u8>, Pad)> = defects(rsa.len())
                         .into_iter()
@@ -463,21 +457,24 @@ fn bad_padding_cases() -> Vec<CaseDef> {
     );
     c.push(
         case(SUITE, "callback-invalid-padding-code-passed-through", |h, v| {
-            with_key(h, v, NeededKey::RsaExchange(2048), Profile::V7, |b, key, v| {
-                let Some(rsa) = v.setup("public key", key.rsa()) else {
-                    return;
-                };
-                let Some(c) = v.setup("raw", rsa.raw(&raw_block(rsa.len(), "not pkcs1"))) else {
-                    return;
-                };
-                let r = b.call().rsa_decrypt(&Pad::Pkcs1.args(key, &reversed(&c)));
-                v.reply("CardRSADecrypt", &r, &[NTE_BAD_DATA]);
-                v.check(r.value.is_none(), || {
-                    "the failed call left other bytes than the ciphertext in pbData (the raw block is \
+            with_rsa_key(
+                h,
+                v,
+                NeededKey::RsaExchange(2048),
+                Profile::V7,
+                |b, key, rsa, v| {
+                    let Some(c) = v.setup("raw", rsa.raw(&raw_block(rsa.len(), "not pkcs1"))) else {
+                        return;
+                    };
+                    let r = b.call().rsa_decrypt(&Pad::Pkcs1.args(key, &reversed(&c)));
+                    v.reply("CardRSADecrypt", &r, &[NTE_BAD_DATA]);
+                    v.check(r.value.is_none(), || {
+                        "the failed call left other bytes than the ciphertext in pbData (the raw block is \
                     padded plaintext)"
-                        .into()
-                });
-            });
+                            .into()
+                    });
+                },
+            );
             v.note(
                 "the CSP's own unpad failure (NTE_BAD_DATA from the harness's callback) reaches the \
                 CSP unchanged, and pbData does not keep the decrypted raw block",
@@ -603,13 +600,7 @@ fn refusal_cases() -> Vec<CaseDef> {
             return;
         };
         with_key(h, v, NeededKey::RsaExchange(2048), Profile::V7, |b, key, v| {
-            let args = DecryptArgs::v2(
-                index,
-                key.spec,
-                &vec![0x42; key.len()],
-                CARD_PADDING_NONE,
-                PaddingInfo::Null,
-            );
+            let args = DecryptArgs::raw(index, key.spec, &vec![0x42; key.len()]);
             v.reply(
                 "CardRSADecrypt",
                 &b.call().rsa_decrypt(&args),
@@ -620,28 +611,31 @@ fn refusal_cases() -> Vec<CaseDef> {
     }));
     c.push(
         case(SUITE, "rsa2048-sign-only-key-refuses-decryption", |h, v| {
-            with_key(h, v, NeededKey::RsaSignOnly, Profile::V7NoUnpad, |b, key, v| {
-                let Some(rsa) = v.setup("public key", key.rsa()) else {
-                    return;
-                };
-                let Some(c) = v.setup("encryption", rsa.encrypt_pkcs1(b"not for this key", 3)) else {
-                    return;
-                };
-                for spec in [AT_SIGNATURE, AT_KEYEXCHANGE] {
-                    let mut args = Pad::Pkcs1.args(key, &reversed(&c));
-                    args.key_spec = spec;
-                    let r = b.call().rsa_decrypt(&args);
-                    v.reply(
-                        &format!("CardRSADecrypt with key spec {spec} on a signature-only key"),
-                        &r,
-                        &[SCARD_E_INVALID_PARAMETER],
-                    );
-                    v.check(
-                        r.value.is_none_or(|o| o.data != reversed(b"not for this key")),
-                        || "the plaintext came back".into(),
-                    );
-                }
-            });
+            with_rsa_key(
+                h,
+                v,
+                NeededKey::RsaSignOnly,
+                Profile::V7NoUnpad,
+                |b, key, rsa, v| {
+                    let Some(c) = v.setup("encryption", rsa.encrypt_pkcs1(b"not for this key", 3)) else {
+                        return;
+                    };
+                    for spec in [AT_SIGNATURE, AT_KEYEXCHANGE] {
+                        let mut args = Pad::Pkcs1.args(key, &reversed(&c));
+                        args.key_spec = spec;
+                        let r = b.call().rsa_decrypt(&args);
+                        v.reply(
+                            &format!("CardRSADecrypt with key spec {spec} on a signature-only key"),
+                            &r,
+                            &[SCARD_E_INVALID_PARAMETER],
+                        );
+                        v.check(
+                            r.value.is_none_or(|o| o.data != reversed(b"not for this key")),
+                            || "the plaintext came back".into(),
+                        );
+                    }
+                },
+            );
             v.note(
                 "the certificate's key usage is digitalSignature only: no decryption, whichever key spec \
                 the CSP asks with (dual-use keys decrypt with both: rsa*-at-signature-on-dual-use-key)",
@@ -656,13 +650,7 @@ fn refusal_cases() -> Vec<CaseDef> {
             NeededKey::Ecdh(crate::oracle::ec::Curve::P256),
             Profile::V7,
             |b, key, v| {
-                let args = DecryptArgs::v2(
-                    key.index,
-                    AT_KEYEXCHANGE,
-                    &[0x42; 256],
-                    CARD_PADDING_NONE,
-                    PaddingInfo::Null,
-                );
+                let args = DecryptArgs::raw(key.index, AT_KEYEXCHANGE, &[0x42; 256]);
                 v.reply(
                     "CardRSADecrypt on an EC key",
                     &b.call().rsa_decrypt(&args),
@@ -674,13 +662,7 @@ fn refusal_cases() -> Vec<CaseDef> {
     }));
     c.push(case(SUITE, "null-card-data", |h, v| {
         with_key(h, v, NeededKey::RsaExchange(2048), Profile::V7, |b, key, v| {
-            let args = DecryptArgs::v2(
-                key.index,
-                key.spec,
-                &vec![0x42; key.len()],
-                CARD_PADDING_NONE,
-                PaddingInfo::Null,
-            );
+            let args = DecryptArgs::raw(key.index, key.spec, &vec![0x42; key.len()]);
             v.reply(
                 "CardRSADecrypt",
                 &b.null().rsa_decrypt(&args),
@@ -714,28 +696,31 @@ fn refusal_cases() -> Vec<CaseDef> {
     );
     c.push(
         case(SUITE, "out-of-memory-in-the-unpad-callback", |h, v| {
-            with_key(h, v, NeededKey::RsaExchange(2048), Profile::V7, |b, key, v| {
-                let Some(rsa) = v.setup("public key", key.rsa()) else {
-                    return;
-                };
-                let msg = message("oom", 32);
-                let Some(c) = v.setup("encryption", rsa.encrypt_pkcs1(&msg, 9)) else {
-                    return;
-                };
-                let args = Pad::Pkcs1.args(key, &reversed(&c));
-                alloc::fail_all(true);
-                let r = b.call().rsa_decrypt(&args);
-                alloc::disarm();
-                v.reply(
-                    "CardRSADecrypt with pfnCspAlloc failing",
-                    &r,
-                    &[SCARD_E_NO_MEMORY],
-                );
-                let again = b.call().rsa_decrypt(&args);
-                v.check(again.value.is_some_and(|o| o.data == reversed(&msg)), || {
-                    "decryption does not work after the failure".into()
-                });
-            });
+            with_rsa_key(
+                h,
+                v,
+                NeededKey::RsaExchange(2048),
+                Profile::V7,
+                |b, key, rsa, v| {
+                    let msg = message("oom", 32);
+                    let Some(c) = v.setup("encryption", rsa.encrypt_pkcs1(&msg, 9)) else {
+                        return;
+                    };
+                    let args = Pad::Pkcs1.args(key, &reversed(&c));
+                    alloc::fail_all(true);
+                    let r = b.call().rsa_decrypt(&args);
+                    alloc::disarm();
+                    v.reply(
+                        "CardRSADecrypt with pfnCspAlloc failing",
+                        &r,
+                        &[SCARD_E_NO_MEMORY],
+                    );
+                    let again = b.call().rsa_decrypt(&args);
+                    v.check(again.value.is_some_and(|o| o.data == reversed(&msg)), || {
+                        "decryption does not work after the failure".into()
+                    });
+                },
+            );
             v.note(
                 "the callback's SCARD_E_NO_MEMORY reaches the CSP; the module frees nothing it does not own",
             );

@@ -52,49 +52,36 @@ fn read_args<'a>(dir: Option<&'a str>, file: Option<&'a str>) -> FileArgs<'a> {
     }
 }
 
-/// A `CardReadFile` case with one deliberate defect.
-fn read_refused(
-    name: &str,
-    want: &'static [u32],
-    why: &'static str,
-    args: FileArgs<'static>,
-    null_cd: bool,
-) -> CaseDef {
-    opened(SUITE, format!("read-{name}"), move |_, v, b| {
-        let calls = if null_cd { b.null() } else { b.call() };
-        let r = calls.read_file(args);
-        v.reply("CardReadFile", &r, want);
-        v.note(why);
-    })
+/// The file call a [`refused`] case makes.
+#[derive(Clone, Copy)]
+enum FileCall {
+    Read,
+    Info(StructArg),
+    Enum,
 }
 
-fn info_refused(
-    name: &str,
-    want: &'static [u32],
-    why: &'static str,
-    args: FileArgs<'static>,
-    s: StructArg,
-    null_cd: bool,
-) -> CaseDef {
-    opened(SUITE, format!("info-{name}"), move |_, v, b| {
-        let calls = if null_cd { b.null() } else { b.call() };
-        let r = calls.get_file_info(args, s);
-        v.reply("CardGetFileInfo", &r, want);
-        v.note(why);
-    })
-}
-
-fn enum_refused(
+/// A `CardReadFile`, `CardGetFileInfo` or `CardEnumFiles` case with one deliberate defect: the call
+/// (through a NULL `pCardData` when `null_cd`) must answer one of `want`; `why` says who requires it.
+fn refused(
+    call: FileCall,
     name: &str,
     want: &'static [u32],
     why: &'static str,
     args: FileArgs<'static>,
     null_cd: bool,
 ) -> CaseDef {
-    opened(SUITE, format!("enum-{name}"), move |_, v, b| {
+    let prefix = match call {
+        FileCall::Read => "read",
+        FileCall::Info(_) => "info",
+        FileCall::Enum => "enum",
+    };
+    opened(SUITE, format!("{prefix}-{name}"), move |_, v, b| {
         let calls = if null_cd { b.null() } else { b.call() };
-        let r = calls.enum_files(args);
-        v.reply("CardEnumFiles", &r, want);
+        match call {
+            FileCall::Read => v.reply("CardReadFile", &calls.read_file(args), want),
+            FileCall::Info(s) => v.reply("CardGetFileInfo", &calls.get_file_info(args, s), want),
+            FileCall::Enum => v.reply("CardEnumFiles", &calls.enum_files(args), want),
+        };
         v.note(why);
     })
 }
@@ -395,28 +382,32 @@ pub fn cases() -> Vec<CaseDef> {
         ));
     }
     c.extend([
-        read_refused(
+        refused(
+            FileCall::Read,
             "null-card-data",
             &[SCARD_E_INVALID_PARAMETER],
             "CMCK CardReadFile",
             read_args(None, Some("cardid")),
             true,
         ),
-        read_refused(
+        refused(
+            FileCall::Read,
             "null-file-name",
             &[SCARD_E_INVALID_PARAMETER],
             "CMCK CardReadFile",
             read_args(None, None),
             false,
         ),
-        read_refused(
+        refused(
+            FileCall::Read,
             "empty-file-name",
             &[SCARD_E_INVALID_PARAMETER],
             "CMCK CardReadFile",
             read_args(None, Some("")),
             false,
         ),
-        read_refused(
+        refused(
+            FileCall::Read,
             "null-data-pointer",
             &[SCARD_E_INVALID_PARAMETER],
             "CMCK CardReadFile requires INVALID_PARAMETER (OpenSC tolerates it)",
@@ -426,7 +417,8 @@ pub fn cases() -> Vec<CaseDef> {
             },
             false,
         ),
-        read_refused(
+        refused(
+            FileCall::Read,
             "null-length-pointer",
             &[SCARD_E_INVALID_PARAMETER],
             "CMCK CardReadFile",
@@ -436,7 +428,8 @@ pub fn cases() -> Vec<CaseDef> {
             },
             false,
         ),
-        read_refused(
+        refused(
+            FileCall::Read,
             "flags-0xff",
             &[SCARD_E_INVALID_PARAMETER],
             "CMCK CardReadFile",
@@ -446,7 +439,8 @@ pub fn cases() -> Vec<CaseDef> {
             },
             false,
         ),
-        read_refused(
+        refused(
+            FileCall::Read,
             "flags-1",
             &[SCARD_E_INVALID_PARAMETER],
             "spec §4.3.3: dwFlags must be 0",
@@ -456,42 +450,48 @@ pub fn cases() -> Vec<CaseDef> {
             },
             false,
         ),
-        read_refused(
+        refused(
+            FileCall::Read,
             "missing-file-in-root",
             &[SCARD_E_FILE_NOT_FOUND],
             "CMCK CardReadFile",
             read_args(None, Some("nofile")),
             false,
         ),
-        read_refused(
+        refused(
+            FileCall::Read,
             "missing-file-in-mscp",
             &[SCARD_E_FILE_NOT_FOUND],
             "CMCK CardReadFile",
             read_args(Some("mscp"), Some("nofile")),
             false,
         ),
-        read_refused(
+        refused(
+            FileCall::Read,
             "missing-directory",
             &[SCARD_E_DIR_NOT_FOUND],
             "CMCK CardReadFile",
             read_args(Some("nodir"), Some("cardid")),
             false,
         ),
-        read_refused(
+        refused(
+            FileCall::Read,
             "file-used-as-directory",
             &[SCARD_E_DIR_NOT_FOUND],
             "CMCK CardReadFile expects DIR_NOT_FOUND even when a file has that name",
             read_args(Some("cardid"), Some("cardid")),
             false,
         ),
-        read_refused(
+        refused(
+            FileCall::Read,
             "directory-used-as-file",
             &[SCARD_E_FILE_NOT_FOUND],
             "CMCK CardReadFile: FILE_NOT_FOUND even when a directory has that name",
             read_args(None, Some("mscp")),
             false,
         ),
-        read_refused(
+        refused(
+            FileCall::Read,
             "file-name-too-long",
             &[SCARD_E_INVALID_PARAMETER],
             "spec §5.1: names are at most 8 \
@@ -499,14 +499,16 @@ pub fn cases() -> Vec<CaseDef> {
             read_args(None, Some("cardid123")),
             false,
         ),
-        read_refused(
+        refused(
+            FileCall::Read,
             "directory-name-too-long",
             &[SCARD_E_INVALID_PARAMETER],
             "spec §5.1",
             read_args(Some("mscpmscpx"), Some("cmapfile")),
             false,
         ),
-        read_refused(
+        refused(
+            FileCall::Read,
             "file-name-forbidden-character",
             &[SCARD_E_INVALID_PARAMETER, SCARD_E_FILE_NOT_FOUND],
             "spec §5.1 forbids the characters Windows file names may not hold (\" * / : < > ? \\ |) without \
@@ -535,68 +537,68 @@ pub fn cases() -> Vec<CaseDef> {
             v.reply("CardGetFileInfo", &r, &[SCARD_S_SUCCESS]);
             v.note("spec §2.5.2: version 0 is treated as 1 (CMCK CardGetFileInfo accepts it)");
         }),
-        info_refused(
+        refused(
+            FileCall::Info(StructArg::version(2)),
             "version-2",
             &[ERROR_REVISION_MISMATCH],
             "CMCK CardGetFileInfo",
             read_args(None, Some("cardid")),
-            StructArg::version(2),
             false,
         ),
-        info_refused(
+        refused(
+            FileCall::Info(StructArg::V1),
             "null-card-data",
             &[SCARD_E_INVALID_PARAMETER],
             "CMCK CardGetFileInfo",
             read_args(None, Some("cardid")),
-            StructArg::V1,
             true,
         ),
-        info_refused(
+        refused(
+            FileCall::Info(StructArg::V1),
             "null-file-name",
             &[SCARD_E_INVALID_PARAMETER],
             "CMCK CardGetFileInfo",
             read_args(None, None),
-            StructArg::V1,
             false,
         ),
-        info_refused(
+        refused(
+            FileCall::Info(StructArg::V1),
             "empty-file-name",
             &[SCARD_E_INVALID_PARAMETER],
             "CMCK CardGetFileInfo",
             read_args(None, Some("")),
-            StructArg::V1,
             false,
         ),
-        info_refused(
+        refused(
+            FileCall::Info(StructArg::NULL),
             "null-structure",
             &[SCARD_E_INVALID_PARAMETER],
             "CMCK CardGetFileInfo",
             read_args(None, Some("cardid")),
-            StructArg::NULL,
             false,
         ),
-        info_refused(
+        refused(
+            FileCall::Info(StructArg::V1),
             "missing-directory",
             &[SCARD_E_DIR_NOT_FOUND],
             "CMCK CardGetFileInfo",
             read_args(Some("nodir"), Some("cardid")),
-            StructArg::V1,
             false,
         ),
-        info_refused(
+        refused(
+            FileCall::Info(StructArg::V1),
             "missing-file",
             &[SCARD_E_FILE_NOT_FOUND],
             "CMCK CardGetFileInfo",
             read_args(Some("mscp"), Some("nofile")),
-            StructArg::V1,
             false,
         ),
-        info_refused(
+        refused(
+            FileCall::Info(StructArg::V1),
             "name-too-long",
             &[SCARD_E_INVALID_PARAMETER],
             "spec §5.1",
             read_args(None, Some("cardid123")),
-            StructArg::V1,
             false,
         ),
     ]);
@@ -615,21 +617,24 @@ pub fn cases() -> Vec<CaseDef> {
                 "listings differ".into()
             });
         }),
-        enum_refused(
+        refused(
+            FileCall::Enum,
             "missing-directory",
             &[SCARD_E_DIR_NOT_FOUND],
             "CMCK CardEnumFiles",
             read_args(Some("nodir"), None),
             false,
         ),
-        enum_refused(
+        refused(
+            FileCall::Enum,
             "null-card-data",
             &[SCARD_E_INVALID_PARAMETER],
             "CMCK CardEnumFiles",
             read_args(None, None),
             true,
         ),
-        enum_refused(
+        refused(
+            FileCall::Enum,
             "null-names-pointer",
             &[SCARD_E_INVALID_PARAMETER],
             "CMCK CardEnumFiles",
@@ -639,7 +644,8 @@ pub fn cases() -> Vec<CaseDef> {
             },
             false,
         ),
-        enum_refused(
+        refused(
+            FileCall::Enum,
             "null-length-pointer",
             &[SCARD_E_INVALID_PARAMETER],
             "CMCK CardEnumFiles",
@@ -649,7 +655,8 @@ pub fn cases() -> Vec<CaseDef> {
             },
             false,
         ),
-        enum_refused(
+        refused(
+            FileCall::Enum,
             "flags-0xff",
             &[SCARD_E_INVALID_PARAMETER],
             "CMCK CardEnumFiles",
@@ -659,7 +666,8 @@ pub fn cases() -> Vec<CaseDef> {
             },
             false,
         ),
-        enum_refused(
+        refused(
+            FileCall::Enum,
             "directory-name-too-long",
             &[SCARD_E_INVALID_PARAMETER],
             "spec §5.1",

@@ -142,13 +142,7 @@ fn logon_rsa() -> CaseDef {
         // PKINIT: the KDC's challenge is signed (SHA-256, PKCS#1 v1.5) by the logon key.
         let hash = Hash::Sha256.of("kerberos as-req authenticator");
         let spec = if exchange { 1 } else { 2 };
-        let args = SignArgs::padded(
-            default.index,
-            spec,
-            &hash,
-            CARD_PADDING_PKCS1,
-            PaddingInfo::Pkcs1(Some("SHA256".into())),
-        );
+        let args = SignArgs::pkcs1_sha256(default.index, spec, &hash);
         let r = b.call().sign_data(&args);
         if v.reply("CardSignData", &r, &[SCARD_S_SUCCESS])
             && let Some(sig) = r.value.and_then(|o| o.signature)
@@ -428,13 +422,7 @@ fn efs() -> CaseDef {
         // A v6 CSP gets the raw block and removes OAEP itself.
         let got = h.with_shared(Profile::V6, |b6| {
             let _ = login(b6, &key);
-            let mut args = DecryptArgs::v2(
-                key.index,
-                key.spec,
-                &reversed(&c),
-                CARD_PADDING_NONE,
-                PaddingInfo::Null,
-            );
+            let mut args = DecryptArgs::raw(key.index, key.spec, &reversed(&c));
             args.version = 1;
             b6.call().rsa_decrypt(&args)
         });

@@ -331,13 +331,7 @@ fn other_rsa_cases(bits: u32) -> Vec<CaseDef> {
         .counted_for(tag(want)),
         case(SUITE, format!("rsa{bits}-buffer-size-only"), move |h, v| {
             with_key(h, v, want, Profile::V7, |b, key, v| {
-                let mut args = SignArgs::padded(
-                    key.index,
-                    key.spec,
-                    &Hash::Sha256.of("size"),
-                    CARD_PADDING_PKCS1,
-                    PaddingInfo::Pkcs1(Some("SHA256".into())),
-                );
+                let mut args = SignArgs::pkcs1_sha256(key.index, key.spec, &Hash::Sha256.of("size"));
                 args.flags |= CARD_BUFFER_SIZE_ONLY;
                 let before = h.counters();
                 let r = b.call().sign_data(&args);
@@ -366,13 +360,7 @@ fn other_rsa_cases(bits: u32) -> Vec<CaseDef> {
             Profile::V7,
             move |key| {
                 let hash = Hash::Sha256.of(&format!("at_signature {bits}"));
-                let args = SignArgs::padded(
-                    key.index,
-                    AT_SIGNATURE,
-                    &hash,
-                    CARD_PADDING_PKCS1,
-                    PaddingInfo::Pkcs1(Some("SHA256".into())),
-                );
+                let args = SignArgs::pkcs1_sha256(key.index, AT_SIGNATURE, &hash);
                 (args, hash)
             },
             |rsa, d, sig| rsa.verify_pkcs1(Some(Hash::Sha256), d, sig),
@@ -706,15 +694,7 @@ fn refusal_cases() -> Vec<CaseDef> {
             format!("key-spec-{name}"),
             want,
             Profile::V7,
-            move |k| {
-                SignArgs::padded(
-                    k.index,
-                    spec,
-                    &Hash::Sha256.of("s"),
-                    CARD_PADDING_PKCS1,
-                    PaddingInfo::Pkcs1(Some("SHA256".into())),
-                )
-            },
+            move |k| SignArgs::pkcs1_sha256(k.index, spec, &Hash::Sha256.of("s")),
             [want_code],
             why,
         ));
@@ -723,15 +703,7 @@ fn refusal_cases() -> Vec<CaseDef> {
         "container-255".into(),
         want,
         Profile::V7,
-        |k| {
-            SignArgs::padded(
-                255,
-                k.spec,
-                &Hash::Sha256.of("s"),
-                CARD_PADDING_PKCS1,
-                PaddingInfo::Pkcs1(Some("SHA256".into())),
-            )
-        },
+        |k| SignArgs::pkcs1_sha256(255, k.spec, &Hash::Sha256.of("s")),
         [SCARD_E_NO_KEY_CONTAINER],
         "spec: an invalid or nonexistent bContainerIndex",
     ));
@@ -740,13 +712,7 @@ fn refusal_cases() -> Vec<CaseDef> {
             return;
         };
         with_key(h, v, want, Profile::V7, |b, k, v| {
-            let mut a = SignArgs::padded(
-                index,
-                k.spec,
-                &Hash::Sha256.of("s"),
-                CARD_PADDING_PKCS1,
-                PaddingInfo::Pkcs1(Some("SHA256".into())),
-            );
+            let mut a = SignArgs::pkcs1_sha256(index, k.spec, &Hash::Sha256.of("s"));
             a.index = index;
             v.reply(
                 "CardSignData",
@@ -758,13 +724,7 @@ fn refusal_cases() -> Vec<CaseDef> {
     }));
     c.push(case(SUITE, "null-card-data", move |h, v| {
         with_key(h, v, want, Profile::V7, |b, k, v| {
-            let a = SignArgs::padded(
-                k.index,
-                k.spec,
-                &Hash::Sha256.of("s"),
-                CARD_PADDING_PKCS1,
-                PaddingInfo::Pkcs1(Some("SHA256".into())),
-            );
+            let a = SignArgs::pkcs1_sha256(k.index, k.spec, &Hash::Sha256.of("s"));
             v.reply(
                 "CardSignData",
                 &b.null().sign_data(&a),
@@ -797,13 +757,7 @@ fn pin_cases() -> Vec<CaseDef> {
                 };
                 let data = Hash::Sha256.of("no pin");
                 let args = if key.slot.is_rsa() {
-                    SignArgs::padded(
-                        key.index,
-                        key.spec,
-                        &data,
-                        CARD_PADDING_PKCS1,
-                        PaddingInfo::Pkcs1(Some("SHA256".into())),
-                    )
+                    SignArgs::pkcs1_sha256(key.index, key.spec, &data)
                 } else {
                     SignArgs::basic(2, key.index, key.spec, 0, &data)
                 };
@@ -832,13 +786,7 @@ fn pin_cases() -> Vec<CaseDef> {
                     v.expected = None;
                     let data = Hash::Sha256.of("deauthenticated");
                     let args = if key.slot.is_rsa() {
-                        SignArgs::padded(
-                            key.index,
-                            key.spec,
-                            &data,
-                            CARD_PADDING_PKCS1,
-                            PaddingInfo::Pkcs1(Some("SHA256".into())),
-                        )
+                        SignArgs::pkcs1_sha256(key.index, key.spec, &data)
                     } else {
                         SignArgs::basic(2, key.index, key.spec, 0, &data)
                     };
@@ -942,13 +890,7 @@ fn out_of_memory(want: NeededKey) -> CaseDef {
             with_key(h, v, want, Profile::V7, |b, key, v| {
                 let data = Hash::Sha256.of("oom");
                 let args = if key.slot.is_rsa() {
-                    SignArgs::padded(
-                        key.index,
-                        key.spec,
-                        &data,
-                        CARD_PADDING_PKCS1,
-                        PaddingInfo::Pkcs1(Some("SHA256".into())),
-                    )
+                    SignArgs::pkcs1_sha256(key.index, key.spec, &data)
                 } else {
                     SignArgs::basic(2, key.index, key.spec, 0, &data)
                 };
@@ -1013,13 +955,7 @@ pub fn cases() -> Vec<CaseDef> {
                 return v.fail(format!("log in: {}", name(code)));
             }
             let hash = Hash::Sha256.of("no pad callback");
-            let args = SignArgs::padded(
-                key.index,
-                key.spec,
-                &hash,
-                CARD_PADDING_PKCS1,
-                PaddingInfo::Pkcs1(Some("SHA256".into())),
-            );
+            let args = SignArgs::pkcs1_sha256(key.index, key.spec, &hash);
             if let (Some(sig), Ok(rsa)) = (signature(v, &b, &args, key.len()), key.rsa())
                 && let Err(e) = rsa.verify_pkcs1(Some(Hash::Sha256), &hash, &reversed(&sig))
             {

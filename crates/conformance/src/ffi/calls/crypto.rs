@@ -190,6 +190,17 @@ impl SignArgs {
         }
     }
 
+    /// A version-2 PKCS#1 v1.5 request for a SHA-256 hash (`CARD_PADDING_PKCS1`, `pszAlgId` "SHA256").
+    pub fn pkcs1_sha256(index: u8, key_spec: u32, hash: &[u8]) -> Self {
+        Self::padded(
+            index,
+            key_spec,
+            hash,
+            CARD_PADDING_PKCS1,
+            PaddingInfo::Pkcs1(Some("SHA256".into())),
+        )
+    }
+
     /// A request without padding info (PKCS#1 v1.5 by `aiHashAlg`, or ECDSA), at `version`.
     pub fn basic(version: u32, index: u8, key_spec: u32, alg: u32, data: &[u8]) -> Self {
         Self {
@@ -250,6 +261,12 @@ impl DecryptArgs {
             padding_type,
             null_info: false,
         }
+    }
+
+    /// A version-2 raw RSA request (`CARD_PADDING_NONE`, no padding info): the module returns the
+    /// plain RSA result.
+    pub fn raw(index: u8, key_spec: u32, data_le: &[u8]) -> Self {
+        Self::v2(index, key_spec, data_le, CARD_PADDING_NONE, PaddingInfo::Null)
     }
 }
 
