@@ -6,7 +6,7 @@
 //! as administrator after a PIN verification alone. libykpiv and ykman edit single items and keep the
 //! rest, so elements this module does not know are kept and written back.
 
-use crate::objects::{ObjectError, elements, finish, fixed};
+use crate::objects::{ObjectError, elements, finish, fixed, stored};
 use crate::tlv::{self, Builder};
 
 const OBJECT: &str = "Yubico admin data";
@@ -90,9 +90,7 @@ impl TryFrom<&[u8]> for AdminData {
     type Error = ObjectError;
 
     fn try_from(data: &[u8]) -> Result<Self, ObjectError> {
-        if data.is_empty() {
-            return Err(ObjectError::Empty { object: OBJECT });
-        }
+        let data = stored(OBJECT, data)?;
         let inner = tlv::parse_single(data, tag::ADMIN).map_err(ObjectError::tlv(OBJECT))?;
         let e = elements(OBJECT, inner)?;
         let flags = fixed::<1>(OBJECT, &e, tag::FLAGS)?.map(|[f]| f);
@@ -154,25 +152,10 @@ mod tests {
         for cut in 1..good.len() {
             assert!(AdminData::try_from(&good[..cut]).is_err(), "cut at {cut}");
         }
-        assert!(matches!(
-            AdminData::try_from(&hex("80 03 81 01 03 00")[..]),
-            Err(ObjectError::Tlv { .. })
-        ));
-        assert!(matches!(
-            AdminData::try_from(&hex("81 01 03")[..]),
-            Err(ObjectError::Tlv { .. })
-        ));
-        assert!(matches!(
-            AdminData::try_from(&hex("80 04 82 02 0102")[..]),
-            Err(ObjectError::Invalid { .. })
-        ));
-        assert!(matches!(
-            AdminData::try_from(&hex("80 05 83 03 010203")[..]),
-            Err(ObjectError::Invalid { .. })
-        ));
-        assert!(matches!(
-            AdminData::try_from(&hex("80 04 81 02 0102")[..]),
-            Err(ObjectError::Invalid { .. })
-        ));
+        assert_refuses!(AdminData, hex("80 03 81 01 03 00"), ObjectError::Tlv { .. });
+        assert_refuses!(AdminData, hex("81 01 03"), ObjectError::Tlv { .. });
+        assert_refuses!(AdminData, hex("80 04 82 02 0102"), ObjectError::Invalid { .. });
+        assert_refuses!(AdminData, hex("80 05 83 03 010203"), ObjectError::Invalid { .. });
+        assert_refuses!(AdminData, hex("80 04 81 02 0102"), ObjectError::Invalid { .. });
     }
 }

@@ -3,7 +3,7 @@
 //! Kept for compatibility with GSC-IS middleware; PIV hosts rarely read more than the card identifier.
 //! The template is the one libykpiv writes (`ykpiv_util_set_cccid`).
 
-use crate::objects::{ObjectError, elements, finish};
+use crate::objects::{ObjectError, elements, finish, stored};
 use crate::tlv::{self, Builder};
 
 const OBJECT: &str = "card capability container";
@@ -117,10 +117,7 @@ impl TryFrom<&[u8]> for Ccc {
     type Error = ObjectError;
 
     fn try_from(data: &[u8]) -> Result<Self, ObjectError> {
-        if data.is_empty() {
-            return Err(ObjectError::Empty { object: OBJECT });
-        }
-        let e = elements(OBJECT, data)?;
+        let e = elements(OBJECT, stored(OBJECT, data)?)?;
         let required = |t| {
             one_byte(&e, t)?.ok_or(ObjectError::Missing {
                 object: OBJECT,
@@ -181,12 +178,7 @@ mod tests {
         for cut in [1, 5, 22, 25, good.len() - 1] {
             assert!(Ccc::try_from(&good[..cut]).is_err(), "cut at {cut}");
         }
-        let mut trailing = good.clone();
-        trailing.extend_from_slice(&[0xFE]);
-        assert!(matches!(
-            Ccc::try_from(&trailing[..]),
-            Err(ObjectError::Tlv { .. })
-        ));
+        assert_refuses!(Ccc, [&good[..], &[0xFE]].concat(), ObjectError::Tlv { .. });
         assert_eq!(
             Ccc::try_from(&hex("F1 01 21 F2 01 21")[..]),
             Err(ObjectError::Missing {
@@ -194,10 +186,7 @@ mod tests {
                 tag: 0xF0
             })
         );
-        assert!(matches!(
-            Ccc::try_from(&hex("F0 00 F1 02 2121 F2 01 21")[..]),
-            Err(ObjectError::Invalid { .. })
-        ));
+        assert_refuses!(Ccc, hex("F0 00 F1 02 2121 F2 01 21"), ObjectError::Invalid { .. });
         assert_eq!(Ccc::try_from(&[][..]), Err(ObjectError::Empty { object: OBJECT }));
     }
 }

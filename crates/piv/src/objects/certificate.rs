@@ -23,7 +23,7 @@ use flate2::Compression as Level;
 use flate2::bufread::{GzDecoder, ZlibDecoder};
 use flate2::write::{GzEncoder, ZlibEncoder};
 
-use crate::objects::{ObjectError, elements, finish};
+use crate::objects::{ObjectError, elements, finish, stored};
 use crate::tlv::{self, Builder};
 
 const OBJECT: &str = "certificate object";
@@ -143,9 +143,7 @@ impl TryFrom<&[u8]> for CertificateObject {
     type Error = ObjectError;
 
     fn try_from(data: &[u8]) -> Result<Self, ObjectError> {
-        if data.is_empty() {
-            return Err(ObjectError::Empty { object: OBJECT });
-        }
+        let data = stored(OBJECT, data)?;
         let parsed = elements(OBJECT, data);
         let cert = parsed.as_ref().ok().and_then(|e| tlv::find(e, tag::CERTIFICATE));
         let (Ok(e), Some(payload)) = (&parsed, cert) else {
@@ -373,25 +371,27 @@ mod tests {
         for cut in [1, 2, 10, good.len() - 4, good.len() - 1] {
             assert!(CertificateObject::try_from(&good[..cut]).is_err(), "cut at {cut}");
         }
-        let mut trailing = good.clone();
-        trailing.push(0x99);
-        assert!(matches!(
-            CertificateObject::try_from(&trailing[..]),
-            Err(ObjectError::Tlv { .. })
-        ));
-        assert!(matches!(
-            CertificateObject::try_from(&hex("71 01 00 FE 00")[..]),
-            Err(ObjectError::Missing { tag: 0x70, .. })
-        ));
-        assert!(matches!(
-            CertificateObject::try_from(&hex("70 01 30 71 02 00 00")[..]),
-            Err(ObjectError::Invalid { .. })
-        ));
+        assert_refuses!(
+            CertificateObject,
+            [&good[..], &[0x99]].concat(),
+            ObjectError::Tlv { .. }
+        );
+        assert_refuses!(
+            CertificateObject,
+            hex("71 01 00 FE 00"),
+            ObjectError::Missing { tag: 0x70, .. }
+        );
+        assert_refuses!(
+            CertificateObject,
+            hex("70 01 30 71 02 00 00"),
+            ObjectError::Invalid { .. }
+        );
         // Compressed flag, but neither gzip nor Net iD; a corrupt gzip stream; gzip with trailing junk.
-        assert!(matches!(
-            CertificateObject::try_from(&hex("70 02 3000 71 01 01")[..]),
-            Err(ObjectError::Invalid { .. })
-        ));
+        assert_refuses!(
+            CertificateObject,
+            hex("70 02 3000 71 01 01"),
+            ObjectError::Invalid { .. }
+        );
         let mut gz = hex(&gz_hex());
         let n = gz.len();
         gz[n - 5] ^= 0xFF; // CRC / size trailer

@@ -5,7 +5,7 @@
 //! FASC-N), and Yubico's minidriver documentation notes that the CSP caches card contents by it: "the
 //! CHUID has to be set and unique". The template is the one libykpiv writes (`ykpiv_util_set_cardid`).
 
-use crate::objects::{ObjectError, elements, finish, fixed, required_fixed};
+use crate::objects::{ObjectError, elements, finish, fixed, required_fixed, stored};
 use crate::tlv::{self, Builder};
 
 const OBJECT: &str = "CHUID";
@@ -168,10 +168,7 @@ impl TryFrom<&[u8]> for Chuid {
     type Error = ObjectError;
 
     fn try_from(data: &[u8]) -> Result<Self, ObjectError> {
-        if data.is_empty() {
-            return Err(ObjectError::Empty { object: OBJECT });
-        }
-        let e = elements(OBJECT, data)?;
+        let e = elements(OBJECT, stored(OBJECT, data)?)?;
         let expiration = fixed::<8>(OBJECT, &e, tag::EXPIRATION_DATE)?;
         if let Some(date) = &expiration {
             check_date(date)?;
@@ -294,12 +291,7 @@ mod tests {
             );
         }
         // Trailing garbage.
-        let mut trailing = good.clone();
-        trailing.push(0x30);
-        assert!(matches!(
-            Chuid::try_from(&trailing[..]),
-            Err(ObjectError::Tlv { .. })
-        ));
+        assert_refuses!(Chuid, [&good[..], &[0x30]].concat(), ObjectError::Tlv { .. });
         // No GUID.
         assert_eq!(
             Chuid::try_from(&hex("35 08 3230333030313031 FE 00")[..]),
@@ -309,10 +301,7 @@ mod tests {
             })
         );
         // A GUID of the wrong length, a date that is not digits.
-        assert!(matches!(
-            Chuid::try_from(&hex("34 02 0102")[..]),
-            Err(ObjectError::Invalid { .. })
-        ));
+        assert_refuses!(Chuid, hex("34 02 0102"), ObjectError::Invalid { .. });
         let mut bad_date = good.clone();
         bad_date[47] = b'X';
         assert!(matches!(

@@ -21,7 +21,7 @@
 //! Names are kept as strings; bytes after the terminating NUL are not preserved (a rewrite zeroes them).
 
 use crate::key_ref::KeyRef;
-use crate::objects::{ObjectError, YUBICO_MAX_OBJECT_CONTENT};
+use crate::objects::{ObjectError, YUBICO_MAX_OBJECT_CONTENT, stored};
 use crate::tlv;
 
 const OBJECT: &str = "Yubico container map";
@@ -311,9 +311,7 @@ impl TryFrom<&[u8]> for ContainerMap {
 
     /// Parses `81 L records`. More than [`MAX_RECORDS`] records are accepted on reading.
     fn try_from(data: &[u8]) -> Result<Self, ObjectError> {
-        if data.is_empty() {
-            return Err(ObjectError::Empty { object: OBJECT });
-        }
+        let data = stored(OBJECT, data)?;
         let records = tlv::parse_single(data, TAG_MSCMAP).map_err(ObjectError::tlv(OBJECT))?;
         if !records.len().is_multiple_of(RECORD_LEN) {
             return Err(ObjectError::invalid(
@@ -447,17 +445,9 @@ mod tests {
         for cut in 1..good.len() {
             assert!(ContainerMap::try_from(&good[..cut]).is_err(), "cut at {cut}");
         }
-        let mut trailing = good.clone();
-        trailing.push(0);
-        assert!(matches!(
-            ContainerMap::try_from(&trailing[..]),
-            Err(ObjectError::Tlv { .. })
-        ));
+        assert_refuses!(ContainerMap, [&good[..], &[0]].concat(), ObjectError::Tlv { .. });
         // A record length that is not a multiple of 107.
-        assert!(matches!(
-            ContainerMap::try_from(&hex("81 03 000000")[..]),
-            Err(ObjectError::Invalid { .. })
-        ));
+        assert_refuses!(ContainerMap, hex("81 03 000000"), ObjectError::Invalid { .. });
         // A name without NUL, and one with an unpaired surrogate.
         let mut no_nul = good.clone();
         assert_eq!(&good[..2], &[0x81, 0x6B]);

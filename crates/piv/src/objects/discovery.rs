@@ -5,7 +5,7 @@
 //! GET DATA returns `7E L {…}`, and the content here is the value inside `7E`.
 
 use crate::key_ref::KeyRef;
-use crate::objects::{ObjectError, elements, finish, required_fixed};
+use crate::objects::{ObjectError, elements, finish, required_fixed, stored};
 use crate::tlv::{self, Builder};
 
 const OBJECT: &str = "discovery object";
@@ -107,10 +107,7 @@ impl TryFrom<&[u8]> for Discovery {
     type Error = ObjectError;
 
     fn try_from(data: &[u8]) -> Result<Self, ObjectError> {
-        if data.is_empty() {
-            return Err(ObjectError::Empty { object: OBJECT });
-        }
-        let e = elements(OBJECT, data)?;
+        let e = elements(OBJECT, stored(OBJECT, data)?)?;
         Ok(Self {
             aid: tlv::require(&e, tag::AID)
                 .map_err(|_| ObjectError::Missing {
@@ -174,16 +171,8 @@ mod tests {
         for cut in 1..good.len() {
             assert!(Discovery::try_from(&good[..cut]).is_err(), "cut at {cut}");
         }
-        let mut trailing = good.clone();
-        trailing.push(0x00);
-        assert!(matches!(
-            Discovery::try_from(&trailing[..]),
-            Err(ObjectError::Tlv { .. })
-        ));
-        assert!(matches!(
-            Discovery::try_from(&hex("4F 01 A0 5F2F 01 40")[..]),
-            Err(ObjectError::Invalid { .. })
-        ));
+        assert_refuses!(Discovery, [&good[..], &[0x00]].concat(), ObjectError::Tlv { .. });
+        assert_refuses!(Discovery, hex("4F 01 A0 5F2F 01 40"), ObjectError::Invalid { .. });
         assert_eq!(
             Discovery::try_from(&hex("5F2F 02 40 00")[..]),
             Err(ObjectError::Missing {

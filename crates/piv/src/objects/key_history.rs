@@ -3,7 +3,7 @@
 //! It tells how many retired key-management keys have their certificate on the card (`C1`) and how
 //! many only off the card (`C2`, then `F3` says where to fetch them).
 
-use crate::objects::{ObjectError, elements, finish, required_fixed};
+use crate::objects::{ObjectError, elements, finish, required_fixed, stored};
 use crate::tlv::{self, Builder};
 
 const OBJECT: &str = "key history object";
@@ -42,10 +42,7 @@ impl TryFrom<&[u8]> for KeyHistory {
     type Error = ObjectError;
 
     fn try_from(data: &[u8]) -> Result<Self, ObjectError> {
-        if data.is_empty() {
-            return Err(ObjectError::Empty { object: OBJECT });
-        }
-        let e = elements(OBJECT, data)?;
+        let e = elements(OBJECT, stored(OBJECT, data)?)?;
         let [on] = required_fixed::<1>(OBJECT, &e, tag::ON_CARD_CERTS)?;
         let [off] = required_fixed::<1>(OBJECT, &e, tag::OFF_CARD_CERTS)?;
         Ok(Self {
@@ -90,14 +87,16 @@ mod tests {
         for cut in (1..good.len()).filter(|&cut| cut != 6) {
             assert!(KeyHistory::try_from(&good[..cut]).is_err(), "cut at {cut}");
         }
-        assert!(matches!(
-            KeyHistory::try_from(&hex("C1 01 02 C2 01 00 FE 00 00")[..]),
-            Err(ObjectError::Tlv { .. })
-        ));
-        assert!(matches!(
-            KeyHistory::try_from(&hex("C1 02 0000 C2 01 00")[..]),
-            Err(ObjectError::Invalid { .. })
-        ));
+        assert_refuses!(
+            KeyHistory,
+            hex("C1 01 02 C2 01 00 FE 00 00"),
+            ObjectError::Tlv { .. }
+        );
+        assert_refuses!(
+            KeyHistory,
+            hex("C1 02 0000 C2 01 00"),
+            ObjectError::Invalid { .. }
+        );
         assert_eq!(
             KeyHistory::try_from(&hex("C2 01 00")[..]),
             Err(ObjectError::Missing {

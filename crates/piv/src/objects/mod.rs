@@ -10,6 +10,16 @@
 //!
 //! The main types are re-exported here; each module also holds its object's constants and helpers.
 
+/// Asserts (in the objects' tests) that parsing `$bytes` as `$object` fails with an error matching
+/// `$error`, and shows what the parser returned when it does not.
+#[cfg(test)]
+macro_rules! assert_refuses {
+    ($object:ty, $bytes:expr, $error:pat) => {{
+        let parsed = <$object>::try_from(&$bytes[..]);
+        assert!(matches!(parsed, Err($error)), "{parsed:?}");
+    }};
+}
+
 pub mod admin_data;
 mod application_properties;
 pub mod ccc;
@@ -167,6 +177,15 @@ impl ObjectError {
 }
 
 /// Parses `data` as a sequence of TLVs that must cover every byte.
+/// The content of an object as read: an empty one (`53 00`) is a deleted object, [`ObjectError::Empty`].
+fn stored<'a>(object: &'static str, data: &'a [u8]) -> Result<&'a [u8], ObjectError> {
+    if data.is_empty() {
+        Err(ObjectError::Empty { object })
+    } else {
+        Ok(data)
+    }
+}
+
 fn elements<'a>(object: &'static str, data: &'a [u8]) -> Result<Vec<Tlv<'a>>, ObjectError> {
     tlv::parse_all(data).map_err(ObjectError::tlv(object))
 }

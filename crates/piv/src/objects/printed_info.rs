@@ -7,7 +7,7 @@
 //! says ASCII, cards do not always agree, and this layer does not guess an encoding. Lengths are not
 //! checked against the table's maxima (name 125, expiry 9, issuer 15, the others 20).
 
-use crate::objects::{ObjectError, elements, finish};
+use crate::objects::{ObjectError, elements, finish, stored};
 use crate::tlv::{self, Builder};
 
 const OBJECT: &str = "printed information";
@@ -75,10 +75,7 @@ impl TryFrom<&[u8]> for PrintedInformation {
     type Error = ObjectError;
 
     fn try_from(data: &[u8]) -> Result<Self, ObjectError> {
-        if data.is_empty() {
-            return Err(ObjectError::Empty { object: OBJECT });
-        }
-        let e = elements(OBJECT, data)?;
+        let e = elements(OBJECT, stored(OBJECT, data)?)?;
         let get = |t| tlv::find(&e, t).map(<[u8]>::to_vec);
         Ok(Self {
             name: get(tag::NAME),
@@ -128,14 +125,8 @@ mod tests {
 
     #[test]
     fn rejects_bad_input() {
-        assert!(matches!(
-            PrintedInformation::try_from(&hex("01 05 4142")[..]),
-            Err(ObjectError::Tlv { .. })
-        ));
-        assert!(matches!(
-            PrintedInformation::try_from(&hex("01 01 41 FE")[..]),
-            Err(ObjectError::Tlv { .. })
-        ));
+        assert_refuses!(PrintedInformation, hex("01 05 4142"), ObjectError::Tlv { .. });
+        assert_refuses!(PrintedInformation, hex("01 01 41 FE"), ObjectError::Tlv { .. });
         assert_eq!(
             PrintedInformation::try_from(&[][..]),
             Err(ObjectError::Empty { object: OBJECT })

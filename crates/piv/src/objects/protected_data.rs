@@ -16,7 +16,7 @@ use zeroize::Zeroizing;
 
 use crate::algorithm::ManagementAlgorithm;
 use crate::mgm::ManagementKey;
-use crate::objects::{ObjectError, elements, finish, fixed};
+use crate::objects::{ObjectError, elements, finish, fixed, stored};
 use crate::tlv::{self, Builder};
 
 const OBJECT: &str = "Yubico PIN-protected data";
@@ -127,9 +127,7 @@ impl TryFrom<&[u8]> for ProtectedData {
     type Error = ObjectError;
 
     fn try_from(data: &[u8]) -> Result<Self, ObjectError> {
-        if data.is_empty() {
-            return Err(ObjectError::Empty { object: OBJECT });
-        }
+        let data = stored(OBJECT, data)?;
         let inner = tlv::parse_single(data, tag::PROTECTED).map_err(ObjectError::tlv(OBJECT))?;
         let e = elements(OBJECT, inner)?;
         let management_key = tlv::find(&e, tag::MANAGEMENT_KEY)
@@ -239,19 +237,12 @@ mod tests {
         for cut in 1..good.len() {
             assert!(ProtectedData::try_from(&good[..cut]).is_err(), "cut at {cut}");
         }
-        let mut trailing = good.clone();
-        trailing.push(0);
-        assert!(matches!(
-            ProtectedData::try_from(&trailing[..]),
-            Err(ObjectError::Tlv { .. })
-        ));
-        assert!(matches!(
-            ProtectedData::try_from(&hex("88 05 89 03 010203")[..]),
-            Err(ObjectError::Invalid { .. })
-        ));
-        assert!(matches!(
-            ProtectedData::try_from(&hex("53 02 89 00")[..]),
-            Err(ObjectError::Tlv { .. })
-        ));
+        assert_refuses!(ProtectedData, [&good[..], &[0]].concat(), ObjectError::Tlv { .. });
+        assert_refuses!(
+            ProtectedData,
+            hex("88 05 89 03 010203"),
+            ObjectError::Invalid { .. }
+        );
+        assert_refuses!(ProtectedData, hex("53 02 89 00"), ObjectError::Tlv { .. });
     }
 }

@@ -12,7 +12,7 @@
 //! On reading, libykpiv treats a missing or malformed piece as "no roots"; here it is an error, so the
 //! caller can tell a damaged store from an absent one.
 
-use crate::objects::{ObjectError, YUBICO_MAX_OBJECT_CONTENT};
+use crate::objects::{ObjectError, YUBICO_MAX_OBJECT_CONTENT, stored};
 use crate::tlv;
 
 const OBJECT: &str = "Yubico root store";
@@ -55,9 +55,7 @@ impl TryFrom<&[u8]> for RootStoreChunk {
     type Error = ObjectError;
 
     fn try_from(data: &[u8]) -> Result<Self, ObjectError> {
-        if data.is_empty() {
-            return Err(ObjectError::Empty { object: OBJECT });
-        }
+        let data = stored(OBJECT, data)?;
         let (element, rest) = tlv::read(data).map_err(ObjectError::tlv(OBJECT))?;
         if !rest.is_empty() {
             return Err(ObjectError::Tlv {

@@ -2,7 +2,7 @@
 //! to container ids, `BB` the LDS security object (a CMS signature over hashes of other objects),
 //! `FE`. Tessera only carries the bytes; verifying the signature is a relying party's job.
 
-use crate::objects::{ObjectError, elements, finish};
+use crate::objects::{ObjectError, elements, finish, stored};
 use crate::tlv::{self, Builder};
 
 const OBJECT: &str = "security object";
@@ -37,10 +37,7 @@ impl TryFrom<&[u8]> for SecurityObject {
     type Error = ObjectError;
 
     fn try_from(data: &[u8]) -> Result<Self, ObjectError> {
-        if data.is_empty() {
-            return Err(ObjectError::Empty { object: OBJECT });
-        }
-        let e = elements(OBJECT, data)?;
+        let e = elements(OBJECT, stored(OBJECT, data)?)?;
         let get = |t| {
             tlv::find(&e, t).map(<[u8]>::to_vec).ok_or(ObjectError::Missing {
                 object: OBJECT,
@@ -71,14 +68,12 @@ mod tests {
 
     #[test]
     fn rejects_bad_input() {
-        assert!(matches!(
-            SecurityObject::try_from(&hex("BA 00")[..]),
-            Err(ObjectError::Missing { tag: 0xBB, .. })
-        ));
-        assert!(matches!(
-            SecurityObject::try_from(&hex("BA 00 BB 03 00")[..]),
-            Err(ObjectError::Tlv { .. })
-        ));
+        assert_refuses!(
+            SecurityObject,
+            hex("BA 00"),
+            ObjectError::Missing { tag: 0xBB, .. }
+        );
+        assert_refuses!(SecurityObject, hex("BA 00 BB 03 00"), ObjectError::Tlv { .. });
         assert!(SecurityObject::try_from(&[][..]).is_err());
     }
 }
