@@ -73,6 +73,16 @@ fn right(challenge: &[u8]) -> Vec<u8> {
     tdes_response(&DEFAULT_MANAGEMENT_KEY, challenge).unwrap_or_default()
 }
 
+/// Authenticates as administrator with the right response to a fresh challenge; false (with the
+/// failure recorded) when that does not succeed.
+fn authenticate_admin(v: &mut Verdict, b: &ConnectedContext) -> bool {
+    let Some(ch) = challenge(v, b, false) else {
+        return false;
+    };
+    let (ok, _) = answer(b, &right(&ch), false);
+    v.check(ok == 0, || format!("authentication: {}", name(ok)))
+}
+
 fn check_admin(v: &mut Verdict, b: &ConnectedContext, want: bool) {
     if let Some(state) = authenticated_state(b) {
         v.check((state & ADMIN_SET != 0) == want, || {
@@ -214,9 +224,7 @@ fn flows() -> Vec<CaseDef> {
         .counted_for(TAG),
         case(SUITE, "failed-response-ends-the-admin-session", |h, v| {
             with_admin_context(h, v, |b, v| {
-                let Some(ch) = challenge(v, b, false) else { return };
-                let (ok, _) = answer(b, &right(&ch), false);
-                if !v.check(ok == 0, || format!("authentication: {}", name(ok))) {
+                if !authenticate_admin(v, b) {
                     return;
                 }
                 let Some(ch) = challenge(v, b, false) else { return };
@@ -232,9 +240,7 @@ fn flows() -> Vec<CaseDef> {
         .counted_for(TAG),
         case(SUITE, "deauthenticate-admin", |h, v| {
             with_admin_context(h, v, |b, v| {
-                let Some(ch) = challenge(v, b, false) else { return };
-                let (ok, _) = answer(b, &right(&ch), false);
-                if !v.check(ok == 0, || format!("authentication: {}", name(ok))) {
+                if !authenticate_admin(v, b) {
                     return;
                 }
                 v.expected = None;
@@ -283,9 +289,7 @@ fn admin_logout_keeps_the_user(ex: bool) -> CaseDef {
             ) {
                 return;
             }
-            let Some(ch) = challenge(v, b, false) else { return };
-            let (ok, _) = answer(b, &right(&ch), false);
-            if !v.check(ok == 0, || format!("authentication: {}", name(ok))) {
+            if !authenticate_admin(v, b) {
                 return;
             }
             v.expected = None;

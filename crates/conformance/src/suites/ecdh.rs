@@ -37,6 +37,14 @@ pub fn agree(v: &mut Verdict, b: &ConnectedContext, key: &Key, peer: &PeerKey) -
     }
 }
 
+/// The module no longer derives from `agreement` in this context: SCARD_E_INVALID_PARAMETER, as for
+/// any handle it does not hold; `failure` says what would be wrong otherwise.
+fn check_gone(v: &mut Verdict, b: &ConnectedContext, agreement: u8, failure: &str) {
+    v.check(hash_of(b, agreement) == Err(SCARD_E_INVALID_PARAMETER), || {
+        failure.into()
+    });
+}
+
 /// The HASH(SHA-256) of an agreement, derived by the module; `Err` with the code when refused.
 pub fn hash_of(b: &ConnectedContext, agreement: u8) -> Result<Vec<u8>, u32> {
     let args = DeriveArgs::new(
@@ -148,9 +156,12 @@ fn several_at_once() -> CaseDef {
             let (_, _, gone) = made[1];
             let d = b.call().destroy_dh_agreement(gone, 0);
             v.reply("CardDestroyDHAgreement(second)", &d, &[SCARD_S_SUCCESS]);
-            v.check(hash_of(b, gone) == Err(SCARD_E_INVALID_PARAMETER), || {
-                "a destroyed agreement still derives (or not with SCARD_E_INVALID_PARAMETER)".into()
-            });
+            check_gone(
+                v,
+                b,
+                gone,
+                "a destroyed agreement still derives (or not with SCARD_E_INVALID_PARAMETER)",
+            );
             for (k, p, i) in made.iter().filter(|m| m.2 != gone) {
                 check_agreement(v, b, k, p, *i);
                 let _ = b.call().destroy_dh_agreement(*i, 0);
@@ -516,9 +527,12 @@ fn lifetime_cases() -> Vec<CaseDef> {
                 // The next exchange with the card tells the module about the reset.
                 let l = login(b, key);
                 v.check(l.is_ok(), || "logging in again after the reset failed".into());
-                v.check(hash_of(b, index) == Err(SCARD_E_INVALID_PARAMETER), || {
-                    "the agreement survived a card reset (spec §3.2.3: not retrievable after a reset)".into()
-                });
+                check_gone(
+                    v,
+                    b,
+                    index,
+                    "the agreement survived a card reset (spec §3.2.3: not retrievable after a reset)",
+                );
             });
             v.note("spec §3.2.3: DH agreements are ephemeral and not retrievable after a card reset");
         })
@@ -549,9 +563,7 @@ fn lifetime_cases() -> Vec<CaseDef> {
             let Some(()) = v.setup("new handle", h.swap_handle(&mut b)) else {
                 return;
             };
-            v.check(hash_of(&b, index) == Err(SCARD_E_INVALID_PARAMETER), || {
-                "the agreement survived a reset and a new hScard".into()
-            });
+            check_gone(v, &b, index, "the agreement survived a reset and a new hScard");
             v.note("the CSP reconnects after a reset (new hScard): the module must not offer the old secret");
         })
         .counted_for(tag(Curve::P256)),
@@ -560,9 +572,12 @@ fn lifetime_cases() -> Vec<CaseDef> {
                 let Some(other) = v.setup("a second context", h.open()) else {
                     return;
                 };
-                v.check(hash_of(&other, index) == Err(SCARD_E_INVALID_PARAMETER), || {
-                    "another context derives from this context's agreement".into()
-                });
+                check_gone(
+                    v,
+                    &other,
+                    index,
+                    "another context derives from this context's agreement",
+                );
             });
             v.note("spec: agreements are opaque bytes of one minidriver context");
         })

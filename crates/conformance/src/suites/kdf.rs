@@ -7,16 +7,16 @@
 //! the refusals.
 
 use crate::codes::*;
-use crate::ffi::alloc;
 use crate::ffi::calls::flags::*;
-use crate::ffi::calls::{DeriveArgs, DeriveOutput, kdf_hash_name, kdf_param as p};
+use crate::ffi::calls::{DeriveArgs, DeriveOut, DeriveOutput, Reply, kdf_hash_name, kdf_param as p};
 use crate::ffi::padding;
-use crate::harness::{CaseDef, case};
+use crate::harness::{CaseDef, ConnectedContext, case};
 use crate::oracle::ec::Curve;
 use crate::oracle::hash::Hash;
 use crate::oracle::kdf::{self, tls};
 use crate::suites::ecdh::with_agreement;
 use crate::suites::keys::*;
+use crate::suites::sign::out_of_memory_sweep;
 
 const SUITE: &str = "kdf";
 
@@ -616,14 +616,7 @@ fn secret_handle_cases() -> Vec<CaseDef> {
                 let Some(other) = v.setup("a second context", h.open()) else {
                     return;
                 };
-                let handle = padding::register_secret(other.card_data_ptr(), index);
-                let a = DeriveArgs::new(
-                    index,
-                    "HASH",
-                    vec![(p::SECRET_HANDLE, handle.to_ne_bytes().to_vec())],
-                );
-                let r = b.call().derive_key(&a);
-                padding::forget_secret(handle);
+                let r = derive_by_secret_handle(&b, &other, index);
                 v.reply("CardDeriveKey", &r, &[SCARD_E_INVALID_PARAMETER]);
             });
         }),
@@ -650,14 +643,7 @@ fn secret_handle_cases() -> Vec<CaseDef> {
                 return;
             };
             v.expected = None;
-            let handle = padding::register_secret(b.card_data_ptr(), index);
-            let a = DeriveArgs::new(
-                index,
-                "HASH",
-                vec![(p::SECRET_HANDLE, handle.to_ne_bytes().to_vec())],
-            );
-            let r = b.call().derive_key(&a);
-            padding::forget_secret(handle);
+            let r = derive_by_secret_handle(&b, &b, index);
             v.reply(
                 "CardDeriveKey(KDF_SECRET_HANDLE) without pfnCspGetDHAgreement",
                 &r,
@@ -671,30 +657,26 @@ fn secret_handle_cases() -> Vec<CaseDef> {
     ]
 }
 
+/// `CardDeriveKey` in `b` on agreement `index`, named through `KDF_SECRET_HANDLE` by the handle the
+/// harness's secret callback resolves for `owner`'s context (registered for the call only).
+fn derive_by_secret_handle(b: &ConnectedContext, owner: &ConnectedContext, index: u8) -> Reply<DeriveOut> {
+    let handle = padding::register_secret(owner.card_data_ptr(), index);
+    let a = DeriveArgs::new(
+        index,
+        "HASH",
+        vec![(p::SECRET_HANDLE, handle.to_ne_bytes().to_vec())],
+    );
+    let r = b.call().derive_key(&a);
+    padding::forget_secret(handle);
+    r
+}
+
 fn out_of_memory() -> CaseDef {
     case(SUITE, "out-of-memory", |h, v| {
         with_agreement(h, v, Curve::P256, "oom", |b, _, index, _, v| {
             let args = sha256_hash(index);
-            let before = alloc::allocation_calls();
-            let warm = b.call().derive_key(&args);
-            let per_call = alloc::allocation_calls() - before;
-            if !v.check(warm.ok(), || {
-                format!("derivation fails without injection: {}", name(warm.code))
-            }) {
+            if !out_of_memory_sweep(v, "CardDeriveKey", "derivation", || b.call().derive_key(&args)) {
                 return;
-            }
-            alloc::fail_all(true);
-            let r = b.call().derive_key(&args);
-            alloc::disarm();
-            v.reply("CardDeriveKey with pfnCspAlloc failing", &r, &[SCARD_E_NO_MEMORY]);
-            for n in 1..=per_call {
-                alloc::fail_nth(n);
-                let r = b.call().derive_key(&args);
-                alloc::disarm();
-                v.check(r.code == 0 || r.code == SCARD_E_NO_MEMORY, || {
-                    format!("allocation {n} failing: {}", name(r.code))
-                });
-                v.failures.extend(r.problems);
             }
             v.check(b.call().derive_key(&args).ok(), || {
                 "the agreement is unusable after the failures".into()

@@ -11,7 +11,7 @@
 use crate::codes::*;
 use crate::ffi::alloc;
 use crate::ffi::calls::flags::*;
-use crate::ffi::calls::{PaddingInfo, SignArgs};
+use crate::ffi::calls::{PaddingInfo, Reply, SignArgs};
 use crate::harness::{CaseDef, ConnectedContext, Profile, Verdict, case};
 use crate::oracle::ec::{Curve, verify_ecdsa};
 use crate::oracle::hash::{CALG_MAC, CALG_MD2, CALG_MD4, CALG_SSL3_SHAMD5, Hash, SHA, md5_sha1};
@@ -882,6 +882,44 @@ fn pin_cases() -> Vec<CaseDef> {
 }
 
 /// `SCARD_E_NO_MEMORY` from a signature whose buffer cannot be allocated, and nothing leaked.
+/// CMCK OutOfMem over one call: it works without injection; with every `pfnCspAlloc` failing it
+/// answers SCARD_E_NO_MEMORY; with the n-th allocation failing, for each allocation the call makes, it
+/// succeeds or answers SCARD_E_NO_MEMORY, with no other problem. False (recorded) when the call fails
+/// without injection, so there is nothing to sweep.
+pub(super) fn out_of_memory_sweep<T>(
+    v: &mut Verdict,
+    api: &str,
+    operation: &str,
+    mut call: impl FnMut() -> Reply<T>,
+) -> bool {
+    let before = alloc::allocation_calls();
+    let warm = call();
+    let per_call = alloc::allocation_calls() - before;
+    if !v.check(warm.ok(), || {
+        format!("{operation} fails without injection: {}", name(warm.code))
+    }) {
+        return false;
+    }
+    alloc::fail_all(true);
+    let r = call();
+    alloc::disarm();
+    v.reply(
+        &format!("{api} with pfnCspAlloc failing"),
+        &r,
+        &[SCARD_E_NO_MEMORY],
+    );
+    for n in 1..=per_call {
+        alloc::fail_nth(n);
+        let r = call();
+        alloc::disarm();
+        v.check(r.code == 0 || r.code == SCARD_E_NO_MEMORY, || {
+            format!("allocation {n} failing: {}", name(r.code))
+        });
+        v.failures.extend(r.problems);
+    }
+    true
+}
+
 fn out_of_memory(want: NeededKey) -> CaseDef {
     case(
         SUITE,
@@ -894,26 +932,8 @@ fn out_of_memory(want: NeededKey) -> CaseDef {
                 } else {
                     SignArgs::basic(2, key.index, key.spec, 0, &data)
                 };
-                let before = alloc::allocation_calls();
-                let warm = b.call().sign_data(&args);
-                let per_call = alloc::allocation_calls() - before;
-                if !v.check(warm.ok(), || {
-                    format!("signing fails without injection: {}", name(warm.code))
-                }) {
+                if !out_of_memory_sweep(v, "CardSignData", "signing", || b.call().sign_data(&args)) {
                     return;
-                }
-                alloc::fail_all(true);
-                let r = b.call().sign_data(&args);
-                alloc::disarm();
-                v.reply("CardSignData with pfnCspAlloc failing", &r, &[SCARD_E_NO_MEMORY]);
-                for n in 1..=per_call {
-                    alloc::fail_nth(n);
-                    let r = b.call().sign_data(&args);
-                    alloc::disarm();
-                    v.check(r.code == 0 || r.code == SCARD_E_NO_MEMORY, || {
-                        format!("allocation {n} failing: {}", name(r.code))
-                    });
-                    v.failures.extend(r.problems);
                 }
                 let after = b.call().sign_data(&args);
                 v.check(after.ok(), || "signing does not work after the failures".into());
