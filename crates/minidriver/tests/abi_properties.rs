@@ -214,11 +214,7 @@ fn run(ctx: &Context, op: &Op) {
             Op::ReadFile(d, f, flags, null) => {
                 let (d, f) = (d.bytes(), f.bytes());
                 let (mut p, mut n) = (nullp, 0u32);
-                let out = if *null {
-                    std::ptr::null_mut()
-                } else {
-                    &mut p as *mut _
-                };
+                let out = out_param(&mut p, *null);
                 call!(
                     cd.pfnCardReadFile,
                     cd,
@@ -236,21 +232,13 @@ fn run(ctx: &Context, op: &Op) {
                     dwVersion: *v,
                     ..Default::default()
                 };
-                let ptr = if *null {
-                    std::ptr::null_mut()
-                } else {
-                    &mut info as *mut _
-                };
+                let ptr = out_param(&mut info, *null);
                 call!(cd.pfnCardGetFileInfo, cd, opt(&d).cast(), opt(&f).cast(), ptr);
             }
             Op::EnumFiles(d, flags, null) => {
                 let d = d.bytes();
                 let (mut p, mut n) = (nullp, 0u32);
-                let out = if *null {
-                    std::ptr::null_mut()
-                } else {
-                    &mut p as *mut _
-                };
+                let out = out_param(&mut p, *null);
                 call!(cd.pfnCardEnumFiles, cd, opt(&d).cast(), out, &mut n, *flags);
                 free(p);
             }
@@ -259,11 +247,7 @@ fn run(ctx: &Context, op: &Op) {
                     dwVersion: *v,
                     ..Default::default()
                 };
-                let ptr = if *null {
-                    std::ptr::null_mut()
-                } else {
-                    &mut info as *mut _
-                };
+                let ptr = out_param(&mut info, *null);
                 call!(cd.pfnCardGetContainerInfo, cd, *i, *flags, ptr);
                 free(info.pbSigPublicKey);
                 free(info.pbKeyExPublicKey);
@@ -477,6 +461,11 @@ fn opt(v: &Option<Vec<u8>>) -> *const u8 {
 }
 
 /// The buffer, or NULL for an empty one (as a caller that has no data passes it).
+/// The out-parameter pointer to `target`, or NULL when the case passes NULL.
+fn out_param<T>(target: &mut T, null: bool) -> *mut T {
+    if null { std::ptr::null_mut() } else { target }
+}
+
 fn nullable(v: &mut [u8]) -> *mut u8 {
     if v.is_empty() {
         std::ptr::null_mut()

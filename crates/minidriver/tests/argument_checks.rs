@@ -102,80 +102,71 @@ fn blob(magic: &[u8; 4], len: usize) -> Vec<u8> {
 
 const ECDH_P256: &[u8; 4] = b"ECK1";
 
+/// A call with an argument the module can refuse before it talks to the card: the entry point and its
+/// container index (and property name, or agreement blob magic and length).
+#[derive(Debug, Clone, Copy)]
+enum InvalidCall {
+    GetContainerProperty(u8, &'static str),
+    SetContainerProperty(u8, &'static str),
+    ContainerInfo(u8),
+    SignData(u8),
+    RsaDecrypt(u8),
+    ConstructDhAgreement(u8, &'static [u8; 4], usize),
+}
+
+impl InvalidCall {
+    fn make(self, ctx: &Context) -> u32 {
+        match self {
+            Self::GetContainerProperty(index, name) => get_container_property(ctx, index, name),
+            Self::SetContainerProperty(index, name) => set_container_property(ctx, index, name),
+            Self::ContainerInfo(index) => container_info(ctx, index),
+            Self::SignData(index) => sign(ctx, index),
+            Self::RsaDecrypt(index) => decrypt(ctx, index),
+            Self::ConstructDhAgreement(index, magic, len) => agree(ctx, index, &mut blob(magic, len)),
+        }
+    }
+}
+
 #[test]
 fn invalid_calls_cost_no_apdu() {
     let card = TestCard::new(61);
     card.generate(KeyRef::AUTHENTICATION, AlgorithmId::ECCP256, PinPolicy::Once);
     let apdus = || card.card.with_card(|c| c.counters().snapshot().apdus).unwrap();
-    type Call = fn(&Context) -> u32;
-    let calls: [(&str, Call, u32); 12] = [
+    use InvalidCall::*;
+    let calls = [
+        (GetContainerProperty(200, "bogus"), SCARD_E_INVALID_PARAMETER),
+        (GetContainerProperty(0, "bogus"), SCARD_E_INVALID_PARAMETER),
         (
-            "CardGetContainerProperty(200, bogus)",
-            |c| get_container_property(c, 200, "bogus"),
-            SCARD_E_INVALID_PARAMETER,
-        ),
-        (
-            "CardGetContainerProperty(0, bogus)",
-            |c| get_container_property(c, 0, "bogus"),
-            SCARD_E_INVALID_PARAMETER,
-        ),
-        (
-            "CardGetContainerProperty(200, PIN Identifier)",
-            |c| get_container_property(c, 200, "PIN Identifier"),
+            GetContainerProperty(200, "PIN Identifier"),
             SCARD_E_NO_KEY_CONTAINER,
         ),
         (
-            "CardGetContainerProperty(200, Container Info)",
-            |c| get_container_property(c, 200, "Container Info"),
+            GetContainerProperty(200, "Container Info"),
             SCARD_E_NO_KEY_CONTAINER,
         ),
+        (SetContainerProperty(0, "bogus"), SCARD_E_INVALID_PARAMETER),
         (
-            "CardSetContainerProperty(0, bogus)",
-            |c| set_container_property(c, 0, "bogus"),
-            SCARD_E_INVALID_PARAMETER,
-        ),
-        (
-            "CardSetContainerProperty(200, PIN Identifier)",
-            |c| set_container_property(c, 200, "PIN Identifier"),
+            SetContainerProperty(200, "PIN Identifier"),
             SCARD_E_NO_KEY_CONTAINER,
         ),
-        (
-            "CardGetContainerInfo(200)",
-            |c| container_info(c, 200),
-            SCARD_E_NO_KEY_CONTAINER,
-        ),
-        ("CardSignData(200)", |c| sign(c, 200), SCARD_E_NO_KEY_CONTAINER),
-        (
-            "CardRSADecrypt(200)",
-            |c| decrypt(c, 200),
-            SCARD_E_NO_KEY_CONTAINER,
-        ),
-        (
-            "CardConstructDHAgreement(24, unknown magic)",
-            |c| agree(c, 24, &mut blob(b"XXXX", 72)),
-            SCARD_E_INVALID_PARAMETER,
-        ),
-        (
-            "CardConstructDHAgreement(24, blob shorter than its lengths)",
-            |c| agree(c, 24, &mut blob(ECDH_P256, 40)),
-            SCARD_E_INVALID_PARAMETER,
-        ),
-        (
-            "CardConstructDHAgreement(200)",
-            |c| agree(c, 200, &mut blob(ECDH_P256, 72)),
-            SCARD_E_NO_KEY_CONTAINER,
-        ),
+        (ContainerInfo(200), SCARD_E_NO_KEY_CONTAINER),
+        (SignData(200), SCARD_E_NO_KEY_CONTAINER),
+        (RsaDecrypt(200), SCARD_E_NO_KEY_CONTAINER),
+        // An unknown magic; a blob shorter than its lengths; an index without a container.
+        (ConstructDhAgreement(24, b"XXXX", 72), SCARD_E_INVALID_PARAMETER),
+        (ConstructDhAgreement(24, ECDH_P256, 40), SCARD_E_INVALID_PARAMETER),
+        (ConstructDhAgreement(200, ECDH_P256, 72), SCARD_E_NO_KEY_CONTAINER),
     ];
     let mut wrong = Vec::new();
-    for (what, call, want) in calls {
+    for (call, want) in calls {
         // A fresh context each time: nothing read from the card yet.
         let ctx = Context::acquire(&card.card, 7);
         let before = apdus();
-        let rc = call(&ctx);
+        let rc = call.make(&ctx);
         let sent = apdus() - before;
         if rc != want || sent != 0 {
             wrong.push(format!(
-                "{what}: 0x{rc:08X} after {sent} APDUs (want 0x{want:08X}, none)"
+                "{call:?}: 0x{rc:08X} after {sent} APDUs (want 0x{want:08X}, none)"
             ));
         }
     }

@@ -30,6 +30,19 @@ fn card(seed: u64) -> (TestCard, PublicKey) {
     (card, key)
 }
 
+/// [`card`] with a v7 context whose user is logged in.
+fn logged_in(seed: u64) -> (TestCard, Context) {
+    let (card, _) = card(seed);
+    let ctx = Context::acquire(&card.card, 7);
+    ctx.login();
+    (card, ctx)
+}
+
+/// How many APDUs the card has answered so far.
+fn apdus_sent(card: &TestCard) -> u64 {
+    card.card.with_card(|c| c.counters().snapshot().apdus).unwrap()
+}
+
 /// The PIN status as the card reports it, asked through another connection (no SELECT: that would log
 /// the PIN out).
 fn card_pin_status(card: &TestCard) -> PinStatus {
@@ -47,9 +60,7 @@ fn card_pin_status(card: &TestCard) -> PinStatus {
 #[test]
 fn a_malformed_pin_logs_the_verified_user_out() {
     for bad in [&b"12345"[..], b"123456789", b"1234\xFF6"] {
-        let (card, _) = card(41);
-        let ctx = Context::acquire(&card.card, 7);
-        ctx.login();
+        let (card, ctx) = logged_in(41);
         let (rc, _) = ctx.authenticate(ROLE_USER, bad);
         assert_eq!(rc, SCARD_W_WRONG_CHV, "{bad:?}");
         assert_eq!(
@@ -72,10 +83,8 @@ fn a_malformed_pin_logs_the_verified_user_out() {
 
 #[test]
 fn a_pin_refused_without_being_sent_reports_the_cards_tries_left() {
-    let (card, _) = card(42);
-    let ctx = Context::acquire(&card.card, 7);
-    ctx.login();
-    let sent_before = card.card.with_card(|c| c.counters().snapshot().apdus).unwrap();
+    let (card, ctx) = logged_in(42);
+    let sent_before = apdus_sent(&card);
     let (rc, attempts) = ctx.authenticate(ROLE_USER, b"12345");
     assert_eq!((rc, attempts), (SCARD_W_WRONG_CHV, Some(3)), "tries left");
     // Not verified: the status query already tells the count.
@@ -88,15 +97,13 @@ fn a_pin_refused_without_being_sent_reports_the_cards_tries_left() {
         (SCARD_W_WRONG_CHV, Some(2)),
         "a refused PIN spends none"
     );
-    let sent = card.card.with_card(|c| c.counters().snapshot().apdus).unwrap() - sent_before;
+    let sent = apdus_sent(&card) - sent_before;
     assert!(sent <= 6, "{sent} APDUs for three refusals");
 }
 
 #[test]
 fn deauthenticating_the_admin_keeps_the_user() {
-    let (card, _) = card(43);
-    let ctx = Context::acquire(&card.card, 7);
-    ctx.login();
+    let (card, ctx) = logged_in(43);
     ctx.admin_login();
     assert_eq!(ctx.authenticated_state(), USER_ROLES | (1 << ROLE_ADMIN));
     assert_eq!(ctx.deauthenticate("admin"), 0, "CardDeauthenticate(admin)");
@@ -127,16 +134,14 @@ fn deauthenticating_the_admin_keeps_the_user() {
 
 #[test]
 fn deauthenticating_only_the_puk_or_the_admin_sends_no_pin_logout() {
-    let (card, _) = card(44);
-    let ctx = Context::acquire(&card.card, 7);
-    ctx.login();
-    let sent_before = card.card.with_card(|c| c.counters().snapshot().apdus).unwrap();
+    let (card, ctx) = logged_in(44);
+    let sent_before = apdus_sent(&card);
     assert_eq!(
         ctx.deauthenticate_ex(1 << ROLE_PUK),
         0,
         "CardDeauthenticateEx(PUK)"
     );
-    let sent = card.card.with_card(|c| c.counters().snapshot().apdus).unwrap() - sent_before;
+    let sent = apdus_sent(&card) - sent_before;
     assert_eq!(sent, 0, "nothing to log out: the PUK is never left verified");
     assert_eq!(ctx.authenticated_state(), USER_ROLES);
     assert_eq!(
