@@ -203,30 +203,33 @@ fn host_challenges_are_fresh() {
     assert_ne!(seen[0], kat.plaintext);
 }
 
+/// Mutual authentication with the KAT's key against a card that answers the final step with `answer`:
+/// the error, after every scripted exchange has been made.
+fn refused_authentication(kat: &Kat, answer: CardAnswer) -> PivError {
+    let key = ManagementKey::new(kat.algorithm, &kat.key).unwrap();
+    let seen = std::sync::Arc::default();
+    let mut session = Session::new(mutual_script(kat, answer, seen));
+    let err = session.authenticate_management_key(&key).unwrap_err();
+    session.transport().assert_done();
+    err
+}
+
 #[test]
 fn a_card_that_does_not_know_the_key_is_detected() {
     for kat in kats() {
-        let key = ManagementKey::new(kat.algorithm, &kat.key).unwrap();
-        let seen = std::sync::Arc::default();
-        let mut session = Session::new(mutual_script(&kat, CardAnswer::WrongResponse, seen));
-        let err = session.authenticate_management_key(&key).unwrap_err();
+        let err = refused_authentication(&kat, CardAnswer::WrongResponse);
         assert!(matches!(err, PivError::CardAuthenticationFailed), "{err:?}");
-        session.transport().assert_done();
     }
 }
 
 #[test]
 fn a_wrong_key_gives_security_status_not_satisfied() {
     for kat in kats() {
-        let key = ManagementKey::new(kat.algorithm, &kat.key).unwrap();
-        let seen = std::sync::Arc::default();
-        let mut session = Session::new(mutual_script(&kat, CardAnswer::SecurityStatus, seen));
-        let err = session.authenticate_management_key(&key).unwrap_err();
+        let err = refused_authentication(&kat, CardAnswer::SecurityStatus);
         assert!(
             matches!(err, PivError::SecurityStatusNotSatisfied { .. }),
             "{err:?}"
         );
-        session.transport().assert_done();
     }
 }
 
