@@ -116,6 +116,45 @@ impl Drop for InFlight {
     }
 }
 
+/// One of the padding callbacks: its call counter and the names its anomalies use.
+struct Callback {
+    calls: &'static AtomicU64,
+    name: &'static str,
+    structure: &'static str,
+}
+
+const PAD: Callback = Callback {
+    calls: &PAD_CALLS,
+    name: "pfnCspPadData",
+    structure: "CARD_SIGNING_INFO",
+};
+
+const UNPAD: Callback = Callback {
+    calls: &UNPAD_CALLS,
+    name: "pfnCspUnpadData",
+    structure: "CARD_RSA_DECRYPT_INFO",
+};
+
+impl Callback {
+    /// What the callback does first: count the call and find the registration of the structure at
+    /// `info`. `None` (the call answers SCARD_E_INVALID_PARAMETER) for a NULL out-pointer or a structure
+    /// the harness did not pass, which is an anomaly.
+    fn begin(&self, info: usize, null_out: bool) -> Option<Registered> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        if null_out {
+            return None;
+        }
+        let reg = registered(info);
+        if reg.is_none() {
+            alloc::record_anomaly(format!(
+                "{} called with a {} the CSP did not pass",
+                self.name, self.structure
+            ));
+        }
+        reg
+    }
+}
+
 fn registered(info: usize) -> Option<Registered> {
     in_flight().iter().find(|r| r.info == info).cloned()
 }
@@ -184,21 +223,20 @@ unsafe fn read_signing(info: *const CARD_SIGNING_INFO, reg: &Registered) -> Opti
     })
 }
 
+/// The hashes a PKCS#1 v1.5 signature's DigestInfo can name (by `pszAlgId`): MD5, SHA-1 and SHA-2.
+pub const PKCS1_HASHES: [Hash; 6] = [
+    Hash::Md5,
+    Hash::Sha1,
+    Hash::Sha224,
+    Hash::Sha256,
+    Hash::Sha384,
+    Hash::Sha512,
+];
+
 /// The block content `T` of a PKCS#1 v1.5 signature for a request: the DigestInfo for its hash, or the
 /// data as given (no OID, `CRYPT_NOHASHOID`, MD5‖SHA-1).
 fn signature_content(req: &SigningRequest) -> Result<Vec<u8>, u32> {
-    let by_name = |name: &str| {
-        [
-            Hash::Md5,
-            Hash::Sha1,
-            Hash::Sha224,
-            Hash::Sha256,
-            Hash::Sha384,
-            Hash::Sha512,
-        ]
-        .into_iter()
-        .find(|h| h.cng_name() == name)
-    };
+    let by_name = |name: &str| PKCS1_HASHES.into_iter().find(|h| h.cng_name() == name);
     let hash = match &req.padding {
         Some((CARD_PADDING_PKCS1, None)) => None,
         Some((CARD_PADDING_PKCS1, Some(name))) => Some(by_name(name).ok_or(SCARD_E_UNSUPPORTED_FEATURE)?),
@@ -226,12 +264,7 @@ unsafe extern "system" fn pad_data(
     len_out: *mut u32,
     data_out: *mut *mut u8,
 ) -> u32 {
-    PAD_CALLS.fetch_add(1, Ordering::SeqCst);
-    if len_out.is_null() || data_out.is_null() {
-        return SCARD_E_INVALID_PARAMETER;
-    }
-    let Some(reg) = registered(info as usize) else {
-        alloc::record_anomaly("pfnCspPadData called with a CARD_SIGNING_INFO the CSP did not pass".into());
+    let Some(reg) = PAD.begin(info as usize, len_out.is_null() || data_out.is_null()) else {
         return SCARD_E_INVALID_PARAMETER;
     };
     // SAFETY: `info` is registered.
@@ -280,14 +313,7 @@ unsafe extern "system" fn unpad_data(
     len_out: *mut u32,
     data_out: *mut *mut u8,
 ) -> u32 {
-    UNPAD_CALLS.fetch_add(1, Ordering::SeqCst);
-    if len_out.is_null() || data_out.is_null() {
-        return SCARD_E_INVALID_PARAMETER;
-    }
-    let Some(reg) = registered(info as usize) else {
-        alloc::record_anomaly(
-            "pfnCspUnpadData called with a CARD_RSA_DECRYPT_INFO the CSP did not pass".into(),
-        );
+    let Some(reg) = UNPAD.begin(info as usize, len_out.is_null() || data_out.is_null()) else {
         return SCARD_E_INVALID_PARAMETER;
     };
     // SAFETY: `info` is registered: the harness's own structure, a whole `CARD_RSA_DECRYPT_INFO`.

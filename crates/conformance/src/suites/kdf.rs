@@ -254,6 +254,14 @@ fn sha256_hash(i: u8) -> DeriveArgs {
     DeriveArgs::new(i, "HASH", vec![(p::HASH_ALGORITHM, kdf_hash_name("SHA256"))])
 }
 
+/// [`sha256_hash`] asking only for the size (`CARD_BUFFER_SIZE_ONLY`).
+fn size_of_sha256_hash(i: u8) -> DeriveArgs {
+    DeriveArgs {
+        flags: CARD_BUFFER_SIZE_ONLY,
+        ..sha256_hash(i)
+    }
+}
+
 fn refusal_cases() -> Vec<CaseDef> {
     vec![
         refused(
@@ -448,10 +456,7 @@ fn output_cases() -> Vec<CaseDef> {
     vec![
         case(SUITE, "buffer-size-only-hash", move |h, v| {
             with_agreement(h, v, Curve::P256, "size", |b, _, index, _, v| {
-                let r = b.call().derive_key(&DeriveArgs {
-                    flags: CARD_BUFFER_SIZE_ONLY,
-                    ..sha256_hash(index)
-                });
+                let r = b.call().derive_key(&size_of_sha256_hash(index));
                 v.reply("CardDeriveKey(CARD_BUFFER_SIZE_ONLY)", &r, &[SCARD_S_SUCCESS]);
                 v.check(r.value.is_some_and(|o| o.len == 32 && o.key.is_empty()), || {
                     "cbDerivedKey is not \
@@ -487,10 +492,7 @@ fn output_cases() -> Vec<CaseDef> {
         .counted_for("KDF TLS_PRF"),
         case(SUITE, "size-query-then-caller-buffer", move |h, v| {
             with_agreement(h, v, Curve::P384, "size then buffer", |b, _, index, z, v| {
-                let size = b.call().derive_key(&DeriveArgs {
-                    flags: CARD_BUFFER_SIZE_ONLY,
-                    ..sha256_hash(index)
-                });
+                let size = b.call().derive_key(&size_of_sha256_hash(index));
                 v.reply("size query", &size, &[SCARD_S_SUCCESS]);
                 let n = size.value.map_or(0, |o| o.len);
                 let r = b.call().derive_key(&DeriveArgs {

@@ -12,6 +12,7 @@ use crate::codes::*;
 use crate::ffi::alloc;
 use crate::ffi::calls::flags::*;
 use crate::ffi::calls::{PaddingInfo, Reply, SignArgs};
+use crate::ffi::padding::PKCS1_HASHES;
 use crate::harness::{CaseDef, ConnectedContext, Profile, Verdict, case};
 use crate::oracle::ec::{Curve, verify_ecdsa};
 use crate::oracle::hash::{CALG_MAC, CALG_MD2, CALG_MD4, CALG_SSL3_SHAMD5, Hash, SHA, md5_sha1};
@@ -101,14 +102,7 @@ fn refused(
 fn pkcs1_cases(bits: u32) -> Vec<CaseDef> {
     let want = NeededKey::RsaExchange(bits);
     let mut c = Vec::new();
-    for hash in [
-        Hash::Md5,
-        Hash::Sha1,
-        Hash::Sha224,
-        Hash::Sha256,
-        Hash::Sha384,
-        Hash::Sha512,
-    ] {
+    for hash in PKCS1_HASHES {
         let name = format!("rsa{bits}-pkcs1-{}", hash.label());
         let n2 = name.clone();
         c.push(rsa_case(
