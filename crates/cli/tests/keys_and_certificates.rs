@@ -10,6 +10,23 @@ use spki::DecodePublicKey;
 
 const PIN: &str = "123456\n";
 
+/// `tessera certificates request SLOT --subject SUBJECT --virtual PATH`, with `--pin-stdin` and the
+/// PIN on standard input when one is given.
+fn request_certificate(path: &std::path::Path, slot: &str, subject: &str, pin: Option<&str>) -> common::Run {
+    let mut args = vec!["certificates", "request", slot, "--subject", subject];
+    if pin.is_some() {
+        args.push("--pin-stdin");
+    }
+    args.extend(["--virtual", s(path)]);
+    tessera(&args, pin.unwrap_or(""))
+}
+
+/// The certificate request a successful [`request_certificate`] printed.
+fn signed(run: common::Run) -> x509_cert::request::CertReq {
+    let csr = run.expect(0).stdout;
+    x509_cert::request::CertReq::from_pem(csr.as_bytes()).unwrap()
+}
+
 fn verify_p256(public_pem: &str, message: &[u8], der_signature: &[u8]) {
     let key = p256::ecdsa::VerifyingKey::from_public_key_pem(public_pem).unwrap();
     let sig = p256::ecdsa::Signature::from_der(der_signature).unwrap();
@@ -89,40 +106,12 @@ fn a_request_is_signed_by_the_slot_key() {
     let public_pem = tessera(&["keys", "generate", "9d", "--virtual", s(&path)], "")
         .expect(0)
         .stdout;
-    let csr = tessera(
-        &[
-            "certificates",
-            "request",
-            "9d",
-            "--subject",
-            "CN=Bob",
-            "--pin-stdin",
-            "--virtual",
-            s(&path),
-        ],
-        PIN,
-    )
-    .expect(0)
-    .stdout;
-    let request = x509_cert::request::CertReq::from_pem(csr.as_bytes()).unwrap();
+    let request = signed(request_certificate(&path, "9d", "CN=Bob", Some(PIN)));
     let info = request.info.to_der().unwrap();
     verify_p256(&public_pem, &info, request.signature.raw_bytes());
     assert_eq!(request.info.subject.to_string(), "CN=Bob");
     // A wrong PIN is refused before anything is signed, with the tries left.
-    let run = tessera(
-        &[
-            "certificates",
-            "request",
-            "9d",
-            "--subject",
-            "CN=Bob",
-            "--pin-stdin",
-            "--virtual",
-            s(&path),
-        ],
-        "999999\n",
-    )
-    .expect(5);
+    let run = request_certificate(&path, "9d", "CN=Bob", Some("999999\n")).expect(5);
     assert!(run.stderr.contains("wrong PIN: 2 tries left"), "{}", run.stderr);
 }
 
@@ -155,21 +144,7 @@ fn an_imported_p256_key_signs_what_verifies_with_the_original() {
     assert_eq!(slot(&v, "9E").unwrap()["origin"], "imported");
     assert_eq!(slot(&v, "9E").unwrap()["pin_policy"], "never");
     // No PIN needed (policy never): the request is signed by the imported key.
-    let csr = tessera(
-        &[
-            "certificates",
-            "request",
-            "9e",
-            "--subject",
-            "CN=Imported",
-            "--virtual",
-            s(&path),
-        ],
-        "",
-    )
-    .expect(0)
-    .stdout;
-    let request = x509_cert::request::CertReq::from_pem(csr.as_bytes()).unwrap();
+    let request = signed(request_certificate(&path, "9e", "CN=Imported", None));
     let verifying = p256::ecdsa::VerifyingKey::from(secret.public_key());
     let sig = p256::ecdsa::Signature::from_der(request.signature.raw_bytes()).unwrap();
     verifying.verify(&request.info.to_der().unwrap(), &sig).unwrap();
@@ -200,22 +175,7 @@ fn an_imported_rsa_key_round_trips() {
     tessera(&["keys", "import", "82", s(&key_file), "--virtual", s(&path)], "").expect(0);
     let v = info(&path);
     assert_eq!(slot(&v, "82").unwrap()["algorithm"], "RSA-2048");
-    let csr = tessera(
-        &[
-            "certificates",
-            "request",
-            "82",
-            "--subject",
-            "CN=R",
-            "--pin-stdin",
-            "--virtual",
-            s(&path),
-        ],
-        PIN,
-    )
-    .expect(0)
-    .stdout;
-    let request = x509_cert::request::CertReq::from_pem(csr.as_bytes()).unwrap();
+    let request = signed(request_certificate(&path, "82", "CN=R", Some(PIN)));
     let digest = <sha2::Sha256 as sha2::Digest>::digest(request.info.to_der().unwrap());
     key.to_public_key()
         .verify(

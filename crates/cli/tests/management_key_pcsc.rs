@@ -6,11 +6,13 @@
 
 use yubikey::{MgmKey, YubiKey};
 
-fn tessera(args: &[&str], stdin: &str) -> (i32, String) {
+/// `tessera ARGS --reader READER --yes --pin-stdin` with the PIN 123456: the exit code and stderr.
+fn tessera_with_pin(reader: &str, args: &[&str]) -> (i32, String) {
     let output = assert_cmd::Command::new(env!("CARGO_BIN_EXE_tessera"))
         .args(args)
+        .args(["--reader", reader, "--yes", "--pin-stdin"])
         .env("NO_COLOR", "1")
-        .write_stdin(stdin)
+        .write_stdin("123456\n")
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
@@ -28,19 +30,7 @@ fn open(name: &str) -> YubiKey {
 fn the_pin_protected_key_is_shared_with_the_yubikey_crate() {
     let reader = std::env::var("TESSERA_READER").expect("TESSERA_READER (set by with-virtual-reader.sh)");
     // tessera stores it; the crate finds it after VERIFY PIN and authenticates with it.
-    let (code, stderr) = tessera(
-        &[
-            "management-key",
-            "protect",
-            "--algorithm",
-            "3des",
-            "--reader",
-            &reader,
-            "--yes",
-            "--pin-stdin",
-        ],
-        "123456\n",
-    );
+    let (code, stderr) = tessera_with_pin(&reader, &["management-key", "protect", "--algorithm", "3des"]);
     assert_eq!(code, 0, "{stderr}");
     {
         let mut yk = open(&reader);
@@ -60,20 +50,7 @@ fn the_pin_protected_key_is_shared_with_the_yubikey_crate() {
         yk.authenticate(current).unwrap();
         MgmKey::generate().set_protected(&mut yk).unwrap();
     }
-    let (code, stderr) = tessera(
-        &[
-            "keys",
-            "generate",
-            "9a",
-            "--algorithm",
-            "p256",
-            "--reader",
-            &reader,
-            "--yes",
-            "--pin-stdin",
-        ],
-        "123456\n",
-    );
+    let (code, stderr) = tessera_with_pin(&reader, &["keys", "generate", "9a", "--algorithm", "p256"]);
     assert_eq!(code, 0, "{stderr}");
     assert!(!stderr.contains("factory-default"), "{stderr}");
 }

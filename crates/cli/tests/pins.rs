@@ -5,80 +5,49 @@
 mod common;
 use common::{card, info, s, tessera};
 
+/// `tessera pin|puk COMMAND --pin-stdin --virtual CARD` with the secrets on standard input.
+fn secret_command(card: &str, [object, command]: [&str; 2], stdin: &str) -> common::Run {
+    tessera(&[object, command, "--pin-stdin", "--virtual", card], stdin)
+}
+
 #[test]
 fn change_wrong_pin_block_and_unblock() {
     let (_dir, path) = card();
     let p = s(&path);
-    tessera(
-        &["pin", "change", "--pin-stdin", "--virtual", p],
-        "123456\n24681357\n",
-    )
-    .expect(0);
+    secret_command(p, ["pin", "change"], "123456\n24681357\n").expect(0);
     // The old PIN is wrong now: exit 5 with the tries left, and the secret is not printed.
-    let run = tessera(
-        &["pin", "change", "--pin-stdin", "--virtual", p],
-        "123456\n11112222\n",
-    )
-    .expect(5);
+    let run = secret_command(p, ["pin", "change"], "123456\n11112222\n").expect(5);
     assert!(run.stderr.contains("wrong PIN: 2 tries left"), "{}", run.stderr);
     assert!(!run.stderr.contains("123456") && !run.stdout.contains("123456"));
     assert_eq!(info(&path)["pin"]["remaining"], 2);
-    let run = tessera(
-        &["pin", "change", "--pin-stdin", "--virtual", p],
-        "000000\n11112222\n",
-    )
-    .expect(5);
+    let run = secret_command(p, ["pin", "change"], "000000\n11112222\n").expect(5);
     assert!(run.stderr.contains("wrong PIN: 1 try left"), "{}", run.stderr);
-    tessera(
-        &["pin", "change", "--pin-stdin", "--virtual", p],
-        "000000\n11112222\n",
-    )
-    .expect(5);
+    secret_command(p, ["pin", "change"], "000000\n11112222\n").expect(5);
     // Blocked now: exit 6, and the hint names the PUK.
-    let run = tessera(
-        &["pin", "change", "--pin-stdin", "--virtual", p],
-        "24681357\n11112222\n",
-    )
-    .expect(6);
+    let run = secret_command(p, ["pin", "change"], "24681357\n11112222\n").expect(6);
     assert!(run.stderr.contains("the PIN is blocked"), "{}", run.stderr);
     assert!(run.stderr.contains("tessera pin unblock"), "{}", run.stderr);
     let text = tessera(&["info", "--virtual", p], "").expect(0).stdout;
     assert!(text.contains("PIN:             blocked"), "{text}");
     // A wrong PUK: exit 5, PUK tries counted.
-    let run = tessera(
-        &["pin", "unblock", "--pin-stdin", "--virtual", p],
-        "00000000\n123456\n",
-    )
-    .expect(5);
+    let run = secret_command(p, ["pin", "unblock"], "00000000\n123456\n").expect(5);
     assert!(run.stderr.contains("wrong PUK: 2 tries left"), "{}", run.stderr);
-    tessera(
-        &["pin", "unblock", "--pin-stdin", "--virtual", p],
-        "12345678\n654321\n",
-    )
-    .expect(0);
+    secret_command(p, ["pin", "unblock"], "12345678\n654321\n").expect(0);
     let v = info(&path);
     assert_eq!(v["pin"]["remaining"], 3);
     assert_eq!(v["pin"]["default"], false);
-    tessera(
-        &["pin", "change", "--pin-stdin", "--virtual", p],
-        "654321\n123456\n",
-    )
-    .expect(0);
+    secret_command(p, ["pin", "change"], "654321\n123456\n").expect(0);
 }
 
 #[test]
 fn new_values_are_checked_before_the_card_sees_them() {
     let (_dir, path) = card();
     let p = s(&path);
-    let run = tessera(
-        &["pin", "change", "--pin-stdin", "--virtual", p],
-        "123456\n12345\n",
-    )
-    .expect(12);
+    let run = secret_command(p, ["pin", "change"], "123456\n12345\n").expect(12);
     assert!(run.stderr.contains("6 to 8 characters"), "{}", run.stderr);
     // Nothing was spent or changed.
     assert_eq!(info(&path)["pin"]["remaining"], 3);
-    let run = tessera(&["pin", "change", "--pin-stdin", "--virtual", p], "123456\n").expect(12);
+    let run = secret_command(p, ["pin", "change"], "123456\n").expect(12);
     assert!(run.stderr.contains("standard input ended"), "{}", run.stderr);
     // Without a terminal and without --pin-stdin the command says how to give the PIN.
     let run = tessera(&["pin", "change", "--virtual", p], "").expect(12);
@@ -133,17 +102,9 @@ fn retries_show_and_set() {
 fn puk_change() {
     let (_dir, path) = card();
     let p = s(&path);
-    tessera(
-        &["puk", "change", "--pin-stdin", "--virtual", p],
-        "12345678\n87654321\n",
-    )
-    .expect(0);
+    secret_command(p, ["puk", "change"], "12345678\n87654321\n").expect(0);
     assert_eq!(info(&path)["puk"]["default"], false);
-    let run = tessera(
-        &["puk", "change", "--pin-stdin", "--virtual", p],
-        "12345678\n11111111\n",
-    )
-    .expect(5);
+    let run = secret_command(p, ["puk", "change"], "12345678\n11111111\n").expect(5);
     assert!(run.stderr.contains("wrong PUK"), "{}", run.stderr);
     // The new PUK unblocks.
     for _ in 0..3 {
@@ -152,9 +113,5 @@ fn puk_change() {
             "000000\n111111\n",
         );
     }
-    tessera(
-        &["pin", "unblock", "--pin-stdin", "--virtual", p],
-        "87654321\n123456\n",
-    )
-    .expect(0);
+    secret_command(p, ["pin", "unblock"], "87654321\n123456\n").expect(0);
 }

@@ -10,6 +10,7 @@ use tessera_piv::{KeyRef, PinPolicy};
 use crate::admin;
 use crate::args::{AdminArgs, CardArgs, CertificatesCommand, Slot};
 use crate::card::{Card, CardSession};
+use crate::commands::administered_session;
 use crate::commands::info::slot_public_key;
 use crate::commands::keys::{certificate_tag, open, write_output};
 use crate::errors::{CliError, CliResult, PivContext, Secret};
@@ -188,13 +189,8 @@ fn export(Slot(slot): Slot, der: bool, out: Option<&Path>, card: &CardArgs) -> C
 fn delete(Slot(slot): Slot, card: &CardArgs, admin: &AdminArgs, secrets: &mut SecretInput) -> CliResult<()> {
     let card = open(card)?;
     let tag = certificate_tag(slot)?;
-    admin::confirm(
-        &card,
-        admin.yes,
-        &format!("Delete the certificate in slot {slot}"),
-    )?;
-    let mut session = card.session()?;
-    admin::authenticate(&mut session, admin, secrets)?;
+    let question = format!("Delete the certificate in slot {slot}");
+    let mut session = administered_session(&card, admin, secrets, &question)?;
     session.put_data(tag, &[]).card()?;
     eprintln!("deleted the certificate in slot {slot} (the key stays)");
     Ok(())
@@ -245,13 +241,8 @@ fn selfsign(
     signer::parse_name(subject)?;
     let card = open(card)?;
     let tag = certificate_tag(slot)?;
-    admin::confirm(
-        &card,
-        admin.yes,
-        &format!("Replace the certificate in slot {slot} with a self-signed one"),
-    )?;
-    let mut session = card.session()?;
-    admin::authenticate(&mut session, admin, secrets)?;
+    let question = format!("Replace the certificate in slot {slot} with a self-signed one");
+    let mut session = administered_session(&card, admin, secrets, &question)?;
     let key = signing_key(&mut session, slot, secrets)?;
     let der = signer::self_signed(&mut session, &key, subject, days)?;
     let encoded = CertificateObject::new(der)

@@ -8,9 +8,9 @@ use tessera_piv::commands::ImportKey;
 use tessera_piv::{AlgorithmId, KeyRef, PinPolicy, PublicKey, TouchPolicy};
 use zeroize::Zeroizing;
 
-use crate::admin;
 use crate::args::{AdminArgs, CardArgs, KeysCommand, Slot};
 use crate::card::{Card, CardSource};
+use crate::commands::administered_session;
 use crate::errors::{CliError, CliResult, PivContext};
 use crate::secrets::SecretInput;
 use crate::style;
@@ -115,13 +115,12 @@ fn generate(
 ) -> CliResult<()> {
     let card = open(card)?;
     let name = algorithm.name().unwrap_or("?");
-    admin::confirm(
+    let mut session = administered_session(
         &card,
-        admin.yes,
+        admin,
+        secrets,
         &format!("Generate a new {name} key in slot {slot} (the key there now is lost)"),
     )?;
-    let mut session = card.session()?;
-    admin::authenticate(&mut session, admin, secrets)?;
     let spinner = style::spinner(&format!("generating a {name} key in slot {slot} on the card"));
     let generated = session.generate_key_pair(slot, algorithm, pin_policy, touch_policy);
     spinner.finish_and_clear();
@@ -215,16 +214,15 @@ fn import(
 ) -> CliResult<()> {
     let key = read_private_key(file)?;
     let card = open(card)?;
-    admin::confirm(
+    let mut session = administered_session(
         &card,
-        admin.yes,
+        admin,
+        secrets,
         &format!(
             "Import {} into slot {slot} (the key there now is lost)",
             file.display()
         ),
     )?;
-    let mut session = card.session()?;
-    admin::authenticate(&mut session, admin, secrets)?;
     let trimmed = |v: &rsa::BoxedUint| Zeroizing::new(v.to_be_bytes_trimmed_vartime().to_vec());
     let result = match &key {
         PrivateKeyFile::Rsa(k) => {
@@ -292,13 +290,12 @@ fn import(
 
 fn delete(Slot(slot): Slot, card: &CardArgs, admin: &AdminArgs, secrets: &mut SecretInput) -> CliResult<()> {
     let card = open(card)?;
-    admin::confirm(
+    let mut session = administered_session(
         &card,
-        admin.yes,
+        admin,
+        secrets,
         &format!("Delete the key and the certificate in slot {slot}"),
     )?;
-    let mut session = card.session()?;
-    admin::authenticate(&mut session, admin, secrets)?;
     // Key first: a certificate without its key would still be offered by other drivers.
     session.delete_key(slot).map_err(|e| match e.status_word() {
         Some(sw) if sw == tessera_piv::StatusWord::INS_NOT_SUPPORTED => CliError::Unsupported(

@@ -1,10 +1,11 @@
 //! `tessera pin change|unblock|retries` and `tessera puk change`. A PIN is sent once: nothing here
 //! retries a VERIFY or a change.
 
-use tessera_piv::{KeyRef, PinStatus};
+use tessera_piv::{KeyRef, PaddedPin, PinStatus};
 
 use crate::admin;
 use crate::args::{PinCommand, PukCommand};
+use crate::card::Card;
 use crate::commands::keys::open;
 use crate::errors::{CliError, CliResult, PivContext, Secret};
 use crate::secrets::SecretInput;
@@ -17,12 +18,7 @@ pub fn run_pin(command: &PinCommand) -> CliResult<()> {
             let card = open(card)?;
             let current = input.pin("Current PIN: ")?;
             let new = input.new_value("PIN")?;
-            let mut session = card.session()?;
-            session
-                .change_reference_data(KeyRef::PIN, &current, &new)
-                .secret(Secret::Pin)?;
-            eprintln!("PIN changed");
-            Ok(())
+            change_reference_data(&card, KeyRef::PIN, &current, &new)
         }
         PinCommand::Unblock { card, secrets } => {
             let mut input = SecretInput::new(secrets.pin_stdin, secrets.pin.clone());
@@ -87,12 +83,20 @@ pub fn run_puk(command: &PukCommand) -> CliResult<()> {
             let card = open(card)?;
             let current = input.existing("Current PUK: ", "PUK")?;
             let new = input.new_value("PUK")?;
-            let mut session = card.session()?;
-            session
-                .change_reference_data(KeyRef::PUK, &current, &new)
-                .secret(Secret::Puk)?;
-            eprintln!("PUK changed");
-            Ok(())
+            change_reference_data(&card, KeyRef::PUK, &current, &new)
         }
     }
+}
+
+/// CHANGE REFERENCE DATA for the PIN or the PUK (sent once), and says so.
+fn change_reference_data(card: &Card, key: KeyRef, current: &PaddedPin, new: &PaddedPin) -> CliResult<()> {
+    let (what, secret) = if key == KeyRef::PUK {
+        ("PUK", Secret::Puk)
+    } else {
+        ("PIN", Secret::Pin)
+    };
+    let mut session = card.session()?;
+    session.change_reference_data(key, current, new).secret(secret)?;
+    eprintln!("{what} changed");
+    Ok(())
 }
