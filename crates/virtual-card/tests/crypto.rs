@@ -239,7 +239,7 @@ fn attestation_certificate_is_signed_by_f9_and_carries_yubico_extensions() {
     // The certified key is the slot's key.
     let point = ec_point(&public);
     let spki = cert.tbs_certificate().subject_public_key_info();
-    assert_eq!(spki.subject_public_key.raw_bytes(), &point[..]);
+    assert_eq!(spki.subject_public_key.raw_bytes(), point);
     // Signed by the F9 key (ECDSA P-256 / SHA-256), which also signed its own certificate.
     let f9 = p256::ecdsa::VerifyingKey::from_sec1_bytes(
         authority

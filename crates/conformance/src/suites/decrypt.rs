@@ -174,7 +174,7 @@ fn padded_case(bits: u32, pad: Pad, path: Path) -> CaseDef {
                     Pad::Oaep(h, _) => rsa.len() - 2 * h.len() - 2,
                 };
                 let msg = message(&name, room.min(32));
-                let Some(c) = v.setup("encryption", pad.encrypt(&rsa, &msg, u64::from(bits))) else {
+                let Some(c) = v.setup("encryption", pad.encrypt(rsa, &msg, u64::from(bits))) else {
                     return;
                 };
                 let (_, unpads_before, _) = padding::calls();

@@ -618,7 +618,7 @@ fn secret_handle_cases() -> Vec<CaseDef> {
                 let Some(other) = v.setup("a second context", h.open()) else {
                     return;
                 };
-                let r = derive_by_secret_handle(&b, &other, index);
+                let r = derive_by_secret_handle(b, &other, index);
                 v.reply("CardDeriveKey", &r, &[SCARD_E_INVALID_PARAMETER]);
             });
         }),
