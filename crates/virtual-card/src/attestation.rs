@@ -56,20 +56,27 @@ fn validity() -> Result<Validity, VirtualCardError> {
     Ok(Validity::new(Time::UtcTime(start), Time::GeneralTime(end)))
 }
 
-/// A certificate profile with fixed subject and issuer; `ca` adds CA basic constraints and key usage.
-struct Profile {
-    subject: Name,
-    issuer: Name,
-    ca: bool,
+/// The two kinds of certificate the card makes.
+enum Profile {
+    /// The attestation authority's own certificate: self-signed (`name` is subject and issuer), with CA
+    /// basic constraints and key usage.
+    Authority { name: Name },
+    /// An attestation certificate for `subject`, issued by the authority named `issuer`; its extensions
+    /// are the builder's.
+    Attestation { subject: Name, issuer: Name },
 }
 
 impl BuilderProfile for Profile {
     fn get_issuer(&self, _subject: &Name) -> Name {
-        self.issuer.clone()
+        match self {
+            Self::Authority { name } | Self::Attestation { issuer: name, .. } => name.clone(),
+        }
     }
 
     fn get_subject(&self) -> Name {
-        self.subject.clone()
+        match self {
+            Self::Authority { name } | Self::Attestation { subject: name, .. } => name.clone(),
+        }
     }
 
     fn build_extensions(
@@ -78,7 +85,7 @@ impl BuilderProfile for Profile {
         _issuer_spk: spki::SubjectPublicKeyInfoRef<'_>,
         _tbs: &TbsCertificate,
     ) -> x509_cert::builder::Result<Vec<Extension>> {
-        if !self.ca {
+        if let Self::Attestation { .. } = self {
             return Ok(Vec::new());
         }
         let basic = BasicConstraints {
@@ -130,11 +137,7 @@ fn sign(builder: CertificateBuilder<Profile>, signer: &PrivateKey) -> Result<Vec
 pub fn create_authority(rng: &mut CardRng) -> Result<(PrivateKey, Vec<u8>), VirtualCardError> {
     let key = PrivateKey::generate(tessera_piv::AlgorithmId::ECCP256, rng)?;
     let name = Name::from_str(AUTHORITY_SUBJECT).map_err(crypto_err)?;
-    let profile = Profile {
-        subject: name.clone(),
-        issuer: name,
-        ca: true,
-    };
+    let profile = Profile::Authority { name };
     let builder = CertificateBuilder::new(
         profile,
         serial_number(rng)?,
@@ -178,11 +181,7 @@ pub fn attest(
         Name::from_str(&format!("CN=YubiKey PIV Attestation {:02x}", attested.slot)).map_err(crypto_err)?;
     let spki: SubjectPublicKeyInfoOwned = attested.key.subject_public_key_info()?;
     let mut builder = CertificateBuilder::new(
-        Profile {
-            subject,
-            issuer,
-            ca: false,
-        },
+        Profile::Attestation { subject, issuer },
         serial_number(rng)?,
         validity()?,
         spki,
