@@ -6,6 +6,14 @@
 mod common;
 use common::{card, info, s, slot, tessera};
 
+/// A virtual card file that `tessera demo` has filled (kept alive by the returned guard).
+fn demo_card() -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("demo.json");
+    tessera(&["demo", "--virtual", s(&path)], "").expect(0);
+    (dir, path)
+}
+
 #[test]
 fn a_changed_key_is_required_then_given_then_pin_protected() {
     let (_dir, path) = card();
@@ -147,12 +155,10 @@ fn set_needs_a_source_for_the_new_key() {
 
 #[test]
 fn the_container_map_is_rebuilt_by_the_module_rules_and_read_back_by_it() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("demo.json");
-    let p = s(&path);
     // The demo enrolls through the module, which keeps the CSP's two records in 5FFF10 (the ECDH twin of
     // the P-256 key has no record: the module shows it at 24 + the slot's index).
-    tessera(&["demo", "--virtual", p], "").expect(0);
+    let (_dir, path) = demo_card();
+    let p = s(&path);
     let run = tessera(&["container-map", "show", "--virtual", p], "").expect(0);
     let rows: Vec<&str> = run.stdout.lines().skip(1).collect();
     assert_eq!(rows.len(), 2, "{}", run.stdout);
@@ -252,10 +258,8 @@ fn windows(path: &std::path::Path) -> serde_json::Value {
 
 #[test]
 fn reset_erases_everything() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("demo.json");
+    let (_dir, path) = demo_card();
     let p = s(&path);
-    tessera(&["demo", "--virtual", p], "").expect(0);
     tessera(
         &["pin", "change", "--pin-stdin", "--virtual", p],
         "123456\n24681357\n",

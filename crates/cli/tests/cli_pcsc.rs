@@ -2,27 +2,11 @@
 //! against the virtual card behind a private pcscd (scripts/with-virtual-reader.sh sets TESSERA_READER).
 #![allow(clippy::unwrap_used, reason = "a test: a failed unwrap is a failed test")]
 
+mod common;
+
 use std::path::{Path, PathBuf};
 
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-fn tessera(args: &[&str], stdin: &str) -> Run {
-    let output = assert_cmd::Command::new(env!("CARGO_BIN_EXE_tessera"))
-        .args(args)
-        .env("NO_COLOR", "1")
-        .write_stdin(stdin)
-        .output()
-        .unwrap();
-    Run {
-        code: output.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    }
-}
+use common::{Run, tessera_pcsc as tessera};
 
 #[track_caller]
 fn ok(run: Run) -> Run {

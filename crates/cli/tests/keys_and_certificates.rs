@@ -21,6 +21,13 @@ fn request_certificate(path: &std::path::Path, slot: &str, subject: &str, pin: O
     tessera(&args, pin.unwrap_or(""))
 }
 
+/// `tessera keys generate SLOT --virtual PATH` (the default algorithm): the public key's PEM.
+fn generate(path: &std::path::Path, slot: &str) -> String {
+    tessera(&["keys", "generate", slot, "--virtual", s(path)], "")
+        .expect(0)
+        .stdout
+}
+
 /// The certificate request a successful [`request_certificate`] printed.
 fn signed(run: common::Run) -> x509_cert::request::CertReq {
     let csr = run.expect(0).stdout;
@@ -103,9 +110,7 @@ fn generate_selfsign_export_round_trip_verifies_with_the_generated_key() {
 #[test]
 fn a_request_is_signed_by_the_slot_key() {
     let (_dir, path) = card();
-    let public_pem = tessera(&["keys", "generate", "9d", "--virtual", s(&path)], "")
-        .expect(0)
-        .stdout;
+    let public_pem = generate(&path, "9d");
     let request = signed(request_certificate(&path, "9d", "CN=Bob", Some(PIN)));
     let info = request.info.to_der().unwrap();
     verify_p256(&public_pem, &info, request.signature.raw_bytes());
@@ -246,9 +251,7 @@ fn certificates_import_compressed_and_delete() {
 #[test]
 fn delete_and_attest() {
     let (_dir, path) = card();
-    let public_pem = tessera(&["keys", "generate", "9a", "--virtual", s(&path)], "")
-        .expect(0)
-        .stdout;
+    let public_pem = generate(&path, "9a");
     let attestation = tessera(&["keys", "attest", "9a", "--virtual", s(&path)], "")
         .expect(0)
         .stdout;

@@ -4,19 +4,15 @@
 //! `tessera` write access with the PIN alone.
 #![allow(clippy::unwrap_used, reason = "a test: a failed unwrap is a failed test")]
 
+mod common;
+
 use yubikey::{MgmKey, YubiKey};
 
 /// `tessera ARGS --reader READER --yes --pin-stdin` with the PIN 123456: the exit code and stderr.
 fn tessera_with_pin(reader: &str, args: &[&str]) -> (i32, String) {
-    let output = assert_cmd::Command::new(env!("CARGO_BIN_EXE_tessera"))
-        .args(args)
-        .args(["--reader", reader, "--yes", "--pin-stdin"])
-        .env("NO_COLOR", "1")
-        .write_stdin("123456\n")
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
-    (output.status.code().unwrap_or(-1), stderr)
+    let args = [args, &["--reader", reader, "--yes", "--pin-stdin"]].concat();
+    let run = common::tessera_pcsc(&args, "123456\n");
+    (run.code, run.stderr)
 }
 
 fn open(name: &str) -> YubiKey {

@@ -39,14 +39,26 @@ pub fn tessera(args: &[&str], stdin: &str) -> Run {
 }
 
 fn run(mut command: assert_cmd::Command, args: &[&str], stdin: &str) -> Run {
-    let output = command
+    command
         .args(args)
         .env("NO_COLOR", "1")
         .env("PCSCLITE_CSOCK_NAME", "/nonexistent/tessera-test/pcscd.comm")
         .env_remove("TESSERA_MD_LOG")
-        .write_stdin(stdin)
-        .output()
-        .unwrap();
+        .write_stdin(stdin);
+    outcome(command)
+}
+
+/// `tessera ARGS` with `stdin`, against the machine's PC/SC service (in the pcsc tier, the private
+/// pcscd with the virtual card); colour is off.
+pub fn tessera_pcsc(args: &[&str], stdin: &str) -> Run {
+    let mut command = assert_cmd::Command::new(env!("CARGO_BIN_EXE_tessera"));
+    command.args(args).env("NO_COLOR", "1").write_stdin(stdin);
+    outcome(command)
+}
+
+/// Runs `command` to its end: exit code (-1 when killed by a signal) and output.
+fn outcome(mut command: assert_cmd::Command) -> Run {
+    let output = command.output().unwrap();
     Run {
         code: output.status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
