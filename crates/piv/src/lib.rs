@@ -8,6 +8,7 @@
 
 pub mod algorithm;
 pub mod apdu;
+pub mod atr;
 pub mod commands;
 pub mod error;
 pub mod hex;
@@ -25,6 +26,7 @@ pub mod transport;
 
 pub use algorithm::{AlgorithmId, ManagementAlgorithm};
 pub use apdu::{Command, ParsedCommand, Response};
+pub use atr::CardCapabilities;
 pub use error::{PivError, Result};
 pub use key_ref::KeyRef;
 pub use mgm::ManagementKey;

@@ -9,7 +9,8 @@ use thiserror::Error;
 use zeroize::Zeroizing;
 
 use crate::algorithm::{AlgorithmId, ManagementAlgorithm};
-use crate::apdu::{Command, Response};
+use crate::apdu::{Command, EXTENDED_MAX_DATA, Response, SHORT_MAX_DATA};
+use crate::atr::CardCapabilities;
 use crate::commands::{self, ImportKey, Metadata, Version};
 use crate::error::{PivError, Result};
 use crate::key_ref::KeyRef;
@@ -125,8 +126,13 @@ impl<T: Transport + ?Sized> Transport for Box<T> {
 /// How a session frames commands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SessionOptions {
-    /// Send long commands as one extended-length APDU instead of a short-APDU chain. Off by default:
-    /// chaining works on every PIV card, extended length does not.
+    /// Use extended-length APDUs (ISO/IEC 7816-4 §5.1): a command with more than 255 data bytes goes as
+    /// one APDU instead of a chain, and a command that asks for all the data there is asks for up to
+    /// 65 536 bytes, so a certificate or an RSA result comes back without GET RESPONSE rounds. Commands
+    /// that carry a PIN or PUK always go short. Off by default: chaining works on every PIV card,
+    /// extended length does not; [`SessionOptions::for_atr`] turns it on for a card that announces it. A
+    /// card that refuses an extended APDU all the same gets short ones for the rest of the session (see
+    /// [`Session::transmit`]).
     pub extended_length: bool,
     /// Largest response (after GET RESPONSE collection) accepted; a hostile card cannot make the host
     /// allocate without bound.
@@ -138,6 +144,18 @@ impl Default for SessionOptions {
         Self {
             extended_length: false,
             max_response: 64 * 1024,
+        }
+    }
+}
+
+impl SessionOptions {
+    /// The options for the card whose answer-to-reset is `atr`: extended length when the card
+    /// capabilities in its historical bytes announce extended Lc and Le (a YubiKey 5 does), short APDUs
+    /// otherwise.
+    pub fn for_atr(atr: &[u8]) -> Self {
+        Self {
+            extended_length: CardCapabilities::from_atr(atr).is_some_and(|c| c.extended_length),
+            ..Self::default()
         }
     }
 }
@@ -173,6 +191,8 @@ pub enum SlotMetadata {
 pub struct Session<T: Transport> {
     transport: T,
     options: SessionOptions,
+    /// The card refused an extended-length APDU: short ones from now on.
+    extended_refused: bool,
     selected: bool,
     resets: u64,
     exchanges: u64,
@@ -189,6 +209,7 @@ impl<T: Transport> Session<T> {
         Self {
             transport,
             options,
+            extended_refused: false,
             selected: false,
             resets: 0,
             exchanges: 0,
@@ -221,6 +242,12 @@ impl<T: Transport> Session<T> {
     /// discard a challenge that must be answered by the very next command.
     pub fn exchanges(&self) -> u64 {
         self.exchanges
+    }
+
+    /// True when commands are sent in extended length: asked for in the options and not refused by the
+    /// card so far.
+    pub fn uses_extended_length(&self) -> bool {
+        self.options.extended_length && !self.extended_refused
     }
 
     /// True when the PIV application is known to be selected.
@@ -256,14 +283,65 @@ impl<T: Transport> Session<T> {
 
     /// Sends a command with full framing and returns the complete response; a non-success status word
     /// is returned as such, not as an error. Does not select the application first.
+    ///
+    /// With extended length in use, a command is sent as one extended APDU when it has more than 255
+    /// data bytes or asks for all the data there is. When the card refuses that form (`6700` wrong length,
+    /// `6Cxx` wrong Le, `6D00`), the command goes again as short APDUs and the session keeps to short ones;
+    /// if the short form gets the very same refusal, the card was not refusing the framing (a card that
+    /// lost its application answers `6D00` to everything) and extended length stays in use. When the
+    /// reader cannot carry the extended APDU (a failure of the backend, such as PC/SC), only a command that changes nothing on
+    /// the card (SELECT, GET DATA, GET METADATA, GET VERSION, GET SERIAL) goes again; any other returns
+    /// the failure, since it may have reached the card. Commands that carry a PIN or PUK are never sent
+    /// extended, so never sent twice.
     pub fn transmit(&mut self, cmd: &Command) -> Result<Response> {
+        let Some(extended) = self.extended_form(cmd)? else {
+            return self.transmit_short(cmd);
+        };
+        match self.raw(&extended) {
+            Ok(response) if !refuses_extended_length(response.sw) => self.collect_remaining(response),
+            Ok(refusal) => {
+                self.extended_refused = true;
+                let response = self.transmit_short(cmd)?;
+                if response.sw == refusal.sw {
+                    self.extended_refused = false;
+                }
+                Ok(response)
+            }
+            Err(PivError::Transport(TransportError::Backend(failure))) => {
+                self.extended_refused = true;
+                if changes_nothing(cmd.ins) {
+                    self.transmit_short(cmd)
+                } else {
+                    Err(PivError::Transport(TransportError::Backend(failure)))
+                }
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The extended encoding of `cmd`, when the session uses extended length and the command gains from
+    /// it (more than 255 data bytes, or an Le of "everything").
+    fn extended_form(&self, cmd: &Command) -> Result<Option<Zeroizing<Vec<u8>>>> {
+        let wants_everything = cmd.le == Some(SHORT_MAX_RESPONSE);
+        let long_data = cmd.data().len() > SHORT_MAX_DATA;
+        if !self.uses_extended_length()
+            || carries_pin(cmd.ins)
+            || cmd.data().len() > EXTENDED_MAX_DATA
+            || !(long_data || wants_everything)
+        {
+            return Ok(None);
+        }
+        let mut extended = cmd.clone();
+        if wants_everything {
+            extended.le = Some(EXTENDED_MAX_RESPONSE);
+        }
+        Ok(Some(Zeroizing::new(extended.to_extended()?)))
+    }
+
+    /// Sends `cmd` as short APDUs: a chain when its data exceeds 255 bytes.
+    fn transmit_short(&mut self, cmd: &Command) -> Result<Response> {
         // The encoded blocks carry the command data (a PIN, a key): zeroized like the command itself.
-        let extended = self.options.extended_length && cmd.data().len() > crate::apdu::SHORT_MAX_DATA;
-        let encoded = Zeroizing::new(if extended {
-            vec![cmd.to_extended()?]
-        } else {
-            cmd.to_short_chain()
-        });
+        let encoded = Zeroizing::new(cmd.to_short_chain());
         let Some((last, leading)) = encoded.split_last() else {
             return Err(PivError::InvalidArgument("empty command encoding"));
         };
@@ -279,9 +357,8 @@ impl<T: Transport> Session<T> {
         // chain would be a different command (the card ended the chain with its answer). A command that
         // carries a PIN or PUK is never sent twice, whatever the card answers: it has no Le, and a
         // second copy would present the secret again.
-        if let (Some(le), false, true, true) = (
+        if let (Some(le), true, true) = (
             response.sw.correct_le(),
-            extended,
             leading.is_empty(),
             cmd.le.is_some() && !carries_pin(cmd.ins),
         ) {
@@ -635,6 +712,29 @@ impl<T: Transport> Session<T> {
         self.execute("RESET", &commands::reset())?;
         Ok(())
     }
+}
+
+/// Le of a short command that asks for everything (sent as `00`).
+const SHORT_MAX_RESPONSE: usize = 256;
+/// Le of an extended command that asks for everything (sent as `00 00`).
+const EXTENDED_MAX_RESPONSE: usize = 65_536;
+
+/// The answers with which a card refuses an extended-length APDU it does not support.
+fn refuses_extended_length(sw: StatusWord) -> bool {
+    sw == StatusWord::WRONG_LENGTH || sw == StatusWord::INS_NOT_SUPPORTED || sw.correct_le().is_some()
+}
+
+/// True for the instructions that read and change nothing on the card, which may go again after the
+/// reader failed to carry them.
+fn changes_nothing(ins: u8) -> bool {
+    matches!(
+        ins,
+        commands::ins::SELECT
+            | commands::ins::GET_DATA
+            | commands::ins::GET_METADATA
+            | commands::ins::GET_VERSION
+            | commands::ins::GET_SERIAL
+    )
 }
 
 /// True for the instructions whose data is a PIN or PUK (VERIFY, CHANGE REFERENCE DATA, RESET RETRY

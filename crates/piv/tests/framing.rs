@@ -526,3 +526,248 @@ fn a_script_mismatch_surfaces_as_a_transport_error() {
     assert!(session.transport().mismatch().is_some());
     assert!(!session.transport().is_done());
 }
+
+// ---------------------------------------------------------------------------------------------------
+// Extended length (ISO/IEC 7816-4 §5.1), switched on by the card's ATR.
+
+/// The 9-byte SELECT with an extended Le, and a YubiKey's answer in one piece.
+const SELECT_EXTENDED: &str = "00 A4 04 00 00 00 09 A0 00 00 03 08 00 00 10 00 00 00";
+const SELECT_EXTENDED_OK: &str = "4F 06 00 00 10 00 01 00 79 07 4F 05 A0 00 00 03 08 90 00";
+/// GET DATA of the 9A certificate (5FC105) asking for everything, extended.
+const GET_CERT_EXTENDED: &str = "00 CB 3F FF 00 00 05 5C 03 5F C1 05 00 00";
+const GET_CERT_SHORT: &str = "00 CB 3F FF 05 5C 03 5F C1 05 00";
+
+/// libykpiv's `YKPIV_ATR_YK5`: the card capabilities announce extended Lc/Le.
+const YUBIKEY_ATR: [u8; 23] = [
+    0x3B, 0xFD, 0x13, 0x00, 0x00, 0x81, 0x31, 0xFE, 0x15, 0x80, 0x73, 0xC0, 0x21, 0xC0, 0x57, 0x59, 0x75,
+    0x62, 0x69, 0x4B, 0x65, 0x79, 0x40,
+];
+
+/// What a reader that cannot carry an extended APDU reports (pcsc-lite: `SCARD_E_NOT_TRANSACTED`).
+fn reader_failure() -> TransportError {
+    TransportError::Backend(tessera_piv::BackendError::new(std::io::Error::other(
+        "SCARD_E_NOT_TRANSACTED",
+    )))
+}
+
+fn extended(script: Scripted) -> Session<Scripted> {
+    let options = SessionOptions::for_atr(&YUBIKEY_ATR);
+    assert!(
+        options.extended_length,
+        "the YubiKey ATR announces extended length"
+    );
+    Session::with_options(script, options)
+}
+
+/// A certificate object of `len` content bytes as GET DATA answers it (`53 82 LL LL …`).
+fn certificate_answer(len: usize) -> Vec<u8> {
+    let content: Vec<u8> = (0..len).map(|i| (i % 251) as u8).collect();
+    let mut out = vec![0x53, 0x82];
+    out.extend_from_slice(&(len as u16).to_be_bytes());
+    out.extend_from_slice(&content);
+    out
+}
+
+#[test]
+fn an_atr_without_the_capability_keeps_short_apdus() {
+    // Category 80 with card capabilities 73 80 00 80: chaining, no extended Lc/Le.
+    let atr = [0x3B, 0x85, 0x80, 0x01, 0x80, 0x73, 0x80, 0x00, 0x80, 0x00];
+    assert!(!SessionOptions::for_atr(&atr).extended_length);
+    assert!(!SessionOptions::for_atr(&[0x3B, 0x00]).extended_length);
+    let mut session = Session::with_options(
+        Scripted::new().expect_hex(SELECT, SELECT_OK),
+        SessionOptions::for_atr(&atr),
+    );
+    session.select().unwrap();
+    assert!(!session.uses_extended_length());
+    session.transport().assert_done();
+}
+
+#[test]
+fn an_extended_session_reads_a_certificate_in_one_exchange() {
+    let answer = certificate_answer(1200);
+    let script = Scripted::new()
+        .expect_hex(SELECT_EXTENDED, SELECT_EXTENDED_OK)
+        .expect(hex(GET_CERT_EXTENDED), with(&answer, 0x9000));
+    let mut session = extended(script);
+    let content = session.get_data(0x5FC105).unwrap().unwrap();
+    assert_eq!(content.len(), 1200);
+    assert_eq!(&content[..], &answer[4..]);
+    assert_eq!(
+        session.exchanges(),
+        2,
+        "SELECT and one GET DATA: no GET RESPONSE rounds"
+    );
+    assert!(session.uses_extended_length());
+    session.transport().assert_done();
+}
+
+#[test]
+fn an_extended_rsa_operation_is_one_apdu_each_way() {
+    // RSA-2048: 7C 82 01 06 { 82 00, 81 82 01 00 <256 bytes> } = 266 data bytes, Le 00 00.
+    let block = vec![0x5A; 256];
+    let cmd = tessera_piv::commands::private_key_operation(
+        tessera_piv::AlgorithmId::RSA2048,
+        KeyRef::AUTHENTICATION,
+        &block,
+    )
+    .unwrap();
+    assert_eq!(cmd.data().len(), 266);
+    let mut sent = hex("00 87 07 9A 00 01 0A");
+    sent.extend_from_slice(cmd.data());
+    sent.extend_from_slice(&[0x00, 0x00]);
+    let signature = vec![0xA5; 256];
+    let mut answer = hex("7C 82 01 04 82 82 01 00");
+    answer.extend_from_slice(&signature);
+    let script = Scripted::new()
+        .expect_hex(SELECT_EXTENDED, SELECT_EXTENDED_OK)
+        .expect(sent, with(&answer, 0x9000));
+    let mut session = extended(script);
+    let result = session
+        .private_key_operation(KeyRef::AUTHENTICATION, tessera_piv::AlgorithmId::RSA2048, &block)
+        .unwrap();
+    assert_eq!(&result[..], &signature[..]);
+    assert_eq!(session.exchanges(), 2, "SELECT and one GENERAL AUTHENTICATE");
+    session.transport().assert_done();
+}
+
+#[test]
+fn a_card_that_refuses_extended_length_gets_short_apdus_from_then_on() {
+    for refusal in ["67 00", "6D 00", "6C 00"] {
+        let answer = certificate_answer(300);
+        let script = Scripted::new()
+            .expect_hex(SELECT_EXTENDED, refusal)
+            .expect_hex(SELECT, SELECT_OK)
+            .expect(hex(GET_CERT_SHORT), with(&answer[..256], 0x612C))
+            .expect(hex("00 C0 00 00 2C"), with(&answer[256..], 0x9000));
+        let mut session = extended(script);
+        session.select().unwrap();
+        assert!(
+            !session.uses_extended_length(),
+            "after {refusal} the session keeps to short APDUs"
+        );
+        let content = session.get_data(0x5FC105).unwrap().unwrap();
+        assert_eq!(&content[..], &answer[4..], "after {refusal}");
+        session.transport().assert_done();
+    }
+}
+
+#[test]
+fn a_long_command_refused_in_extended_form_goes_again_as_a_chain() {
+    let content = vec![0x42; 591];
+    let mut data = hex("5C 03 5F C1 05 53 82 02 4F");
+    data.extend_from_slice(&content);
+    let mut one = hex("00 DB 3F FF 00 02 58");
+    one.extend_from_slice(&data);
+    let block = |cla: u8, lc: u8, part: &[u8]| [&[cla, 0xDB, 0x3F, 0xFF, lc][..], part].concat();
+    let script = Scripted::new()
+        .expect_hex(SELECT_EXTENDED, SELECT_EXTENDED_OK)
+        .expect(one, [0x67, 0x00])
+        .expect(block(0x10, 0xFF, &data[..255]), [0x90, 0x00])
+        .expect(block(0x10, 0xFF, &data[255..510]), [0x90, 0x00])
+        .expect(block(0x00, 0x5A, &data[510..]), [0x90, 0x00]);
+    let mut session = extended(script);
+    session.put_data(0x5FC105, &content).unwrap();
+    assert!(!session.uses_extended_length());
+    session.transport().assert_done();
+}
+
+#[test]
+fn the_same_refusal_in_both_forms_is_not_about_the_framing() {
+    // A card reset through the same handle lost its application: it answers 6D00 to any GET DATA. The
+    // short form gets the same answer, so extended length stays in use and 6D00 is the answer.
+    let script = Scripted::new()
+        .expect_hex(SELECT_EXTENDED, SELECT_EXTENDED_OK)
+        .expect_hex(GET_CERT_EXTENDED, "6D 00")
+        .expect_hex(GET_CERT_SHORT, "6D 00");
+    let mut session = extended(script);
+    session.select().unwrap();
+    let r = session
+        .transmit(&tessera_piv::commands::get_data(0x5FC105).unwrap())
+        .unwrap();
+    assert_eq!(r.sw, StatusWord::INS_NOT_SUPPORTED);
+    assert!(session.uses_extended_length());
+    session.transport().assert_done();
+}
+
+#[test]
+fn pin_commands_go_short_in_an_extended_session_and_are_never_sent_twice() {
+    let pin = PaddedPin::new(b"123456").unwrap();
+    let verify = [&hex("00 20 00 80 08")[..], pin.as_bytes()].concat();
+    for answer in ["67 00", "6D 00", "6C 08", "63 C2"] {
+        let script = Scripted::new()
+            .expect_hex(SELECT_EXTENDED, SELECT_EXTENDED_OK)
+            .expect(verify.clone(), hex(answer));
+        let mut session = extended(script);
+        session.select().unwrap();
+        assert!(
+            session.verify(KeyRef::PIN, &pin).is_err(),
+            "VERIFY answered {answer}"
+        );
+        let sent = session
+            .transport()
+            .received()
+            .iter()
+            .filter(|c| c.get(1) == Some(&0x20))
+            .count();
+        assert_eq!(sent, 1, "VERIFY answered {answer}: the PIN went out {sent} times");
+        assert!(
+            session.uses_extended_length(),
+            "a PIN command's answer says nothing about extended length ({answer})"
+        );
+        session.transport().assert_done();
+    }
+    // CHANGE REFERENCE DATA and RESET RETRY COUNTER, in the short form an extended session still uses.
+    let puk = PaddedPin::new(b"12345678").unwrap();
+    let change = [&hex("00 24 00 80 10")[..], pin.as_bytes(), puk.as_bytes()].concat();
+    let unblock = [&hex("00 2C 00 80 10")[..], puk.as_bytes(), pin.as_bytes()].concat();
+    let script = Scripted::new()
+        .expect_hex(SELECT_EXTENDED, SELECT_EXTENDED_OK)
+        .expect(change, hex("67 00"))
+        .expect(unblock, hex("67 00"));
+    let mut session = extended(script);
+    session.select().unwrap();
+    assert!(session.change_reference_data(KeyRef::PIN, &pin, &puk).is_err());
+    assert!(session.reset_retry_counter(&puk, &pin).is_err());
+    assert_eq!(session.exchanges(), 3, "each sent once");
+    session.transport().assert_done();
+}
+
+#[test]
+fn a_reader_that_cannot_carry_an_extended_apdu_gets_reads_again_and_nothing_else() {
+    // The reader fails the extended SELECT (PC/SC error): SELECT changes nothing, so it goes again short.
+    let script = Scripted::new()
+        .expect_fail(hex(SELECT_EXTENDED), reader_failure())
+        .expect_hex(SELECT, SELECT_OK);
+    let mut session = extended(script);
+    session.select().unwrap();
+    assert!(!session.uses_extended_length());
+    session.transport().assert_done();
+    // A private-key operation may have reached the card: the failure is the answer, nothing is resent,
+    // and the next command goes short.
+    let block = vec![0x5A; 256];
+    let cmd = tessera_piv::commands::private_key_operation(
+        tessera_piv::AlgorithmId::RSA2048,
+        KeyRef::AUTHENTICATION,
+        &block,
+    )
+    .unwrap();
+    let mut sent = hex("00 87 07 9A 00 01 0A");
+    sent.extend_from_slice(cmd.data());
+    sent.extend_from_slice(&[0x00, 0x00]);
+    let script = Scripted::new()
+        .expect_hex(SELECT_EXTENDED, SELECT_EXTENDED_OK)
+        .expect_fail(sent, reader_failure())
+        .expect_hex(GET_CERT_SHORT, "6A 82");
+    let mut session = extended(script);
+    session.select().unwrap();
+    let e = session
+        .private_key_operation(KeyRef::AUTHENTICATION, tessera_piv::AlgorithmId::RSA2048, &block)
+        .unwrap_err();
+    match e {
+        PivError::Transport(t) => assert_eq!(t, reader_failure()),
+        other => panic!("expected the reader's failure, got {other:?}"),
+    }
+    assert_eq!(session.get_data(0x5FC105).unwrap(), None);
+    session.transport().assert_done();
+}

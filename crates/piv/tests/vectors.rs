@@ -371,8 +371,12 @@ fn generate_rsa2048_through_get_response() {
 fn extended_length_put_data() {
     let content = vec![0x99; 591];
     let data = cat(&[&hex("5C 03 5F C1 05 53 82 02 4F"), &content]);
+    // SELECT asks for everything with an extended Le; PUT DATA (no Le) carries its 600 bytes at once.
     let script = Scripted::new()
-        .expect_hex(SELECT, SELECT_OK)
+        .expect_hex(
+            "00 A4 04 00 00 00 09 A0 00 00 03 08 00 00 10 00 00 00",
+            "4F 06 00 00 10 00 01 00 79 07 4F 05 A0 00 00 03 08 90 00",
+        )
         .expect(cat(&[&hex("00 DB 3F FF 00 02 58"), &data]), [0x90, 0x00]);
     let options = SessionOptions {
         extended_length: true,
