@@ -13,8 +13,10 @@
 #            (crates/*/tests/*pcsc*.rs, run with --include-ignored: a plain cargo test ignores them), and
 #            every executable in crates/virtual-card/tests/judges/ (third-party PIV clients). Each gets a
 #            fresh card.
-#   windows  the DLLs cross-built for x64 and x86, exports/imports/version resource checked; the conformance
-#            suites built for Windows run each DLL under Wine 10 through Wine's winscard -> the private
+#   windows  the release DLLs for x64 and x86 as they ship (scripts/build-release-dlls.sh: LTO, debug
+#            information split into a file of its own, stripped; exports/imports/version resource checked,
+#            sizes printed, at most 1.5 MB each); the conformance suites built for Windows run each DLL
+#            under Wine 10 through Wine's winscard -> the private
 #            pcscd -> the virtual card, with the same pass count as the Linux .so: the x64 DLL in a Debian
 #            trixie chroot, the x86 DLL under 32-bit Wine in a Debian sid chroot (scripts/lib/wine.sh; both
 #            cached in /var/cache/tessera, checked on every run, rebuilt when the check fails)
@@ -257,8 +259,10 @@ conformance_run() {
       *) echo "conformance_run: unknown kind $kind" >&2; return 2 ;;
     esac
     # Windows paths: the Linux file system is drive Z:.
+    # The release DLL, as it ships (stripped, built by scripts/build-release-dlls.sh); the harness is the
+    # debug build.
     local exe=$target_dir/$target/debug/tessera-conformance.exe
-    local dll='Z:'${target_dir//\//\\}\\$target\\debug\\tessera_minidriver.dll
+    local dll='Z:'${target_dir//\//\\}\\windows-release\\$arch\\tessera_minidriver.dll
     local stats_win='Z:'${stats//\//\\}
     # shellcheck disable=SC2016  # as above
     scripts/with-virtual-reader.sh --stats "$stats" --test-faults -- bash -c \
@@ -314,14 +318,11 @@ declare -A wine_setup_pid=()
 tier_windows() {
   # shellcheck source=scripts/lib/wine.sh
   source scripts/lib/wine.sh
-  # shellcheck source=scripts/lib/windows-artifacts.sh
-  source scripts/lib/windows-artifacts.sh
   local results=$target_dir/conformance-reports
   # No report of an earlier run may stand in for one of this run.
   rm -rf "$results"
   mkdir -p "$results"
   local -A target=([x64]=x86_64-pc-windows-gnu [x86]=i686-pc-windows-gnu)
-  local -A objdump=([x64]=x86_64-w64-mingw32-objdump [x86]=i686-w64-mingw32-objdump)
   local -A suite=([x64]="Debian trixie" [x86]="Debian sid, new WoW64")
   local -A bits=([x64]=64-bit [x86]=32-bit)
   local -A built=()
@@ -333,10 +334,13 @@ tier_windows() {
     wine_setup_start "$arch"
   done
   for arch in x64 x86; do
-    step "cross-build ${target[$arch]}" cargo build -p tessera-minidriver -p tessera-conformance --target "${target[$arch]}"
-    built[$arch]=$step_status
-    step "$arch DLL: exports, imports, version resource" \
-      check_dll "$target_dir/${target[$arch]}/debug/tessera_minidriver.dll" "${objdump[$arch]}"
+    step "cross-build ${target[$arch]} (conformance harness)" cargo build -p tessera-conformance --target "${target[$arch]}"
+    local harness_built=$step_status
+    # The DLL as it ships: release profile (LTO), debug information split into a file of its own,
+    # stripped; exports, imports, version resource and size (at most 1.5 MB) checked; its size printed.
+    step "$arch release DLL: build, split debug info, exports/imports/version, size <= 1.5 MB" \
+      scripts/build-release-dlls.sh "$arch"
+    built[$arch]=$((harness_built | step_status))
   done
   step "build the Linux module, harness and card" \
     cargo build -p tessera-minidriver -p tessera-conformance -p tessera-virtual-card

@@ -1,7 +1,8 @@
 //! Logging is off by default. It is turned on by a log file path:
 //!
-//! * the environment variable `TESSERA_MD_LOG` (optionally `TESSERA_MD_LOG_LEVEL` = `error`…`trace`,
-//!   default `debug`), for any process that loads the module;
+//! * the environment variable `TESSERA_MD_LOG` (optionally `TESSERA_MD_LOG_LEVEL` = `error`, `warn`,
+//!   `info`, `debug` (the default), `trace` or `off`, or per target such as `tessera::apdu=trace,info`),
+//!   for any process that loads the module;
 //! * on Windows also the registry values `LogFile` and `LogLevel` (REG_SZ) under
 //!   `HKLM\SOFTWARE\Tessera\Minidriver`, which reach processes whose environment cannot be set
 //!   (LSASS during logon, the certificate propagation service).
@@ -20,7 +21,10 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, Once, PoisonError};
 
+use tracing_subscriber::filter::{LevelFilter, Targets};
 use tracing_subscriber::fmt::MakeWriter;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
 
 static INIT: Once = Once::new();
 
@@ -29,7 +33,8 @@ static INIT: Once = Once::new();
 pub struct LogSettings {
     /// The log file (appended to).
     pub file: PathBuf,
-    /// A `tracing` filter such as `debug`.
+    /// A level (`error` … `trace`, `off`) or a list of `target=level` with an optional default level,
+    /// such as `tessera::apdu=trace,info`.
     pub level: String,
 }
 
@@ -75,15 +80,33 @@ pub fn init_with_writer(level: &str, writer: impl Write + Send + 'static) -> boo
 }
 
 fn install(level: &str, writer: impl Write + Send + 'static) -> bool {
-    let filter = tracing_subscriber::EnvFilter::try_new(level).unwrap_or_else(|_| "debug".into());
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
+    let layer = tracing_subscriber::fmt::layer()
         .with_ansi(false)
         .with_thread_ids(true)
         .log_internal_errors(false)
-        .with_writer(LogWriter::new(writer))
+        .with_writer(LogWriter::new(writer));
+    tracing_subscriber::registry()
+        .with(layer)
+        .with(filter(level))
         .try_init()
         .is_ok()
+}
+
+/// The filter `level` names: a level, or `target=level` items and an optional default level, separated
+/// by commas. Anything else (a misspelt level, a bare word) means `debug` for everything, as an unset
+/// value does. A plain target/level list (tracing-subscriber's `Targets`) does all the settings need
+/// without the regular-expression engine of its environment filter, which made up a third of the DLL.
+fn filter(level: &str) -> Targets {
+    let named = |item: &str| {
+        let level = item.rsplit_once('=').map_or(item, |(_, level)| level).trim();
+        // tracing's own parser takes an empty level for `error`: here it is no level.
+        !level.is_empty() && level.parse::<LevelFilter>().is_ok()
+    };
+    let debug = || Targets::new().with_default(LevelFilter::DEBUG);
+    if !level.split(',').all(named) {
+        return debug();
+    }
+    level.trim().parse().unwrap_or_else(|_| debug())
 }
 
 /// The log's destination, shared by every thread. A writer that panics is never called again (and the
@@ -145,7 +168,40 @@ impl<'a, W: Write + 'a> MakeWriter<'a> for LogWriter<W> {
 
 #[cfg(test)]
 mod tests {
+    use tracing::Level;
+
     use super::*;
+
+    #[test]
+    fn every_documented_level_filters_as_named() {
+        let levels = [Level::ERROR, Level::WARN, Level::INFO, Level::DEBUG, Level::TRACE];
+        for (i, name) in ["error", "warn", "info", "debug", "trace"].iter().enumerate() {
+            for upper in [name.to_string(), name.to_uppercase(), format!(" {name} ")] {
+                let f = filter(&upper);
+                for (j, level) in levels.iter().enumerate() {
+                    assert_eq!(
+                        f.would_enable("tessera::md", level),
+                        j <= i,
+                        "TESSERA_MD_LOG_LEVEL={upper:?} and an event at {level}"
+                    );
+                }
+            }
+        }
+        assert!(!filter("off").would_enable("tessera::md", &Level::ERROR));
+    }
+
+    #[test]
+    fn targets_can_have_levels_of_their_own_and_nonsense_means_debug() {
+        let f = filter("tessera::apdu=trace,warn");
+        assert!(f.would_enable("tessera::apdu", &Level::TRACE));
+        assert!(f.would_enable("tessera::md", &Level::WARN));
+        assert!(!f.would_enable("tessera::md", &Level::INFO));
+        for nonsense in ["loud", "tessera=[x]", "=", ""] {
+            let f = filter(nonsense);
+            assert!(f.would_enable("tessera::md", &Level::DEBUG), "{nonsense:?}");
+            assert!(!f.would_enable("tessera::md", &Level::TRACE), "{nonsense:?}");
+        }
+    }
 
     #[test]
     fn registry_is_consulted_when_the_environment_is_silent() {
