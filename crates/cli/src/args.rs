@@ -66,6 +66,18 @@ pub enum Command {
                              tessera check --module target/debug/libtessera_minidriver.so --reader \"$TESSERA_READER\" --provision"
     )]
     Check(CheckArgs),
+    /// Measure what the card module costs: APDUs, bytes and CPU time of logon, signing, decryption,
+    /// ECDH, enrollment and a card changed by another tool, through the Base CSP's calls.
+    #[command(
+        after_help = "Examples:\n  tessera bench\n  tessera bench --latency 25 --json bench.json --calls\n  \
+                             scripts/with-virtual-reader.sh -- tessera bench --through-pcscd --provision --yes\n\n\
+                             Scenarios: S1 cold logon, S2 warm logon (second context, CSP cache filled), S3 ECDSA P-256,\n\
+                             S4 RSA-OAEP decryption, S5 ECDH + TLS 1.2 PRF (S3-S5 in S2's context), S6 enrollment,\n\
+                             S7 a second process's first logon, S8 a certificate replaced by another tool.\n\
+                             Through pcscd the card must hold the bench's card state (--provision makes it), with the\n\
+                             default PIN 123456 and write access (PIN-protected or factory-default management key)."
+    )]
+    Bench(BenchArgs),
     /// Virtual cards: create one, or attach one to pcscd through vpcd.
     #[command(subcommand, name = "virtual-card")]
     VirtualCard(VirtualCardCommand),
@@ -455,6 +467,39 @@ pub enum PinCommand {
         #[command(flatten)]
         secrets: SecretArgs,
     },
+}
+
+/// `tessera bench`.
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// Run against the card in a reader through pcscd instead of a virtual card in this process.
+    #[arg(long)]
+    pub through_pcscd: bool,
+    /// The reader (default: the only reader with a PIV card).
+    #[arg(long, value_name = "NAME", requires = "through_pcscd")]
+    pub reader: Option<String>,
+    /// Put the bench's card state on the card first (RSA-2048 in 9A and 9D, P-256 in 9C and 9E, P-256
+    /// in 82, RSA-2048 in 83, each with a certificate): the slots' keys are overwritten.
+    #[arg(long, requires = "through_pcscd")]
+    pub provision: bool,
+    /// Simulated latency per APDU in the totals, in milliseconds (a USB token takes 5-50 ms).
+    #[arg(long, value_name = "MS", default_value_t = 10.0)]
+    pub latency: f64,
+    /// Also write the figures as JSON to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+    /// How many times each scenario that leaves the card as it found it runs (the times are medians).
+    #[arg(long, value_name = "N", default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub rounds: u32,
+    /// Show every call of every scenario.
+    #[arg(long)]
+    pub calls: bool,
+    /// Do not ask before changing a card in a reader (S6 enrolls a key, S8 replaces a certificate).
+    #[arg(long)]
+    pub yes: bool,
+    /// S7's second process (the bench starts itself with this).
+    #[arg(long, value_name = "JOB", hide = true)]
+    pub second_process: Option<PathBuf>,
 }
 
 /// `tessera puk`.

@@ -167,6 +167,14 @@ impl Card {
         &self.label
     }
 
+    /// The reader's name, for a card in a reader.
+    pub fn reader_name(&self) -> Option<&str> {
+        match &self.kind {
+            Kind::Reader { name } => Some(name),
+            Kind::Virtual { .. } => None,
+        }
+    }
+
     /// True for a virtual card.
     pub fn is_virtual(&self) -> bool {
         matches!(self.kind, Kind::Virtual { .. })

@@ -1,11 +1,12 @@
 //! `tessera`: shows the card module doing its job (`tessera demo`), manages PIV cards (`info`, `keys`,
 //! `certificates`, `pin`, `puk`, `management-key`, `container-map`, `reset`), checks card modules
-//! (`check`), and helps diagnose (`info --windows`, `trace`, `virtual-card serve`, `register`).
+//! (`check`), measures it (`bench`), and helps diagnose (`info --windows`, `trace`, `virtual-card serve`, `register`).
 //!
 //! Errors name what happened and what to do, each kind with its own exit code ([`errors::ExitCode`]).
 
 mod admin;
 mod args;
+mod bench;
 mod card;
 mod commands;
 mod csp;
@@ -60,6 +61,7 @@ fn dispatch(command: Command) -> CliResult<u8> {
         Command::ContainerMap(c) => commands::container_map::run(&c)?,
         Command::Reset(a) => commands::reset::run(&a)?,
         Command::Check(a) => commands::check::run(&a)?,
+        Command::Bench(a) => return bench::run(&a),
         Command::VirtualCard(c) => commands::virtual_card::run(&c)?,
         Command::Trace(a) => return commands::trace::run(&a),
         Command::Register(a) => commands::register::run(&a)?,
