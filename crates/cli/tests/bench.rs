@@ -47,7 +47,10 @@ fn every_scenario_runs_and_its_figures_add_up() {
         .iter()
         .map(|s| s["id"].as_str().unwrap())
         .collect();
-    assert_eq!(ids, ["S1", "S2", "S3", "S4", "S5", "S6", "S7", "S8"]);
+    assert_eq!(
+        ids,
+        ["S1", "S2", "S3", "S4", "S5", "S6", "S7", "S8", "S9", "S3c", "S4c"]
+    );
     for s in report["scenarios"].as_array().unwrap() {
         let id = s["id"].as_str().unwrap();
         let calls = s["calls"].as_array().unwrap();
@@ -137,6 +140,17 @@ fn every_scenario_runs_and_its_figures_add_up() {
             .starts_with("a new process with"),
         "{s7}"
     );
+    // S9 lists the six keys of the card state and the ECDH twin of 82 (the one EC key that agrees),
+    // each with its certificate.
+    let s9 = scenario(&report, "S9");
+    assert_eq!(s9["notes"][0], "7 containers, 7 certificates");
+    // The cold variants pay for the context they open, the warm ones work in S2's.
+    for (warm, cold) in [("S3", "S3c"), ("S4", "S4c")] {
+        let (w, c) = (scenario(&report, warm), scenario(&report, cold));
+        assert_eq!(c["calls"][0]["call"], "CardAcquireContext");
+        assert_ne!(w["calls"][0]["call"], "CardAcquireContext");
+        assert!(u(&c["apdus"]) > u(&w["apdus"]), "{cold} costs more than {warm}");
+    }
     // The medians per kind of call.
     for kind in ["reads_us", "crypto_us", "other_us"] {
         assert!(report["medians"][kind].as_f64().unwrap() > 0.0, "{kind}");

@@ -120,6 +120,13 @@ pub fn run(args: &BenchArgs) -> CliResult<u8> {
     let s7: Vec<Outcome> = (0..rounds)
         .map(|_| second_process(&csp, &place, &layout, &logon_certificate, &scratch))
         .collect();
+    let s9: Vec<Outcome> = (0..rounds).map(|_| scenarios::s9_list(&card, &meter)).collect();
+    let s3c: Vec<Outcome> = (0..rounds)
+        .map(|_| scenarios::cold(&card, &layout, &meter, scenarios::s3_ecdsa))
+        .collect();
+    let s4c: Vec<Outcome> = (0..rounds)
+        .map(|_| scenarios::cold(&card, &layout, &meter, scenarios::s4_decrypt))
+        .collect();
     let s6 = vec![scenarios::s6_enroll(&mut csp, &card, &meter)];
     let s8 = vec![scenarios::s8_changed_elsewhere(&mut csp, &card, &layout, &meter)];
 
@@ -132,6 +139,9 @@ pub fn run(args: &BenchArgs) -> CliResult<u8> {
         summarise("S6", "enrollment", &s6, latency),
         summarise("S7", "second process, first logon", &s7, latency),
         summarise("S8", "changed by another tool", &s8, latency),
+        summarise("S9", "list containers and certificates", &s9, latency),
+        summarise("S3c", "ECDSA P-256 sign, new context", &s3c, latency),
+        summarise("S4c", "RSA-OAEP decrypt, new context", &s4c, latency),
     ];
     let report = Report {
         tessera: env!("CARGO_PKG_VERSION"),

@@ -16,6 +16,10 @@
 //! * S8 changed by another tool: the default container's certificate replaced through PIV PUT DATA on a
 //!   second connection without a freshness bump (as yubico-piv-tool does) between two contexts; the second
 //!   context's logon reads, and the step reports whether the new certificate was seen and what it cost.
+//! * S9 list: a new context with nothing cached lists every container and reads each one's certificate
+//!   (what certificate propagation does; the equivalent of `pkcs11-tool --list-objects`).
+//! * S3c, S4c: S3 and S4 in a new context with nothing cached, as a new process with nothing cached
+//!   does them (the equivalent of one `pkcs11-tool --login --sign` or `--decrypt`).
 //!
 //! Before every scenario that starts a context, the card's PIN is logged out through a connection of the
 //! bench's own (not counted), so that each starts from the state a freshly inserted card has.
@@ -359,6 +363,29 @@ pub fn s5_ecdh_tls(csp: &mut BaseCsp, ctx: &Context, layout: &Layout, meter: &Me
     Outcome::of(rec, result)
 }
 
+/// S3 or S4 (`operation`) in a new context of a CSP with nothing cached.
+pub fn cold(
+    card: &Card,
+    layout: &Layout,
+    meter: &MeterRef,
+    operation: fn(&mut BaseCsp, &Context, &Layout, &MeterRef) -> Outcome,
+) -> Outcome {
+    fresh_card_state(card);
+    let mut csp = BaseCsp::new(meter);
+    let mut rec = Recorder::new(meter);
+    let ctx = match csp.open(card, &mut rec) {
+        Ok(ctx) => ctx,
+        Err(stop) => return Outcome::of(rec, Err(stop)),
+    };
+    let mut outcome = operation(&mut csp, &ctx, layout, meter);
+    let mut closing = Recorder::new(meter);
+    csp.close(ctx, &mut closing);
+    rec.calls.append(&mut outcome.calls);
+    rec.calls.append(&mut closing.calls);
+    outcome.calls = rec.calls;
+    outcome
+}
+
 /// The first index without a valid record (where the CSP puts a new container).
 fn free_index(cmapfile: &[u8]) -> Result<u8, Stop> {
     let records = blobs::parse_cmapfile(cmapfile).map_err(Stop::Failed)?;
@@ -499,6 +526,46 @@ pub fn s6_enroll(csp: &mut BaseCsp, card: &Card, meter: &MeterRef) -> Outcome {
         );
     }
     outcome.notes.extend(notes);
+    outcome
+}
+
+/// S9: every container and its certificate, in a new context with nothing cached.
+pub fn s9_list(card: &Card, meter: &MeterRef) -> Outcome {
+    fresh_card_state(card);
+    let mut csp = BaseCsp::new(meter);
+    let mut rec = Recorder::new(meter);
+    let mut notes = Vec::new();
+    let result = (|| {
+        let ctx = csp.open(card, &mut rec)?;
+        csp.begin_transaction(&ctx, &mut rec)?;
+        let cmapfile = csp.read_file(&ctx, &mut rec, Some("mscp"), "cmapfile")?;
+        let records = blobs::parse_cmapfile(&cmapfile).map_err(Stop::Failed)?;
+        let (mut containers, mut certificates) = (0, 0);
+        for record in records.iter().filter(|r| r.valid()) {
+            let label = format!("CardGetContainerInfo({})", record.index);
+            let info = ok(
+                &label,
+                rec.reply(&label, || {
+                    ctx.call().get_container_info(record.index, 0, StructArg::V1)
+                }),
+            )?;
+            containers += 1;
+            let prefix = if info.exchange_key.is_some() { "kxc" } else { "ksc" };
+            let file = format!("{prefix}{:02x}", record.index);
+            let label = format!("CardReadFile(mscp/{file})");
+            let r = rec.reply(&label, || ctx.call().read(Some("mscp"), &file));
+            match r.code {
+                SCARD_S_SUCCESS => certificates += 1,
+                tessera_conformance::codes::SCARD_E_FILE_NOT_FOUND => {}
+                code => return Err(Stop::code(&label, code)),
+            }
+        }
+        notes.push(format!("{containers} containers, {certificates} certificates"));
+        csp.close(ctx, &mut rec);
+        Ok(())
+    })();
+    let mut outcome = Outcome::of(rec, result);
+    outcome.notes = notes;
     outcome
 }
 
