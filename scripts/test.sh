@@ -11,8 +11,9 @@
 #   pcsc     tests against a private pcscd with a vpcd reader and the virtual card, via
 #            scripts/with-virtual-reader.sh: every integration test whose file name contains "pcsc"
 #            (crates/*/tests/*pcsc*.rs, run with --include-ignored: a plain cargo test ignores them), and
-#            every executable in crates/virtual-card/tests/judges/ (third-party PIV clients). Each gets a
-#            fresh card.
+#            every executable in crates/virtual-card/tests/judges/ (third-party PIV clients), and
+#            scripts/bench-vs-opensc.sh (APDUs of OpenSC's pkcs11-tool and of the card module on the same
+#            card state, with the ratio). Each gets a fresh card.
 #   windows  the release DLLs for x64 and x86 as they ship (scripts/build-release-dlls.sh: LTO, debug
 #            information split into a file of its own, stripped; exports/imports/version resource checked,
 #            sizes printed, at most 1.5 MB each); the conformance suites built for Windows run each DLL
@@ -102,7 +103,7 @@ trap 'exit 129' HUP
 
 # --- Prerequisites -------------------------------------------------------------------------------------
 apt_packages_base=(libpcsclite-dev pkg-config pcscd vsmartcard-vpcd pcsc-tools opensc yubico-piv-tool ykcs11
-  libclang-dev tmux)
+  libclang-dev tmux jq openssl)
 apt_packages_windows=(gcc-mingw-w64-x86-64 gcc-mingw-w64-i686 debootstrap)
 rust_targets_windows=(x86_64-pc-windows-gnu i686-pc-windows-gnu)
 
@@ -235,6 +236,26 @@ tier_pcsc() {
     [[ -f $judge && -x $judge ]] || continue
     step "judge ${judge##*/}" scripts/with-virtual-reader.sh -- "$judge"
   done
+
+  # APDU economy against the peer, in one run on one card state: OpenSC's pkcs11-tool and the card
+  # module (tessera bench --through-pcscd); both columns and the ratio printed. No minimum ratio yet: the
+  # step fails only when a tool or a check fails.
+  step "bench against OpenSC (scripts/bench-vs-opensc.sh)" scripts/bench-vs-opensc.sh
+}
+
+# Prints the size of both release DLLs side by side (each build step printed its own among its checks).
+release_dll_sizes() {
+  local arch dll status=0
+  for arch in x64 x86; do
+    dll=$target_dir/windows-release/$arch/tessera_minidriver.dll
+    if [[ -f $dll ]]; then
+      echo "$arch tessera_minidriver.dll: $(stat -c %s "$dll") bytes"
+    else
+      echo "$arch: no release DLL at $dll" >&2
+      status=1
+    fi
+  done
+  return "$status"
 }
 
 # Runs the conformance suites of one build against a fresh virtual card behind a private pcscd and
@@ -342,6 +363,11 @@ tier_windows() {
       scripts/build-release-dlls.sh "$arch"
     built[$arch]=$((harness_built | step_status))
   done
+  if ((built[x64] == 0 && built[x86] == 0)); then
+    step "release DLL sizes (x64, x86)" release_dll_sizes
+  else
+    not_run "release DLL sizes (x64, x86)" "a release DLL build failed"
+  fi
   step "build the Linux module, harness and card" \
     cargo build -p tessera-minidriver -p tessera-conformance -p tessera-virtual-card
   local linux_built=$step_status
