@@ -64,8 +64,13 @@ fn the_bench_through_pcscd_costs_what_it_costs_in_process() {
     let in_process = bench(&[]);
     assert_eq!(apdus(&pcscd), apdus(&in_process));
 
-    // The card keeps the state: a second run takes it as it is.
+    // The card keeps the state: a second run takes it as it is, without --provision. It holds one more
+    // container now (S6's enrollment stays on the card), which a logon that discovers every container
+    // pays for, so its S1 costs at least as much.
     let again = bench(&["--through-pcscd", "--reader", &reader, "--yes"]);
+    for s in again["scenarios"].as_array().unwrap() {
+        assert_eq!(s["status"], "ok", "{s}");
+    }
     let s1 = |r: &Value| r["scenarios"][0]["apdus"].as_u64().unwrap();
-    assert_eq!(s1(&again), s1(&pcscd));
+    assert!(s1(&again) >= s1(&pcscd), "{} < {}", s1(&again), s1(&pcscd));
 }
