@@ -59,6 +59,13 @@ impl VirtualCard {
         Ok(Self::assemble(state, rng, store))
     }
 
+    /// A card in memory that starts from `state` (a snapshot taken with [`Self::persistent`]), with
+    /// `config`'s random generator: tests restore one card state many times without a state file.
+    pub fn from_state(state: PersistentState, config: CardConfig) -> Result<Self, VirtualCardError> {
+        let rng = rng_for(&config)?;
+        Ok(Self::assemble(state, rng, Store::Memory))
+    }
+
     fn assemble(state: PersistentState, rng: CardRng, store: Store) -> Self {
         Self {
             engine: Engine::new(state, rng, store),
