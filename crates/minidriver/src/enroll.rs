@@ -30,7 +30,7 @@ use tessera_piv::objects::{
 use tessera_piv::{AlgorithmId, KeyRef, PinPolicy};
 
 use crate::card_map::{empty_record, record_of};
-use crate::containers::{container_name, spec};
+use crate::containers::{Container, ContainerKind, container_name, spec};
 use crate::context::CardContext;
 use crate::error::{MdError, Result};
 use crate::key_import::{self, ImportedKey};
@@ -186,7 +186,7 @@ impl CardContext {
             .or_else(|| set.get(index).ok().map(|c| c.slot))
             .filter(|&slot| {
                 let own = set.get(index).ok();
-                let paired = |c: &crate::containers::Container| {
+                let paired = |c: &Container| {
                     own.is_some_and(|o| {
                         o.associated_ecdh == Some(c.index) || c.associated_ecdh == Some(index)
                     })
@@ -307,11 +307,20 @@ impl CardContext {
             ));
         }
         let slot = container.slot;
-        let shared = self
+        // An ECDSA container's ECDH twins (the same key shown for agreement) go with it; any other
+        // container on the slot keeps the key.
+        let (twins, others): (Vec<&Container>, Vec<&Container>) = self
             .containers()?
             .iter()
-            .any(|c| c.index != index && c.slot == slot);
-        // 1. The map record loses its flags and keeps its slot.
+            .filter(|c| c.index != index && c.slot == slot)
+            .partition(|c| container.kind == ContainerKind::Ecdsa && c.kind == ContainerKind::Ecdh);
+        let shared = !others.is_empty();
+        let twins: Vec<u8> = if shared {
+            Vec::new()
+        } else {
+            twins.iter().map(|c| c.index).collect()
+        };
+        // 1. The map record (and its twins' records) lose their flags and keep their slot.
         let mut map = self.map_for_update()?;
         if map.records.len() <= usize::from(index) {
             map.records.resize_with(usize::from(index) + 1, empty_record);
@@ -321,6 +330,13 @@ impl CardContext {
             *record = record_of(&container);
         }
         record.flags = 0;
+        for twin in &twins {
+            if let Some(r) = map.records.get_mut(usize::from(*twin))
+                && r.slot == slot
+            {
+                r.flags = 0;
+            }
+        }
         self.store_map(&map)?;
         tracing::info!("container {index} (slot {slot}) deleted from the container map");
         if shared {
