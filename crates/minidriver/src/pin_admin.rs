@@ -373,16 +373,34 @@ impl CardContext {
         let key = ManagementKey::new(algorithm, new_key)
             .map_err(|_| MdError::InvalidParameter("a weak or malformed administrator key"))?;
         self.admin_response(response)?;
-        if self.admin_data()?.is_some_and(|a| a.management_key_protected()) {
+        let protected = if self.admin_data()?.is_some_and(|a| a.management_key_protected()) {
             let mut protected = self.protected_data()?.unwrap_or_default();
             protected.set_management_key(Some(&key));
-            let encoded = protected
-                .encode()
-                .map_err(|e| MdError::Unexpected(format!("5FC109: {e}")))?;
-            self.without_retry(|s| s.put_data(tags::PRINTED_INFORMATION, &encoded))?;
+            Some(
+                protected
+                    .encode()
+                    .map_err(|e| MdError::Unexpected(format!("5FC109: {e}")))?,
+            )
+        } else {
+            None
+        };
+        // The copy first, then the key. A failed answer does not say whether the command took effect,
+        // and once the copy may hold the new key the card must get it too (the old key is not the
+        // module's to write back): both are sent again once, while the administrator's authentication
+        // lasts (a reset ends it, and the retry then fails without effect).
+        let apply = |ctx: &mut Self| -> tessera_piv::Result<()> {
+            if let Some(encoded) = &protected {
+                ctx.without_retry(|s| s.put_data(tags::PRINTED_INFORMATION, encoded))?;
+            }
+            ctx.without_retry(|s| s.set_management_key(&key, false))
+        };
+        if let Err(first) = apply(self) {
+            tracing::warn!("changing the administrator key failed ({first}); sending the change again");
+            apply(self).map_err(|_| first)?;
+        }
+        if protected.is_some() {
             tracing::info!("the new administrator key is stored PIN-protected (5FC109) too");
         }
-        self.without_retry(|s| s.set_management_key(&key, false))?;
         self.management_algorithm = Some(algorithm);
         tracing::info!("administrator (management) key changed ({algorithm:?})");
         Ok(())
