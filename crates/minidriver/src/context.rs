@@ -214,18 +214,25 @@ impl CardContext {
     /// Reads a data object; a vendor object the card refuses (`6A80`, as non-YubiKey PIV cards answer for
     /// 5FFFxx) counts as absent, and the context remembers that the card keeps no vendor objects.
     pub(crate) fn read_object(&mut self, tag: u32) -> Result<Option<Vec<u8>>> {
-        match self.read(|s| s.get_data(tag)) {
-            Ok(v) => {
-                if tags::is_yubico_vendor(tag) && tag != tags::YUBICO_ATTESTATION {
+        let vendor = tags::is_yubico_vendor(tag);
+        // `None`: the card refuses the object as one it does not know. Any other failure (a memory
+        // error, a garbled answer) is an error: taken for a refusal, it would have the card's container
+        // map replaced by one rebuilt from the layout at the next write.
+        let read = self.read(|s| match s.get_data(tag) {
+            Err(PivError::Status { sw, .. }) if vendor && refuses_unknown_object(sw) => Ok(None),
+            other => other.map(Some),
+        })?;
+        match read {
+            Some(v) => {
+                if vendor && tag != tags::YUBICO_ATTESTATION {
                     self.vendor_objects = Some(true);
                 }
                 Ok(v.map(|z| z.to_vec()))
             }
-            Err(MdError::Unexpected(_)) if tags::is_yubico_vendor(tag) => {
+            None => {
                 self.vendor_objects = Some(false);
                 Ok(None)
             }
-            Err(e) => Err(e),
         }
     }
 
@@ -542,6 +549,20 @@ impl CardContext {
         self.pin_reference = Some(r);
         Ok(r)
     }
+}
+
+/// The status words of a card that does not keep an object (standard PIV cards and Nitrokey 3 answer
+/// `6A80` for the 5FFFxx objects; the virtual card made a plain PIV card answers so too).
+fn refuses_unknown_object(sw: tessera_piv::StatusWord) -> bool {
+    use tessera_piv::StatusWord as Sw;
+    [
+        Sw::INCORRECT_DATA,
+        Sw::FUNCTION_NOT_SUPPORTED,
+        Sw::INCORRECT_P1P2,
+        Sw::INS_NOT_SUPPORTED,
+        Sw::CLA_NOT_SUPPORTED,
+    ]
+    .contains(&sw)
 }
 
 #[cfg(test)]
