@@ -342,26 +342,47 @@ impl CardContext {
         if shared {
             return Ok(());
         }
-        // 2. The key.
-        if self.deletes_keys() {
-            let deleted = self.write(|s| match s.delete_key(slot) {
-                Ok(()) => Ok(true),
-                Err(e) if e.status_word() == Some(tessera_piv::StatusWord::NOT_FOUND) => Ok(false),
-                Err(e) => Err(e),
-            })?;
-            if deleted {
-                tracing::info!("key of slot {slot} deleted");
+        // 2. The key. A card that does not say it is older than 5.7 is asked (a garbled GET VERSION
+        // answer must not leave the key behind); one that does not know the instruction keeps the key.
+        let deleted = if self.deletes_keys() {
+            self.write(|s| {
+                use tessera_piv::StatusWord as Sw;
+                match s.delete_key(slot) {
+                    Ok(()) => Ok(Some(true)),
+                    Err(e) if e.status_word() == Some(Sw::NOT_FOUND) => Ok(Some(false)),
+                    Err(e)
+                        if e.status_word().is_some_and(|sw| {
+                            [
+                                Sw::INS_NOT_SUPPORTED,
+                                Sw::FUNCTION_NOT_SUPPORTED,
+                                Sw::INCORRECT_P1P2,
+                            ]
+                            .contains(&sw)
+                        }) =>
+                    {
+                        Ok(None)
+                    }
+                    Err(e) => Err(e),
+                }
+            })?
+        } else {
+            None
+        };
+        match deleted {
+            Some(true) => tracing::info!("key of slot {slot} deleted"),
+            Some(false) => {}
+            None if self.certificate(slot)?.is_some() => {
+                tracing::info!("the card cannot delete keys: slot {slot} freed by clearing its certificate");
+                self.clear_certificate(slot)?;
             }
-        } else if self.certificate(slot)?.is_some() {
-            tracing::info!("the card cannot delete keys: slot {slot} freed by clearing its certificate");
-            self.clear_certificate(slot)?;
+            None => {}
         }
         Ok(())
     }
 
-    /// Yubico's MOVE/DELETE KEY exists from firmware 5.7.
+    /// Yubico's MOVE/DELETE KEY exists from firmware 5.7; a card whose version is unknown is asked.
     fn deletes_keys(&mut self) -> bool {
-        self.version().is_some_and(|v| (v.major, v.minor) >= (5, 7))
+        self.version().is_none_or(|v| (v.major, v.minor) >= (5, 7))
     }
 
     /// Stores `der` as the certificate of `slot`: plain when the object fits the card's limit, gzip with

@@ -975,7 +975,6 @@ fn an_interrupted_renewal_keeps_the_first_credential() {
 }
 
 #[test]
-#[ignore = "open defect: a deletion cut while the container scan reads a certificate (APDU 17) reports success but leaves the key, shown at another index; a cut in the PIN check (APDUs 29-39, error status word) leaves the ECDH twin's map record naming the deleted key"]
 fn an_interrupted_deletion_keeps_the_other_credential() {
     let panics = panics_caught();
     let two = with_credential(&with_credential(&protected()));
