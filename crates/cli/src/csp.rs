@@ -106,7 +106,7 @@ impl Csp {
                 ctx,
                 _exclusive: exclusive,
             }),
-            0x8010_000D => Err(CliError::NoPiv(format!(
+            codes::SCARD_E_UNKNOWN_CARD => Err(CliError::NoPiv(format!(
                 "the card module does not take the card in {} (SCARD_E_UNKNOWN_CARD: no PIV application)",
                 card.label()
             ))),

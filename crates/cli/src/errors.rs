@@ -183,9 +183,9 @@ impl CliError {
 
     /// Maps a PC/SC error (connecting, listing readers).
     pub fn from_pcsc(error: PcscError) -> Self {
-        const SCARD_E_NO_SERVICE: u32 = 0x8010_001D;
-        const SCARD_E_NO_READERS_AVAILABLE: u32 = 0x8010_002E;
-        const SCARD_E_SERVICE_STOPPED: u32 = 0x8010_001E;
+        use tessera_pcsc::codes::{
+            SCARD_E_NO_READERS_AVAILABLE, SCARD_E_NO_SERVICE, SCARD_E_SERVICE_STOPPED,
+        };
         match &error {
             PcscError::Call { code, .. }
                 if *code == SCARD_E_NO_SERVICE || *code == SCARD_E_SERVICE_STOPPED =>
@@ -256,7 +256,7 @@ mod tests {
         assert_eq!(unsupported.exit_code(), ExitCode::Unsupported);
         let service = CliError::from_pcsc(PcscError::Call {
             operation: "SCardEstablishContext",
-            code: 0x8010_001D,
+            code: tessera_pcsc::codes::SCARD_E_NO_SERVICE,
         });
         assert_eq!(service.exit_code(), ExitCode::NoCard);
         assert!(service.hint().is_some_and(|h| h.contains("pcscd")));

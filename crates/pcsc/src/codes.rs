@@ -17,6 +17,12 @@ pub const SCARD_E_PROTO_MISMATCH: u32 = 0x8010_000F;
 /// `SCARD_F_COMM_ERROR`: an internal communications error; what a failure without a PC/SC code of its own
 /// is reported as.
 pub const SCARD_F_COMM_ERROR: u32 = 0x8010_0013;
+/// `SCARD_E_NO_SERVICE`: the PC/SC service (pcscd, SCardSvr) is not running.
+pub const SCARD_E_NO_SERVICE: u32 = 0x8010_001D;
+/// `SCARD_E_SERVICE_STOPPED`: the PC/SC service stopped.
+pub const SCARD_E_SERVICE_STOPPED: u32 = 0x8010_001E;
+/// `SCARD_E_NO_READERS_AVAILABLE`: no reader is attached.
+pub const SCARD_E_NO_READERS_AVAILABLE: u32 = 0x8010_002E;
 /// `SCARD_W_RESET_CARD`: the card was reset.
 pub const SCARD_W_RESET_CARD: u32 = 0x8010_0068;
 /// `SCARD_W_REMOVED_CARD`: the card was removed.
