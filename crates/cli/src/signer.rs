@@ -13,19 +13,16 @@ use der::{Encode, EncodePem};
 use sha2::Digest;
 use spki::{
     AlgorithmIdentifierOwned, DynSignatureAlgorithmIdentifier, EncodePublicKey, SubjectPublicKeyInfoOwned,
-    SubjectPublicKeyInfoRef,
 };
 use tessera_piv::{AlgorithmId, KeyRef, PublicKey, Transport};
-use x509_cert::builder::profile::BuilderProfile;
 use x509_cert::builder::{Builder, CertificateBuilder};
-use x509_cert::certificate::TbsCertificate;
-use x509_cert::ext::Extension;
 use x509_cert::name::Name;
 use x509_cert::request::RequestBuilder;
 use x509_cert::serial_number::SerialNumber;
 use x509_cert::time::Validity;
 
 use crate::errors::{CliError, CliResult, PivContext, Secret};
+use tessera_conformance::fixture::FixedProfile;
 
 /// DigestInfo prefix of SHA-256 (RFC 8017 §9.2, note 1).
 const SHA256_DIGEST_INFO: [u8; 19] = [
@@ -139,32 +136,6 @@ impl CardKey {
     }
 }
 
-/// A self-signed certificate profile: issuer = subject, no extensions (what yubico-piv-tool's
-/// `selfsign-certificate` makes), so Windows' module uses RSA keys for signing and decryption and EC keys
-/// for ECDSA and ECDH.
-struct SelfSigned {
-    subject: Name,
-}
-
-impl BuilderProfile for SelfSigned {
-    fn get_issuer(&self, _subject: &Name) -> Name {
-        self.subject.clone()
-    }
-
-    fn get_subject(&self) -> Name {
-        self.subject.clone()
-    }
-
-    fn build_extensions(
-        &self,
-        _spk: SubjectPublicKeyInfoRef<'_>,
-        _issuer_spk: SubjectPublicKeyInfoRef<'_>,
-        _tbs: &TbsCertificate,
-    ) -> x509_cert::builder::Result<Vec<Extension>> {
-        Ok(Vec::new())
-    }
-}
-
 /// Parses an RFC 4514 distinguished name such as `CN=Alice,O=Example`.
 pub fn parse_name(subject: &str) -> CliResult<Name> {
     Name::from_str(subject).map_err(|e| CliError::Input(format!("subject {subject:?}: {e}")))
@@ -198,8 +169,13 @@ pub fn self_signed_by(
     serial[0] &= 0x7F;
     let serial = SerialNumber::new(&serial).map_err(x509_error)?;
     let validity = Validity::from_now(Duration::from_secs(u64::from(days) * 86_400)).map_err(x509_error)?;
-    let profile = SelfSigned {
-        subject: parse_name(subject)?,
+    // Issuer = subject, no extensions (what yubico-piv-tool's `selfsign-certificate` makes), so Windows'
+    // module uses RSA keys for signing and decryption and EC keys for ECDSA and ECDH.
+    let subject = parse_name(subject)?;
+    let profile = FixedProfile {
+        issuer: subject.clone(),
+        subject,
+        extensions: Vec::new(),
     };
     let mut builder =
         CertificateBuilder::new(profile, serial, validity, key.spki().clone()).map_err(x509_error)?;

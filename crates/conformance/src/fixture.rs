@@ -569,14 +569,19 @@ pub fn spki_of(key: &PublicKey) -> Result<SubjectPublicKeyInfoOwned, String> {
     }
 }
 
-/// A certificate profile: issued by the test CA, with the chosen key usage.
-struct LeafProfile {
-    issuer: Name,
-    subject: Name,
-    usage: CertUsage,
+/// A certificate profile whose names and extensions are fixed before the builder asks for them: what
+/// every certificate the harness, the bench and the CLI make needs (x509-cert's builders take a
+/// [`BuilderProfile`]).
+pub struct FixedProfile {
+    /// The issuer's name (the subject's for a self-signed certificate).
+    pub issuer: Name,
+    /// The subject's name.
+    pub subject: Name,
+    /// The extensions, in order.
+    pub extensions: Vec<Extension>,
 }
 
-impl BuilderProfile for LeafProfile {
+impl BuilderProfile for FixedProfile {
     fn get_issuer(&self, _subject: &Name) -> Name {
         self.issuer.clone()
     }
@@ -589,13 +594,9 @@ impl BuilderProfile for LeafProfile {
         &self,
         _spk: SubjectPublicKeyInfoRef<'_>,
         _issuer_spk: SubjectPublicKeyInfoRef<'_>,
-        tbs: &TbsCertificate,
+        _tbs: &TbsCertificate,
     ) -> x509_cert::builder::Result<Vec<Extension>> {
-        let mut extensions = Vec::new();
-        if let Some(ku) = self.usage.key_usage() {
-            extensions.push(ku.to_extension(tbs.subject(), &extensions)?);
-        }
-        Ok(extensions)
+        Ok(self.extensions.clone())
     }
 }
 
@@ -631,10 +632,14 @@ impl SoftwareCa {
         let bad = |reason: String| FixtureError::Certificate { slot, reason };
         let subject = Name::from_str(&format!("CN=Tessera conformance slot {},O=Tessera", slot.name()))
             .map_err(|e| bad(e.to_string()))?;
-        let profile = LeafProfile {
+        let extensions = match usage.key_usage() {
+            Some(ku) => vec![ku.to_extension(&subject, &[]).map_err(|e| bad(e.to_string()))?],
+            None => Vec::new(),
+        };
+        let profile = FixedProfile {
             issuer: self.name.clone(),
             subject,
-            usage,
+            extensions,
         };
         let builder = CertificateBuilder::new(
             profile,

@@ -8,11 +8,9 @@ use std::time::Duration;
 
 use der::asn1::{OctetString, UtcTime};
 use der::{Encode, oid::ObjectIdentifier};
-use spki::SubjectPublicKeyInfoRef;
+use tessera_conformance::fixture::FixedProfile;
 use tessera_piv::PublicKey;
-use x509_cert::builder::profile::BuilderProfile;
 use x509_cert::builder::{Builder, CertificateBuilder};
-use x509_cert::certificate::TbsCertificate;
 use x509_cert::ext::Extension;
 use x509_cert::name::Name;
 use x509_cert::serial_number::SerialNumber;
@@ -22,37 +20,19 @@ use x509_cert::time::{Time, Validity};
 /// for: under the private enterprise number RFC 5612 sets aside for examples (32473).
 const FILLER_EXTENSION: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.4.1.32473.1");
 
-struct Profile {
-    issuer: Name,
-    subject: Name,
-    filler: usize,
-}
-
-impl BuilderProfile for Profile {
-    fn get_issuer(&self, _subject: &Name) -> Name {
-        self.issuer.clone()
+/// The filler extension of `len` bytes (none when 0).
+fn filler(len: usize) -> Result<Vec<Extension>, String> {
+    if len == 0 {
+        return Ok(Vec::new());
     }
-
-    fn get_subject(&self) -> Name {
-        self.subject.clone()
-    }
-
-    fn build_extensions(
-        &self,
-        _spk: SubjectPublicKeyInfoRef<'_>,
-        _issuer_spk: SubjectPublicKeyInfoRef<'_>,
-        _tbs: &TbsCertificate,
-    ) -> x509_cert::builder::Result<Vec<Extension>> {
-        if self.filler == 0 {
-            return Ok(Vec::new());
-        }
-        let inner = OctetString::new(vec![0x5A; self.filler])?.to_der()?;
-        Ok(vec![Extension {
-            extn_id: FILLER_EXTENSION,
-            critical: false,
-            extn_value: OctetString::new(inner)?,
-        }])
-    }
+    let inner = OctetString::new(vec![0x5A; len])
+        .and_then(|o| o.to_der())
+        .map_err(|e| e.to_string())?;
+    Ok(vec![Extension {
+        extn_id: FILLER_EXTENSION,
+        critical: false,
+        extn_value: OctetString::new(inner).map_err(|e| e.to_string())?,
+    }])
 }
 
 /// The bench's certificate authority.
@@ -99,11 +79,17 @@ impl BenchCa {
         self.build(subject, key, serial, filler)
     }
 
-    fn build(&self, subject: &str, key: &PublicKey, serial: u32, filler: usize) -> Result<Vec<u8>, String> {
-        let profile = Profile {
+    fn build(
+        &self,
+        subject: &str,
+        key: &PublicKey,
+        serial: u32,
+        filler_len: usize,
+    ) -> Result<Vec<u8>, String> {
+        let profile = FixedProfile {
             issuer: self.name.clone(),
             subject: Name::from_str(subject).map_err(|e| e.to_string())?,
-            filler,
+            extensions: filler(filler_len)?,
         };
         let spki = tessera_conformance::fixture::spki_of(key)?;
         let builder = CertificateBuilder::new(profile, SerialNumber::from(serial), validity()?, spki)
