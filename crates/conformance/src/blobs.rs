@@ -57,6 +57,29 @@ pub fn with_cmap_record(cmapfile: &[u8], index: u8, record: &[u8; CMAP_RECORD_LE
     out
 }
 
+/// A counter of `cardcf` (`CARD_CACHE_FILE_FORMAT`: bVersion, bPinsFreshness, wContainersFreshness,
+/// wFilesFreshness) that a CSP bumps after a change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CardcfCounter {
+    /// `wContainersFreshness`: a container created or deleted, `cmapfile` written.
+    Containers,
+    /// `wFilesFreshness`: a file created, written or deleted.
+    Files,
+}
+
+/// `cardcf` (padded to its six bytes) with `counter` incremented, as a CSP writes it back after a change.
+pub fn bumped_cardcf(cardcf: &[u8], counter: CardcfCounter) -> Vec<u8> {
+    let mut out = cardcf.to_vec();
+    out.resize(out.len().max(6), 0);
+    let at = match counter {
+        CardcfCounter::Containers => 2,
+        CardcfCounter::Files => 4,
+    };
+    let n = u16::from_le_bytes([out[at], out[at + 1]]).wrapping_add(1);
+    out[at..at + 2].copy_from_slice(&n.to_le_bytes());
+    out
+}
+
 /// Splits a cmapfile; `Err` when its length is not a multiple of 86.
 pub fn parse_cmapfile(data: &[u8]) -> Result<Vec<CmapRecord>, String> {
     if !data.len().is_multiple_of(CMAP_RECORD_LEN) {
@@ -346,6 +369,17 @@ mod tests {
             }
         );
         assert_eq!(with_cmap_record(&file, 0, &record)[..CMAP_RECORD_LEN], record);
+    }
+
+    #[test]
+    fn a_bumped_counter_carries_into_its_high_byte_and_leaves_the_others() {
+        let cf = [1, 7, 0xFF, 0x00, 0x10, 0x00];
+        assert_eq!(
+            bumped_cardcf(&cf, CardcfCounter::Containers),
+            [1, 7, 0, 1, 0x10, 0]
+        );
+        assert_eq!(bumped_cardcf(&cf, CardcfCounter::Files), [1, 7, 0xFF, 0, 0x11, 0]);
+        assert_eq!(bumped_cardcf(&[], CardcfCounter::Files), [0, 0, 0, 0, 1, 0]);
     }
 
     #[test]

@@ -24,12 +24,11 @@
 //! Before every scenario that starts a context, the card's PIN is logged out through a connection of the
 //! bench's own (not counted), so that each starts from the state a freshly inserted card has.
 
-use tessera_conformance::blobs;
+use tessera_conformance::blobs::{self, CardcfCounter};
 use tessera_conformance::codes::SCARD_S_SUCCESS;
 use tessera_conformance::ffi::calls::flags::{CARD_PADDING_OAEP, CARD_PADDING_PKCS1};
 use tessera_conformance::ffi::calls::{
     Context, DecryptArgs, DeriveArgs, FileArgs, NewContainer, PaddingInfo, SignArgs, StructArg,
-    kdf_hash_name, kdf_param,
 };
 use tessera_conformance::fixture::{self, DEFAULT_PIN};
 use tessera_conformance::oracle::ec::{Curve, PeerKey, verify_ecdsa};
@@ -331,16 +330,7 @@ pub fn s5_ecdh_tls(csp: &mut BaseCsp, ctx: &Context, layout: &Layout, meter: &Me
             }),
         )?;
         let seed = [Hash::Sha256.of("client random"), Hash::Sha256.of("server random")].concat();
-        let args = DeriveArgs::new(
-            agreement,
-            "TLS_PRF",
-            vec![
-                (kdf_param::TLS_PRF_LABEL, b"master secret".to_vec()),
-                (kdf_param::TLS_PRF_SEED, seed.clone()),
-                (kdf_param::TLS_PRF_PROTOCOL, kdf::tls::V1_2.to_le_bytes().to_vec()),
-                (kdf_param::HASH_ALGORITHM, kdf_hash_name("SHA256")),
-            ],
-        );
+        let args = DeriveArgs::tls12_master_secret(agreement, &seed);
         let derived = ok(
             "CardDeriveKey(TLS_PRF)",
             rec.reply("CardDeriveKey(TLS_PRF)", || ctx.call().derive_key(&args)),
@@ -405,14 +395,14 @@ fn cmap_record(name: &str, flags: u8, sig_bits: u16, kx_bits: u16) -> Vec<u8> {
     out
 }
 
-/// `cardcf` with one counter bumped: `containers` (word at 2) or files (word at 4).
+/// `cardcf` with one counter bumped: `containers`, else files.
 fn bumped(cardcf: &[u8], containers: bool) -> Vec<u8> {
-    let mut out = cardcf.to_vec();
-    out.resize(6, 0);
-    let at = if containers { 2 } else { 4 };
-    let n = u16::from_le_bytes([out[at], out[at + 1]]).wrapping_add(1);
-    out[at..at + 2].copy_from_slice(&n.to_le_bytes());
-    out
+    let counter = if containers {
+        CardcfCounter::Containers
+    } else {
+        CardcfCounter::Files
+    };
+    blobs::bumped_cardcf(cardcf, counter)
 }
 
 /// S6: enrollment as the Base CSP performs it.

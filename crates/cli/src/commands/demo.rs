@@ -16,9 +16,7 @@ use tessera_conformance::blobs;
 use tessera_conformance::codes::{self, SCARD_S_SUCCESS, SCARD_W_CHV_BLOCKED, SCARD_W_WRONG_CHV};
 use tessera_conformance::ffi::alloc;
 use tessera_conformance::ffi::calls::flags::{CARD_PADDING_OAEP, CARD_PADDING_PKCS1};
-use tessera_conformance::ffi::calls::{
-    DecryptArgs, DeriveArgs, PaddingInfo, SignArgs, kdf_hash_name, kdf_param,
-};
+use tessera_conformance::ffi::calls::{DecryptArgs, DeriveArgs, PaddingInfo, SignArgs};
 use tessera_conformance::oracle::ec::{Curve, PeerKey, verify_ecdsa};
 use tessera_conformance::oracle::hash::Hash;
 use tessera_conformance::oracle::kdf;
@@ -561,16 +559,10 @@ fn ecdh_tls(demo: &mut Demo<'_>) -> Result<String, String> {
         .filter(|_| r.code == 0)
         .ok_or_else(|| format!("CardConstructDHAgreement returned {}", codes::name(r.code)))?;
     let seed = [Hash::Sha256.of("client random"), Hash::Sha256.of("server random")].concat();
-    let derived = csp.ctx.call().derive_key(&DeriveArgs::new(
-        agreement,
-        "TLS_PRF",
-        vec![
-            (kdf_param::TLS_PRF_LABEL, b"master secret".to_vec()),
-            (kdf_param::TLS_PRF_SEED, seed.clone()),
-            (kdf_param::TLS_PRF_PROTOCOL, kdf::tls::V1_2.to_le_bytes().to_vec()),
-            (kdf_param::HASH_ALGORITHM, kdf_hash_name("SHA256")),
-        ],
-    ));
+    let derived = csp
+        .ctx
+        .call()
+        .derive_key(&DeriveArgs::tls12_master_secret(agreement, &seed));
     let _ = csp.ctx.call().destroy_dh_agreement(agreement, 0);
     let master = derived
         .value

@@ -17,7 +17,7 @@ use tessera_piv::objects::{ProtectedData, tags};
 use tessera_piv::{KeyRef, ManagementAlgorithm, ManagementKey, PaddedPin, PublicKey};
 
 use super::common::open;
-use crate::blobs::{self, CMAP_RECORD_LEN, CMAP_VALID};
+use crate::blobs::{self, CMAP_RECORD_LEN, CMAP_VALID, CardcfCounter};
 use crate::codes::*;
 use crate::ffi::calls::flags::CARD_PADDING_PKCS1;
 use crate::ffi::calls::{FileArgs, NewContainer, PaddingInfo, SignArgs, StructArg};
@@ -44,9 +44,6 @@ pub(crate) const EVERYONE_READ_USER_WRITE: i32 = 1;
 /// `PIN_CHANGE_FLAG_UNBLOCK`, `PIN_CHANGE_FLAG_CHANGEPIN`.
 const UNBLOCK: u32 = 1;
 const CHANGEPIN: u32 = 2;
-/// `cardcf` offsets of the container and file counters (`CARD_CACHE_FILE_FORMAT`).
-const CONTAINERS_FRESHNESS: usize = 2;
-const FILES_FRESHNESS: usize = 4;
 
 /// A container the harness enrolled.
 #[derive(Debug, Clone)]
@@ -108,11 +105,8 @@ fn write(v: &mut Verdict, b: &ConnectedContext, dir: Option<&str>, file: &str, d
 }
 
 /// Writes `cardcf` with one counter bumped, as the CSP does after a change.
-fn bump(v: &mut Verdict, b: &ConnectedContext, cardcf: &mut Vec<u8>, at: usize) -> bool {
-    if cardcf.len() < 6 {
-        cardcf.resize(6, 0);
-    }
-    cardcf[at] = cardcf[at].wrapping_add(1);
+fn bump(v: &mut Verdict, b: &ConnectedContext, cardcf: &mut Vec<u8>, counter: CardcfCounter) -> bool {
+    *cardcf = blobs::bumped_cardcf(cardcf, counter);
     write(v, b, None, "cardcf", cardcf)
 }
 
@@ -183,7 +177,7 @@ pub(crate) fn enroll(
         Some("mscp"),
         "cmapfile",
         &blobs::with_cmap_record(&cmap, index, &record),
-    ) || !bump(v, b, &mut cf, CONTAINERS_FRESHNESS)
+    ) || !bump(v, b, &mut cf, CardcfCounter::Containers)
     {
         return None;
     }
@@ -211,7 +205,7 @@ pub(crate) fn enroll(
     let r = b.call().create_file(args, 0, EVERYONE_READ_USER_WRITE);
     if !v.reply(&format!("CardCreateFile({file})"), &r, &[SCARD_S_SUCCESS])
         || !write(v, b, Some("mscp"), &file, &enrolled.certificate)
-        || !bump(v, b, &mut cf, FILES_FRESHNESS)
+        || !bump(v, b, &mut cf, CardcfCounter::Files)
     {
         return None;
     }
@@ -246,7 +240,7 @@ pub(crate) fn remove(v: &mut Verdict, b: &ConnectedContext, e: &Enrolled) -> boo
             "cmapfile",
             &blobs::with_cmap_record(&cmap, e.index, &[0; CMAP_RECORD_LEN]),
         )
-        && bump(v, b, &mut cf, CONTAINERS_FRESHNESS)
+        && bump(v, b, &mut cf, CardcfCounter::Containers)
 }
 
 /// On a fresh context: the container is in `cmapfile` under its name, its certificate file reads back as
@@ -499,10 +493,8 @@ fn replace_certificate(h: &Harness, index: u8, der: &[u8], bump_freshness: bool)
             .get_data(crate::fixture::FRESHNESS_OBJECT)
             .map_err(|e| e.to_string())?
             .map(|z| z.to_vec())
-            .unwrap_or_else(|| vec![0; 6]);
-        let mut cf = cf;
-        cf.resize(6, 0);
-        cf[FILES_FRESHNESS] = cf[FILES_FRESHNESS].wrapping_add(1);
+            .unwrap_or_default();
+        let cf = blobs::bumped_cardcf(&cf, CardcfCounter::Files);
         s.put_data(crate::fixture::FRESHNESS_OBJECT, &cf)
             .map_err(|e| e.to_string())?;
     }

@@ -10,7 +10,7 @@
 
 use der::Decode;
 use sha2::Digest;
-use tessera_conformance::blobs::{self, CMAP_RECORD_LEN, CMAP_VALID};
+use tessera_conformance::blobs::{self, CMAP_RECORD_LEN, CMAP_VALID, CardcfCounter};
 use tessera_conformance::codes::{self, SCARD_E_FILE_NOT_FOUND, SCARD_S_SUCCESS};
 use tessera_conformance::ffi::calls::flags::CARD_PADDING_PKCS1;
 use tessera_conformance::ffi::calls::{FileArgs, NewContainer, PaddingInfo, SignArgs, StructArg};
@@ -24,11 +24,6 @@ use windows_sys::Win32::Security::Cryptography::{
 use crate::csp::Csp;
 use crate::errors::CliError;
 use crate::signer::{self, CardKey};
-
-/// `cardcf`'s container and file counters (`CARD_CACHE_FILE_FORMAT`: bVersion, bPinsFreshness,
-/// wContainersFreshness, wFilesFreshness).
-const CONTAINERS_FRESHNESS: usize = 2;
-const FILES_FRESHNESS: usize = 4;
 
 /// A container the demo enrolled through the module.
 #[derive(Debug, Clone)]
@@ -61,10 +56,9 @@ fn write(csp: &Csp, dir: Option<&str>, file: &str, data: &[u8]) -> Result<(), St
     )
 }
 
-/// Writes `cardcf` with the counter at `at` bumped, as the CSP does after each change.
-fn bump(csp: &Csp, cardcf: &mut Vec<u8>, at: usize) -> Result<(), String> {
-    cardcf.resize(cardcf.len().max(6), 0);
-    cardcf[at] = cardcf[at].wrapping_add(1);
+/// Writes `cardcf` with `counter` bumped, as the CSP does after each change.
+fn bump(csp: &Csp, cardcf: &mut Vec<u8>, counter: CardcfCounter) -> Result<(), String> {
+    *cardcf = blobs::bumped_cardcf(cardcf, counter);
     write(csp, None, "cardcf", cardcf)
 }
 
@@ -132,7 +126,7 @@ pub(super) fn remove_earlier(csp: &Csp, pin: &[u8]) -> Result<usize, String> {
         cmapfile = blobs::with_cmap_record(&cmapfile, record.index, &[0; CMAP_RECORD_LEN]);
     }
     write(csp, Some("mscp"), "cmapfile", &cmapfile)?;
-    bump(csp, &mut cardcf, CONTAINERS_FRESHNESS)?;
+    bump(csp, &mut cardcf, CardcfCounter::Containers)?;
     Ok(earlier.len())
 }
 
@@ -183,7 +177,7 @@ pub(super) fn enroll(
         "cmapfile",
         &blobs::with_cmap_record(&cmapfile, index, &record),
     )?;
-    bump(csp, &mut cardcf, CONTAINERS_FRESHNESS)?;
+    bump(csp, &mut cardcf, CardcfCounter::Containers)?;
 
     let key = CardKey::in_module_container(public_key.clone()).map_err(|e| e.to_string())?;
     let certificate = signer::self_signed_by(&key, subject, 365, |tbs| {
@@ -201,7 +195,7 @@ pub(super) fn enroll(
         csp.ctx.call().create_file(args, 0, EveryoneReadUserWriteAc).code,
     )?;
     write(csp, Some("mscp"), &file, &certificate)?;
-    bump(csp, &mut cardcf, FILES_FRESHNESS)?;
+    bump(csp, &mut cardcf, CardcfCounter::Files)?;
     Ok(Enrolled {
         index,
         public_key,

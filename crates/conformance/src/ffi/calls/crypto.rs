@@ -330,6 +330,24 @@ impl DeriveArgs {
             null_info: false,
         }
     }
+
+    /// The TLS 1.2 master secret's request, as Schannel makes it: `TLS_PRF` with the label
+    /// "master secret", the client and server randoms as `seed`, SHA-256.
+    pub fn tls12_master_secret(agreement: u8, seed: &[u8]) -> Self {
+        Self::new(
+            agreement,
+            "TLS_PRF",
+            vec![
+                (kdf_param::TLS_PRF_LABEL, b"master secret".to_vec()),
+                (kdf_param::TLS_PRF_SEED, seed.to_vec()),
+                (
+                    kdf_param::TLS_PRF_PROTOCOL,
+                    crate::oracle::kdf::tls::V1_2.to_le_bytes().to_vec(),
+                ),
+                (kdf_param::HASH_ALGORITHM, kdf_hash_name("SHA256")),
+            ],
+        )
+    }
 }
 
 /// What `CardDeriveKey` returned.
