@@ -83,8 +83,8 @@ check "every map record is the module's container at its index, with its name" \
     | all($map[]; {index, name} as $r | any($served[]; . == $r))' <<<"$OUT"
 json_check "the 9A container has the demo's RSA certificate" \
   'any(.containers[]; .index == 0 and .key_bits == 2048 and .certificate_subject == "CN=Tessera demo RSA,O=Tessera")'
-echo "  note: the yubikey crate's container-map reader (MsContainer::read_mscmap) is behind its 'untested'"
-echo "        feature, not enabled in this workspace: 5FFF10 is checked here through the module instead"
+# The yubikey crate's container-map reader (MsContainer::read_mscmap) judges the same map in
+# crates/cli/tests/mscmap_pcsc.rs.
 
 echo "==== 2. a card personalised by yubico-piv-tool, seen through the card module"
 run tessera reset --reader "$READER" --yes
