@@ -26,7 +26,7 @@
 
 use tessera_conformance::blobs::{self, CardcfCounter};
 use tessera_conformance::codes::SCARD_S_SUCCESS;
-use tessera_conformance::ffi::calls::flags::{CARD_PADDING_OAEP, CARD_PADDING_PKCS1};
+use tessera_conformance::ffi::calls::flags::CARD_PADDING_OAEP;
 use tessera_conformance::ffi::calls::{
     Context, DecryptArgs, DeriveArgs, FileArgs, NewContainer, PaddingInfo, SignArgs, StructArg,
 };
@@ -165,13 +165,7 @@ pub fn logon(csp: &mut BaseCsp, ctx: &Context, rec: &mut Recorder, target: &Targ
     authenticate(ctx, rec, target.index)?;
     // PKINIT: the KDC's challenge signed with SHA-256 and PKCS#1 v1.5.
     let hash = Hash::Sha256.of("bench: kerberos as-req authenticator");
-    let args = SignArgs::padded(
-        target.index,
-        target.key_spec,
-        &hash,
-        CARD_PADDING_PKCS1,
-        PaddingInfo::Pkcs1(Some("SHA256".into())),
-    );
+    let args = SignArgs::pkcs1_sha256(target.index, target.key_spec, &hash);
     let label = format!("CardSignData({}, RSA-2048 PKCS#1 SHA-256)", target.index);
     let out = ok(&label, rec.reply(&label, || ctx.call().sign_data(&args)))?;
     let signature = out

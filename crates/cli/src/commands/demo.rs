@@ -15,7 +15,7 @@ use sha2::Digest;
 use tessera_conformance::blobs;
 use tessera_conformance::codes::{self, SCARD_S_SUCCESS, SCARD_W_CHV_BLOCKED, SCARD_W_WRONG_CHV};
 use tessera_conformance::ffi::alloc;
-use tessera_conformance::ffi::calls::flags::{CARD_PADDING_OAEP, CARD_PADDING_PKCS1};
+use tessera_conformance::ffi::calls::flags::CARD_PADDING_OAEP;
 use tessera_conformance::ffi::calls::{DecryptArgs, DeriveArgs, PaddingInfo, SignArgs};
 use tessera_conformance::oracle::ec::{Curve, PeerKey, verify_ecdsa};
 use tessera_conformance::oracle::hash::Hash;
@@ -478,13 +478,7 @@ fn sign_rsa(demo: &mut Demo<'_>) -> Result<String, String> {
     let index = demo.rsa_index.ok_or("needs the RSA container")?;
     let key = rsa_key(demo)?;
     let hash = Hash::Sha256.of("tessera demo: a Kerberos PKINIT authenticator");
-    let args = SignArgs::padded(
-        index,
-        1,
-        &hash,
-        CARD_PADDING_PKCS1,
-        PaddingInfo::Pkcs1(Some("SHA256".into())),
-    );
+    let args = SignArgs::pkcs1_sha256(index, 1, &hash);
     let r = csp(demo)?.ctx.call().sign_data(&args);
     let signature = r
         .value

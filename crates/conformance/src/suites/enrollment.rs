@@ -19,8 +19,7 @@ use tessera_piv::{KeyRef, ManagementAlgorithm, ManagementKey, PaddedPin, PublicK
 use super::common::open;
 use crate::blobs::{self, CMAP_RECORD_LEN, CMAP_VALID, CardcfCounter};
 use crate::codes::*;
-use crate::ffi::calls::flags::CARD_PADDING_PKCS1;
-use crate::ffi::calls::{FileArgs, NewContainer, PaddingInfo, SignArgs, StructArg};
+use crate::ffi::calls::{FileArgs, NewContainer, SignArgs, StructArg};
 use crate::fixture::{CertUsage, DEFAULT_PIN, DEFAULT_PUK, issue_certificate};
 use crate::harness::{CaseDef, ConnectedContext, Harness, Verdict, case};
 use crate::oracle::ec::{Curve, verify_ecdsa};
@@ -277,13 +276,7 @@ pub(crate) fn check_signs(v: &mut Verdict, b: &ConnectedContext, index: u8, spec
         PublicKey::Rsa {
             modulus, exponent, ..
         } => {
-            let args = SignArgs::padded(
-                index,
-                spec,
-                &data,
-                CARD_PADDING_PKCS1,
-                PaddingInfo::Pkcs1(Some(Hash::Sha256.cng_name().into())),
-            );
+            let args = SignArgs::pkcs1_sha256(index, spec, &data);
             let r = b.call().sign_data(&args);
             let signature = r.value.and_then(|o| o.signature);
             match (signature, RsaKey::new(modulus, exponent)) {

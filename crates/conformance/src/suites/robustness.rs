@@ -11,8 +11,7 @@ use tessera_piv::PinStatus;
 use super::common::{fault, open, opened, test_fault};
 use crate::codes::*;
 use crate::ffi::alloc;
-use crate::ffi::calls::flags::CARD_PADDING_PKCS1;
-use crate::ffi::calls::{Calls, FileArgs, PaddingInfo, SignArgs, StructArg};
+use crate::ffi::calls::{Calls, FileArgs, SignArgs, StructArg};
 use crate::fixture::{DEFAULT_PIN, PIN_TRIES};
 use crate::harness::{CaseDef, ConnectedContext, Harness, Verdict, case};
 use crate::oracle::hash::Hash;
@@ -497,13 +496,7 @@ fn malformed_metadata_hides_no_other_slot() -> CaseDef {
             let signed = login(&b, &key).map_err(name).and_then(|()| {
                 let rsa = key.rsa()?;
                 let data = Hash::Sha256.of("malformed metadata");
-                let args = SignArgs::padded(
-                    key.index,
-                    key.spec,
-                    &data,
-                    CARD_PADDING_PKCS1,
-                    PaddingInfo::Pkcs1(Some(Hash::Sha256.cng_name().into())),
-                );
+                let args = SignArgs::pkcs1_sha256(key.index, key.spec, &data);
                 let r = b.call().sign_data(&args);
                 let sig = r
                     .value

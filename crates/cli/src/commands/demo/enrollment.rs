@@ -12,8 +12,7 @@ use der::Decode;
 use sha2::Digest;
 use tessera_conformance::blobs::{self, CMAP_RECORD_LEN, CMAP_VALID, CardcfCounter};
 use tessera_conformance::codes::{self, SCARD_E_FILE_NOT_FOUND, SCARD_S_SUCCESS};
-use tessera_conformance::ffi::calls::flags::CARD_PADDING_PKCS1;
-use tessera_conformance::ffi::calls::{FileArgs, NewContainer, PaddingInfo, SignArgs, StructArg};
+use tessera_conformance::ffi::calls::{FileArgs, NewContainer, SignArgs, StructArg};
 use tessera_conformance::oracle::rsa::reversed;
 use tessera_piv::{AlgorithmId, ManagementKey, PublicKey};
 use windows_sys::Win32::Security::Cryptography::{
@@ -208,13 +207,7 @@ pub(super) fn enroll(
 /// or SHA-384 for EC keys (CNG's r ‖ s turned into DER).
 fn sign(csp: &Csp, index: u8, key_spec: u32, key: &PublicKey, tbs: &[u8]) -> Result<Vec<u8>, String> {
     let args = match key {
-        PublicKey::Rsa { .. } => SignArgs::padded(
-            index,
-            key_spec,
-            &sha2::Sha256::digest(tbs),
-            CARD_PADDING_PKCS1,
-            PaddingInfo::Pkcs1(Some("SHA256".into())),
-        ),
+        PublicKey::Rsa { .. } => SignArgs::pkcs1_sha256(index, key_spec, &sha2::Sha256::digest(tbs)),
         PublicKey::Ecc { algorithm, .. } if *algorithm == AlgorithmId::ECCP384 => {
             SignArgs::basic(2, index, key_spec, 0, &sha2::Sha384::digest(tbs))
         }
