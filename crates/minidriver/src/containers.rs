@@ -163,7 +163,7 @@ impl Container {
 }
 
 /// What a slot holds, as read from the card.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SlotContents {
     /// Certificate DER, decompressed.
     pub certificate: Option<Vec<u8>>,

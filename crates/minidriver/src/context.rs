@@ -16,6 +16,7 @@ use crate::link::CardLink;
 use crate::pins::AuthState;
 use crate::policy::WritePolicy;
 use crate::retry;
+use crate::scan_cache::{CspCache, ScanRecord};
 
 /// Vendor object where Tessera keeps the 6-byte `cardcf` of cards it manages (YubiKeys accept the whole
 /// 5FFFxx range; Yubico uses 5FFF00, 5FFF01 and 5FFF10–15).
@@ -59,6 +60,11 @@ pub struct CardContext {
     pub(crate) map_scanned: CardFact<Vec<u8>>,
     /// Certificate files the CSP created (`CardCreateFile`) and has not written yet: they exist, empty.
     pub(crate) created_files: std::collections::BTreeSet<String>,
+    /// The CSP's data cache, as this call's `CARD_DATA` offers it (`None`: no cache callbacks).
+    pub(crate) csp_cache: Option<Box<dyn CspCache>>,
+    /// The containers were found changed on the card, or changed by this context: the next scans read
+    /// the card and replace what the CSP's cache holds.
+    scan_cache_distrusted: bool,
 }
 
 impl std::fmt::Debug for CardContext {
@@ -149,6 +155,8 @@ impl CardContext {
             vendor_objects: None,
             map_scanned: CardFact::NotAsked,
             created_files: std::collections::BTreeSet::new(),
+            csp_cache: None,
+            scan_cache_distrusted: false,
         })
     }
 
@@ -360,6 +368,7 @@ impl CardContext {
     /// Forgets the container scan (after the card was changed).
     pub(crate) fn invalidate_containers(&mut self) {
         self.containers = None;
+        self.scan_cache_distrusted = true;
         self.map_scanned = CardFact::NotAsked;
     }
 
@@ -368,7 +377,8 @@ impl CardContext {
     }
 
     fn scan_containers(&mut self) -> Result<ContainerSet> {
-        let naming_guid = self.identity()?.naming_guid;
+        let identity = self.identity()?;
+        let naming_guid = identity.naming_guid;
         let stored = self.read_object(tags::YUBICO_CONTAINER_MAP)?;
         let map = match &stored {
             Some(bytes) => ContainerMap::try_from(bytes.as_slice())
@@ -377,36 +387,71 @@ impl CardContext {
             None => None,
         };
         self.map_scanned = CardFact::found(stored.clone());
-        // The slots the layout without a map reads (9A, 9C, 9D, 9E and the retired slots the key history
-        // counts), and with a map also every slot a record names: keys the map does not list are shown too.
-        let retired = match self.read_object(tags::KEY_HISTORY)? {
-            Some(bytes) => KeyHistory::try_from(bytes.as_slice())
-                .map(|h| h.keys_with_on_card_certs)
-                .unwrap_or(0),
-            None => 0,
+        let contents = match self.cached_scan(&identity, &stored) {
+            Some(record) => {
+                tracing::debug!("containers from the CSP's cache (cardcf and container map unchanged)");
+                record.slots
+            }
+            None => {
+                let key_history = self.read_object(tags::KEY_HISTORY)?;
+                let slots = scanned_slots(key_history.as_deref(), map.as_ref());
+                let mut contents = Vec::with_capacity(slots.len());
+                for slot in slots {
+                    contents.push((slot, self.slot_contents(slot)?));
+                }
+                self.cache_scan(ScanRecord {
+                    freshness: [0; 6],
+                    card_id: identity.card_id,
+                    map: stored,
+                    key_history,
+                    slots: contents.clone(),
+                });
+                contents
+            }
         };
-        let mut slots: Vec<KeyRef> = [
-            KeyRef::AUTHENTICATION,
-            KeyRef::SIGNATURE,
-            KeyRef::KEY_MANAGEMENT,
-            KeyRef::CARD_AUTHENTICATION,
-        ]
-        .into_iter()
-        .chain((1..=retired.min(20)).filter_map(KeyRef::retired))
-        .collect();
-        if let Some(map) = &map {
-            slots.extend(map.records.iter().map(|r| r.slot).filter(|k| k.is_key_slot()));
-            slots.sort();
-            slots.dedup();
-        }
-        let mut contents = Vec::with_capacity(slots.len());
-        for slot in slots {
-            contents.push((slot, self.slot_contents(slot)?));
-        }
         Ok(match map {
             Some(map) => ContainerSet::from_map(&map, &contents, &naming_guid),
             None => ContainerSet::from_slots(&contents, &naming_guid),
         })
+    }
+
+    /// The freshness under which the CSP's cache may hold this card's scan: the `cardcf` value this
+    /// context read, on a card with a stable id whose freshness Tessera maintains
+    /// (`CP_CACHE_MODE_GLOBAL_CACHE`); `None` otherwise.
+    fn cache_freshness(&self, identity: &CardIdentity) -> Option<[u8; 6]> {
+        if !identity.is_stable() || self.csp_cache.is_none() || self.scan_cache_distrusted {
+            return None;
+        }
+        self.freshness.value().copied()
+    }
+
+    /// The scan the CSP's cache holds for this card, when it was made under the card's current freshness
+    /// and id and from the container map the card holds now.
+    fn cached_scan(&self, identity: &CardIdentity, map: &Option<Vec<u8>>) -> Option<ScanRecord> {
+        let freshness = self.cache_freshness(identity)?;
+        let bytes = self.csp_cache.as_ref()?.lookup(crate::scan_cache::TAG)?;
+        let record = ScanRecord::decode(&bytes).or_else(|| {
+            tracing::debug!("the CSP's cache entry is not a scan record: ignored");
+            None
+        })?;
+        (record.freshness == freshness && record.card_id == identity.card_id && &record.map == map)
+            .then_some(record)
+    }
+
+    /// Keeps a scan in the CSP's cache under the card's current freshness (nothing when the card is not
+    /// one whose freshness Tessera maintains).
+    fn cache_scan(&self, mut record: ScanRecord) {
+        let Some(freshness) = self.identity.as_ref().and_then(|id| {
+            (id.is_stable() && self.csp_cache.is_some()).then_some(())?;
+            self.freshness.value().copied()
+        }) else {
+            return;
+        };
+        record.freshness = freshness;
+        match (record.encode(), &self.csp_cache) {
+            (Some(bytes), Some(cache)) => cache.add(crate::scan_cache::TAG, &bytes),
+            _ => tracing::debug!("scan not cached: a slot's metadata would not read back the same"),
+        }
     }
 
     /// What `slot` holds: its certificate and, on cards that report it, its metadata.
@@ -563,6 +608,30 @@ fn refuses_unknown_object(sw: tessera_piv::StatusWord) -> bool {
         Sw::CLA_NOT_SUPPORTED,
     ]
     .contains(&sw)
+}
+
+/// The slots a scan reads: those the layout without a map reads (9A, 9C, 9D, 9E and the retired slots
+/// the key history counts), and with a map also every slot a record names: keys the map does not list
+/// are shown too.
+fn scanned_slots(key_history: Option<&[u8]>, map: Option<&ContainerMap>) -> Vec<KeyRef> {
+    let retired = key_history
+        .and_then(|bytes| KeyHistory::try_from(bytes).ok())
+        .map_or(0, |h| h.keys_with_on_card_certs);
+    let mut slots: Vec<KeyRef> = [
+        KeyRef::AUTHENTICATION,
+        KeyRef::SIGNATURE,
+        KeyRef::KEY_MANAGEMENT,
+        KeyRef::CARD_AUTHENTICATION,
+    ]
+    .into_iter()
+    .chain((1..=retired.min(20)).filter_map(KeyRef::retired))
+    .collect();
+    if let Some(map) = map {
+        slots.extend(map.records.iter().map(|r| r.slot).filter(|k| k.is_key_slot()));
+        slots.sort();
+        slots.dedup();
+    }
+    slots
 }
 
 #[cfg(test)]

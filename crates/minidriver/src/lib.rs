@@ -41,6 +41,7 @@ mod policy;
 mod properties;
 pub mod registration;
 mod retry;
+mod scan_cache;
 mod signing;
 mod slots;
 #[cfg(test)]

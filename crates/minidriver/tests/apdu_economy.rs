@@ -97,3 +97,203 @@ fn the_management_key_algorithm_is_asked_once_per_context() {
         "only GENERAL AUTHENTICATE"
     );
 }
+
+/// A CSP data cache for the tests: entries by (`pvCacheContext`, tag), as the Base CSP keeps one cache
+/// per card. A hit is a copy from the CSP allocator, which the module frees.
+mod data_cache {
+    use std::collections::BTreeMap;
+    use std::ffi::c_void;
+    use std::sync::Mutex;
+
+    use windows_sys::Win32::Security::Cryptography::CARD_DATA;
+
+    static ENTRIES: Mutex<BTreeMap<(usize, String), Vec<u8>>> = Mutex::new(BTreeMap::new());
+    const ERROR_NOT_FOUND: u32 = 1168;
+
+    fn tag_of(tag: *const u16) -> String {
+        let mut units = Vec::new();
+        loop {
+            // SAFETY: the module passes a NUL-terminated UTF-16 tag, read up to its NUL.
+            let at = unsafe { tag.add(units.len()) };
+            // SAFETY: as above.
+            let unit = unsafe { at.read() };
+            if unit == 0 {
+                break;
+            }
+            units.push(unit);
+        }
+        String::from_utf16(&units).unwrap()
+    }
+
+    unsafe extern "system" fn add(
+        cx: *const c_void,
+        tag: *const u16,
+        flags: u32,
+        data: *const u8,
+        len: u32,
+    ) -> u32 {
+        assert_eq!(flags, 0);
+        // SAFETY: the module passes `len` readable bytes.
+        let bytes = unsafe { std::slice::from_raw_parts(data, len as usize) }.to_vec();
+        ENTRIES.lock().unwrap().insert((cx.addr(), tag_of(tag)), bytes);
+        0
+    }
+
+    unsafe extern "system" fn lookup(
+        cx: *const c_void,
+        tag: *const u16,
+        flags: u32,
+        data: *mut *mut u8,
+        len: *mut u32,
+    ) -> u32 {
+        assert_eq!(flags, 0);
+        let entries = ENTRIES.lock().unwrap();
+        let Some(bytes) = entries.get(&(cx.addr(), tag_of(tag))) else {
+            return ERROR_NOT_FOUND;
+        };
+        // SAFETY: the test allocator; the module frees the block with `csp_free`.
+        let block = unsafe { super::common::csp_alloc(bytes.len().max(1)) }.cast::<u8>();
+        // SAFETY: a fresh block of at least `bytes.len()` bytes.
+        unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), block, bytes.len()) };
+        // SAFETY: the module's out-parameter.
+        unsafe { data.write(block) };
+        // SAFETY: as above.
+        unsafe { len.write(bytes.len() as u32) };
+        0
+    }
+
+    /// Gives `cd` the cache numbered `id`.
+    pub fn attach(cd: &mut CARD_DATA, id: usize) {
+        cd.pfnCspCacheAddFile = Some(add);
+        cd.pfnCspCacheLookupFile = Some(lookup);
+        cd.pvCacheContext = std::ptr::without_provenance_mut(id);
+    }
+
+    /// How many entries cache `id` holds.
+    pub fn entries(id: usize) -> usize {
+        ENTRIES.lock().unwrap().keys().filter(|(cx, _)| *cx == id).count()
+    }
+}
+
+/// `CardReadFile(dir, name)`: the code and the data.
+fn read_file(ctx: &Context, dir: Option<&std::ffi::CStr>, name: &std::ffi::CStr) -> (u32, Vec<u8>) {
+    let (mut data, mut len) = (std::ptr::null_mut(), 0u32);
+    // SAFETY: valid arguments; the buffer is freed by `take`.
+    let rc = unsafe {
+        ctx.cd.pfnCardReadFile.unwrap()(
+            &*ctx.cd,
+            dir.map_or(std::ptr::null(), |d| d.as_ptr().cast()),
+            name.as_ptr().cast(),
+            0,
+            &mut data,
+            &mut len,
+        )
+    };
+    (rc, if rc == 0 { take(data, len) } else { Vec::new() })
+}
+
+/// A context on `card` with CSP cache `cache`, and what the CSP reads at the start of a transaction
+/// (cardid, cardcf, cmapfile): the cmapfile and the APDUs the three reads cost.
+fn start_transaction(card: &TestCard, cache: usize) -> (Context, Vec<u8>, u64) {
+    let transport = Counting::new(card.card.connect());
+    let counters = transport.counters();
+    let mut ctx = Context::acquire_with(&card.card, 7, Box::new(transport));
+    data_cache::attach(&mut ctx.cd, cache);
+    let before = counters.snapshot();
+    assert_eq!(read_file(&ctx, None, c"cardid").0, 0);
+    assert_eq!(read_file(&ctx, None, c"cardcf").0, 0);
+    let (rc, cmapfile) = read_file(&ctx, Some(c"mscp"), c"cmapfile");
+    assert_eq!(rc, 0);
+    (ctx, cmapfile, counters.snapshot().since(before).apdus)
+}
+
+/// Writes Tessera's freshness object as a write through the module would.
+fn set_freshness(card: &TestCard, value: [u8; 6]) {
+    use tessera_piv::{ManagementAlgorithm, ManagementKey, Session};
+    let mut s = Session::new(card.card.connect());
+    s.select().unwrap();
+    s.authenticate_management_key(&ManagementKey::default_for(ManagementAlgorithm::Tdes).unwrap())
+        .unwrap();
+    s.put_data(tessera_minidriver::card::FRESHNESS_OBJECT, &value)
+        .unwrap();
+}
+
+/// A card with keys and certificates in 9A, 9C and 9E.
+fn card_with_keys(seed: u64) -> TestCard {
+    use tessera_piv::{AlgorithmId, KeyRef, PinPolicy};
+    let card = TestCard::new(seed);
+    for slot in [
+        KeyRef::AUTHENTICATION,
+        KeyRef::SIGNATURE,
+        KeyRef::CARD_AUTHENTICATION,
+    ] {
+        card.generate(slot, AlgorithmId::ECCP256, PinPolicy::Default);
+        card.certify(slot);
+    }
+    card
+}
+
+#[test]
+fn a_second_context_takes_the_scan_from_the_csp_cache_while_the_cards_freshness_holds() {
+    let card = card_with_keys(41);
+    set_freshness(&card, [0, 0, 0, 0, 0, 1]);
+    let (_first, cmapfile, cold) = start_transaction(&card, 41);
+    assert_eq!(data_cache::entries(41), 1, "the scan is cached");
+    let (_second, again, warm) = start_transaction(&card, 41);
+    assert_eq!(again, cmapfile);
+    // cardid: the CHUID; cardcf: the freshness object; cmapfile: the container map, read every time.
+    assert_eq!(warm, 3, "no slot is read again (cold: {cold} APDUs)");
+    assert!(cold > warm + 6, "cold {cold}, warm {warm}");
+
+    // A freshness change, whoever made it, sends the next context to the card.
+    set_freshness(&card, [0, 0, 0, 0, 0, 2]);
+    let (_third, after_bump, cost) = start_transaction(&card, 41);
+    assert_eq!(after_bump, cmapfile);
+    assert_eq!(cost, cold, "the whole scan again");
+    let (_fourth, _, cost) = start_transaction(&card, 41);
+    assert_eq!(cost, warm, "and cached under the new value");
+}
+
+#[test]
+fn a_certificate_replaced_without_a_freshness_bump_is_seen_through_the_cache() {
+    use tessera_piv::{AlgorithmId, KeyRef, PinPolicy};
+    let card = card_with_keys(42);
+    set_freshness(&card, [0, 0, 0, 0, 0, 1]);
+    let (first, _, _) = start_transaction(&card, 42);
+    let (rc, old) = read_file(&first, Some(c"mscp"), c"ksc00");
+    assert_eq!(rc, 0);
+    drop(first);
+
+    // Another tool (yubico-piv-tool, ykman) replaces key and certificate in 9A and leaves cardcf alone.
+    card.generate(KeyRef::AUTHENTICATION, AlgorithmId::ECCP256, PinPolicy::Default);
+    card.certify(KeyRef::AUTHENTICATION);
+    let mut s = tessera_piv::Session::new(card.card.connect());
+    s.select().unwrap();
+    let stored = s.get_data(0x5F_C105).unwrap().unwrap();
+    let new = tessera_piv::objects::CertificateObject::parse_present(&stored)
+        .unwrap()
+        .unwrap()
+        .certificate;
+    assert_ne!(new, old);
+
+    let (second, _, _) = start_transaction(&card, 42);
+    let (rc, read) = read_file(&second, Some(c"mscp"), c"ksc00");
+    assert_eq!(rc, 0);
+    assert_eq!(read, new, "the certificate file is read from the card");
+    drop(second);
+    // The scan that found the change replaced the cached one: the next context has the new certificate
+    // without reading the slots.
+    let (third, _, cost) = start_transaction(&card, 42);
+    assert_eq!(cost, 3);
+    let (rc, read) = read_file(&third, Some(c"mscp"), c"ksc00");
+    assert_eq!((rc, read), (0, new));
+}
+
+#[test]
+fn a_card_without_the_freshness_object_is_not_cached() {
+    let card = card_with_keys(43);
+    let (_first, cmapfile, cold) = start_transaction(&card, 43);
+    assert_eq!(data_cache::entries(43), 0);
+    let (_second, again, cost) = start_transaction(&card, 43);
+    assert_eq!((again, cost), (cmapfile, cold));
+}

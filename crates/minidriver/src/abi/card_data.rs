@@ -216,6 +216,7 @@ impl Entry {
         // SAFETY: `cd` was checked non-null and is the caller's for the call.
         let csp = unsafe { csp_members(self.cd) };
         ctx.begin_call(csp.hSCardCtx, csp.hScard);
+        ctx.csp_cache = super::csp_cache::CallbackCache::of(&csp).map(|c| Box::new(c) as _);
         f(&mut ctx)
     }
 

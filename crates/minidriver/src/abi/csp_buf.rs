@@ -62,6 +62,19 @@ impl CspBuf {
         })
     }
 
+    /// Takes ownership of a buffer a CSP callback returned (a cache entry); `None` when it returned none.
+    ///
+    /// # Safety
+    /// As [`CspBuf::adopt_secret`].
+    pub(crate) unsafe fn adopt(ptr: *mut u8, len: u32, free: PFN_CSP_FREE) -> Option<Self> {
+        Some(Self {
+            ptr: NonNull::new(ptr)?,
+            len,
+            free,
+            secret: false,
+        })
+    }
+
     /// The bytes.
     pub(crate) fn as_slice(&self) -> &[u8] {
         // SAFETY: `len` bytes from `ptr` are the buffer's, readable while it is owned.

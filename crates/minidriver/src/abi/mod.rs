@@ -30,6 +30,7 @@ pub mod builtin;
 mod caller;
 mod card_data;
 mod csp_buf;
+mod csp_cache;
 mod entries;
 mod layout;
 mod marshal;
