@@ -65,6 +65,16 @@ pub struct CardContext {
     /// The containers were found changed on the card, or changed by this context: the next scans read
     /// the card and replace what the CSP's cache holds.
     scan_cache_distrusted: bool,
+    /// Containers found by reading their slot alone, before any full scan (see
+    /// [`CardContext::container`]).
+    lone_containers: std::collections::BTreeMap<u8, crate::containers::Container>,
+    /// What those reads found, for the full scan to use instead of reading the slots again.
+    lone_reads: std::collections::BTreeMap<KeyRef, SlotContents>,
+    /// Whether a read for [`CardContext::find_lone_container`] found a container map (forgotten with
+    /// the containers): with one, containers come from a full scan.
+    lone_map_present: Option<bool>,
+    /// The container map that read found, for the full scan that follows it at once.
+    lone_map_read: Option<Option<Vec<u8>>>,
 }
 
 impl std::fmt::Debug for CardContext {
@@ -157,6 +167,10 @@ impl CardContext {
             created_files: std::collections::BTreeSet::new(),
             csp_cache: None,
             scan_cache_distrusted: false,
+            lone_containers: std::collections::BTreeMap::new(),
+            lone_reads: std::collections::BTreeMap::new(),
+            lone_map_present: None,
+            lone_map_read: None,
         })
     }
 
@@ -263,6 +277,10 @@ impl CardContext {
     pub(crate) fn forget_card_contents(&mut self) {
         self.identity = None;
         self.containers = None;
+        self.lone_containers.clear();
+        self.lone_reads.clear();
+        self.lone_map_present = None;
+        self.lone_map_read = None;
         self.map_scanned = CardFact::NotAsked;
         self.roots = CardFact::NotAsked;
         self.management_algorithm = None;
@@ -362,12 +380,73 @@ impl CardContext {
         if u32::from(index) >= crate::properties::MAX_CONTAINERS {
             return Err(MdError::NoKeyContainer);
         }
+        if self.containers.is_none() && self.find_lone_container(index)? {
+            return self
+                .lone_containers
+                .get(&index)
+                .ok_or_else(|| MdError::Unexpected("lone container".into()));
+        }
         self.containers()?.get(index)
+    }
+
+    /// Finds container `index` from its own slot, without scanning the others, where the card's
+    /// layout makes that exact: no container map (5FFF10), so that the index names the slot (9A, 9C,
+    /// 9D, 9E, then the retired slots the key history counts; ECDH twins 24 on) and what the slot holds
+    /// alone decides the container, as in a full scan. Its default flag is not known this way; it is
+    /// used only where that does not matter (the flag is in `cmapfile`, which a full scan builds).
+    /// `false` when it cannot tell: the caller scans.
+    fn find_lone_container(&mut self, index: u8) -> Result<bool> {
+        if self.lone_containers.contains_key(&index) {
+            return Ok(true);
+        }
+        let position = index % crate::containers::ECDH_INDEX_OFFSET;
+        let Some(&slot) = crate::containers::SLOT_ORDER.get(usize::from(position)) else {
+            return Ok(false);
+        };
+        let slot = KeyRef(slot);
+        match self.lone_map_present {
+            Some(true) => return Ok(false),
+            Some(false) => {}
+            None => {
+                let stored = self.read_object(tags::YUBICO_CONTAINER_MAP)?;
+                self.lone_map_present = Some(stored.is_some());
+                if stored.is_some() {
+                    self.lone_map_read = Some(stored);
+                    return Ok(false);
+                }
+            }
+        }
+        if position >= 4 {
+            let key_history = self.read_object(tags::KEY_HISTORY)?;
+            if !scanned_slots(key_history.as_deref(), None).contains(&slot) {
+                return Ok(false);
+            }
+        }
+        let naming_guid = self.identity()?.naming_guid;
+        let contents = match self.lone_reads.get(&slot) {
+            Some(contents) => contents.clone(),
+            None => self.slot_contents(slot)?,
+        };
+        self.lone_reads.insert(slot, contents.clone());
+        let set = ContainerSet::from_slots(&[(slot, contents)], &naming_guid);
+        let Ok(container) = set.get(index) else {
+            return Ok(false);
+        };
+        let container = crate::containers::Container {
+            default: false,
+            ..container.clone()
+        };
+        self.lone_containers.insert(index, container);
+        Ok(true)
     }
 
     /// Forgets the container scan (after the card was changed).
     pub(crate) fn invalidate_containers(&mut self) {
         self.containers = None;
+        self.lone_containers.clear();
+        self.lone_reads.clear();
+        self.lone_map_present = None;
+        self.lone_map_read = None;
         self.scan_cache_distrusted = true;
         self.map_scanned = CardFact::NotAsked;
     }
@@ -379,7 +458,10 @@ impl CardContext {
     fn scan_containers(&mut self) -> Result<ContainerSet> {
         let identity = self.identity()?;
         let naming_guid = identity.naming_guid;
-        let stored = self.read_object(tags::YUBICO_CONTAINER_MAP)?;
+        let stored = match self.lone_map_read.take() {
+            Some(just_read) => just_read,
+            None => self.read_object(tags::YUBICO_CONTAINER_MAP)?,
+        };
         let map = match &stored {
             Some(bytes) => ContainerMap::try_from(bytes.as_slice())
                 .map_err(|e| tracing::warn!("container map 5FFF10 unreadable, ignored: {e}"))
@@ -397,7 +479,11 @@ impl CardContext {
                 let slots = scanned_slots(key_history.as_deref(), map.as_ref());
                 let mut contents = Vec::with_capacity(slots.len());
                 for slot in slots {
-                    contents.push((slot, self.slot_contents(slot)?));
+                    let slot_contents = match self.lone_reads.remove(&slot) {
+                        Some(read) => read,
+                        None => self.slot_contents(slot)?,
+                    };
+                    contents.push((slot, slot_contents));
                 }
                 self.cache_scan(ScanRecord {
                     freshness: [0; 6],

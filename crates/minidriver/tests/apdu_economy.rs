@@ -297,3 +297,52 @@ fn a_card_without_the_freshness_object_is_not_cached() {
     let (_second, again, cost) = start_transaction(&card, 43);
     assert_eq!((again, cost), (cmapfile, cold));
 }
+
+/// `CardGetContainerInfo(index)`: the code and the signature and exchange key blobs.
+fn container_info(ctx: &Context, index: u8) -> (u32, Vec<u8>, Vec<u8>) {
+    let mut info = windows_sys::Win32::Security::Cryptography::CONTAINER_INFO {
+        dwVersion: 1,
+        ..Default::default()
+    };
+    // SAFETY: valid arguments; the blobs are freed by `take`.
+    let rc = unsafe { ctx.cd.pfnCardGetContainerInfo.unwrap()(&*ctx.cd, index, 0, &mut info) };
+    let blob = |p: *mut u8, len: u32| if p.is_null() { Vec::new() } else { take(p, len) };
+    (
+        rc,
+        blob(info.pbSigPublicKey, info.cbSigPublicKey),
+        blob(info.pbKeyExPublicKey, info.cbKeyExPublicKey),
+    )
+}
+
+#[test]
+fn a_containers_information_reads_its_own_slot_and_answers_as_a_full_scan_does() {
+    let card = card_with_keys(44);
+    // What a context that scanned every slot (cmapfile first) answers.
+    let full = Context::acquire(&card.card, 7);
+    assert_eq!(read_file(&full, Some(c"mscp"), c"cmapfile").0, 0);
+    let indices = [0u8, 1, 2, 3, 24, 25, 26, 27];
+    let expected: Vec<_> = indices.iter().map(|&i| container_info(&full, i)).collect();
+    assert_eq!(expected[0].0, 0);
+    assert_eq!(
+        expected[2].0, 0x8010_0030,
+        "9D is empty: SCARD_E_NO_KEY_CONTAINER"
+    );
+
+    // A context asked for one container first (the CSP had cmapfile in its cache).
+    let transport = Counting::new(card.card.connect());
+    let counters = transport.counters();
+    let ctx = Context::acquire_with(&card.card, 7, Box::new(transport));
+    let before = counters.snapshot();
+    assert_eq!(container_info(&ctx, 0), expected[0]);
+    let one = counters.snapshot().since(before).apdus;
+    // The container map (absent), the CHUID for the container name, 9A's certificate and its metadata.
+    assert!(one <= 6, "{one} APDUs for one container");
+    for (i, want) in indices.iter().zip(&expected) {
+        assert_eq!(&container_info(&ctx, *i), want, "container {i}");
+    }
+    // The cmapfile a full scan then builds is the other context's, default container included.
+    assert_eq!(
+        read_file(&ctx, Some(c"mscp"), c"cmapfile"),
+        read_file(&full, Some(c"mscp"), c"cmapfile")
+    );
+}
