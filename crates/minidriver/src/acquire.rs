@@ -8,6 +8,7 @@ use windows_sys::Win32::Security::Cryptography::{
 use crate::atr::{Atr, AtrError, MAX_ATR_LEN};
 use crate::error::{MdError, Result};
 use crate::input::CallerBytes;
+use tessera_piv::SessionOptions;
 
 /// The CARD_DATA interface version this module implements.
 pub const IMPLEMENTED_VERSION: u32 = CARD_DATA_CURRENT_VERSION;
@@ -72,6 +73,17 @@ impl AcquireInfo<'_> {
             Err(AtrError::BadLength(_) | AtrError::Truncated | AtrError::Trailing(_)) => {
                 Err(MdError::InvalidParameter("cbAtr does not match the ATR"))
             }
+        }
+    }
+}
+
+impl AcquireInfo<'_> {
+    /// The framing for the card the CSP names: extended-length APDUs when its ATR announces them (one
+    /// command for a certificate or an RSA block instead of a chain of short ones), short ones otherwise.
+    pub(crate) fn session_options(&self) -> SessionOptions {
+        match self.atr {
+            CallerBytes::Read(atr) => SessionOptions::for_atr(atr),
+            _ => SessionOptions::default(),
         }
     }
 }

@@ -7,7 +7,7 @@ use tessera_piv::objects::{
     ApplicationProperties, CertificateObject, Chuid, ContainerMap, Discovery, KeyHistory, RootStoreAssembler,
     tags,
 };
-use tessera_piv::{KeyRef, PivError, Session, SlotMetadata};
+use tessera_piv::{KeyRef, PivError, Session, SessionOptions, SlotMetadata};
 
 use crate::containers::{ContainerSet, SlotContents};
 use crate::error::{MdError, Result};
@@ -131,9 +131,10 @@ pub(crate) enum SlotKey {
 }
 
 impl CardContext {
-    /// Binds to the card: SELECT the PIV application (`SCARD_E_UNKNOWN_CARD` when absent).
-    pub fn acquire(link: Box<dyn CardLink>, interface_version: u32) -> Result<Self> {
-        let mut session = Session::new(link);
+    /// Binds to the card: SELECT the PIV application (`SCARD_E_UNKNOWN_CARD` when absent), framing
+    /// commands as `options` say.
+    pub fn acquire(link: Box<dyn CardLink>, interface_version: u32, options: SessionOptions) -> Result<Self> {
+        let mut session = Session::with_options(link, options);
         let application_properties = match session.select() {
             Ok(properties) => properties,
             Err(PivError::Transport(t)) => return Err(MdError::Transport(t)),

@@ -31,7 +31,12 @@ pub fn context(card: &SharedCard, policy: WritePolicy) -> CardContext {
 
 /// A context over `transport` with `policy`.
 pub fn context_over(transport: Box<dyn Transport + Send>, policy: WritePolicy) -> CardContext {
-    let mut ctx = CardContext::acquire(Box::new(Injected(transport)), 7).unwrap();
+    let mut ctx = CardContext::acquire(
+        Box::new(Injected(transport)),
+        7,
+        tessera_piv::SessionOptions::default(),
+    )
+    .unwrap();
     ctx.policy = policy;
     ctx
 }
@@ -115,8 +120,7 @@ impl<T: Transport> Transport for PlainPiv<T> {
         if [0xFD, 0xF8, 0xF7].contains(&ins) {
             return Ok(vec![0x6D, 0x00]);
         }
-        // GET/PUT DATA data starts with 5C 03 5F FF xx.
-        if matches!(ins, 0xCB | 0xDB) && apdu.get(5..9) == Some(&[0x5C, 0x03, 0x5F, 0xFF]) {
+        if names_a_vendor_object(apdu) {
             return Ok(vec![0x6A, 0x80]);
         }
         self.0.transmit(apdu)
@@ -125,6 +129,13 @@ impl<T: Transport> Transport for PlainPiv<T> {
     fn reset(&mut self) -> Result<(), TransportError> {
         self.0.reset()
     }
+}
+
+/// Whether `apdu` is a GET or PUT DATA of a Yubico vendor object: its data field, in the short or the
+/// extended form, starts with `5C 03 5F FF xx`.
+pub fn names_a_vendor_object(apdu: &[u8]) -> bool {
+    tessera_piv::ParsedCommand::parse(apdu)
+        .is_ok_and(|c| matches!(c.ins, 0xCB | 0xDB) && c.data.starts_with(&[0x5C, 0x03, 0x5F, 0xFF]))
 }
 
 /// Checks an RSA PKCS#1 v1.5 SHA-256 signature (big-endian) with the `rsa` crate.

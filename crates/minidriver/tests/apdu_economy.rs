@@ -68,7 +68,10 @@ struct NoVendorObjects<T>(T);
 
 impl<T: tessera_piv::Transport> tessera_piv::Transport for NoVendorObjects<T> {
     fn transmit(&mut self, apdu: &[u8]) -> Result<Vec<u8>, tessera_piv::TransportError> {
-        if matches!(apdu.get(1), Some(0xCB | 0xDB)) && apdu.get(5..9) == Some(&[0x5C, 0x03, 0x5F, 0xFF]) {
+        // GET/PUT DATA whose data field (short or extended form) starts with 5C 03 5F FF xx.
+        let vendor = tessera_piv::ParsedCommand::parse(apdu)
+            .is_ok_and(|c| matches!(c.ins, 0xCB | 0xDB) && c.data.starts_with(&[0x5C, 0x03, 0x5F, 0xFF]));
+        if vendor {
             return Ok(vec![0x6A, 0x80]);
         }
         self.0.transmit(apdu)

@@ -139,8 +139,12 @@ pub fn run(command: &ContainerMapCommand) -> CliResult<()> {
             secrets,
         } => {
             let card = open(card)?;
-            let mut ctx = CardContext::acquire(Box::new(Injected(card.transport()?)), 7)
-                .map_err(|e| CliError::NoPiv(format!("the card module does not take the card: {e}")))?;
+            let mut ctx = CardContext::acquire(
+                Box::new(Injected(card.transport()?)),
+                7,
+                tessera_piv::SessionOptions::for_atr(card.atr()),
+            )
+            .map_err(|e| CliError::NoPiv(format!("the card module does not take the card: {e}")))?;
             let slots = ctx
                 .all_slot_contents()
                 .map_err(|e| CliError::Card(e.to_string()))?;

@@ -388,7 +388,12 @@ mod tests {
     #[test]
     fn destroying_an_agreement_needs_no_authentication() {
         let select = Scripted::new().expect_any([0x90, 0x00]);
-        let mut ctx = CardContext::acquire(Box::new(Injected(Box::new(select))), 7).unwrap();
+        let mut ctx = CardContext::acquire(
+            Box::new(Injected(Box::new(select))),
+            7,
+            tessera_piv::SessionOptions::default(),
+        )
+        .unwrap();
         // An agreement made with a key that needed the PIN, the PIN no longer verified.
         ctx.agreements.push(Some(Agreement {
             secret: Zeroizing::new(vec![0x5A; 32]),

@@ -66,12 +66,13 @@ pub(crate) unsafe fn acquire(
         card_handle: csp.hScard,
     };
     let version = info.negotiate()?;
+    let options = info.session_options();
     let link: Box<dyn CardLink> = match source {
         // SAFETY: `hScard` is the caller's non-zero card handle (checked by `negotiate`).
         LinkSource::Pcsc => Box::new(unsafe { PcscLink::new(csp.hScard) }),
         LinkSource::Injected(t) => Box::new(Injected(t)),
     };
-    let mut context = CardContext::acquire(crate::link::traced(link), version)?;
+    let mut context = CardContext::acquire(crate::link::traced(link), version, options)?;
     context.policy = policy;
     let handle = ContextCell::register(context);
     // SAFETY: `cd` is writable for the caller's version, which is at least `version`.
