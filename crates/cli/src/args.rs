@@ -73,7 +73,8 @@ pub enum Command {
                              scripts/with-virtual-reader.sh -- tessera bench --through-pcscd --provision --yes\n\n\
                              Scenarios: S1 cold logon, S2 warm logon (second context, CSP cache filled), S3 ECDSA P-256,\n\
                              S4 RSA-OAEP decryption, S5 ECDH + TLS 1.2 PRF (S3-S5 in S2's context), S6 enrollment,\n\
-                             S7 a second process's first logon, S8 a certificate replaced by another tool, S9 every\n\
+                             S7 a second process's first logon, S7w the same after S6 wrote to the card (freshness\n\
+                             object and container map present), S8 a certificate replaced by another tool, S9 every\n\
                              container and certificate listed with nothing cached, S3c and S4c: S3 and S4 in a new\n\
                              context with nothing cached.\n\
                              Through pcscd the card must hold the bench's card state (--provision makes it), with the\n\

@@ -49,7 +49,9 @@ fn every_scenario_runs_and_its_figures_add_up() {
         .collect();
     assert_eq!(
         ids,
-        ["S1", "S2", "S3", "S4", "S5", "S6", "S7", "S8", "S9", "S3c", "S4c"]
+        [
+            "S1", "S2", "S3", "S4", "S5", "S6", "S7", "S7w", "S8", "S9", "S3c", "S4c"
+        ]
     );
     for s in report["scenarios"].as_array().unwrap() {
         let id = s["id"].as_str().unwrap();
@@ -93,7 +95,7 @@ fn every_scenario_runs_and_its_figures_add_up() {
         }
         assert_eq!(
             u(&s["rounds"]),
-            if matches!(id, "S6" | "S8") { 1 } else { 2 },
+            if matches!(id, "S6" | "S7w" | "S8") { 1 } else { 2 },
             "{id}"
         );
     }
@@ -140,6 +142,26 @@ fn every_scenario_runs_and_its_figures_add_up() {
             .starts_with("a new process with"),
         "{s7}"
     );
+    // After S6 the card has the freshness object: the second process finds the CSP's global cache,
+    // takes cmapfile and the certificate from it, and pays less than S7.
+    let s7w = scenario(&report, "S7w");
+    assert!(
+        s7w["notes"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("a new process with the global cache"),
+        "{s7w}"
+    );
+    for file in ["CardReadFile(mscp/cmapfile)", "CardReadFile(mscp/kxc00)"] {
+        let call = s7w["calls"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["call"] == file)
+            .unwrap_or_else(|| panic!("S7w reads {file}"));
+        assert_eq!(call["apdus"], 0, "{file} from the CSP's cache: {call}");
+    }
+    assert!(u(&s7w["apdus"]) < u(&s7["apdus"]), "S7w costs less than S7");
     // S9 lists the six keys of the card state and the ECDH twin of 82 (the one EC key that agrees),
     // each with its certificate.
     let s9 = scenario(&report, "S9");
