@@ -500,6 +500,10 @@ pub struct BenchArgs {
     /// Do not ask before changing a card in a reader (S6 enrolls a key, S8 replaces a certificate).
     #[arg(long)]
     pub yes: bool,
+    /// Hand the module the card's ATR without the extended-length announcement, so that it frames
+    /// every command short, as on a card that announces no extended length.
+    #[arg(long)]
+    pub short_apdus: bool,
     /// S7's second process (the bench starts itself with this).
     #[arg(long, value_name = "JOB", hide = true)]
     pub second_process: Option<PathBuf>,

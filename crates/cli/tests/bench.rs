@@ -199,3 +199,25 @@ fn the_calls_are_shown_on_request_and_bad_values_are_refused() {
     tessera(&["bench", "--rounds", "0"], "").expect(2);
     tessera(&["bench", "--provision"], "").expect(2);
 }
+
+#[test]
+fn short_apdus_cost_more_exchanges_for_the_same_bytes_of_certificate() {
+    let (extended, _) = bench(&["--rounds", "1"]);
+    let (short, text) = bench(&["--rounds", "1", "--short-apdus"]);
+    assert_eq!(extended["framing"], "extended");
+    assert_eq!(short["framing"], "short");
+    assert!(text.contains("module frames short APDUs"), "{text}");
+    assert_eq!(
+        short["card_announces_extended_length"], true,
+        "the card is the same; only the ATR the module is handed differs"
+    );
+    // A cold logon reads certificates of 400-700 bytes and signs with RSA-2048: short framing needs
+    // GET RESPONSE rounds and a chained GENERAL AUTHENTICATE that extended framing does without.
+    for id in ["S1", "S4c"] {
+        let (e, s) = (
+            u(&scenario(&extended, id)["apdus"]),
+            u(&scenario(&short, id)["apdus"]),
+        );
+        assert!(s > e, "{id}: {s} short APDUs, {e} extended");
+    }
+}

@@ -43,6 +43,29 @@ impl CardCapabilities {
     }
 }
 
+/// `atr` with the extended-length announcement cleared from its card capabilities, and its check byte
+/// TCK (ISO/IEC 7816-3 §8.2.5) kept valid: the ATR of the same card as a host that must frame short
+/// APDUs would see it (a bench's or a test's way to make a module use short APDUs). An ATR that
+/// announces nothing comes back unchanged.
+pub fn without_extended_length(atr: &[u8]) -> Vec<u8> {
+    let mut out = atr.to_vec();
+    let Some(third) = historical_bytes(atr)
+        .and_then(software_functions)
+        .and_then(|functions| functions.get(2))
+    else {
+        return out;
+    };
+    // The byte's place in `atr`: `third` borrows from it.
+    let at = third as *const u8 as usize - atr.as_ptr() as usize;
+    let had_check_byte = atr.len() > 2 && atr[1..].iter().fold(0, |x, b| x ^ b) == 0;
+    out[at] &= !EXTENDED_LC_LE;
+    if had_check_byte && at != out.len() - 1 {
+        let last = out.len() - 1;
+        out[last] ^= atr[at] ^ out[at];
+    }
+    out
+}
+
 /// The historical bytes of `atr` (ISO/IEC 7816-3 §8.2: TS, T0, the interface bytes announced by T0 and
 /// each TDi, then K historical bytes), or `None` when the ATR is shorter than it announces.
 pub fn historical_bytes(atr: &[u8]) -> Option<&[u8]> {
@@ -86,6 +109,40 @@ fn software_functions(historical: &[u8]) -> Option<&[u8]> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_atr_without_the_extended_length_announcement_keeps_its_check_byte() {
+        let short = without_extended_length(&YUBIKEY_5);
+        assert_eq!(
+            CardCapabilities::from_atr(&short),
+            Some(CardCapabilities {
+                command_chaining: true,
+                extended_length: false
+            })
+        );
+        assert_eq!(
+            short[13], 0x80,
+            "only b7 of the third software-function byte changes"
+        );
+        assert_eq!(short[1..].iter().fold(0, |x, b| x ^ b), 0, "TCK still valid");
+        let unchanged: Vec<u8> = (0..)
+            .zip(&short)
+            .filter(|(i, _)| ![13, 22].contains(i))
+            .map(|(_, b)| *b)
+            .collect();
+        let original: Vec<u8> = (0..)
+            .zip(&YUBIKEY_5)
+            .filter(|(i, _)| ![13, 22].contains(i))
+            .map(|(_, b)| *b)
+            .collect();
+        assert_eq!(unchanged, original);
+        assert_eq!(without_extended_length(&short), short, "nothing left to clear");
+        assert_eq!(
+            without_extended_length(&[0x3B, 0x00]),
+            [0x3B, 0x00],
+            "nothing announced"
+        );
+    }
 
     /// libykpiv's `YKPIV_ATR_YK5`.
     const YUBIKEY_5: [u8; 23] = [

@@ -16,7 +16,7 @@
 //! (the call's duration less the time spent inside the transport).
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
@@ -27,6 +27,29 @@ use tessera_conformance::ffi::module::Module;
 
 use super::meter::{Meter, Metered, Reading};
 use crate::card::Card;
+
+/// Whether the CSP hands the module the card's ATR with the extended-length announcement taken out
+/// (`tessera bench --short-apdus`): one setting for the whole bench and its second process.
+static SHORT_APDUS: AtomicBool = AtomicBool::new(false);
+
+/// Makes every later `CardAcquireContext` of this process see an ATR that announces no extended length.
+pub fn announce_short_apdus_only() {
+    SHORT_APDUS.store(true, Ordering::Relaxed);
+}
+
+/// Whether [`announce_short_apdus_only`] was called.
+pub fn short_apdus_only() -> bool {
+    SHORT_APDUS.load(Ordering::Relaxed)
+}
+
+/// The ATR the CSP hands the module for `card`.
+fn atr_for_module(card: &Card) -> Vec<u8> {
+    if short_apdus_only() {
+        tessera_piv::atr::without_extended_length(card.atr())
+    } else {
+        card.atr().to_vec()
+    }
+}
 
 /// Prefix of the CSP's own cache entries (the module's entries have tags of its choosing).
 const CSP_TAG: &str = "csp:";
@@ -269,7 +292,7 @@ impl BaseCsp {
             .map_err(|e| Stop::Failed(format!("connecting to the card: {e}")))?;
         let transport = Box::new(Metered::new(transport, &self.meter));
         let spec = AcquireSpec {
-            atr: Some(card.atr().to_vec()),
+            atr: Some(atr_for_module(card)),
             name: Some("Tessera PIV".into()),
             context_handle: next_handle(),
             card_handle: next_handle(),

@@ -44,6 +44,9 @@ pub fn run(args: &BenchArgs) -> CliResult<u8> {
             args.latency
         )));
     }
+    if args.short_apdus {
+        csp::announce_short_apdus_only();
+    }
     let _exclusive = alloc::exclusive();
     let scratch = Scratch::new()?;
     let (card, place, fixture) = if args.through_pcscd {
@@ -165,6 +168,13 @@ pub fn run(args: &BenchArgs) -> CliResult<u8> {
         reader: card.reader_name().map(str::to_owned),
         card_announces_extended_length: CardCapabilities::from_atr(card.atr())
             .is_some_and(|c| c.extended_length),
+        framing: if !args.short_apdus
+            && CardCapabilities::from_atr(card.atr()).is_some_and(|c| c.extended_length)
+        {
+            "extended"
+        } else {
+            "short"
+        },
         cache_mode: csp.mode().map(csp::CacheMode::name),
         latency_ms: args.latency,
         medians: report::medians(&scenarios),
@@ -200,6 +210,7 @@ fn second_process(
         key_spec: layout.logon.key_spec,
         certificate_file: layout.logon.certificate_file.clone(),
         certificate: hex::encode(certificate),
+        short_apdus: csp::short_apdus_only(),
     };
     second_process::run(&job, scratch.path()).unwrap_or_else(|e| Outcome {
         stop: Some(Stop::Failed(e.to_string())),

@@ -85,8 +85,11 @@ pub struct Report {
     pub mode: &'static str,
     /// The reader, through pcscd.
     pub reader: Option<String>,
-    /// The ATR announces extended length, and the module (not yet) uses it.
+    /// The card's ATR announces extended length.
     pub card_announces_extended_length: bool,
+    /// How the module framed its commands: `extended` when it was handed an ATR announcing extended
+    /// length, `short` otherwise (`--short-apdus` hands it one without).
+    pub framing: &'static str,
     /// `CP_CARD_CACHE_MODE` as the module reported it.
     pub cache_mode: Option<&'static str>,
     /// Simulated latency per APDU, ms.
@@ -279,7 +282,7 @@ pub fn render(report: &Report, calls: bool) -> String {
         })
         .collect();
     let mut out = format!(
-        "tessera bench: {} ({}), CSP cache mode {}, card {} extended length\n\n",
+        "tessera bench: {} ({}), CSP cache mode {}, card {} extended length, module frames {} APDUs\n\n",
         report.mode,
         report.reader.as_deref().unwrap_or("virtual card linked in"),
         report.cache_mode.unwrap_or("unknown"),
@@ -288,6 +291,7 @@ pub fn render(report: &Report, calls: bool) -> String {
         } else {
             "does not announce"
         },
+        report.framing,
     );
     if report.build == "debug" {
         out.push_str(&style::warn(

@@ -43,6 +43,8 @@ pub struct Job {
     pub certificate_file: String,
     /// The slot's certificate as the bench wrote or found it.
     pub certificate: String,
+    /// The module is handed an ATR without the extended-length announcement (`--short-apdus`).
+    pub short_apdus: bool,
 }
 
 /// Starts the second process on `job` and returns its outcome.
@@ -72,6 +74,9 @@ pub fn serve(job_file: &Path) -> CliResult<()> {
     let text = std::fs::read_to_string(job_file)
         .map_err(|e| CliError::Input(format!("{}: {e}", job_file.display())))?;
     let job: Job = serde_json::from_str(&text).map_err(|e| CliError::Input(e.to_string()))?;
+    if job.short_apdus {
+        super::csp::announce_short_apdus_only();
+    }
     let card = match &job.card {
         CardPlace::VirtualFile(path) => Card::virtual_file(path, false)?,
         CardPlace::Reader(name) => Card::reader(name)?,
