@@ -73,6 +73,13 @@ pub struct CardContext {
     /// Whether a read for [`CardContext::find_lone_container`] found a container map (forgotten with
     /// the containers): with one, containers come from a full scan.
     lone_map_present: Option<bool>,
+    /// Counts the CSP's transactions as this context sees them begin: the CSP reads `cardid` and
+    /// `cardcf` from the card at the start of each (Smart Card Minidriver Specification 7.07 §2.4.1),
+    /// and no other program reaches the card until it ends the transaction.
+    transaction: u64,
+    /// The transaction in which the module last read each slot's certificate from the card: the
+    /// containers built from that read are the card's for the rest of the transaction.
+    certificate_read_in: std::collections::BTreeMap<KeyRef, u64>,
     /// The container map that read found, for the full scan that follows it at once.
     lone_map_read: Option<Option<Vec<u8>>>,
 }
@@ -172,6 +179,8 @@ impl CardContext {
             lone_reads: std::collections::BTreeMap::new(),
             lone_map_present: None,
             lone_map_read: None,
+            transaction: 0,
+            certificate_read_in: std::collections::BTreeMap::new(),
         })
     }
 
@@ -441,8 +450,26 @@ impl CardContext {
         Ok(true)
     }
 
+    /// The CSP begins a transaction (it reads `cardid` or `cardcf`): another program may have changed the
+    /// card since the last one, so what the module read before is to be checked again where the rule
+    /// says so.
+    pub(crate) fn begin_transaction(&mut self) {
+        self.transaction += 1;
+    }
+
+    /// Whether the containers' certificate of `slot` was read from the card in this transaction.
+    pub(crate) fn certificate_current(&self, slot: KeyRef) -> bool {
+        self.certificate_read_in.get(&slot) == Some(&self.transaction)
+    }
+
+    /// Notes that `slot`'s certificate object was read from the card now, and matches the containers.
+    pub(crate) fn note_certificate_read(&mut self, slot: KeyRef) {
+        self.certificate_read_in.insert(slot, self.transaction);
+    }
+
     /// Forgets the container scan (after the card was changed).
     pub(crate) fn invalidate_containers(&mut self) {
+        self.certificate_read_in.clear();
         self.containers = None;
         self.lone_containers.clear();
         self.lone_reads.clear();
@@ -473,6 +500,8 @@ impl CardContext {
         let contents = match self.cached_scan(&identity, &stored) {
             Some(record) => {
                 tracing::debug!("containers from the CSP's cache (cardcf and container map unchanged)");
+                // The certificates are the cache's, not read from the card in this transaction.
+                self.certificate_read_in.clear();
                 record.slots
             }
             None => {
@@ -544,6 +573,7 @@ impl CardContext {
     /// What `slot` holds: its certificate and, on cards that report it, its metadata.
     pub(crate) fn slot_contents(&mut self, slot: KeyRef) -> Result<SlotContents> {
         let certificate = self.certificate(slot)?;
+        self.note_certificate_read(slot);
         let (metadata, no_key) = if self.metadata_supported() {
             match self.metadata(slot)? {
                 SlotKey::Reported(m) => (Some(m), false),

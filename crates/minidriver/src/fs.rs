@@ -109,11 +109,15 @@ impl CardContext {
         let dir = directory(dir)?;
         let name = checked_name(file)?;
         match (dir, name.as_str()) {
-            (Dir::Root, "cardid") => Ok((
-                self.identity()?.card_id.to_vec(),
-                access::EVERYONE_READ_ADMIN_WRITE,
-            )),
+            (Dir::Root, "cardid") => {
+                self.begin_transaction();
+                Ok((
+                    self.identity()?.card_id.to_vec(),
+                    access::EVERYONE_READ_ADMIN_WRITE,
+                ))
+            }
             (Dir::Root, "cardcf") => {
+                self.begin_transaction();
                 // Read on every call (the CSP reads it at the start of each transaction): another
                 // process may have changed the card, or given it the object at its first write. A card
                 // that keeps no vendor objects cannot have one and is not asked again.
@@ -142,7 +146,8 @@ impl CardContext {
         }
     }
 
-    /// The certificate of the container whose certificate file is `name`, read from its object now. When
+    /// The certificate of the container whose certificate file is `name`, read from its object now
+    /// unless the module read it in this transaction (no other program can have changed it since). When
     /// the card holds another certificate than the one the containers were built from (another program
     /// replaced it), the containers are scanned again and the answer comes from that scan.
     fn fresh_certificate(&mut self, name: &str) -> Result<Option<Vec<u8>>> {
@@ -153,8 +158,12 @@ impl CardContext {
         else {
             return Ok(None);
         };
+        if self.certificate_current(slot) {
+            return Ok(known);
+        }
         let current = self.certificate(slot)?;
         if current == known {
+            self.note_certificate_read(slot);
             return Ok(current);
         }
         tracing::debug!("certificate of slot {slot} changed on the card: containers scanned again");

@@ -508,6 +508,8 @@ fn an_open_context_serves_the_certificate_another_program_wrote() {
     testing::generate(&card, KeyRef::AUTHENTICATION, AlgorithmId::RSA2048);
     let newer = testing::attestation(&card, KeyRef::AUTHENTICATION);
     testing::put_certificate(&card, &testing::default_key(), KeyRef::AUTHENTICATION, &newer);
+    // The watcher's next transaction begins, as every one of the CSP's does, with cardcf: unchanged.
+    assert_eq!(watcher.read_file(None, b"cardcf").unwrap(), [0, 0, 9, 0, 9, 0]);
     assert_eq!(
         watcher.read_file(MSCP, b"kxc00").unwrap(),
         newer,

@@ -349,3 +349,42 @@ fn a_containers_information_reads_its_own_slot_and_answers_as_a_full_scan_does()
         read_file(&full, Some(c"mscp"), c"cmapfile")
     );
 }
+
+#[test]
+fn a_certificate_read_in_this_transaction_is_not_read_again_and_the_next_transaction_checks_it() {
+    use tessera_piv::{AlgorithmId, KeyRef, PinPolicy};
+    let card = card_with_keys(44);
+    let transport = Counting::new(card.card.connect());
+    let counters = transport.counters();
+    let ctx = Context::acquire_with(&card.card, 7, Box::new(transport));
+    // The CSP's transaction: cardid, cardcf, cmapfile (the scan reads every certificate), then the
+    // certificate file of the default container.
+    assert_eq!(read_file(&ctx, None, c"cardid").0, 0);
+    assert_eq!(read_file(&ctx, None, c"cardcf").0, 0);
+    assert_eq!(read_file(&ctx, Some(c"mscp"), c"cmapfile").0, 0);
+    let before = counters.snapshot();
+    let (rc, old) = read_file(&ctx, Some(c"mscp"), c"ksc00");
+    assert_eq!(rc, 0);
+    assert_eq!(
+        counters.snapshot().since(before).apdus,
+        0,
+        "read by the scan in this transaction"
+    );
+
+    // Between two transactions another tool replaces 9A's key and certificate, cardcf untouched.
+    card.generate(KeyRef::AUTHENTICATION, AlgorithmId::ECCP256, PinPolicy::Default);
+    card.certify(KeyRef::AUTHENTICATION);
+    assert_eq!(read_file(&ctx, None, c"cardcf").0, 0);
+    let before = counters.snapshot();
+    let (rc, new) = read_file(&ctx, Some(c"mscp"), c"ksc00");
+    assert_eq!(rc, 0);
+    assert_ne!(
+        new, old,
+        "the new transaction reads the certificate object and sees the change"
+    );
+    assert!(counters.snapshot().since(before).apdus >= 1);
+    // Unchanged since, in the same transaction: no APDU.
+    let before = counters.snapshot();
+    assert_eq!(read_file(&ctx, Some(c"mscp"), c"ksc00"), (0, new));
+    assert_eq!(counters.snapshot().since(before).apdus, 0);
+}
