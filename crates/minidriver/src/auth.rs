@@ -1,10 +1,15 @@
 //! PIN authentication and de-authentication (Smart Card Minidriver Specification 7.07 §4.2).
 //!
-//! A PIN is never sent twice: before sending it, the module asks for the PIN status with an empty
-//! VERIFY (which spends no try). That query also detects a card that lost its PIV selection (reset
-//! through the same handle) — it is then re-selected — and tells how many tries are left. PINs that
-//! cannot be right (not 6–8 bytes, or containing `FF`) are refused without being sent; like any failed
-//! authentication they log the role out, on the card too.
+//! The PIN goes to the card in one VERIFY, with no status query first: a wrong PIN is answered `63Cx`
+//! with the tries left and a blocked PIN `6983` without spending a try (NIST SP 800-73-4 Part 2
+//! §3.2.1), so an empty VERIFY before it would tell nothing the VERIFY does not. The PIN reaches the
+//! PIV application at most once: VERIFY is never repeated after an answer from it. Only a VERIFY that
+//! no application took is sent again, once, after a fresh SELECT: one the transport did not deliver
+//! (the card was reset through another connection) or one answered `6D00`/`6E00` (instruction or class
+//! not supported), which is what a card that lost its PIV selection without telling the module (reset
+//! through the CSP's own handle, as the certification kit's Reconnect test does) answers to anything.
+//! PINs that cannot be right (not 6–8 bytes, or containing `FF`) are refused without being sent; like
+//! any failed authentication they log the role out, on the card too, and report the card's tries left.
 
 use tessera_piv::{KeyRef, PaddedPin, PinStatus};
 use windows_sys::Win32::Security::Cryptography::{
@@ -17,6 +22,7 @@ use crate::context::CardContext;
 use crate::error::{MdError, Result};
 use crate::input::{CallerBytes, no_flags};
 use crate::pins::{self, ROLE_ADMIN, ROLE_EVERYONE, ROLE_PIN_ALWAYS, ROLE_PUK, ROLE_USER};
+use crate::retry;
 
 /// Longest secret the module reads from the caller: a PIV PIN is at most 8 bytes and an administrator's
 /// response one AES block. A longer one cannot be right: it is refused as wrong (`SCARD_W_WRONG_CHV`)
@@ -142,20 +148,18 @@ impl CardContext {
 
     fn verify_pin(&mut self, pin: &[u8]) -> Result<()> {
         let reference = self.pin_reference()?;
-        let status = self.read(|s| s.pin_status(reference))?;
-        let retries = match status {
-            PinStatus::Blocked => {
-                self.forget_user();
-                return Err(MdError::PinBlocked);
-            }
-            PinStatus::NotVerified { retries } => Some(u32::from(retries)),
-            PinStatus::Verified => None,
-        };
         let padded = match PaddedPin::new(pin) {
             Ok(padded) if pins::plausible_pin(pin) => padded,
-            _ => return Err(self.refuse_unsent(reference, retries)),
+            _ => return Err(self.refuse_unsent(reference)),
         };
-        let result = self.without_retry(|s| s.verify(reference, &padded));
+        let result = match self.without_retry(|s| s.verify(reference, &padded)) {
+            Err(e) if retry::lost_selection(&e) => {
+                tracing::debug!("VERIFY reached no PIV application ({e}): re-selecting and sending it once");
+                self.session.note_reset();
+                self.without_retry(|s| s.verify(reference, &padded))
+            }
+            other => other,
+        };
         match result {
             Ok(()) => {
                 self.auth.user = true;
@@ -171,12 +175,17 @@ impl CardContext {
 
     /// A PIN refused without being sent still fails the authentication, and a failed authentication
     /// logs the role out (§4.2.6): a PIN the card holds as verified is logged out there too. The tries
-    /// left are the card's: known from the status query when the PIN was not verified, else asked again
-    /// once the logout made the card tell them (neither query spends a try).
-    fn refuse_unsent(&mut self, reference: KeyRef, retries: Option<u32>) -> MdError {
-        let remaining = match retries {
-            Some(n) => Some(n),
-            None => match self.log_out_pin(reference) {
+    /// left are the card's, from the status query (an empty VERIFY, which spends no try), asked again
+    /// once the logout made the card tell them; a blocked PIN is reported blocked.
+    fn refuse_unsent(&mut self, reference: KeyRef) -> MdError {
+        let status = self.read(|s| s.pin_status(reference));
+        let remaining = match status {
+            Ok(PinStatus::NotVerified { retries }) => Some(u32::from(retries)),
+            Ok(PinStatus::Blocked) => {
+                self.forget_user();
+                return MdError::PinBlocked;
+            }
+            Ok(PinStatus::Verified) => match self.log_out_pin(reference) {
                 Ok(()) => match self.read(|s| s.pin_status(reference)) {
                     Ok(PinStatus::NotVerified { retries }) => Some(u32::from(retries)),
                     Ok(PinStatus::Blocked) => Some(0),
@@ -187,6 +196,10 @@ impl CardContext {
                     None
                 }
             },
+            Err(e) => {
+                self.forget_user();
+                return e;
+            }
         };
         self.forget_user();
         MdError::WrongPin { remaining }

@@ -1,0 +1,166 @@
+//! The APDUs of the PIN path, command by command: what a logon sends to the card (one VERIFY, no status
+//! query before it), what it still reads once per context (the discovery object, unless the CSP's cache
+//! holds it under the card's freshness), and that the codes and tries left a CSP gets are the card's.
+#![allow(clippy::unwrap_used, reason = "a test: a failed unwrap is a failed test")]
+#![allow(unsafe_code, reason = "plays the CSP through the C ABI")]
+
+mod common;
+
+use std::sync::{Arc, Mutex};
+
+use tessera_piv::{KeyRef, PinStatus, Session, StatusWord, Transport, TransportError, commands};
+
+use common::{Context, TestCard};
+
+/// `SCARD_W_WRONG_CHV`, `SCARD_W_CHV_BLOCKED`.
+const WRONG_CHV: u32 = 0x8010_006B;
+const CHV_BLOCKED: u32 = 0x8010_006C;
+/// `ROLE_USER`.
+const ROLE_USER: u32 = 1;
+const PIN: &[u8] = b"123456";
+
+/// What went to the card, one line per command: the instruction and what it names.
+type Sent = Arc<Mutex<Vec<String>>>;
+
+/// A connection that writes down each command it carries (never the PIN: only whether one was sent).
+struct Recording<T> {
+    inner: T,
+    sent: Sent,
+}
+
+impl<T: Transport> Transport for Recording<T> {
+    fn transmit(&mut self, apdu: &[u8]) -> Result<Vec<u8>, TransportError> {
+        self.sent.lock().unwrap().push(describe(apdu));
+        self.inner.transmit(apdu)
+    }
+}
+
+/// `SELECT`, `GET DATA 5FFF20`, `VERIFY 80` (the status query), `VERIFY 80 PIN`, `GET RESPONSE`…
+fn describe(apdu: &[u8]) -> String {
+    match (apdu.get(1), apdu.get(3), apdu.len()) {
+        (Some(0xA4), ..) => "SELECT".into(),
+        (Some(0x20), Some(p2), _) if apdu[2] == 0xFF => format!("VERIFY {p2:02X} logout"),
+        (Some(0x20), Some(p2), 4) => format!("VERIFY {p2:02X}"),
+        (Some(0x20), Some(p2), _) => format!("VERIFY {p2:02X} PIN"),
+        (Some(0xCB), ..) => {
+            let tag = apdu.get(7..7 + usize::from(apdu[6])).unwrap_or_default();
+            let hex: String = tag.iter().map(|b| format!("{b:02X}")).collect();
+            format!("GET DATA {hex}")
+        }
+        (Some(ins), ..) => format!("INS {ins:02X}"),
+        (None, ..) => "empty".into(),
+    }
+}
+
+/// A context over a recording connection, and the record.
+fn recorded(card: &TestCard) -> (Context, Sent) {
+    let sent = Sent::default();
+    let transport = Recording {
+        inner: card.card.connect(),
+        sent: sent.clone(),
+    };
+    (Context::acquire_with(&card.card, 7, Box::new(transport)), sent)
+}
+
+/// What `f` sent to the card.
+fn sent_by(sent: &Sent, f: impl FnOnce()) -> Vec<String> {
+    sent.lock().unwrap().clear();
+    f();
+    std::mem::take(&mut *sent.lock().unwrap())
+}
+
+/// The PIN's status on the card, asked through a connection of the test's own (no SELECT: that would
+/// log the PIN out).
+fn card_pin_status(card: &TestCard) -> PinStatus {
+    let mut s = Session::new(card.card.connect());
+    let r = s.transmit(&commands::verify(KeyRef::PIN, None)).unwrap();
+    match r.sw.retries() {
+        _ if r.sw.is_success() => PinStatus::Verified,
+        Some(0) => PinStatus::Blocked,
+        Some(retries) => PinStatus::NotVerified { retries },
+        None if r.sw == StatusWord::AUTH_METHOD_BLOCKED => PinStatus::Blocked,
+        None => panic!("VERIFY status answered {:?}", r.sw),
+    }
+}
+
+#[test]
+fn a_logon_sends_the_pin_in_one_verify_without_a_status_query() {
+    let card = TestCard::new(61);
+    let (ctx, sent) = recorded(&card);
+    let first = sent_by(&sent, || assert_eq!(ctx.authenticate(ROLE_USER, PIN), (0, None)));
+    // The discovery object names the PIN (80, or the global PIN 00 where it is primary), once a context.
+    assert_eq!(first, ["GET DATA 7E", "VERIFY 80 PIN"]);
+    assert_eq!(card_pin_status(&card), PinStatus::Verified);
+    // The CSP authenticates again in its next transaction (a PIN-always key, or its own policy).
+    let again = sent_by(&sent, || assert_eq!(ctx.authenticate(ROLE_USER, PIN), (0, None)));
+    assert_eq!(again, ["VERIFY 80 PIN"]);
+    let pin_always = sent_by(&sent, || assert_eq!(ctx.authenticate(3, PIN), (0, None)));
+    assert_eq!(pin_always, ["VERIFY 80 PIN"], "ROLE_PIN_ALWAYS is the same PIN");
+}
+
+#[test]
+fn the_tries_left_are_the_cards_for_every_answer() {
+    let card = TestCard::new(62);
+    let (ctx, sent) = recorded(&card);
+    assert_eq!(ctx.authenticate(ROLE_USER, PIN).0, 0);
+    // A PIN that cannot be right is not sent; the CSP still learns the card's count, and a verified
+    // PIN is logged out on the card.
+    let refused = sent_by(&sent, || {
+        assert_eq!(ctx.authenticate(ROLE_USER, b"12345"), (WRONG_CHV, Some(3)))
+    });
+    assert_eq!(refused, ["VERIFY 80", "VERIFY 80 logout", "VERIFY 80"]);
+    assert_eq!(card_pin_status(&card), PinStatus::NotVerified { retries: 3 });
+    let refused = sent_by(&sent, || {
+        assert_eq!(
+            ctx.authenticate(ROLE_USER, b"\xFF\xFF\xFF\xFF\xFF\xFF"),
+            (WRONG_CHV, Some(3))
+        )
+    });
+    assert_eq!(
+        refused,
+        ["VERIFY 80"],
+        "not verified: the status query tells the count"
+    );
+    // Wrong PINs: each one VERIFY, the count from its answer (63Cx).
+    for left in [2, 1, 0] {
+        let wrong = sent_by(&sent, || {
+            assert_eq!(ctx.authenticate(ROLE_USER, b"000000"), (WRONG_CHV, Some(left)))
+        });
+        assert_eq!(wrong, ["VERIFY 80 PIN"], "{left} left");
+    }
+    assert_eq!(card_pin_status(&card), PinStatus::Blocked);
+    // Blocked: the card answers 6983 and spends nothing; a PIN refused unsent is reported blocked too.
+    let blocked = sent_by(&sent, || {
+        assert_eq!(ctx.authenticate(ROLE_USER, PIN), (CHV_BLOCKED, Some(0)))
+    });
+    assert_eq!(blocked, ["VERIFY 80 PIN"]);
+    let blocked = sent_by(&sent, || {
+        assert_eq!(ctx.authenticate(ROLE_USER, b"12345"), (CHV_BLOCKED, Some(0)))
+    });
+    assert_eq!(blocked, ["VERIFY 80"]);
+    assert_eq!(ctx.authenticated_state(), 0);
+}
+
+#[test]
+fn a_card_that_lost_its_selection_without_telling_gets_the_pin_once() {
+    let card = TestCard::new(63);
+    let (ctx, sent) = recorded(&card);
+    assert_eq!(ctx.authenticate(ROLE_USER, PIN).0, 0);
+    // A reset through the CSP's own handle (SCardReconnect, the certification kit's Reconnect test): no
+    // error tells the module, and the card has no application selected (it answers 6D00 to anything).
+    card.card.with_card(|c| c.power_cycle()).unwrap();
+    let after_reset = sent_by(&sent, || assert_eq!(ctx.authenticate(ROLE_USER, PIN), (0, None)));
+    assert_eq!(
+        after_reset,
+        ["VERIFY 80 PIN", "SELECT", "VERIFY 80 PIN"],
+        "the VERIFY no application took goes once more, after the SELECT"
+    );
+    assert_eq!(card_pin_status(&card), PinStatus::Verified);
+    // A wrong PIN in that state reaches the PIV application once: one try.
+    card.card.with_card(|c| c.power_cycle()).unwrap();
+    let wrong = sent_by(&sent, || {
+        assert_eq!(ctx.authenticate(ROLE_USER, b"000000"), (WRONG_CHV, Some(2)))
+    });
+    assert_eq!(wrong, ["VERIFY 80 PIN", "SELECT", "VERIFY 80 PIN"]);
+    assert_eq!(card_pin_status(&card), PinStatus::NotVerified { retries: 2 });
+}
