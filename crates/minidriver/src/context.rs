@@ -16,7 +16,7 @@ use crate::link::CardLink;
 use crate::pins::AuthState;
 use crate::policy::WritePolicy;
 use crate::retry;
-use crate::scan_cache::{CspCache, ScanRecord};
+use crate::scan_cache::{CardFacts, CspCache, ScanRecord};
 
 /// Vendor object where Tessera keeps the 6-byte `cardcf` of cards it manages (YubiKeys accept the whole
 /// 5FFFxx range; Yubico uses 5FFF00, 5FFF01 and 5FFF10–15).
@@ -497,6 +497,8 @@ impl CardContext {
             None => None,
         };
         self.map_scanned = CardFact::found(stored.clone());
+        // A card that got (or lost) the freshness object since the CSP's cache recorded it.
+        self.remember_facts(None);
         let contents = match self.cached_scan(&identity, &stored) {
             Some(record) => {
                 tracing::debug!("containers from the CSP's cache (cardcf and container map unchanged)");
@@ -667,6 +669,16 @@ impl CardContext {
     /// from the card. A value other than the one this context saw last means that the card changed,
     /// whoever changed it: everything the context derived from the card's contents is read again. A card
     /// that keeps no vendor objects cannot have one and is not asked again.
+    ///
+    /// Read at every `CardReadFile(cardcf)`, never answered from an earlier call. The CSP reads `cardcf`
+    /// at the start of each transaction to decide whether its cache still holds (Smart Card Minidriver
+    /// Specification 7.07 §6.3), and its transactions are invisible to the module: it calls
+    /// `SCardBeginTransaction` before calling in (§10), so any entry call may be the first of a new
+    /// transaction, after another process had the card. Within one call the value is read once. The
+    /// other questions about the freshness, which are never served as `cardcf`, take what the context
+    /// or the CSP's cache already knows ([`has_freshness`](Self::has_freshness), the container scan's
+    /// record, [`pin_reference`](Self::pin_reference)). The CSP's cache callbacks are not used here:
+    /// the CSP's own cache validation reads `cardcf` through this path (§2.4).
     pub(crate) fn freshness(&mut self) -> Result<Option<[u8; 6]>> {
         if self.vendor_objects == Some(false) {
             return Ok(None);
@@ -688,21 +700,83 @@ impl CardContext {
         self.freshness = CardFact::Present(value);
     }
 
-    /// Whether the card has Tessera's freshness object (as last read; read once when not known).
+    /// Whether the card has Tessera's freshness object (for `CP_CARD_CACHE_MODE`): as this context last
+    /// read it; else as the CSP's cache records for this card id (see [`CardFacts`] for why a stale
+    /// answer does no harm there); else read once, and recorded.
     pub(crate) fn has_freshness(&mut self) -> Result<bool> {
         if self.freshness.asked() {
             return Ok(self.freshness.value().is_some());
         }
-        Ok(self.freshness()?.is_some())
+        if let Some(facts) = self.cached_facts() {
+            return Ok(facts.freshness.is_some());
+        }
+        let present = self.freshness()?.is_some();
+        self.remember_facts(None);
+        Ok(present)
+    }
+
+    /// The card facts the CSP's cache holds for the card this context identified (a stable id only).
+    fn cached_facts(&self) -> Option<CardFacts> {
+        let identity = self.identity.as_ref().filter(|id| id.is_stable())?;
+        let bytes = self.csp_cache.as_ref()?.lookup(crate::scan_cache::FACTS_TAG)?;
+        CardFacts::decode(&bytes).filter(|facts| facts.card_id == identity.card_id)
+    }
+
+    /// Keeps in the CSP's cache the freshness this context read and, read under it, the discovery
+    /// object (`discovery`, or the one the record already holds under the same value). Nothing on a
+    /// card without a stable id, nor before this context read the freshness.
+    fn remember_facts(&self, discovery: Option<Option<Vec<u8>>>) {
+        let Some(identity) = self.identity.as_ref().filter(|id| id.is_stable()) else {
+            return;
+        };
+        if self.csp_cache.is_none() || !self.freshness.asked() {
+            return;
+        }
+        let freshness = self.freshness.value().copied();
+        let cached = self.cached_facts();
+        let discovery = match (freshness, discovery) {
+            (None, _) => None,
+            (Some(_), Some(read)) => Some(read),
+            (Some(value), None) => cached
+                .as_ref()
+                .and_then(|facts| facts.discovery_under(&identity.card_id, &value)),
+        };
+        let facts = CardFacts {
+            card_id: identity.card_id,
+            freshness,
+            discovery,
+        };
+        if cached.as_ref() != Some(&facts)
+            && let Some(cache) = &self.csp_cache
+        {
+            cache.add(crate::scan_cache::FACTS_TAG, &facts.encode());
+        }
+    }
+
+    /// The discovery object as the CSP's cache holds it for this card under the `cardcf` value this
+    /// context read (a card whose freshness the module maintains, unchanged since it was read).
+    fn cached_discovery(&self) -> Option<Option<Vec<u8>>> {
+        let identity = self.identity.as_ref().filter(|id| id.is_stable())?;
+        let freshness = self.freshness.value()?;
+        self.cached_facts()?.discovery_under(&identity.card_id, freshness)
     }
 
     /// The PIN reference the card wants for the user PIN: 80, or the global PIN 00 when the discovery
-    /// object says it is primary.
+    /// object says it is primary. The discovery object is read once per context, or not at all when
+    /// the CSP's cache holds it under this card's id and current freshness.
     pub(crate) fn pin_reference(&mut self) -> Result<KeyRef> {
         if let Some(r) = self.pin_reference {
             return Ok(r);
         }
-        let r = match self.read_object(tags::DISCOVERY)? {
+        let stored = match self.cached_discovery() {
+            Some(stored) => stored,
+            None => {
+                let stored = self.read_object(tags::DISCOVERY)?;
+                self.remember_facts(Some(stored.clone()));
+                stored
+            }
+        };
+        let r = match stored {
             Some(bytes) => Discovery::try_from(bytes.as_slice())
                 .map(|d| d.primary_pin_reference())
                 .unwrap_or(KeyRef::PIN),

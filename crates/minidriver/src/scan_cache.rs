@@ -6,6 +6,10 @@
 //! the `cardcf` value and the card id it was read under and is used only while both are still the card's.
 //! It holds what any program may read from the card without a PIN (certificates, GET METADATA of key
 //! slots, the key history object): never a secret.
+//!
+//! A second, smaller record ([`CardFacts`]) keeps two facts a new context would otherwise ask the card
+//! for before its first answer: whether the card has the freshness object (for `CP_CARD_CACHE_MODE`)
+//! and the discovery object (which PIN a VERIFY names). See [`CardFacts`] for when each is trusted.
 
 use tessera_piv::KeyRef;
 use tessera_piv::commands::Metadata;
@@ -130,6 +134,85 @@ impl ScanRecord {
     }
 }
 
+/// The cache tag of the card facts.
+pub(crate) const FACTS_TAG: &str = "tessera-card-facts";
+/// Format marker and version of the card facts.
+const FACTS_MAGIC: &[u8; 4] = b"TCF1";
+
+/// What a context learnt about a card that the next one may take instead of asking again.
+///
+/// * `freshness` answers only whether the card has the freshness object, for `CP_CARD_CACHE_MODE`; it
+///   is never served as `cardcf`, which is read from the card at every `CardReadFile` (see
+///   [`crate::context::CardContext::freshness`]). A stale answer is harmless there: a card that got the
+///   object since is reported `CP_CACHE_MODE_SESSION_ONLY` (the cautious mode) until a context rewrites
+///   the record, and one that lost it reads `cardcf` as zeros, a change that voids the CSP's cache.
+/// * `discovery` is used only under the card id and the `cardcf` value it was read under (as the
+///   container scan is): a card whose freshness the module maintains, unchanged since.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct CardFacts {
+    /// The card id.
+    pub card_id: [u8; 16],
+    /// The freshness object as last read, `None`: absent.
+    pub freshness: Option<[u8; 6]>,
+    /// The discovery object (7E) as stored, read under `freshness` (`Some(None)`: absent); `None`: not
+    /// known.
+    pub discovery: Option<Option<Vec<u8>>>,
+}
+
+impl CardFacts {
+    /// The record's bytes.
+    pub(crate) fn encode(&self) -> Vec<u8> {
+        let mut out = FACTS_MAGIC.to_vec();
+        out.extend_from_slice(&self.card_id);
+        match self.freshness {
+            Some(value) => {
+                out.push(1);
+                out.extend_from_slice(&value);
+            }
+            None => out.push(0),
+        }
+        match &self.discovery {
+            Some(stored) => {
+                out.push(1);
+                put_optional(&mut out, stored.as_deref());
+            }
+            None => out.push(0),
+        }
+        out
+    }
+
+    /// Reads a record; `None` for anything that is not one this module wrote.
+    pub(crate) fn decode(bytes: &[u8]) -> Option<Self> {
+        let mut r = Reader(bytes);
+        if r.take(4)? != FACTS_MAGIC {
+            return None;
+        }
+        let card_id = r.take(16)?.try_into().ok()?;
+        let freshness = match r.byte()? {
+            0 => None,
+            1 => Some(r.take(6)?.try_into().ok()?),
+            _ => return None,
+        };
+        let discovery = match r.byte()? {
+            0 => None,
+            1 => Some(r.optional()?),
+            _ => return None,
+        };
+        r.0.is_empty().then_some(Self {
+            card_id,
+            freshness,
+            discovery,
+        })
+    }
+
+    /// The discovery object, when this record holds it for this card under this `cardcf` value.
+    pub(crate) fn discovery_under(&self, card_id: &[u8; 16], freshness: &[u8; 6]) -> Option<Option<Vec<u8>>> {
+        (&self.card_id == card_id && self.freshness.as_ref() == Some(freshness))
+            .then(|| self.discovery.clone())
+            .flatten()
+    }
+}
+
 fn put_bytes(out: &mut Vec<u8>, bytes: &[u8]) {
     out.extend_from_slice(&(bytes.len() as u32).to_le_bytes());
     out.extend_from_slice(bytes);
@@ -219,6 +302,74 @@ mod tests {
         let r = record();
         let bytes = r.encode().unwrap();
         assert_eq!(ScanRecord::decode(&bytes), Some(r));
+    }
+
+    #[test]
+    fn card_facts_read_back_as_written_and_nothing_else_is_one() {
+        let with = CardFacts {
+            card_id: [9; 16],
+            freshness: Some([0, 1, 0, 2, 0, 3]),
+            discovery: Some(Some(vec![0x4F, 0x0B, 0xA0, 0x5F, 0x2F, 0x02, 0x40, 0x00])),
+        };
+        let absent = CardFacts {
+            freshness: None,
+            discovery: Some(None),
+            ..with.clone()
+        };
+        let unknown = CardFacts {
+            discovery: None,
+            ..with.clone()
+        };
+        for facts in [&with, &absent, &unknown] {
+            let bytes = facts.encode();
+            assert_eq!(CardFacts::decode(&bytes).as_ref(), Some(facts));
+            for len in 0..bytes.len() {
+                assert_eq!(CardFacts::decode(&bytes[..len]), None, "truncated at {len}");
+            }
+            assert_eq!(CardFacts::decode(&[bytes.as_slice(), &[0]].concat()), None);
+        }
+        assert_eq!(
+            CardFacts::decode(&record().encode().unwrap()),
+            None,
+            "a scan record"
+        );
+    }
+
+    #[test]
+    fn the_discovery_object_is_taken_only_under_its_card_id_and_freshness() {
+        let facts = CardFacts {
+            card_id: [9; 16],
+            freshness: Some([0, 0, 0, 0, 0, 1]),
+            discovery: Some(Some(vec![1, 2, 3])),
+        };
+        assert_eq!(
+            facts.discovery_under(&[9; 16], &[0, 0, 0, 0, 0, 1]),
+            Some(Some(vec![1, 2, 3]))
+        );
+        assert_eq!(
+            facts.discovery_under(&[9; 16], &[0, 0, 0, 0, 0, 2]),
+            None,
+            "another cardcf"
+        );
+        assert_eq!(
+            facts.discovery_under(&[8; 16], &[0, 0, 0, 0, 0, 1]),
+            None,
+            "another card"
+        );
+        let no_freshness = CardFacts {
+            freshness: None,
+            ..facts.clone()
+        };
+        assert_eq!(
+            no_freshness.discovery_under(&[9; 16], &[0; 6]),
+            None,
+            "no freshness object"
+        );
+        let unknown = CardFacts {
+            discovery: None,
+            ..facts
+        };
+        assert_eq!(unknown.discovery_under(&[9; 16], &[0, 0, 0, 0, 0, 1]), None);
     }
 
     #[test]

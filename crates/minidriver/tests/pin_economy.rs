@@ -164,3 +164,194 @@ fn a_card_that_lost_its_selection_without_telling_gets_the_pin_once() {
     assert_eq!(wrong, ["VERIFY 80 PIN", "SELECT", "VERIFY 80 PIN"]);
     assert_eq!(card_pin_status(&card), PinStatus::NotVerified { retries: 2 });
 }
+
+/// A CSP data cache: entries by (`pvCacheContext`, tag), as the Base CSP keeps one cache per card.
+mod data_cache {
+    use std::collections::BTreeMap;
+    use std::ffi::c_void;
+    use std::sync::Mutex;
+
+    use windows_sys::Win32::Security::Cryptography::CARD_DATA;
+
+    static ENTRIES: Mutex<BTreeMap<(usize, Vec<u16>), Vec<u8>>> = Mutex::new(BTreeMap::new());
+    const ERROR_NOT_FOUND: u32 = 1168;
+
+    fn tag_of(tag: *const u16) -> Vec<u16> {
+        let mut units = Vec::new();
+        loop {
+            // SAFETY: the module passes a NUL-terminated UTF-16 tag, read up to its NUL.
+            let unit = unsafe { tag.add(units.len()).read() };
+            if unit == 0 {
+                return units;
+            }
+            units.push(unit);
+        }
+    }
+
+    unsafe extern "system" fn add(
+        cx: *const c_void,
+        tag: *const u16,
+        _: u32,
+        data: *const u8,
+        len: u32,
+    ) -> u32 {
+        // SAFETY: the module passes `len` readable bytes.
+        let bytes = unsafe { std::slice::from_raw_parts(data, len as usize) }.to_vec();
+        ENTRIES.lock().unwrap().insert((cx.addr(), tag_of(tag)), bytes);
+        0
+    }
+
+    unsafe extern "system" fn lookup(
+        cx: *const c_void,
+        tag: *const u16,
+        _: u32,
+        data: *mut *mut u8,
+        len: *mut u32,
+    ) -> u32 {
+        let entries = ENTRIES.lock().unwrap();
+        let Some(bytes) = entries.get(&(cx.addr(), tag_of(tag))) else {
+            return ERROR_NOT_FOUND;
+        };
+        // SAFETY: the test allocator; the module frees the block with `csp_free`.
+        let block = unsafe { super::common::csp_alloc(bytes.len().max(1)) }.cast::<u8>();
+        // SAFETY: a fresh block of at least `bytes.len()` bytes, and the module's out-parameters.
+        unsafe {
+            std::ptr::copy_nonoverlapping(bytes.as_ptr(), block, bytes.len());
+            data.write(block);
+            len.write(bytes.len() as u32);
+        }
+        0
+    }
+
+    /// Gives `cd` the cache numbered `id`.
+    pub fn attach(cd: &mut CARD_DATA, id: usize) {
+        cd.pfnCspCacheAddFile = Some(add);
+        cd.pfnCspCacheLookupFile = Some(lookup);
+        cd.pvCacheContext = std::ptr::without_provenance_mut(id);
+    }
+}
+
+/// `CardReadFile(NULL, name)`'s data.
+fn read_root_file(ctx: &Context, name: &std::ffi::CStr) -> Vec<u8> {
+    let (mut data, mut len) = (std::ptr::null_mut(), 0u32);
+    // SAFETY: valid arguments; the buffer is freed by `take`.
+    let rc = unsafe {
+        ctx.cd.pfnCardReadFile.unwrap()(
+            &*ctx.cd,
+            std::ptr::null(),
+            name.as_ptr().cast(),
+            0,
+            &mut data,
+            &mut len,
+        )
+    };
+    assert_eq!(rc, 0, "CardReadFile({name:?})");
+    common::take(data, len)
+}
+
+/// `CardGetProperty(CP_CARD_CACHE_MODE)`.
+fn cache_mode(ctx: &Context) -> u32 {
+    let name: Vec<u16> = "Cache Mode".encode_utf16().chain([0]).collect();
+    let (mut value, mut len) = (0u32, 0u32);
+    // SAFETY: valid arguments: a 4-byte buffer for a DWORD property.
+    let rc = unsafe {
+        ctx.cd.pfnCardGetProperty.unwrap()(&*ctx.cd, name.as_ptr(), (&raw mut value).cast(), 4, &mut len, 0)
+    };
+    assert_eq!((rc, len), (0, 4), "CardGetProperty(CP_CARD_CACHE_MODE)");
+    value
+}
+
+/// A new context as the Base CSP opens one and logs on with it, on CSP cache `cache`: acquire,
+/// `CP_CARD_CACHE_MODE`, the start of a transaction (`cardid`, `cardcf`), the PIN. The cache mode and
+/// what each step sent.
+fn logon(card: &TestCard, cache: usize) -> (u32, Vec<Vec<String>>) {
+    let (mut ctx, sent) = recorded(card);
+    data_cache::attach(&mut ctx.cd, cache);
+    let mut steps = Vec::new();
+    let mut mode = 0;
+    steps.push(sent_by(&sent, || mode = cache_mode(&ctx)));
+    steps.push(sent_by(&sent, || {
+        read_root_file(&ctx, c"cardid");
+        read_root_file(&ctx, c"cardcf");
+    }));
+    steps.push(sent_by(&sent, || {
+        assert_eq!(ctx.authenticate(ROLE_USER, PIN), (0, None))
+    }));
+    (mode, steps)
+}
+
+/// Writes Tessera's freshness object as a write through the module would.
+fn set_freshness(card: &TestCard, value: [u8; 6]) {
+    use tessera_piv::{ManagementAlgorithm, ManagementKey};
+    let mut s = Session::new(card.card.connect());
+    s.select().unwrap();
+    s.authenticate_management_key(&ManagementKey::default_for(ManagementAlgorithm::Tdes).unwrap())
+        .unwrap();
+    s.put_data(tessera_minidriver::card::FRESHNESS_OBJECT, &value)
+        .unwrap();
+}
+
+/// `CP_CACHE_MODE_GLOBAL_CACHE`, `CP_CACHE_MODE_SESSION_ONLY`.
+const GLOBAL_CACHE: u32 = 1;
+const SESSION_ONLY: u32 = 2;
+
+#[test]
+fn a_second_context_reads_the_freshness_once_and_the_discovery_object_not_at_all() {
+    let card = TestCard::new(64);
+    set_freshness(&card, [0, 0, 0, 0, 0, 1]);
+    let (mode, first) = logon(&card, 64);
+    assert_eq!(mode, GLOBAL_CACHE);
+    assert_eq!(
+        first,
+        [
+            vec!["GET DATA 5FC102", "GET DATA 5FFF20"], // the card id, and whether cardcf is kept
+            vec!["GET DATA 5FFF20"],                    // cardcf: read at every CardReadFile
+            vec!["GET DATA 7E", "VERIFY 80 PIN"],
+        ]
+    );
+    let (mode, second) = logon(&card, 64);
+    assert_eq!(mode, GLOBAL_CACHE);
+    assert_eq!(
+        second,
+        [
+            vec!["GET DATA 5FC102"],
+            vec!["GET DATA 5FFF20"],
+            vec!["VERIFY 80 PIN"],
+        ],
+        "the cache mode and the PIN policy from the CSP's cache"
+    );
+
+    // Another program bumps the freshness: the discovery object is read again, under the new value.
+    set_freshness(&card, [0, 0, 0, 0, 0, 2]);
+    let (_, bumped) = logon(&card, 64);
+    assert_eq!(bumped[2], ["GET DATA 7E", "VERIFY 80 PIN"]);
+    let (_, after) = logon(&card, 64);
+    assert_eq!(after[2], ["VERIFY 80 PIN"]);
+}
+
+#[test]
+fn a_card_without_the_freshness_object_reads_it_once_a_context_and_the_discovery_object_each_context() {
+    let card = TestCard::new(65);
+    let (mode, first) = logon(&card, 65);
+    assert_eq!(mode, SESSION_ONLY);
+    assert_eq!(first[0], ["GET DATA 5FC102", "GET DATA 5FFF20"]);
+    let (mode, second) = logon(&card, 65);
+    assert_eq!(mode, SESSION_ONLY);
+    assert_eq!(
+        second,
+        [
+            vec!["GET DATA 5FC102"],
+            vec!["GET DATA 5FFF20"],
+            vec!["GET DATA 7E", "VERIFY 80 PIN"],
+        ],
+        "no freshness to trust the cached discovery object under"
+    );
+    // The card gets the object (a write through the module, in another process): the stale record
+    // answered the cautious mode; the context that read cardcf corrected it for the next one.
+    set_freshness(&card, [0, 0, 0, 0, 0, 1]);
+    let (mode, _) = logon(&card, 65);
+    assert_eq!(mode, SESSION_ONLY);
+    let (mode, next) = logon(&card, 65);
+    assert_eq!(mode, GLOBAL_CACHE);
+    assert_eq!(next[2], ["VERIFY 80 PIN"]);
+}
