@@ -172,9 +172,14 @@ mod data_cache {
         cd.pvCacheContext = std::ptr::without_provenance_mut(id);
     }
 
-    /// How many entries cache `id` holds.
+    /// How many container scan records cache `id` holds (the card facts record is not counted).
     pub fn entries(id: usize) -> usize {
-        ENTRIES.lock().unwrap().keys().filter(|(cx, _)| *cx == id).count()
+        ENTRIES
+            .lock()
+            .unwrap()
+            .keys()
+            .filter(|(cx, tag)| *cx == id && tag == "tessera-container-scan")
+            .count()
     }
 }
 
