@@ -173,14 +173,18 @@ mod data_cache {
 
     use windows_sys::Win32::Security::Cryptography::CARD_DATA;
 
-    static ENTRIES: Mutex<BTreeMap<(usize, Vec<u16>), Vec<u8>>> = Mutex::new(BTreeMap::new());
+    /// Entries by cache context and tag.
+    type Entries = BTreeMap<(usize, Vec<u16>), Vec<u8>>;
+    static ENTRIES: Mutex<Entries> = Mutex::new(BTreeMap::new());
     const ERROR_NOT_FOUND: u32 = 1168;
 
     fn tag_of(tag: *const u16) -> Vec<u16> {
         let mut units = Vec::new();
         loop {
             // SAFETY: the module passes a NUL-terminated UTF-16 tag, read up to its NUL.
-            let unit = unsafe { tag.add(units.len()).read() };
+            let at = unsafe { tag.add(units.len()) };
+            // SAFETY: as above.
+            let unit = unsafe { at.read() };
             if unit == 0 {
                 return units;
             }
@@ -214,12 +218,12 @@ mod data_cache {
         };
         // SAFETY: the test allocator; the module frees the block with `csp_free`.
         let block = unsafe { super::common::csp_alloc(bytes.len().max(1)) }.cast::<u8>();
-        // SAFETY: a fresh block of at least `bytes.len()` bytes, and the module's out-parameters.
-        unsafe {
-            std::ptr::copy_nonoverlapping(bytes.as_ptr(), block, bytes.len());
-            data.write(block);
-            len.write(bytes.len() as u32);
-        }
+        // SAFETY: a fresh block of at least `bytes.len()` bytes.
+        unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), block, bytes.len()) };
+        // SAFETY: the module's out-parameter.
+        unsafe { data.write(block) };
+        // SAFETY: as above.
+        unsafe { len.write(bytes.len() as u32) };
         0
     }
 
