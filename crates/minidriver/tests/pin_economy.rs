@@ -43,7 +43,11 @@ fn describe(apdu: &[u8]) -> String {
         (Some(0x20), Some(p2), 4) => format!("VERIFY {p2:02X}"),
         (Some(0x20), Some(p2), _) => format!("VERIFY {p2:02X} PIN"),
         (Some(0xCB), ..) => {
-            let tag = apdu.get(7..7 + usize::from(apdu[6])).unwrap_or_default();
+            // The data: after a one-byte Lc, or after a three-byte one (extended length, `00 Lc1 Lc2`).
+            let data = if apdu.get(4) == Some(&0) { 7 } else { 5 };
+            let tag = apdu
+                .get(data + 2..data + 2 + usize::from(apdu.get(data + 1).copied().unwrap_or(0)))
+                .unwrap_or_default();
             let hex: String = tag.iter().map(|b| format!("{b:02X}")).collect();
             format!("GET DATA {hex}")
         }
