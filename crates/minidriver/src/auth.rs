@@ -1,15 +1,15 @@
 //! PIN authentication and de-authentication (Smart Card Minidriver Specification 7.07 §4.2).
 //!
-//! The PIN goes to the card in one VERIFY, with no status query first: a wrong PIN is answered `63Cx`
-//! with the tries left and a blocked PIN `6983` without spending a try (NIST SP 800-73-4 Part 2
-//! §3.2.1), so an empty VERIFY before it would tell nothing the VERIFY does not. The PIN reaches the
-//! PIV application at most once: VERIFY is never repeated after an answer from it. Only a VERIFY that
-//! no application took is sent again, once, after a fresh SELECT: one the transport did not deliver
-//! (the card was reset through another connection) or one answered `6D00`/`6E00` (instruction or class
-//! not supported), which is what a card that lost its PIV selection without telling the module (reset
-//! through the CSP's own handle, as the certification kit's Reconnect test does) answers to anything.
-//! PINs that cannot be right (not 6–8 bytes, or containing `FF`) are refused without being sent; like
-//! any failed authentication they log the role out, on the card too, and report the card's tries left.
+//! A PIN is never sent twice. Before it goes, the module must know that the PIV application is
+//! selected: a card reset through the CSP's own handle (the certification kit's Reconnect sequence)
+//! loses the selection without an error, and a VERIFY sent then would reach no application. When the
+//! PIV application answered the exchange just before, in the same entry call (the discovery object
+//! read that names the PIN), the VERIFY goes at once; otherwise an empty VERIFY (which spends no try)
+//! asks first, re-selecting when no application answers it, and a blocked PIN is reported without
+//! being sent. A wrong PIN is answered `63Cx` with the tries left and a blocked one `6983` (NIST
+//! SP 800-73-4 Part 2 §3.2.1). PINs that cannot be right (not 6–8 bytes, or containing `FF`) are refused
+//! without being sent; like any failed authentication they log the role out, on the card too, and
+//! report the card's tries left.
 
 use tessera_piv::{KeyRef, PaddedPin, PinStatus};
 use windows_sys::Win32::Security::Cryptography::{
@@ -22,7 +22,6 @@ use crate::context::CardContext;
 use crate::error::{MdError, Result};
 use crate::input::{CallerBytes, no_flags};
 use crate::pins::{self, ROLE_ADMIN, ROLE_EVERYONE, ROLE_PIN_ALWAYS, ROLE_PUK, ROLE_USER};
-use crate::retry;
 
 /// Longest secret the module reads from the caller: a PIV PIN is at most 8 bytes and an administrator's
 /// response one AES block. A longer one cannot be right: it is refused as wrong (`SCARD_W_WRONG_CHV`)
@@ -152,14 +151,20 @@ impl CardContext {
             Ok(padded) if pins::plausible_pin(pin) => padded,
             _ => return Err(self.refuse_unsent(reference)),
         };
-        let result = match self.without_retry(|s| s.verify(reference, &padded)) {
-            Err(e) if retry::lost_selection(&e) => {
-                tracing::debug!("VERIFY reached no PIV application ({e}): re-selecting and sending it once");
-                self.session.note_reset();
-                self.without_retry(|s| s.verify(reference, &padded))
+        if !self.piv_selection_proven() {
+            match self.read(|s| s.pin_status(reference)) {
+                Ok(PinStatus::Blocked) => {
+                    self.forget_user();
+                    return Err(MdError::PinBlocked);
+                }
+                Ok(PinStatus::NotVerified { .. } | PinStatus::Verified) => {}
+                Err(e) => {
+                    self.forget_user();
+                    return Err(e);
+                }
             }
-            other => other,
-        };
+        }
+        let result = self.without_retry(|s| s.verify(reference, &padded));
         match result {
             Ok(()) => {
                 self.auth.user = true;

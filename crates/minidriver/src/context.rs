@@ -73,6 +73,9 @@ pub struct CardContext {
     /// Whether a read for [`CardContext::find_lone_container`] found a container map (forgotten with
     /// the containers): with one, containers come from a full scan.
     lone_map_present: Option<bool>,
+    /// `Session::exchanges` right after the PIV application answered a read with data in the current
+    /// entry call: the card's PIV selection is known to hold until the next exchange or call.
+    piv_answered_at: Option<u64>,
     /// Counts the CSP's transactions as this context sees them begin: the CSP reads `cardid` and
     /// `cardcf` from the card at the start of each (Smart Card Minidriver Specification 7.07 §2.4.1),
     /// and no other program reaches the card until it ends the transaction.
@@ -179,6 +182,7 @@ impl CardContext {
             lone_reads: std::collections::BTreeMap::new(),
             lone_map_present: None,
             lone_map_read: None,
+            piv_answered_at: None,
             transaction: 0,
             certificate_read_in: std::collections::BTreeMap::new(),
         })
@@ -192,11 +196,19 @@ impl CardContext {
     /// Called on every entry with the handles from `CARD_DATA`: a new handle means the CSP reconnected,
     /// so the module re-selects before the next command and forgets what it believed about PINs.
     pub(crate) fn begin_call(&mut self, context_handle: usize, card_handle: usize) {
+        // Between two calls the CSP may have reset or reconnected the card through its own handle.
+        self.piv_answered_at = None;
         if self.session.transport_mut().rebind(context_handle, card_handle) {
             tracing::debug!("card handle changed: re-selecting before the next command");
             self.session.note_reset();
         }
         self.sync_resets();
+    }
+
+    /// Whether the last exchange of this entry call was answered by the PIV application (a data object
+    /// read): nothing can have reset the card or moved its selection since.
+    pub(crate) fn piv_selection_proven(&self) -> bool {
+        self.piv_answered_at == Some(self.session.exchanges())
     }
 
     /// Drops volatile beliefs when the session saw a reset.
@@ -256,6 +268,9 @@ impl CardContext {
         })?;
         match read {
             Some(v) => {
+                if v.is_some() {
+                    self.piv_answered_at = Some(self.session.exchanges());
+                }
                 if vendor && tag != tags::YUBICO_ATTESTATION {
                     self.vendor_objects = Some(true);
                 }

@@ -1,5 +1,6 @@
-//! The APDUs of the PIN path, command by command: what a logon sends to the card (one VERIFY, no status
-//! query before it), what it still reads once per context (the discovery object, unless the CSP's cache
+//! The APDUs of the PIN path, command by command: what a logon sends to the card (the PIN in one VERIFY,
+//! after a status query only where no answer of the PIV application in the same call proves the
+//! selection), what it still reads once per context (the discovery object, unless the CSP's cache
 //! holds it under the card's freshness), and that the codes and tries left a CSP gets are the card's.
 #![allow(clippy::unwrap_used, reason = "a test: a failed unwrap is a failed test")]
 #![allow(unsafe_code, reason = "plays the CSP through the C ABI")]
@@ -88,18 +89,23 @@ fn card_pin_status(card: &TestCard) -> PinStatus {
 }
 
 #[test]
-fn a_logon_sends_the_pin_in_one_verify_without_a_status_query() {
+fn a_logon_sends_the_pin_once_and_asks_its_status_only_where_the_selection_is_not_proven() {
     let card = TestCard::new(61);
     let (ctx, sent) = recorded(&card);
     let first = sent_by(&sent, || assert_eq!(ctx.authenticate(ROLE_USER, PIN), (0, None)));
     // The discovery object names the PIN (80, or the global PIN 00 where it is primary), once a context.
     assert_eq!(first, ["GET DATA 7E", "VERIFY 80 PIN"]);
     assert_eq!(card_pin_status(&card), PinStatus::Verified);
-    // The CSP authenticates again in its next transaction (a PIN-always key, or its own policy).
+    // The CSP authenticates again in its next transaction (a PIN-always key, or its own policy): the
+    // card may have been reset through the CSP's handle since, so the status query comes first.
     let again = sent_by(&sent, || assert_eq!(ctx.authenticate(ROLE_USER, PIN), (0, None)));
-    assert_eq!(again, ["VERIFY 80 PIN"]);
+    assert_eq!(again, ["VERIFY 80", "VERIFY 80 PIN"]);
     let pin_always = sent_by(&sent, || assert_eq!(ctx.authenticate(3, PIN), (0, None)));
-    assert_eq!(pin_always, ["VERIFY 80 PIN"], "ROLE_PIN_ALWAYS is the same PIN");
+    assert_eq!(
+        pin_always,
+        ["VERIFY 80", "VERIFY 80 PIN"],
+        "ROLE_PIN_ALWAYS is the same PIN"
+    );
 }
 
 #[test]
@@ -125,19 +131,20 @@ fn the_tries_left_are_the_cards_for_every_answer() {
         ["VERIFY 80"],
         "not verified: the status query tells the count"
     );
-    // Wrong PINs: each one VERIFY, the count from its answer (63Cx).
+    // Wrong PINs: each sent once, the count from its answer (63Cx).
     for left in [2, 1, 0] {
         let wrong = sent_by(&sent, || {
             assert_eq!(ctx.authenticate(ROLE_USER, b"000000"), (WRONG_CHV, Some(left)))
         });
-        assert_eq!(wrong, ["VERIFY 80 PIN"], "{left} left");
+        assert_eq!(wrong, ["VERIFY 80", "VERIFY 80 PIN"], "{left} left");
     }
     assert_eq!(card_pin_status(&card), PinStatus::Blocked);
-    // Blocked: the card answers 6983 and spends nothing; a PIN refused unsent is reported blocked too.
+    // Blocked: the status query says so and the PIN is not sent; a PIN refused unsent is reported
+    // blocked too.
     let blocked = sent_by(&sent, || {
         assert_eq!(ctx.authenticate(ROLE_USER, PIN), (CHV_BLOCKED, Some(0)))
     });
-    assert_eq!(blocked, ["VERIFY 80 PIN"]);
+    assert_eq!(blocked, ["VERIFY 80"]);
     let blocked = sent_by(&sent, || {
         assert_eq!(ctx.authenticate(ROLE_USER, b"12345"), (CHV_BLOCKED, Some(0)))
     });
@@ -156,8 +163,8 @@ fn a_card_that_lost_its_selection_without_telling_gets_the_pin_once() {
     let after_reset = sent_by(&sent, || assert_eq!(ctx.authenticate(ROLE_USER, PIN), (0, None)));
     assert_eq!(
         after_reset,
-        ["VERIFY 80 PIN", "SELECT", "VERIFY 80 PIN"],
-        "the VERIFY no application took goes once more, after the SELECT"
+        ["VERIFY 80", "SELECT", "VERIFY 80", "VERIFY 80 PIN"],
+        "the status query no application took goes once more, after the SELECT; the PIN once"
     );
     assert_eq!(card_pin_status(&card), PinStatus::Verified);
     // A wrong PIN in that state reaches the PIV application once: one try.
@@ -165,7 +172,7 @@ fn a_card_that_lost_its_selection_without_telling_gets_the_pin_once() {
     let wrong = sent_by(&sent, || {
         assert_eq!(ctx.authenticate(ROLE_USER, b"000000"), (WRONG_CHV, Some(2)))
     });
-    assert_eq!(wrong, ["VERIFY 80 PIN", "SELECT", "VERIFY 80 PIN"]);
+    assert_eq!(wrong, ["VERIFY 80", "SELECT", "VERIFY 80", "VERIFY 80 PIN"]);
     assert_eq!(card_pin_status(&card), PinStatus::NotVerified { retries: 2 });
 }
 
@@ -324,9 +331,9 @@ fn a_second_context_reads_the_freshness_once_and_the_discovery_object_not_at_all
         [
             vec!["GET DATA 5FC102"],
             vec!["GET DATA 5FFF20"],
-            vec!["VERIFY 80 PIN"],
+            vec!["VERIFY 80", "VERIFY 80 PIN"],
         ],
-        "the cache mode and the PIN policy from the CSP's cache"
+        "the cache mode and the PIN policy from the CSP's cache (the status query proves the selection)"
     );
 
     // Another program bumps the freshness: the discovery object is read again, under the new value.
@@ -334,7 +341,7 @@ fn a_second_context_reads_the_freshness_once_and_the_discovery_object_not_at_all
     let (_, bumped) = logon(&card, 64);
     assert_eq!(bumped[2], ["GET DATA 7E", "VERIFY 80 PIN"]);
     let (_, after) = logon(&card, 64);
-    assert_eq!(after[2], ["VERIFY 80 PIN"]);
+    assert_eq!(after[2], ["VERIFY 80", "VERIFY 80 PIN"]);
 }
 
 #[test]
@@ -361,5 +368,5 @@ fn a_card_without_the_freshness_object_reads_it_once_a_context_and_the_discovery
     assert_eq!(mode, SESSION_ONLY);
     let (mode, next) = logon(&card, 65);
     assert_eq!(mode, GLOBAL_CACHE);
-    assert_eq!(next[2], ["VERIFY 80 PIN"]);
+    assert_eq!(next[2], ["VERIFY 80", "VERIFY 80 PIN"]);
 }
