@@ -6,6 +6,14 @@
 //! `yubikit/piv.py`. ykmd keeps a random management key here (and flag `02` in the admin data), so a
 //! minidriver can act as administrator after a PIN verification alone.
 //!
+//! Tessera adds one element of its own, `C1` (a private-class tag): the management key the card had
+//! before a change, present only while the change is in progress. A change writes `89` (new key) and
+//! `C1` (old key) together, then sets the new key on the card, then rewrites the object without `C1`,
+//! so that whichever APDU is cut, one of the two is the card's key. Both Yubico parsers take `C1` for
+//! what it is, an element they do not know: libykpiv walks the elements of `88` one by one and reads
+//! `89` (and keeps the others when it rewrites the key), ykman reads `88`'s elements into a dictionary
+//! and reads `89` (and writes back `89` alone).
+//!
 //! The key bytes are a secret: every value is zeroized on drop and `Debug` prints none of them. The
 //! algorithm is not stored; the key length narrows it (16 AES-128, 24 3DES or AES-192, 32 AES-256) and
 //! GET METADATA on 9B settles it, so the raw bytes are kept as they are.
@@ -25,6 +33,8 @@ mod tag {
     pub const PROTECTED: u32 = 0x88;
     pub const FLAGS: u32 = 0x81;
     pub const MANAGEMENT_KEY: u32 = 0x89;
+    /// Tessera's: the previous management key, present only while a change is in progress.
+    pub const PREVIOUS_MANAGEMENT_KEY: u32 = 0xC1;
 }
 
 /// Flag `01`: do not block the PUK when upgrading to a PIN-protected management key.
@@ -36,6 +46,7 @@ pub struct ProtectedData {
     /// `81`: flags (see [`FLAG_PUK_NOBLOCK_ON_UPGRADE`]).
     pub flags: Option<u8>,
     management_key: Option<Zeroizing<Vec<u8>>>,
+    previous_management_key: Option<Zeroizing<Vec<u8>>>,
     other: Vec<(u32, Zeroizing<Vec<u8>>)>,
 }
 
@@ -45,6 +56,7 @@ impl ProtectedData {
         Self {
             flags: None,
             management_key: Some(Zeroizing::new(key.as_bytes().to_vec())),
+            previous_management_key: None,
             other: Vec::new(),
         }
     }
@@ -57,6 +69,25 @@ impl ProtectedData {
     /// Replaces (or with `None` removes) the stored key.
     pub fn set_management_key(&mut self, key: Option<&ManagementKey>) {
         self.management_key = key.map(|k| Zeroizing::new(k.as_bytes().to_vec()));
+    }
+
+    /// The key the card had before a management-key change that is in progress (Tessera's `C1`), if any.
+    pub fn previous_management_key_bytes(&self) -> Option<&[u8]> {
+        self.previous_management_key.as_deref().map(Vec::as_slice)
+    }
+
+    /// Replaces (or with `None` removes) the previous key kept during a change.
+    pub fn set_previous_management_key(&mut self, key: Option<&ManagementKey>) {
+        self.previous_management_key = key.map(|k| Zeroizing::new(k.as_bytes().to_vec()));
+    }
+
+    /// The previous key as a [`ManagementKey`] of `algorithm`, as [`Self::management_key`] gives the
+    /// current one.
+    pub fn previous_management_key(
+        &self,
+        algorithm: ManagementAlgorithm,
+    ) -> Result<Option<ManagementKey>, ObjectError> {
+        key_of(self.previous_management_key_bytes(), algorithm)
     }
 
     /// The algorithms the stored key's length allows (empty without a key).
@@ -75,12 +106,7 @@ impl ProtectedData {
         &self,
         algorithm: ManagementAlgorithm,
     ) -> Result<Option<ManagementKey>, ObjectError> {
-        self.management_key_bytes()
-            .map(|bytes| {
-                ManagementKey::new_unchecked_strength(algorithm, bytes)
-                    .map_err(|e| ObjectError::invalid(OBJECT, e.to_string()))
-            })
-            .transpose()
+        key_of(self.management_key_bytes(), algorithm)
     }
 
     /// True when the "don't block the PUK" flag is set.
@@ -96,13 +122,17 @@ impl ProtectedData {
                 .management_key_bytes()
                 .map_or(0, |key| tlv::encoded_len(tag::MANAGEMENT_KEY, key.len()))
             + self
+                .previous_management_key_bytes()
+                .map_or(0, |key| tlv::encoded_len(tag::PREVIOUS_MANAGEMENT_KEY, key.len()))
+            + self
                 .other
                 .iter()
                 .map(|(t, value)| tlv::encoded_len(*t, value.len()))
                 .sum::<usize>();
         let mut inner = Builder::with_capacity(capacity)
             .tlv_opt(tag::FLAGS, self.flags.as_ref().map(std::slice::from_ref))
-            .tlv_opt(tag::MANAGEMENT_KEY, self.management_key_bytes());
+            .tlv_opt(tag::MANAGEMENT_KEY, self.management_key_bytes())
+            .tlv_opt(tag::PREVIOUS_MANAGEMENT_KEY, self.previous_management_key_bytes());
         for (t, value) in &self.other {
             inner = inner.tlv(*t, value);
         }
@@ -110,6 +140,20 @@ impl ProtectedData {
         let outer = tlv::encode(tag::PROTECTED, &inner).map_err(ObjectError::tlv(OBJECT))?;
         Ok(Zeroizing::new(outer))
     }
+}
+
+/// `bytes` as a key of `algorithm`, without the weak-key check (a key already on the card must stay
+/// usable).
+fn key_of(
+    bytes: Option<&[u8]>,
+    algorithm: ManagementAlgorithm,
+) -> Result<Option<ManagementKey>, ObjectError> {
+    bytes
+        .map(|bytes| {
+            ManagementKey::new_unchecked_strength(algorithm, bytes)
+                .map_err(|e| ObjectError::invalid(OBJECT, e.to_string()))
+        })
+        .transpose()
 }
 
 fn check_key_len(len: usize) -> Result<(), ObjectError> {
@@ -133,12 +177,23 @@ impl TryFrom<&[u8]> for ProtectedData {
         let management_key = tlv::find(&e, tag::MANAGEMENT_KEY)
             .map(|key| check_key_len(key.len()).map(|()| Zeroizing::new(key.to_vec())))
             .transpose()?;
+        // Tessera's own element: one that is not a key is no previous key (and is dropped at the next
+        // write), rather than a reason to refuse the current key beside it.
+        let previous_management_key = tlv::find(&e, tag::PREVIOUS_MANAGEMENT_KEY)
+            .filter(|key| check_key_len(key.len()).is_ok())
+            .map(|key| Zeroizing::new(key.to_vec()));
         Ok(Self {
             flags: fixed::<1>(OBJECT, &e, tag::FLAGS)?.map(|[f]| f),
             management_key,
+            previous_management_key,
             other: e
                 .iter()
-                .filter(|t| !matches!(t.tag, tag::FLAGS | tag::MANAGEMENT_KEY))
+                .filter(|t| {
+                    !matches!(
+                        t.tag,
+                        tag::FLAGS | tag::MANAGEMENT_KEY | tag::PREVIOUS_MANAGEMENT_KEY
+                    )
+                })
                 .map(|t| (t.tag, Zeroizing::new(t.value.to_vec())))
                 .collect(),
         })
@@ -153,6 +208,12 @@ impl fmt::Debug for ProtectedData {
                 "management_key",
                 &self
                     .management_key_bytes()
+                    .map(|k| format!("<redacted {} bytes>", k.len())),
+            )
+            .field(
+                "previous_management_key",
+                &self
+                    .previous_management_key_bytes()
                     .map(|k| format!("<redacted {} bytes>", k.len())),
             )
             .field("other", &format_args!("<{} redacted elements>", self.other.len()))
@@ -218,6 +279,55 @@ mod tests {
         assert_eq!(
             ProtectedData::try_from(&hex("88 00")[..]).unwrap(),
             ProtectedData::default()
+        );
+    }
+
+    #[test]
+    fn the_previous_key_of_a_change_in_progress() {
+        let old = ManagementKey::default_for(ManagementAlgorithm::Tdes).unwrap();
+        let new_bytes: Vec<u8> = (1..25).collect();
+        let new = ManagementKey::new(ManagementAlgorithm::Tdes, &new_bytes).unwrap();
+        let mut pd = ProtectedData::with_management_key(&new);
+        pd.set_previous_management_key(Some(&old));
+        // 88 { 89 18 <new>, C1 18 <old> }: Yubico's reader finds 89 and steps over C1.
+        let bytes = pd.encode().unwrap();
+        let expected = [
+            &hex("88 34 89 18")[..],
+            &new_bytes,
+            &hex("C1 18"),
+            &DEFAULT_MANAGEMENT_KEY,
+        ]
+        .concat();
+        assert_eq!(*bytes, expected);
+        let mut back = ProtectedData::try_from(&bytes[..]).unwrap();
+        assert_eq!(back, pd);
+        assert_eq!(
+            back.management_key(ManagementAlgorithm::Tdes).unwrap(),
+            Some(new.clone())
+        );
+        assert_eq!(
+            back.previous_management_key(ManagementAlgorithm::Tdes).unwrap(),
+            Some(old)
+        );
+        let shown = format!("{back:?}");
+        assert!(
+            shown.contains("previous_management_key: Some(\"<redacted 24 bytes>\")"),
+            "{shown}"
+        );
+        // The change done, the object is Yubico's form again, byte for byte.
+        back.set_previous_management_key(None);
+        assert_eq!(
+            *back.encode().unwrap(),
+            [&hex("88 1A 89 18")[..], &new_bytes].concat()
+        );
+        // A C1 that is no key is no previous key: the current key still reads, and a rewrite drops it.
+        let odd = [&hex("88 1E 89 18")[..], &new_bytes, &hex("C1 02 0102")].concat();
+        let parsed = ProtectedData::try_from(&odd[..]).unwrap();
+        assert_eq!(parsed.previous_management_key_bytes(), None);
+        assert_eq!(parsed.management_key_bytes(), Some(new_bytes.as_slice()));
+        assert_eq!(
+            *parsed.encode().unwrap(),
+            [&hex("88 1A 89 18")[..], &new_bytes].concat()
         );
     }
 
