@@ -3,7 +3,8 @@
 //! external-authentication challenge; the response is the challenge encrypted with the management key,
 //! checked by the card.
 
-use tessera_piv::{KeyRef, ManagementAlgorithm};
+use subtle::ConstantTimeEq;
+use tessera_piv::{KeyRef, ManagementAlgorithm, ManagementKey};
 use zeroize::Zeroizing;
 
 use crate::context::CardContext;
@@ -25,11 +26,37 @@ pub(crate) fn check_challenge_request(pin_id: u32, flags: u32) -> Result<()> {
 
 /// An admin challenge the card handed out. It is valid only while nothing else has been sent to the
 /// card: §4.2.3 discards a challenge whose next card command is not the authentication using it.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub(crate) struct PendingChallenge {
     algorithm: ManagementAlgorithm,
+    /// The card's challenge (no secret: the card hands it to anyone who asks).
+    challenge: Vec<u8>,
     /// `Session::exchanges` right after the challenge.
     exchanges: u64,
+}
+
+/// The challenge the administrator answered last and the answer the card accepted: enough to tell,
+/// without asking the card, whether a key the module holds is the card's key (it is when it encrypts
+/// the challenge into the same answer).
+pub(crate) struct AnsweredChallenge {
+    algorithm: ManagementAlgorithm,
+    challenge: Vec<u8>,
+    response: Zeroizing<Vec<u8>>,
+}
+
+impl AnsweredChallenge {
+    /// The algorithm of the card's management key (the challenge's).
+    pub(crate) fn algorithm(&self) -> ManagementAlgorithm {
+        self.algorithm
+    }
+
+    /// Whether `key` is the key that answered the challenge (a comparison in constant time; no APDU).
+    pub(crate) fn answered_by(&self, key: &ManagementKey) -> bool {
+        key.algorithm() == self.algorithm
+            && key
+                .encrypt_block(&self.challenge)
+                .is_ok_and(|mine| bool::from(mine.as_slice().ct_eq(&self.response)))
+    }
 }
 
 impl CardContext {
@@ -60,6 +87,7 @@ impl CardContext {
         let challenge = challenge?;
         self.pending_challenge = Some(PendingChallenge {
             algorithm,
+            challenge: challenge.to_vec(),
             exchanges: self.session.exchanges(),
         });
         self.auth.admin = false;
@@ -71,9 +99,16 @@ impl CardContext {
     /// definition and nothing is sent. The management key has no retry counter the card reports, so the
     /// tries left are unknown.
     pub(crate) fn admin_response(&mut self, response: &[u8]) -> Result<()> {
+        self.answer_admin_challenge(response).map(drop)
+    }
+
+    /// [`Self::admin_response`], keeping what was answered (for a key change, which must learn which
+    /// of the keys it holds is the card's).
+    pub(crate) fn answer_admin_challenge(&mut self, response: &[u8]) -> Result<AnsweredChallenge> {
         let pending = self.pending_challenge.take();
-        let Some(PendingChallenge { algorithm, .. }) =
-            pending.filter(|p| p.exchanges == self.session.exchanges())
+        let Some(PendingChallenge {
+            algorithm, challenge, ..
+        }) = pending.filter(|p| p.exchanges == self.session.exchanges())
         else {
             self.auth.admin = false;
             return Err(MdError::WrongPin { remaining: None });
@@ -82,7 +117,11 @@ impl CardContext {
         match result {
             Ok(()) => {
                 self.auth.admin = true;
-                Ok(())
+                Ok(AnsweredChallenge {
+                    algorithm,
+                    challenge,
+                    response: Zeroizing::new(response.to_vec()),
+                })
             }
             Err(e) if e.status_word().is_some() => {
                 self.auth.admin = false;

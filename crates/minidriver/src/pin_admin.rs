@@ -16,11 +16,20 @@
 //! answers `SCARD_E_UNSUPPORTED_FEATURE`. A changed PIN is left as the card leaves it: CHANGE REFERENCE
 //! DATA does not verify the new PIN, and sending it again to do so would present it twice. After an
 //! unblock the PIN is not verified. A new administrator key of 24 bytes keeps the card's algorithm
-//! (3DES, or AES-192 on cards that use it); 16 and 32 bytes are AES-128 and AES-256. When the card keeps
-//! its management key PIN-protected (5FFF00 flag `02`), the new key is stored in 5FC109 first, then set:
-//! a tool reading the protected copy never finds a key the card does not have for longer than one APDU.
+//! (3DES, or AES-192 on cards that use it); 16 and 32 bytes are AES-128 and AES-256.
+//!
+//! When the card keeps its management key PIN-protected (5FFF00 flag `02`, or 5FC109 holds a key and
+//! the PIN is verified), the copy changes with the key, in an order that an interruption at any APDU
+//! cannot break: 5FC109 gets the new key with the card's current key beside it (Tessera's "previous
+//! key" element), then SET MANAGEMENT KEY, then 5FC109 the new key alone. Cut anywhere, one of the two
+//! keys in 5FC109 is the card's, and the next write with the PIN finds it and repairs the object (see
+//! [`crate::write_rights`]). The current key is the one of 5FC109 that encrypts the answered challenge
+//! into the administrator's answer: a comparison in the module, no authentication spent. A protected
+//! copy is read with the PIN only, so a PIN-protected key is changed only with the user PIN verified
+//! in the same context: without it the change is refused (`SCARD_W_SECURITY_VIOLATION`), since a
+//! copy written blind could hold a key the card does not have.
 
-use tessera_piv::objects::tags;
+use tessera_piv::objects::{ProtectedData, tags};
 use tessera_piv::{KeyRef, ManagementAlgorithm, ManagementKey, PaddedPin, PinStatus};
 use zeroize::Zeroizing;
 
@@ -372,38 +381,113 @@ impl CardContext {
         };
         let key = ManagementKey::new(algorithm, new_key)
             .map_err(|_| MdError::InvalidParameter("a weak or malformed administrator key"))?;
-        self.admin_response(response)?;
-        let protected = if self.admin_data()?.is_some_and(|a| a.management_key_protected()) {
-            let mut protected = self.protected_data()?.unwrap_or_default();
-            protected.set_management_key(Some(&key));
-            Some(
-                protected
-                    .encode()
-                    .map_err(|e| MdError::Unexpected(format!("5FC109: {e}")))?,
-            )
-        } else {
-            None
-        };
-        // The copy first, then the key. A failed answer does not say whether the command took effect,
-        // and once the copy may hold the new key the card must get it too (the old key is not the
-        // module's to write back): both are sent again once, while the administrator's authentication
-        // lasts (a reset ends it, and the retry then fails without effect).
-        let apply = |ctx: &mut Self| -> tessera_piv::Result<()> {
-            if let Some(encoded) = &protected {
-                ctx.without_retry(|s| s.put_data(tags::PRINTED_INFORMATION, encoded))?;
-            }
-            ctx.without_retry(|s| s.set_management_key(&key, false))
-        };
-        if let Err(first) = apply(self) {
-            tracing::warn!("changing the administrator key failed ({first}); sending the change again");
-            apply(self).map_err(|_| first)?;
+        let answered = self.answer_admin_challenge(response)?;
+        let copy = self.protected_copy_for(&answered, &key)?;
+        // A failed answer does not say whether the command took effect: each step is sent again once,
+        // while the administrator's authentication lasts (a reset ends it, and the retry then fails
+        // without effect). Whatever is cut, 5FC109 holds the card's key, new or old.
+        if let Some(copy) = &copy {
+            self.send_twice(|s| s.put_data(tags::PRINTED_INFORMATION, &copy.during))?;
         }
-        if protected.is_some() {
-            tracing::info!("the new administrator key is stored PIN-protected (5FC109) too");
+        self.send_twice(|s| s.set_management_key(&key, false))?;
+        if let Some(copy) = &copy {
+            match self.send_twice(|s| s.put_data(tags::PRINTED_INFORMATION, &copy.done)) {
+                Ok(()) => tracing::info!("the new administrator key is stored PIN-protected (5FC109) too"),
+                // The card has the new key and 5FC109 leads to it: the next write with the PIN
+                // removes the old key.
+                Err(e) => tracing::warn!(
+                    "the card has the new administrator key, but removing the old one from 5FC109 \
+                     failed ({e}); the next write with the PIN does it"
+                ),
+            }
         }
         self.management_algorithm = Some(algorithm);
         tracing::info!("administrator (management) key changed ({algorithm:?})");
         Ok(())
+    }
+}
+
+/// The PIN-protected copy's content during an administrator-key change and after it.
+struct ProtectedCopy {
+    /// The new key, the card's current key beside it.
+    during: Zeroizing<Vec<u8>>,
+    /// The new key alone.
+    done: Zeroizing<Vec<u8>>,
+}
+
+impl CardContext {
+    /// What 5FC109 must hold while the key becomes `new` and after, or `None` when the card keeps no
+    /// PIN-protected copy. Refused when the admin data says the key is PIN-protected but the copy
+    /// cannot be read (PIN not verified).
+    fn protected_copy_for(
+        &mut self,
+        answered: &crate::admin::AnsweredChallenge,
+        new: &ManagementKey,
+    ) -> Result<Option<ProtectedCopy>> {
+        let flagged = self.admin_data()?.is_some_and(|a| a.management_key_protected());
+        if !flagged && !self.auth.user {
+            return Ok(None);
+        }
+        let stored = match self.protected_data_or_refusal() {
+            Ok(stored) => stored,
+            Err(MdError::SecurityViolation(_)) if flagged => {
+                tracing::error!(
+                    "the management key is PIN-protected (5FFF00): change it with the user PIN verified \
+                     in the same context (CardAuthenticateEx ROLE_USER), so that its copy in 5FC109 \
+                     changes with it"
+                );
+                return Err(MdError::SecurityViolation(
+                    "a PIN-protected management key changes only with the user PIN verified",
+                ));
+            }
+            Err(MdError::SecurityViolation(_)) => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        if !flagged
+            && stored
+                .as_ref()
+                .and_then(ProtectedData::management_key_bytes)
+                .is_none()
+        {
+            return Ok(None);
+        }
+        let mut data = stored.unwrap_or_default();
+        // The card's key now: whichever key of 5FC109 answered the challenge (a key an interrupted
+        // change left as the previous one may be it).
+        let algorithm = answered.algorithm();
+        let current = [
+            data.management_key(algorithm),
+            data.previous_management_key(algorithm),
+        ]
+        .into_iter()
+        .filter_map(|key| key.ok().flatten())
+        .find(|key| answered.answered_by(key));
+        if current.is_none() {
+            tracing::warn!(
+                "5FC109 does not hold the card's management key: it gets the new key, with no key to go \
+                 back to if the change is cut"
+            );
+        }
+        data.set_management_key(Some(new));
+        data.set_previous_management_key(current.as_ref());
+        let during = crate::write_rights::encode_protected(&data)?;
+        data.set_previous_management_key(None);
+        let done = crate::write_rights::encode_protected(&data)?;
+        Ok(Some(ProtectedCopy { during, done }))
+    }
+
+    /// A command that changes the card, sent once more when its answer is a failure (it may have taken
+    /// effect, and sending it again changes nothing then); the first failure is returned when the
+    /// second attempt fails too.
+    fn send_twice(
+        &mut self,
+        mut op: impl FnMut(&mut tessera_piv::Session<Box<dyn crate::link::CardLink>>) -> tessera_piv::Result<()>,
+    ) -> Result<()> {
+        let Err(first) = self.without_retry(&mut op) else {
+            return Ok(());
+        };
+        tracing::warn!("changing the administrator key: a command failed ({first}); sending it again");
+        self.without_retry(op).map_err(|_| MdError::from(first))
     }
 }
 
@@ -536,5 +620,112 @@ mod tests {
             SCARD_E_INVALID_PARAMETER
         );
         assert!(PinChange::from_unblock(ROLE_USER, R(b"12345678"), R(b"654321"), 0, 2).is_ok());
+    }
+
+    mod administrator_key {
+        use tessera_piv::ManagementKey;
+
+        use super::*;
+        use crate::testing;
+
+        fn key(first: u8) -> ManagementKey {
+            ManagementKey::new(
+                ManagementAlgorithm::Tdes,
+                &(first..first + 24).collect::<Vec<u8>>(),
+            )
+            .unwrap()
+        }
+
+        /// Answers a new challenge with `current` and asks for `new`.
+        fn change(ctx: &mut CardContext, current: &ManagementKey, new: &ManagementKey) -> u32 {
+            let challenge = ctx.admin_challenge().unwrap();
+            let response = current.encrypt_block(&challenge).unwrap();
+            PinChange::from_ex(2, ROLE_ADMIN, R(&response), ROLE_ADMIN, R(new.as_bytes()), 0)
+                .and_then(|c| ctx.change_authenticator(c))
+                .map_or_else(|e| e.code(), |()| 0)
+        }
+
+        /// The order of the writes: 5FC109 (P), SET MANAGEMENT KEY (S).
+        fn writes(commands: &[Vec<u8>]) -> String {
+            commands
+                .iter()
+                .filter_map(|c| match (c.get(1), c.get(5..10)) {
+                    (Some(0xDB), Some([0x5C, 0x03, 0x5F, 0xC1, 0x09])) => Some('P'),
+                    (Some(0xFF), _) => Some('S'),
+                    (Some(0xDB), _) => Some('?'),
+                    _ => None,
+                })
+                .collect()
+        }
+
+        #[test]
+        fn a_pin_protected_key_changes_with_the_old_key_kept_beside_the_new_one_until_the_card_has_it() {
+            let card = testing::card(50);
+            let (old, new) = (key(1), key(41));
+            testing::protect_with(&card, &old);
+            let (mut ctx, commands) = testing::recorded(&card, true);
+            assert_eq!(change(&mut ctx, &old, &new), 0);
+            let commands = commands.lock().unwrap();
+            assert_eq!(writes(&commands), "PSP");
+            let copies = testing::protected_data_writes(&commands);
+            let during = &copies[0];
+            assert_eq!(during.management_key_bytes(), Some(new.as_bytes()));
+            assert_eq!(during.previous_management_key_bytes(), Some(old.as_bytes()));
+            assert_eq!(copies[1], ProtectedData::with_management_key(&new));
+            assert_eq!(
+                testing::management_authentications(&commands),
+                0,
+                "the old key is recognised from the answered challenge, not tried on the card"
+            );
+            drop(commands);
+            assert_eq!(
+                testing::stored_protected_data(&card),
+                ProtectedData::with_management_key(&new)
+            );
+            testing::session(&card).authenticate_management_key(&new).unwrap();
+        }
+
+        #[test]
+        fn after_a_cut_change_the_previous_key_kept_is_the_one_that_answered_the_challenge() {
+            let card = testing::card(51);
+            let (old, cut, new) = (key(1), key(81), key(41));
+            // A change to `cut` was interrupted before the card took it: the card still has `old`.
+            testing::protect_mid_change(&card, &old, &cut, &old);
+            let (mut ctx, commands) = testing::recorded(&card, true);
+            assert_eq!(change(&mut ctx, &old, &new), 0);
+            let copies = testing::protected_data_writes(&commands.lock().unwrap());
+            assert_eq!(copies[0].management_key_bytes(), Some(new.as_bytes()));
+            assert_eq!(copies[0].previous_management_key_bytes(), Some(old.as_bytes()));
+            assert_eq!(
+                testing::stored_protected_data(&card),
+                ProtectedData::with_management_key(&new)
+            );
+        }
+
+        #[test]
+        fn a_pin_protected_key_is_not_changed_without_the_pin() {
+            let card = testing::card(52);
+            let (old, new) = (key(1), key(41));
+            testing::protect_with(&card, &old);
+            let (mut ctx, commands) = testing::recorded(&card, false);
+            assert_eq!(change(&mut ctx, &old, &new), SCARD_W_SECURITY_VIOLATION);
+            assert_eq!(writes(&commands.lock().unwrap()), "", "nothing written");
+            testing::session(&card).authenticate_management_key(&old).unwrap();
+            assert_eq!(
+                testing::stored_protected_data(&card),
+                ProtectedData::with_management_key(&old)
+            );
+        }
+
+        #[test]
+        fn a_key_that_is_not_pin_protected_changes_without_the_pin_and_without_a_copy() {
+            let card = testing::card(53);
+            let (old, new) = (key(1), key(41));
+            testing::set_private_key(&card, &old);
+            let (mut ctx, commands) = testing::recorded(&card, false);
+            assert_eq!(change(&mut ctx, &old, &new), 0);
+            assert_eq!(writes(&commands.lock().unwrap()), "S");
+            testing::session(&card).authenticate_management_key(&new).unwrap();
+        }
     }
 }

@@ -289,3 +289,101 @@ pub fn spki_of(key: &PublicKey) -> spki::SubjectPublicKeyInfoOwned {
         },
     }
 }
+
+/// A transport that keeps a copy of every command APDU, for tests that check what went to the card.
+pub struct Recorded<T> {
+    inner: T,
+    commands: std::sync::Arc<std::sync::Mutex<Vec<Vec<u8>>>>,
+}
+
+impl<T> Recorded<T> {
+    /// `inner`, and the list its commands are copied to.
+    pub fn new(inner: T) -> (Self, std::sync::Arc<std::sync::Mutex<Vec<Vec<u8>>>>) {
+        let commands = std::sync::Arc::default();
+        (
+            Self {
+                inner,
+                commands: std::sync::Arc::clone(&commands),
+            },
+            commands,
+        )
+    }
+}
+
+impl<T: Transport> Transport for Recorded<T> {
+    fn transmit(&mut self, apdu: &[u8]) -> Result<Vec<u8>, TransportError> {
+        self.commands.lock().unwrap().push(apdu.to_vec());
+        self.inner.transmit(apdu)
+    }
+
+    fn reset(&mut self) -> Result<(), TransportError> {
+        self.inner.reset()
+    }
+}
+
+/// The management-key authentications among `commands`: GENERAL AUTHENTICATE 9B asking for the
+/// card's witness (`7C 02 80 00`), the first step of each.
+pub fn management_authentications(commands: &[Vec<u8>]) -> usize {
+    commands
+        .iter()
+        .filter(|c| {
+            c.get(1) == Some(&0x87)
+                && c.get(3) == Some(&0x9B)
+                && c.get(5..9) == Some(&[0x7C, 0x02, 0x80, 0x00])
+        })
+        .count()
+}
+
+/// The values written to 5FC109 among `commands` (PUT DATA `5C 03 5FC109 53 L value`), in order.
+pub fn protected_data_writes(commands: &[Vec<u8>]) -> Vec<ProtectedData> {
+    commands
+        .iter()
+        .filter(|c| c.get(1) == Some(&0xDB) && c.get(5..10) == Some(&[0x5C, 0x03, 0x5F, 0xC1, 0x09]))
+        .map(|c| ProtectedData::try_from(tessera_piv::tlv::parse_single(&c[10..], 0x53).unwrap()).unwrap())
+        .collect()
+}
+
+/// The PIN-protected data 5FC109 as another program reads it with the PIN.
+pub fn stored_protected_data(card: &SharedCard) -> ProtectedData {
+    let mut s = session(card);
+    s.verify(KeyRef::PIN, &PaddedPin::new(PIN).unwrap()).unwrap();
+    let data = s.get_data(tags::PRINTED_INFORMATION).unwrap().unwrap();
+    ProtectedData::try_from(data.as_slice()).unwrap()
+}
+
+/// A card whose management key is `card_key`, PIN-protected, with 5FC109 as a cut key change leaves it:
+/// `current` in 89 and `previous` beside it.
+pub fn protect_mid_change(
+    card: &SharedCard,
+    card_key: &ManagementKey,
+    current: &ManagementKey,
+    previous: &ManagementKey,
+) {
+    protect_with(card, card_key);
+    let mut s = session(card);
+    s.verify(KeyRef::PIN, &PaddedPin::new(PIN).unwrap()).unwrap();
+    s.authenticate_management_key(card_key).unwrap();
+    let mut data = ProtectedData::with_management_key(current);
+    data.set_previous_management_key(Some(previous));
+    s.put_data(tags::PRINTED_INFORMATION, &data.encode().unwrap())
+        .unwrap();
+}
+
+/// A context over `card` whose commands are recorded, with the user PIN verified when `pin` (the
+/// record starts after it).
+pub fn recorded(
+    card: &SharedCard,
+    pin: bool,
+) -> (CardContext, std::sync::Arc<std::sync::Mutex<Vec<Vec<u8>>>>) {
+    let (link, commands) = Recorded::new(card.connect());
+    let mut ctx = context_over(Box::new(link), WritePolicy::hands_off());
+    if pin {
+        ctx.authenticate(&crate::auth::Authentication {
+            role: ROLE_USER,
+            secret: PIN,
+        })
+        .unwrap();
+    }
+    commands.lock().unwrap().clear();
+    (ctx, commands)
+}

@@ -24,9 +24,18 @@
 //! the module authenticates with it (which proves the card took it), then blocks a default PUK, and only
 //! then raises the flag in 5FFF00. Cut after the first step, the card still has the default key; after
 //! the second, the key is in 5FC109 and step 4 finds it.
+//!
+//! A change of a PIN-protected key (`CardChangeAuthenticatorEx` for the administrator) keeps the old
+//! key beside the new one in 5FC109 until the card has the new one (see
+//! [`tessera_piv::objects::ProtectedData`]). So the key in 5FC109 is tried first and, when the card
+//! refuses it and the object still holds the key of an interrupted change, that one (one more
+//! authentication, never more); 5FC109 is then repaired to the key the card took, and a previous key
+//! left beside a current key that works is removed. Both repairs are logged.
 
-use tessera_piv::objects::{AdminData, ProtectedData, tags};
+use tessera_piv::objects::{AdminData, ObjectError, ProtectedData, tags};
 use tessera_piv::{KeyRef, ManagementAlgorithm, ManagementKey, PaddedPin, PivError};
+
+use zeroize::Zeroizing;
 
 use crate::context::CardContext;
 use crate::error::{MdError, Result};
@@ -124,14 +133,22 @@ impl CardContext {
 
     /// The PIN-protected data object 5FC109 (needs the verified PIN), `None` when absent or unreadable.
     pub(crate) fn protected_data(&mut self) -> Result<Option<ProtectedData>> {
-        if !self.auth.user {
-            return Ok(None);
+        match self.protected_data_or_refusal() {
+            Err(MdError::SecurityViolation(_)) => Ok(None),
+            other => other,
         }
-        let bytes = match self.read_object(tags::PRINTED_INFORMATION) {
-            Ok(bytes) => bytes,
-            Err(MdError::SecurityViolation(_)) => return Ok(None),
-            Err(e) => return Err(e),
-        };
+    }
+
+    /// 5FC109 as [`Self::protected_data`] reads it, but `SecurityViolation` when the PIN is not verified
+    /// or the card refuses the read: for a change that must not take "unreadable" for "empty".
+    pub(crate) fn protected_data_or_refusal(&mut self) -> Result<Option<ProtectedData>> {
+        if !self.auth.user {
+            return Err(MdError::SecurityViolation(
+                "5FC109 is read with the verified user PIN",
+            ));
+        }
+        // The object holds management keys: its bytes are wiped once parsed.
+        let bytes = self.read_object(tags::PRINTED_INFORMATION)?.map(Zeroizing::new);
         Ok(bytes.and_then(|bytes| {
             ProtectedData::try_from(bytes.as_slice())
                 .map_err(|e| tracing::warn!("PIN-protected data 5FC109 unreadable, ignored: {e}"))
@@ -139,19 +156,72 @@ impl CardContext {
         }))
     }
 
+    /// Writes 5FC109 (the management key authenticated).
+    pub(crate) fn store_protected_data(&mut self, data: &ProtectedData) -> Result<()> {
+        let encoded = encode_protected(data)?;
+        Ok(self.without_retry(|s| s.put_data(tags::PRINTED_INFORMATION, &encoded))?)
+    }
+
+    /// The key in 5FC109, then (when the card refuses it) the previous key an interrupted change left
+    /// beside it; 5FC109 is left holding the key the card took, alone.
     fn try_protected_key(&mut self, algorithm: ManagementAlgorithm) -> Result<Attempt> {
-        let Some(protected) = self.protected_data()? else {
+        let Some(mut protected) = self.protected_data()? else {
             return Ok(Attempt::NotThisWay);
         };
-        let key = match protected.management_key(algorithm) {
-            Ok(Some(key)) => key,
-            Ok(None) => return Ok(Attempt::NotThisWay),
-            Err(e) => {
-                tracing::warn!("the key in 5FC109 is not a {algorithm:?} key: {e}");
-                return Ok(Attempt::NotThisWay);
+        let current = usable(protected.management_key(algorithm), algorithm, "key");
+        let previous = usable(
+            protected.previous_management_key(algorithm),
+            algorithm,
+            "previous key",
+        )
+        .filter(|previous| current.as_ref() != Some(previous));
+        if let Some(key) = &current
+            && let Attempt::Accepted = self.authenticate_with(key)?
+        {
+            if protected.previous_management_key_bytes().is_some() {
+                protected.set_previous_management_key(None);
+                self.repair_protected_data(
+                    &protected,
+                    "removed from 5FC109 the previous management key an interrupted change had left \
+                     beside the card's key",
+                )?;
             }
+            return Ok(Attempt::Accepted);
+        }
+        let Some(previous) = previous else {
+            return Ok(Attempt::NotThisWay);
         };
-        self.authenticate_with(&key)
+        tracing::info!(
+            "the card refuses the management key in 5FC109; trying the previous key an interrupted \
+             management-key change left beside it"
+        );
+        if let Attempt::NotThisWay = self.authenticate_with(&previous)? {
+            return Ok(Attempt::NotThisWay);
+        }
+        protected.set_management_key(Some(&previous));
+        protected.set_previous_management_key(None);
+        self.repair_protected_data(
+            &protected,
+            "a management-key change was interrupted before the card took the new key: 5FC109 again \
+             holds the key the card has (the change must be made again)",
+        )?;
+        Ok(Attempt::Accepted)
+    }
+
+    /// Rewrites 5FC109 after a repair the module made on its own (logged). A refusal is logged and
+    /// left for the next write (the object still leads to the card's key); a lost card is an error.
+    fn repair_protected_data(&mut self, data: &ProtectedData, what: &str) -> Result<()> {
+        match self.store_protected_data(data) {
+            Ok(()) => {
+                tracing::warn!("{what}");
+                Ok(())
+            }
+            Err(MdError::Transport(t)) => Err(MdError::Transport(t)),
+            Err(e) => {
+                tracing::warn!("repairing 5FC109 failed ({e}); it is repaired at the next write");
+                Ok(())
+            }
+        }
     }
 
     fn try_default_key(&mut self, algorithm: ManagementAlgorithm) -> Result<Attempt> {
@@ -201,10 +271,10 @@ impl CardContext {
         let key = random_management_key(algorithm)?;
         let mut protected = self.protected_data()?.unwrap_or_default();
         protected.set_management_key(Some(&key));
-        let encoded = protected
-            .encode()
-            .map_err(|e| MdError::Unexpected(format!("5FC109: {e}")))?;
-        self.without_retry(|s| s.put_data(tags::PRINTED_INFORMATION, &encoded))?;
+        // No previous key: until the flag is raised the factory default is the way back, and a previous
+        // key some tool kept here is not the card's.
+        protected.set_previous_management_key(None);
+        self.store_protected_data(&protected)?;
         self.without_retry(|s| s.set_management_key(&key, false))?;
         tracing::warn!(
             "replaced the factory-default management key by a random {algorithm:?} key kept in the \
@@ -287,10 +357,27 @@ impl CardContext {
     }
 }
 
+/// 5FC109's content, wiped on drop.
+pub(crate) fn encode_protected(data: &ProtectedData) -> Result<Zeroizing<Vec<u8>>> {
+    data.encode()
+        .map_err(|e| MdError::Unexpected(format!("5FC109: {e}")))
+}
+
+/// A key read from 5FC109, or `None` (logged, never shown) when it is not a key of `algorithm`.
+fn usable(
+    key: std::result::Result<Option<ManagementKey>, ObjectError>,
+    algorithm: ManagementAlgorithm,
+    what: &str,
+) -> Option<ManagementKey> {
+    key.map_err(|e| tracing::warn!("the {what} in 5FC109 is not a {algorithm:?} key: {e}"))
+        .ok()
+        .flatten()
+}
+
 /// A random management key of `algorithm` (a weak 3DES key, improbable, is drawn again).
 fn random_management_key(algorithm: ManagementAlgorithm) -> Result<ManagementKey> {
     for _ in 0..8 {
-        let mut bytes = zeroize::Zeroizing::new(vec![0u8; algorithm.key_len()]);
+        let mut bytes = Zeroizing::new(vec![0u8; algorithm.key_len()]);
         getrandom::fill(&mut bytes)
             .map_err(|_| MdError::Unexpected("operating system RNG unavailable".into()))?;
         if let Ok(key) = ManagementKey::new(algorithm, &bytes) {
@@ -298,4 +385,90 @@ fn random_management_key(algorithm: ManagementAlgorithm) -> Result<ManagementKey
         }
     }
     Err(MdError::Unexpected("no usable random management key".into()))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, reason = "tests: a failure is a panic with its message")]
+
+    use tessera_piv::objects::{AdminData, tags};
+    use tessera_piv::{ManagementAlgorithm, ManagementKey};
+
+    use crate::codes::SCARD_W_SECURITY_VIOLATION;
+    use crate::testing;
+
+    fn key(first: u8) -> ManagementKey {
+        ManagementKey::new(
+            ManagementAlgorithm::Tdes,
+            &(first..first + 24).collect::<Vec<u8>>(),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn a_change_cut_before_the_card_took_the_new_key_falls_back_to_the_previous_key_and_repairs_5fc109() {
+        let card = testing::card(40);
+        let (old, new) = (key(1), key(41));
+        testing::protect_mid_change(&card, &old, &new, &old);
+        let (mut ctx, commands) = testing::recorded(&card, true);
+        ctx.ensure_write_rights().unwrap();
+        let commands = commands.lock().unwrap();
+        assert_eq!(
+            testing::management_authentications(&commands),
+            2,
+            "the key in 89, then the previous one: one fallback"
+        );
+        // Repaired: the key the card has, alone, in Yubico's form.
+        let stored = testing::stored_protected_data(&card);
+        assert_eq!(stored.management_key_bytes(), Some(old.as_bytes()));
+        assert_eq!(stored.previous_management_key_bytes(), None);
+        assert_eq!(testing::protected_data_writes(&commands), [stored]);
+        drop(commands);
+        // The rights are real: the card takes a write.
+        let mut admin = AdminData::default();
+        admin.set_management_key_protected(true);
+        let admin = admin.encode().unwrap();
+        ctx.write(|s| s.put_data(tags::YUBICO_ADMIN_DATA, &admin))
+            .unwrap();
+    }
+
+    #[test]
+    fn a_change_cut_after_the_card_took_the_new_key_keeps_it_and_drops_the_previous_key() {
+        let card = testing::card(41);
+        let (old, new) = (key(1), key(41));
+        testing::protect_mid_change(&card, &new, &new, &old);
+        let (mut ctx, commands) = testing::recorded(&card, true);
+        ctx.ensure_write_rights().unwrap();
+        let commands = commands.lock().unwrap();
+        assert_eq!(
+            testing::management_authentications(&commands),
+            1,
+            "the key in 89 works: the previous one is not tried"
+        );
+        let stored = testing::stored_protected_data(&card);
+        assert_eq!(stored.management_key_bytes(), Some(new.as_bytes()));
+        assert_eq!(
+            stored.previous_management_key_bytes(),
+            None,
+            "the old key is wiped"
+        );
+        assert_eq!(testing::protected_data_writes(&commands).len(), 1);
+    }
+
+    #[test]
+    fn when_neither_key_is_the_cards_nothing_is_rewritten_and_writes_are_refused() {
+        let card = testing::card(42);
+        let (other, new, old) = (key(81), key(41), key(1));
+        testing::protect_mid_change(&card, &other, &new, &old);
+        let (mut ctx, commands) = testing::recorded(&card, true);
+        let err = ctx.ensure_write_rights().unwrap_err();
+        assert_eq!(err.code(), SCARD_W_SECURITY_VIOLATION);
+        let commands = commands.lock().unwrap();
+        // Two keys of 5FC109 tried, the default not (GET METADATA says the key is not the default).
+        assert_eq!(testing::management_authentications(&commands), 2);
+        assert!(testing::protected_data_writes(&commands).is_empty());
+        let stored = testing::stored_protected_data(&card);
+        assert_eq!(stored.management_key_bytes(), Some(new.as_bytes()));
+        assert_eq!(stored.previous_management_key_bytes(), Some(old.as_bytes()));
+    }
 }

@@ -591,6 +591,19 @@ fn admin_key_change() -> CaseDef {
             let c = b.call().get_challenge_ex(ROLE_ADMIN, 0, false, false);
             key.encrypt_block(&c.value?).ok().map(|z| z.to_vec())
         };
+        // The card keeps its management key PIN-protected: the module changes it (and its copy in
+        // 5FC109, readable with the PIN only) with the user PIN verified, and refuses without it.
+        if let Some(response) = answer(&b, &default) {
+            let (code, _) = change_ex(&b, CHANGEPIN, ROLE_ADMIN, &response, ROLE_ADMIN, &new);
+            v.code(
+                "CardChangeAuthenticatorEx(CHANGEPIN, admin) without the user PIN",
+                code,
+                &[SCARD_W_SECURITY_VIOLATION],
+            );
+        }
+        if !login(v, &b) {
+            return;
+        }
         let changed = answer(&b, &default).is_some_and(|response| {
             let (code, _) = change_ex(&b, CHANGEPIN, ROLE_ADMIN, &response, ROLE_ADMIN, &new);
             v.code(
