@@ -5,7 +5,8 @@
 //! consistent: the container map never names a slot without a key, every key on the card is a container,
 //! every credential that existed before still signs (verified with its certificate's key by the `rsa` and
 //! `p256` crates), a sequence that completed is fully visible, the PIN, the PUK and the management key are
-//! the old or the new ones, the user's PIN still gives write rights, and no call panicked.
+//! the old or the new ones, the user's PIN still gives write rights (after which 5FC109 holds no previous
+//! key of a cut change, and the card's key when the admin data says so), and no call panicked.
 //!
 //! The figures (points × kinds, inconsistencies) are printed: `cargo test -p tessera-minidriver --test
 //! nothing_lost -- --nocapture`.
