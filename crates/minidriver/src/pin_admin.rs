@@ -645,14 +645,14 @@ mod tests {
                 .map_or_else(|e| e.code(), |()| 0)
         }
 
-        /// The order of the writes: 5FC109 (P), SET MANAGEMENT KEY (S).
+        /// The order of the writes: 5FC109 (P), SET MANAGEMENT KEY (S), any other PUT DATA (?).
         fn writes(commands: &[Vec<u8>]) -> String {
             commands
                 .iter()
-                .filter_map(|c| match (c.get(1), c.get(5..10)) {
-                    (Some(0xDB), Some([0x5C, 0x03, 0x5F, 0xC1, 0x09])) => Some('P'),
-                    (Some(0xFF), _) => Some('S'),
-                    (Some(0xDB), _) => Some('?'),
+                .filter_map(|c| match tessera_piv::ParsedCommand::parse(c).ok()?.ins {
+                    0xDB if testing::writes_protected_data(c) => Some('P'),
+                    0xDB => Some('?'),
+                    0xFF => Some('S'),
                     _ => None,
                 })
                 .collect()

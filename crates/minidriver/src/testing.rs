@@ -326,21 +326,29 @@ impl<T: Transport> Transport for Recorded<T> {
 pub fn management_authentications(commands: &[Vec<u8>]) -> usize {
     commands
         .iter()
-        .filter(|c| {
-            c.get(1) == Some(&0x87)
-                && c.get(3) == Some(&0x9B)
-                && c.get(5..9) == Some(&[0x7C, 0x02, 0x80, 0x00])
-        })
+        .filter_map(|c| tessera_piv::ParsedCommand::parse(c).ok())
+        .filter(|c| c.ins == 0x87 && c.p2 == 0x9B && c.data.as_slice() == [0x7C, 0x02, 0x80, 0x00])
         .count()
 }
 
-/// The values written to 5FC109 among `commands` (PUT DATA `5C 03 5FC109 53 L value`), in order.
+/// Whether `command` is a PUT DATA of 5FC109 (data `5C 03 5FC109 53 L value`, short or extended form).
+pub fn writes_protected_data(command: &[u8]) -> bool {
+    protected_data_written(command).is_some()
+}
+
+/// The values written to 5FC109 among `commands`, in order.
 pub fn protected_data_writes(commands: &[Vec<u8>]) -> Vec<ProtectedData> {
     commands
         .iter()
-        .filter(|c| c.get(1) == Some(&0xDB) && c.get(5..10) == Some(&[0x5C, 0x03, 0x5F, 0xC1, 0x09]))
-        .map(|c| ProtectedData::try_from(tessera_piv::tlv::parse_single(&c[10..], 0x53).unwrap()).unwrap())
+        .filter_map(|c| protected_data_written(c))
+        .map(|value| ProtectedData::try_from(value.as_slice()).unwrap())
         .collect()
+}
+
+fn protected_data_written(command: &[u8]) -> Option<Vec<u8>> {
+    let c = tessera_piv::ParsedCommand::parse(command).ok()?;
+    let object = c.data.strip_prefix(&[0x5C, 0x03, 0x5F, 0xC1, 0x09])?;
+    (c.ins == 0xDB).then(|| tessera_piv::tlv::parse_single(object, 0x53).unwrap().to_vec())
 }
 
 /// The PIN-protected data 5FC109 as another program reads it with the PIN.
