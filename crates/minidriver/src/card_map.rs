@@ -20,7 +20,7 @@ use tessera_piv::objects::{
 };
 
 use crate::containers::{Container, ContainerSet, to_record};
-use crate::context::CardContext;
+use crate::context::{CardContext, OwnWrite};
 use crate::error::{MdError, Result};
 
 /// The slot of a record bound to no key yet.
@@ -108,7 +108,11 @@ impl CardContext {
     /// The container map to change: the one on the card, or, when the card has none, the layout the card
     /// shows now. Not stored here.
     pub(crate) fn map_for_update(&mut self) -> Result<ContainerMap> {
-        if let Some(map) = self.stored_container_map()? {
+        let stored = match self.current_map() {
+            Some(known) => known,
+            None => self.stored_container_map()?,
+        };
+        if let Some(map) = stored {
             return Ok(map);
         }
         let map = materialized(self.containers()?);
@@ -119,16 +123,19 @@ impl CardContext {
         Ok(map)
     }
 
-    /// Stores `map` in 5FFF10 (needs write rights), then reads the containers again on next use. A map
-    /// the card cannot hold is `SCARD_E_WRITE_TOO_MANY`, with nothing written.
+    /// Stores `map` in 5FFF10 (needs write rights); the containers follow the stored map without
+    /// reading the card again, and after a failed write they are read again on next use. A map the card
+    /// cannot hold is `SCARD_E_WRITE_TOO_MANY`, with nothing written.
     pub(crate) fn store_map(&mut self, map: &ContainerMap) -> Result<()> {
         let encoded = map.encode().map_err(|e| match e {
             ObjectError::TooLarge { .. } => MdError::CardFull,
             _ => MdError::InvalidParameter("a container name the map cannot hold"),
         })?;
-        let result = self.write(|s| s.put_data(tags::YUBICO_CONTAINER_MAP, &encoded));
-        self.invalidate_containers();
-        result?;
+        if let Err(e) = self.write(|s| s.put_data(tags::YUBICO_CONTAINER_MAP, &encoded)) {
+            self.invalidate_containers();
+            return Err(e);
+        }
+        self.note_own_write(OwnWrite::Map(&encoded));
         self.vendor_objects = Some(true);
         Ok(())
     }
@@ -137,8 +144,9 @@ impl CardContext {
     pub(crate) fn write_cmapfile(&mut self, data: &[u8]) -> Result<()> {
         let file = CmapRecord::parse_file(data)
             .map_err(|_| MdError::InvalidParameter("cmapfile: not a list of 86-byte records"))?;
-        let map = self.map_for_update()?;
+        // The containers first: a scan reads the container map, which the update then starts from.
         let view = self.containers()?.clone();
+        let map = self.map_for_update()?;
         let map = merged(&map, &file, &view)?;
         self.store_map(&map)
     }

@@ -76,15 +76,44 @@ pub struct CardContext {
     /// `Session::exchanges` right after the PIV application answered a read with data in the current
     /// entry call: the card's PIV selection is known to hold until the next exchange or call.
     piv_answered_at: Option<u64>,
-    /// Counts the CSP's transactions as this context sees them begin: the CSP reads `cardid` and
-    /// `cardcf` from the card at the start of each (Smart Card Minidriver Specification 7.07 §2.4.1),
-    /// and no other program reaches the card until it ends the transaction.
-    transaction: u64,
-    /// The transaction in which the module last read each slot's certificate from the card: the
-    /// containers built from that read are the card's for the rest of the transaction.
-    certificate_read_in: std::collections::BTreeMap<KeyRef, u64>,
     /// The container map that read found, for the full scan that follows it at once.
     lone_map_read: Option<Option<Vec<u8>>>,
+    /// What the full container scan was built from, kept so that the context's own writes update the
+    /// containers in place (see [`CardContext::note_own_write`]).
+    scan_inputs: Option<ScanInputs>,
+    /// Whether [`CardContext::map_scanned`] is what the card holds now: this context read the container
+    /// map or wrote it itself since the CSP's last freshness check (its `cardcf` read, the first call of
+    /// each transaction) and no reset came between. A change of the map is based on it only then.
+    map_current: bool,
+    /// The slots whose [`ScanInputs`] contents this context read or wrote since the CSP's last freshness
+    /// check, with no reset between: what they hold is known without asking the card again.
+    slots_current: std::collections::BTreeSet<KeyRef>,
+}
+
+/// What a full container scan was built from: the container map as parsed, the key history object and
+/// what each slot the scan read holds.
+#[derive(Debug, Clone)]
+struct ScanInputs {
+    map: Option<ContainerMap>,
+    key_history: Option<Vec<u8>>,
+    slots: std::collections::BTreeMap<KeyRef, SlotContents>,
+}
+
+/// A change this context itself made on the card, under its write rights. The context knows the
+/// result exactly, so its containers follow without reading the card again.
+pub(crate) enum OwnWrite<'a> {
+    /// The container map object (5FFF10) was stored with these bytes.
+    Map(&'a [u8]),
+    /// A key was generated or imported in `slot`.
+    Key {
+        slot: KeyRef,
+        public_key: &'a tessera_piv::PublicKey,
+        pin: tessera_piv::PinPolicy,
+        touch: tessera_piv::TouchPolicy,
+        origin: tessera_piv::commands::KeyOrigin,
+    },
+    /// The certificate object of `slot` now holds this certificate (DER), or nothing.
+    Certificate(KeyRef, Option<&'a [u8]>),
 }
 
 impl std::fmt::Debug for CardContext {
@@ -183,8 +212,9 @@ impl CardContext {
             lone_map_present: None,
             lone_map_read: None,
             piv_answered_at: None,
-            transaction: 0,
-            certificate_read_in: std::collections::BTreeMap::new(),
+            scan_inputs: None,
+            map_current: false,
+            slots_current: std::collections::BTreeSet::new(),
         })
     }
 
@@ -216,6 +246,8 @@ impl CardContext {
         if self.session.resets_seen() != self.resets_known {
             self.resets_known = self.session.resets_seen();
             self.auth = AuthState::default();
+            self.map_current = false;
+            self.slots_current.clear();
             // Agreements are not retrievable after a card reset (Smart Card Minidriver Specification 7.07
             // §3.2.3).
             self.wipe_agreements();
@@ -306,7 +338,10 @@ impl CardContext {
         self.lone_reads.clear();
         self.lone_map_present = None;
         self.lone_map_read = None;
+        self.scan_inputs = None;
         self.map_scanned = CardFact::NotAsked;
+        self.map_current = false;
+        self.slots_current.clear();
         self.roots = CardFact::NotAsked;
         self.management_algorithm = None;
         self.created_files.clear();
@@ -465,33 +500,48 @@ impl CardContext {
         Ok(true)
     }
 
-    /// The CSP begins a transaction (it reads `cardid` or `cardcf`): another program may have changed the
-    /// card since the last one, so what the module read before is to be checked again where the rule
-    /// says so.
+    /// The CSP begins a transaction: it reads `cardid` and `cardcf` from the card at the start of each
+    /// (Smart Card Minidriver Specification 7.07 §6.3), and another program may have had the card since
+    /// the last one. What this context read or wrote before is to be read again where the cache rule
+    /// says so; within the transaction no other program reaches the card.
     pub(crate) fn begin_transaction(&mut self) {
-        self.transaction += 1;
+        self.map_current = false;
+        self.slots_current.clear();
     }
 
-    /// Whether the containers' certificate of `slot` was read from the card in this transaction.
-    pub(crate) fn certificate_current(&self, slot: KeyRef) -> bool {
-        self.certificate_read_in.get(&slot) == Some(&self.transaction)
+    /// Whether `certificate` is what the container scan holds for `slot` and this context read or wrote
+    /// that slot in this transaction: the card holds it now.
+    pub(crate) fn certificate_current(&self, slot: KeyRef, certificate: &Option<Vec<u8>>) -> bool {
+        self.slots_current.contains(&slot) && self.scanned_certificate_is(slot, certificate)
     }
 
-    /// Notes that `slot`'s certificate object was read from the card now, and matches the containers.
-    pub(crate) fn note_certificate_read(&mut self, slot: KeyRef) {
-        self.certificate_read_in.insert(slot, self.transaction);
+    /// Notes that `slot`'s certificate object was read from the card now and is `certificate`: when
+    /// the scan holds the same, the slot is current for the rest of the transaction.
+    pub(crate) fn note_certificate_read(&mut self, slot: KeyRef, certificate: &Option<Vec<u8>>) {
+        if self.scanned_certificate_is(slot, certificate) {
+            self.slots_current.insert(slot);
+        }
+    }
+
+    fn scanned_certificate_is(&self, slot: KeyRef, certificate: &Option<Vec<u8>>) -> bool {
+        self.scan_inputs
+            .as_ref()
+            .and_then(|inputs| inputs.slots.get(&slot))
+            .is_some_and(|contents| &contents.certificate == certificate)
     }
 
     /// Forgets the container scan (after the card was changed).
     pub(crate) fn invalidate_containers(&mut self) {
-        self.certificate_read_in.clear();
         self.containers = None;
         self.lone_containers.clear();
         self.lone_reads.clear();
         self.lone_map_present = None;
         self.lone_map_read = None;
         self.scan_cache_distrusted = true;
+        self.scan_inputs = None;
         self.map_scanned = CardFact::NotAsked;
+        self.map_current = false;
+        self.slots_current.clear();
     }
 
     fn metadata_supported(&mut self) -> bool {
@@ -501,9 +551,9 @@ impl CardContext {
     fn scan_containers(&mut self) -> Result<ContainerSet> {
         let identity = self.identity()?;
         let naming_guid = identity.naming_guid;
-        let stored = match self.lone_map_read.take() {
-            Some(just_read) => just_read,
-            None => self.read_object(tags::YUBICO_CONTAINER_MAP)?,
+        let (stored, read_now) = match self.lone_map_read.take() {
+            Some(just_read) => (just_read, false),
+            None => (self.read_object(tags::YUBICO_CONTAINER_MAP)?, true),
         };
         let map = match &stored {
             Some(bytes) => ContainerMap::try_from(bytes.as_slice())
@@ -514,12 +564,12 @@ impl CardContext {
         self.map_scanned = CardFact::found(stored.clone());
         // A card that got (or lost) the freshness object since the CSP's cache recorded it.
         self.remember_facts(None);
-        let contents = match self.cached_scan(&identity, &stored) {
+        let (contents, key_history) = match self.cached_scan(&identity, &stored) {
             Some(record) => {
                 tracing::debug!("containers from the CSP's cache (cardcf and container map unchanged)");
-                // The certificates are the cache's, not read from the card in this transaction.
-                self.certificate_read_in.clear();
-                record.slots
+                // The slots are the cache's, not read from the card in this transaction.
+                self.slots_current.clear();
+                (record.slots, record.key_history)
             }
             None => {
                 let key_history = self.read_object(tags::KEY_HISTORY)?;
@@ -532,20 +582,106 @@ impl CardContext {
                     };
                     contents.push((slot, slot_contents));
                 }
+                self.slots_current = contents.iter().map(|(slot, _)| *slot).collect();
                 self.cache_scan(ScanRecord {
                     freshness: [0; 6],
                     card_id: identity.card_id,
                     map: stored,
-                    key_history,
+                    key_history: key_history.clone(),
                     slots: contents.clone(),
                 });
-                contents
+                (contents, key_history)
             }
         };
-        Ok(match map {
-            Some(map) => ContainerSet::from_map(&map, &contents, &naming_guid),
-            None => ContainerSet::from_slots(&contents, &naming_guid),
-        })
+        let set = containers_from(map.as_ref(), &contents, &naming_guid);
+        self.map_current = read_now;
+        self.scan_inputs = Some(ScanInputs {
+            map,
+            key_history,
+            slots: contents.into_iter().collect(),
+        });
+        Ok(set)
+    }
+
+    /// Updates what the context knows after a write of its own (`write`, which the card accepted): the
+    /// containers become what a new scan would find, without reading the card. Without a full scan to
+    /// update, or when a slot the new layout names was never read, the containers are forgotten and
+    /// scanned again on next use, as after a change by another program.
+    pub(crate) fn note_own_write(&mut self, write: OwnWrite<'_>) {
+        // Only a new key needs to know (GET VERSION, asked once per context).
+        let metadata_supported = matches!(write, OwnWrite::Key { .. }) && self.metadata_supported();
+        let updated = self.containers.is_some()
+            && self
+                .scan_inputs
+                .as_mut()
+                .is_some_and(|inputs| inputs.apply(&write, metadata_supported))
+            && self.rebuild_containers();
+        if !updated {
+            self.invalidate_containers();
+            return;
+        }
+        match write {
+            OwnWrite::Map(encoded) => {
+                self.map_scanned = CardFact::Present(encoded.to_vec());
+                self.map_current = true;
+                self.vendor_objects = Some(true);
+            }
+            OwnWrite::Key { slot, .. } | OwnWrite::Certificate(slot, _) => {
+                self.slots_current.insert(slot);
+            }
+        }
+        // The CSP's cache still holds the scan as it was: the next scan reads the card and replaces it.
+        self.scan_cache_distrusted = true;
+    }
+
+    /// What `slot` holds: as this context read or wrote it in this transaction, else read from the card
+    /// now (and kept for the containers to follow the context's own writes).
+    pub(crate) fn slot_contents_now(&mut self, slot: KeyRef) -> Result<SlotContents> {
+        if self.slots_current.contains(&slot)
+            && let Some(known) = self.scan_inputs.as_ref().and_then(|i| i.slots.get(&slot))
+        {
+            return Ok(known.clone());
+        }
+        let contents = self.slot_contents(slot)?;
+        if let Some(inputs) = &mut self.scan_inputs {
+            inputs.slots.insert(slot, contents.clone());
+            self.slots_current.insert(slot);
+        }
+        Ok(contents)
+    }
+
+    /// The containers rebuilt from [`ScanInputs`] as [`CardContext::scan_containers`] builds them;
+    /// `false` when the inputs do not tell (a slot that was never read).
+    fn rebuild_containers(&mut self) -> bool {
+        let (Some(inputs), Some(identity)) = (&self.scan_inputs, &self.identity) else {
+            return false;
+        };
+        let mut contents = Vec::new();
+        for slot in scanned_slots(inputs.key_history.as_deref(), inputs.map.as_ref()) {
+            match inputs.slots.get(&slot) {
+                Some(known) => contents.push((slot, known.clone())),
+                None => return false,
+            }
+        }
+        self.containers = Some(containers_from(
+            inputs.map.as_ref(),
+            &contents,
+            &identity.naming_guid,
+        ));
+        true
+    }
+
+    /// The container map the card holds, when this context read or wrote it since the CSP's last
+    /// freshness check (`Some(None)`: the card has none); `None` when it must be read.
+    pub(crate) fn current_map(&self) -> Option<Option<ContainerMap>> {
+        if !self.map_current || self.containers.is_none() {
+            return None;
+        }
+        match &self.map_scanned {
+            CardFact::Present(bytes) => ContainerMap::try_from(bytes.as_slice()).ok().map(Some),
+            CardFact::Absent => Some(None),
+            CardFact::NotAsked => None,
+        }
     }
 
     /// The freshness under which the CSP's cache may hold this card's scan: the `cardcf` value this
@@ -590,7 +726,6 @@ impl CardContext {
     /// What `slot` holds: its certificate and, on cards that report it, its metadata.
     pub(crate) fn slot_contents(&mut self, slot: KeyRef) -> Result<SlotContents> {
         let certificate = self.certificate(slot)?;
-        self.note_certificate_read(slot);
         let (metadata, no_key) = if self.metadata_supported() {
             match self.metadata(slot)? {
                 SlotKey::Reported(m) => (Some(m), false),
@@ -687,9 +822,8 @@ impl CardContext {
     ///
     /// Read at every `CardReadFile(cardcf)`, never answered from an earlier call. The CSP reads `cardcf`
     /// at the start of each transaction to decide whether its cache still holds (Smart Card Minidriver
-    /// Specification 7.07 §6.3), and its transactions are invisible to the module: it calls
-    /// `SCardBeginTransaction` before calling in (§10), so any entry call may be the first of a new
-    /// transaction, after another process had the card. Within one call the value is read once. The
+    /// Specification 7.07 §6.3): that read is the first after another process may have had the card
+    /// (the CSP calls `SCardBeginTransaction` before calling in, §10). Within one call the value is read once. The
     /// other questions about the freshness, which are never served as `cardcf`, take what the context
     /// or the CSP's cache already knows ([`has_freshness`](Self::has_freshness), the container scan's
     /// record, [`pin_reference`](Self::pin_reference)). The CSP's cache callbacks are not used here:
@@ -702,6 +836,9 @@ impl CardContext {
             .read_object(FRESHNESS_OBJECT)?
             .and_then(|v| <[u8; 6]>::try_from(v.as_slice()).ok());
         let fact = CardFact::found(value);
+        // A new transaction: a change of the container map or of a slot is based on the card read again.
+        self.map_current = false;
+        self.slots_current.clear();
         if self.freshness.asked() && self.freshness != fact {
             tracing::debug!("the card's freshness changed: its contents are read again");
             self.forget_card_contents();
@@ -814,6 +951,57 @@ fn refuses_unknown_object(sw: tessera_piv::StatusWord) -> bool {
         Sw::CLA_NOT_SUPPORTED,
     ]
     .contains(&sw)
+}
+
+/// The containers of scanned slot contents: by the container map when the card has one.
+fn containers_from(
+    map: Option<&ContainerMap>,
+    contents: &[(KeyRef, SlotContents)],
+    naming_guid: &[u8; 16],
+) -> ContainerSet {
+    match map {
+        Some(map) => ContainerSet::from_map(map, contents, naming_guid),
+        None => ContainerSet::from_slots(contents, naming_guid),
+    }
+}
+
+impl ScanInputs {
+    /// Applies `write` as a scan would read it back; `false` when it cannot tell (a slot never read). A
+    /// new key is what GET METADATA reports on cards that answer it (on others the slot shows its
+    /// certificate only); the slot's certificate object is as the scan or the free-slot check read it.
+    fn apply(&mut self, write: &OwnWrite<'_>, metadata_supported: bool) -> bool {
+        match write {
+            OwnWrite::Map(encoded) => match ContainerMap::try_from(*encoded) {
+                Ok(map) => self.map = Some(map),
+                Err(_) => return false,
+            },
+            OwnWrite::Key {
+                slot,
+                public_key,
+                pin,
+                touch,
+                origin,
+            } => {
+                let Some(slot) = self.slots.get_mut(slot) else {
+                    return false;
+                };
+                slot.metadata = metadata_supported.then(|| tessera_piv::commands::Metadata {
+                    algorithm: Some(public_key.algorithm()),
+                    pin_policy: Some(*pin),
+                    touch_policy: (*touch != tessera_piv::TouchPolicy::Default).then_some(*touch),
+                    origin: Some(*origin),
+                    public_key: Some((*public_key).clone()),
+                    ..Default::default()
+                });
+                slot.no_key = false;
+            }
+            OwnWrite::Certificate(slot, der) => match self.slots.get_mut(slot) {
+                Some(slot) => slot.certificate = der.map(<[u8]>::to_vec),
+                None => return false,
+            },
+        }
+        true
+    }
 }
 
 /// The slots a scan reads: those the layout without a map reads (9A, 9C, 9D, 9E and the retired slots

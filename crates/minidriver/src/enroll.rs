@@ -23,6 +23,7 @@
 //! never deleted: only the container's record goes. The certificate is the CSP's to delete
 //! (`CardDeleteFile`).
 
+use tessera_piv::commands::KeyOrigin;
 use tessera_piv::objects::{
     CONTAINER_MAP_DEFAULT_CONTAINER, CONTAINER_MAP_VALID_CONTAINER, CertificateObject, ContainerRecord,
     MAX_CONTAINER_RECORDS,
@@ -31,7 +32,7 @@ use tessera_piv::{AlgorithmId, KeyRef, PinPolicy};
 
 use crate::card_map::{empty_record, record_of};
 use crate::containers::{Container, ContainerKind, container_name, spec};
-use crate::context::CardContext;
+use crate::context::{CardContext, OwnWrite};
 use crate::error::{MdError, Result};
 use crate::key_import::{self, ImportedKey};
 use crate::pins::{ROLE_ADMIN, ROLE_EVERYONE, ROLE_PIN_ALWAYS, ROLE_USER};
@@ -174,10 +175,11 @@ impl CardContext {
             ));
         }
         let index = request.index;
+        // The containers first: a scan reads the container map, which the update then starts from.
+        let set = self.containers()?.clone();
         let mut map = self.map_for_update()?;
         // The slot this index is bound to, unless another container uses it now (a deleted container's
         // record keeps a slot that may have been given to another index once it was empty).
-        let set = self.containers()?.clone();
         let bound = map
             .records
             .get(usize::from(index))
@@ -205,20 +207,43 @@ impl CardContext {
         // 1. The key.
         let touch = self.policy.new_key_touch;
         let pin = request.pin_policy();
-        let public_key = match &request.import {
-            None => self.write(|s| s.generate_key_pair(slot, request.algorithm, pin, touch))?,
-            Some(key) => {
-                self.write(|s| s.import_key(slot, key.algorithm, &key.as_import(), pin, touch))?;
-                key.public_key.clone()
+        let (written, origin) = match &request.import {
+            None => (
+                self.write(|s| s.generate_key_pair(slot, request.algorithm, pin, touch)),
+                KeyOrigin::Generated,
+            ),
+            Some(key) => (
+                self.write(|s| s.import_key(slot, key.algorithm, &key.as_import(), pin, touch))
+                    .map(|()| key.public_key.clone()),
+                KeyOrigin::Imported,
+            ),
+        };
+        let public_key = match written {
+            Ok(key) => key,
+            Err(e) => {
+                // The slot may hold a new key or the old one: the next use reads the card.
+                self.invalidate_containers();
+                return Err(e);
             }
         };
+        self.note_own_write(OwnWrite::Key {
+            slot,
+            public_key: &public_key,
+            pin,
+            touch,
+            origin,
+        });
         tracing::info!(
             "container {index}: new {:?} key in slot {slot} (PIN {pin:?}, touch {touch:?})",
             request.algorithm
         );
         // 2. The certificate object: an overwritten key's certificate describes the old key.
-        if bound.is_some() && self.certificate(slot)?.is_some() {
-            self.clear_certificate(slot)?;
+        if bound.is_some() {
+            match self.certificate(slot)? {
+                Some(_) => self.clear_certificate(slot)?,
+                // Already empty: what the containers knew of it (perhaps from the CSP's cache) gives way.
+                None => self.note_own_write(OwnWrite::Certificate(slot, None)),
+            }
         }
         // 3. The map record.
         if map.records.len() <= usize::from(index) {
@@ -261,7 +286,7 @@ impl CardContext {
             if in_use.contains(&slot) {
                 continue;
             }
-            let occupied = self.slot_contents(slot)?.is_occupied();
+            let occupied = self.slot_contents_now(slot)?.is_occupied();
             let claimed = map.records.iter().enumerate().any(|(i, r)| {
                 i != usize::from(index)
                     && r.slot == slot
@@ -280,7 +305,10 @@ impl CardContext {
             "slot {slot} has no certificate object"
         )))?;
         let result = self.write(|s| s.put_data(tag, &[]));
-        self.invalidate_containers();
+        match &result {
+            Ok(()) => self.note_own_write(OwnWrite::Certificate(slot, None)),
+            Err(_) => self.invalidate_containers(),
+        }
         result
     }
 
@@ -338,6 +366,8 @@ impl CardContext {
             }
         }
         self.store_map(&map)?;
+        // What the key's deletion leaves in the slot is the card's to say: read again on next use.
+        self.invalidate_containers();
         tracing::info!("container {index} (slot {slot}) deleted from the container map");
         if shared {
             return Ok(());
@@ -410,7 +440,10 @@ impl CardContext {
             return Err(MdError::CardFull);
         }
         let result = self.write(|s| s.put_data(tag, &encoded));
-        self.invalidate_containers();
+        match &result {
+            Ok(()) => self.note_own_write(OwnWrite::Certificate(slot, Some(der))),
+            Err(_) => self.invalidate_containers(),
+        }
         result
     }
 }

@@ -158,12 +158,12 @@ impl CardContext {
         else {
             return Ok(None);
         };
-        if self.certificate_current(slot) {
+        if self.certificate_current(slot, &known) {
             return Ok(known);
         }
         let current = self.certificate(slot)?;
         if current == known {
-            self.note_certificate_read(slot);
+            self.note_certificate_read(slot, &current);
             return Ok(current);
         }
         tracing::debug!("certificate of slot {slot} changed on the card: containers scanned again");

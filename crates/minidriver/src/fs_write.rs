@@ -172,7 +172,13 @@ impl CardContext {
                         "no container for this certificate file",
                     ));
                 };
-                if self.created_files.contains(&name) || self.certificate(slot)?.is_some() {
+                // The certificate the containers know of: the file is only written by the
+                // `CardWriteFile` that follows, which replaces whatever the object holds.
+                let known = self
+                    .containers()?
+                    .iter()
+                    .any(|c| c.slot == slot && c.certificate.is_some());
+                if self.created_files.contains(&name) || known {
                     return Err(MdError::FileExists);
                 }
                 self.created_files.insert(name);
