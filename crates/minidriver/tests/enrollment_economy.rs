@@ -361,11 +361,11 @@ fn an_enrollment_reads_nothing_it_wrote_and_no_object_twice() {
 
     // The cost of the sequence, pinned (extended-length APDUs, which the virtual card's ATR announces;
     // GET RESPONSE rounds would count too): a change that spends more must say so here. From the PIN on,
-    // 14: VERIFY (3 with the PIN status and the discovery object), write rights and the key (7 with the
-    // container map), then one PUT DATA per file.
+    // 13: VERIFY (2 with the discovery object, whose answer proves the PIV selection), write rights and
+    // the key (7 with the container map), then one PUT DATA per file.
     let total: usize = calls.iter().map(|c| c.sent.len()).sum();
     let continuations = sent.iter().filter(|a| a[1] == GET_RESPONSE).count();
-    assert_eq!(total, 27, "{costs} ({continuations} GET RESPONSE)");
+    assert_eq!(total, 26, "{costs} ({continuations} GET RESPONSE)");
 
     // The context answers as one that reads the card afterwards.
     let fresh = Context::acquire(&card.card, 7);
@@ -405,9 +405,10 @@ fn after_its_own_writes_the_context_still_sees_what_another_program_changes() {
         .slot
     };
 
-    // Another program replaces the new certificate and leaves cardcf alone: the certificate file is read
-    // from the card.
+    // Another program replaces the new certificate and leaves cardcf alone: in the CSP's next
+    // transaction (which begins with cardcf, unchanged) the certificate file is read from the card.
     card.certify(new_slot);
+    assert_eq!(read_file(&ctx, None, c"cardcf").0, 0);
     let (rc, read) = read_file(&ctx, Some(c"mscp"), &file);
     assert_eq!(rc, 0);
     assert_ne!(read, certificate, "the other program's certificate");
@@ -428,6 +429,7 @@ fn after_its_own_writes_the_context_still_sees_what_another_program_changes() {
     }
     let fresh = Context::acquire(&card.card, 7);
     let expected = read_file(&fresh, Some(c"mscp"), c"cmapfile");
+    assert_eq!(read_file(&ctx, None, c"cardcf").0, 0);
     let (rc, cmapfile) = read_file(&ctx, Some(c"mscp"), c"cmapfile");
     assert_eq!((rc, &cmapfile), (expected.0, &expected.1));
     let name: Vec<u8> = "renamed by another program"
