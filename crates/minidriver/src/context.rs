@@ -440,7 +440,13 @@ impl CardContext {
         if u32::from(index) >= crate::properties::MAX_CONTAINERS {
             return Err(MdError::NoKeyContainer);
         }
-        if self.containers.is_none() && self.find_lone_container(index)? {
+        // A scan the CSP's cache holds under the card's current freshness costs no APDU: it answers
+        // before any slot is read alone.
+        let trusted = self.containers.is_none()
+            && self
+                .identity()
+                .is_ok_and(|identity| self.trusted_scan(&identity).is_some());
+        if self.containers.is_none() && !trusted && self.find_lone_container(index)? {
             return self
                 .lone_containers
                 .get(&index)
@@ -553,7 +559,12 @@ impl CardContext {
         let naming_guid = identity.naming_guid;
         let (stored, read_now) = match self.lone_map_read.take() {
             Some(just_read) => (just_read, false),
-            None => (self.read_object(tags::YUBICO_CONTAINER_MAP)?, true),
+            // The CSP's cache holds a scan made under the card's current freshness: it names the
+            // container map it was made from, which a `cmapfile` read checks against the card.
+            None => match self.trusted_scan(&identity) {
+                Some(record) => (record.map, false),
+                None => (self.read_object(tags::YUBICO_CONTAINER_MAP)?, true),
+            },
         };
         let map = match &stored {
             Some(bytes) => ContainerMap::try_from(bytes.as_slice())
@@ -692,6 +703,25 @@ impl CardContext {
             return None;
         }
         self.freshness.value().copied()
+    }
+
+    /// The scan the CSP's cache holds for this card, when it was made under the card's current freshness
+    /// and id, whatever container map it was made from.
+    fn trusted_scan(&self, identity: &CardIdentity) -> Option<ScanRecord> {
+        let freshness = self.cache_freshness(identity)?;
+        let bytes = self.csp_cache.as_ref()?.lookup(crate::scan_cache::TAG)?;
+        let record = ScanRecord::decode(&bytes)?;
+        (record.freshness == freshness && record.card_id == identity.card_id).then_some(record)
+    }
+
+    /// Whether this context read or wrote the container map in this transaction.
+    pub(crate) fn map_read_in_this_transaction(&self) -> bool {
+        self.map_current
+    }
+
+    /// Notes that the container map was read now and is the one the containers were built from.
+    pub(crate) fn note_map_read(&mut self) {
+        self.map_current = true;
     }
 
     /// The scan the CSP's cache holds for this card, when it was made under the card's current freshness

@@ -126,7 +126,12 @@ impl CardContext {
             }
             (Dir::Root, "cardapps") => Ok((CARDAPPS.to_vec(), access::EVERYONE_READ_ADMIN_WRITE)),
             (Dir::Mscp, "cmapfile") => {
-                self.revalidate_map()?;
+                // Every transaction's first cmapfile checks the container map on the card against the
+                // one the containers were built from (a scan reads it anyway).
+                self.containers()?;
+                if !self.map_read_in_this_transaction() {
+                    self.revalidate_map()?;
+                }
                 Ok((self.containers()?.cmapfile(), access::EVERYONE_READ_USER_WRITE))
             }
             (Dir::Mscp, "msroots") => match self.roots()? {
@@ -182,6 +187,8 @@ impl CardContext {
         if self.map_scanned != CardFact::found(stored) {
             tracing::debug!("the container map changed on the card: containers scanned again");
             self.invalidate_containers();
+        } else {
+            self.note_map_read();
         }
         Ok(())
     }

@@ -393,3 +393,58 @@ fn a_certificate_read_in_this_transaction_is_not_read_again_and_the_next_transac
     assert_eq!(read_file(&ctx, Some(c"mscp"), c"ksc00"), (0, new));
     assert_eq!(counters.snapshot().since(before).apdus, 0);
 }
+
+#[test]
+fn a_containers_information_comes_from_the_csp_cache_while_the_freshness_holds_and_cmapfile_still_checks_the_map()
+ {
+    use tessera_piv::{ManagementAlgorithm, ManagementKey, Session};
+    let card = card_with_keys(45);
+    set_freshness(&card, [0, 0, 0, 0, 0, 1]);
+    // A first context fills the CSP's cache (its scan, under cardcf 000000000001), then the container
+    // map appears on the card, written by a program that leaves cardcf alone.
+    let (first, _, _) = start_transaction(&card, 45);
+    let expected = container_info(&first, 0);
+    drop(first);
+    let transport = Counting::new(card.card.connect());
+    let counters = transport.counters();
+    let mut ctx = Context::acquire_with(&card.card, 7, Box::new(transport));
+    data_cache::attach(&mut ctx.cd, 45);
+    assert_eq!(read_file(&ctx, None, c"cardid").0, 0);
+    assert_eq!(read_file(&ctx, None, c"cardcf").0, 0);
+    let before = counters.snapshot();
+    assert_eq!(container_info(&ctx, 0), expected);
+    assert_eq!(
+        counters.snapshot().since(before).apdus,
+        0,
+        "the CSP's cache holds the scan made under the card's freshness"
+    );
+
+    // Another program writes a container map (renaming nothing, but the bytes differ): the next
+    // cmapfile read checks the map against the scan's and reads the card.
+    let (_, cmapfile) = read_file(&ctx, Some(c"mscp"), c"cmapfile");
+    let mut map = tessera_piv::objects::ContainerMap::default();
+    map.records.push(tessera_piv::objects::ContainerRecord {
+        name: "written elsewhere".into(),
+        slot: tessera_piv::KeyRef::AUTHENTICATION,
+        key_spec: tessera_piv::objects::container_map::key_spec::AT_ECDSA_P256,
+        key_size_bits: 256,
+        flags: 3,
+        pin_id: 1,
+        associated_ecdh_container: 0xFF,
+        cert_fingerprint: Default::default(),
+    });
+    let mut s = Session::new(card.card.connect());
+    s.select().unwrap();
+    s.authenticate_management_key(&ManagementKey::default_for(ManagementAlgorithm::Tdes).unwrap())
+        .unwrap();
+    s.put_data(0x5F_FF10, &map.encode().unwrap()).unwrap();
+    assert_eq!(read_file(&ctx, None, c"cardcf").0, 0);
+    let (rc, after) = read_file(&ctx, Some(c"mscp"), c"cmapfile");
+    assert_eq!(rc, 0);
+    assert_ne!(after, cmapfile, "the map on the card decides");
+    let name: Vec<u8> = "written elsewhere"
+        .encode_utf16()
+        .flat_map(u16::to_le_bytes)
+        .collect();
+    assert_eq!(&after[..name.len()], &name[..]);
+}
