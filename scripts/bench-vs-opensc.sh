@@ -155,7 +155,7 @@ rows=("list list_objects S9" "sign_rsa login_+_sign_RSA-2048 S1" "sign_rsa login
   "sign_rsa login_+_sign_RSA-2048 S7w"
   "ecdsa login_+_ECDSA_P-256 S3c" "ecdsa login_+_ECDSA_P-256 S3" "decrypt login_+_decrypt_RSA-OAEP S4c"
   "decrypt login_+_decrypt_RSA-OAEP S4")
-printf '%-26s %22s   %-38s %22s   %s\n' "operation" "OpenSC APDUs (bytes)" "Tessera scenario" \
+printf '%-26s %22s   %-46s %22s   %s\n' "operation" "OpenSC APDUs (bytes)" "Tessera scenario" \
   "APDUs (bytes)" "ratio"
 json_rows=()
 declare -A ratio_of=()
@@ -173,7 +173,7 @@ for row in "${rows[@]}"; do
   label=${label//_/ }
   warm=
   [[ $id == S3 || $id == S4 ]] && warm=" (warm context: not a new process)"
-  printf '%-26s %10s (%9s)   %-38s %10s (%9s)   %sx%s\n' "$label" "$p_apdus" "$p_bytes" \
+  printf '%-26s %10s (%9s)   %-46s %10s (%9s)   %sx%s\n' "$label" "$p_apdus" "$p_bytes" \
     "$id $(field "$id" title)" "$t_apdus" "$t_bytes" "$ratio" "$warm"
   json_rows+=("$(jq -n --arg op "$label" --arg id "$id" --argjson pa "$p_apdus" --argjson pb "$p_bytes" \
     --argjson ta "$t_apdus" --argjson tb "$t_bytes" --arg r "$ratio" \
