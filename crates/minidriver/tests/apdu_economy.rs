@@ -7,7 +7,7 @@ mod common;
 
 use tessera_piv::transport::Counting;
 
-use common::{Context, TestCard, take};
+use common::{Context, TestCard, card_with_keys, data_cache, set_freshness, take};
 
 /// `CardReadFile(NULL, "cardcf")`.
 fn read_cardcf(ctx: &Context) -> Vec<u8> {
@@ -101,88 +101,6 @@ fn the_management_key_algorithm_is_asked_once_per_context() {
     );
 }
 
-/// A CSP data cache for the tests: entries by (`pvCacheContext`, tag), as the Base CSP keeps one cache
-/// per card. A hit is a copy from the CSP allocator, which the module frees.
-mod data_cache {
-    use std::collections::BTreeMap;
-    use std::ffi::c_void;
-    use std::sync::Mutex;
-
-    use windows_sys::Win32::Security::Cryptography::CARD_DATA;
-
-    static ENTRIES: Mutex<BTreeMap<(usize, String), Vec<u8>>> = Mutex::new(BTreeMap::new());
-    const ERROR_NOT_FOUND: u32 = 1168;
-
-    fn tag_of(tag: *const u16) -> String {
-        let mut units = Vec::new();
-        loop {
-            // SAFETY: the module passes a NUL-terminated UTF-16 tag, read up to its NUL.
-            let at = unsafe { tag.add(units.len()) };
-            // SAFETY: as above.
-            let unit = unsafe { at.read() };
-            if unit == 0 {
-                break;
-            }
-            units.push(unit);
-        }
-        String::from_utf16(&units).unwrap()
-    }
-
-    unsafe extern "system" fn add(
-        cx: *const c_void,
-        tag: *const u16,
-        flags: u32,
-        data: *const u8,
-        len: u32,
-    ) -> u32 {
-        assert_eq!(flags, 0);
-        // SAFETY: the module passes `len` readable bytes.
-        let bytes = unsafe { std::slice::from_raw_parts(data, len as usize) }.to_vec();
-        ENTRIES.lock().unwrap().insert((cx.addr(), tag_of(tag)), bytes);
-        0
-    }
-
-    unsafe extern "system" fn lookup(
-        cx: *const c_void,
-        tag: *const u16,
-        flags: u32,
-        data: *mut *mut u8,
-        len: *mut u32,
-    ) -> u32 {
-        assert_eq!(flags, 0);
-        let entries = ENTRIES.lock().unwrap();
-        let Some(bytes) = entries.get(&(cx.addr(), tag_of(tag))) else {
-            return ERROR_NOT_FOUND;
-        };
-        // SAFETY: the test allocator; the module frees the block with `csp_free`.
-        let block = unsafe { super::common::csp_alloc(bytes.len().max(1)) }.cast::<u8>();
-        // SAFETY: a fresh block of at least `bytes.len()` bytes.
-        unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), block, bytes.len()) };
-        // SAFETY: the module's out-parameter.
-        unsafe { data.write(block) };
-        // SAFETY: as above.
-        unsafe { len.write(bytes.len() as u32) };
-        0
-    }
-
-    /// Gives `cd` the cache numbered `id`.
-    pub fn attach(cd: &mut CARD_DATA, id: usize) {
-        cd.pfnCspCacheAddFile = Some(add);
-        cd.pfnCspCacheLookupFile = Some(lookup);
-        cd.pvCacheContext = std::ptr::without_provenance_mut(id);
-    }
-
-    /// How many container scan records cache `id` holds (the card facts record is not counted).
-    pub fn entries(id: usize) -> usize {
-        ENTRIES
-            .lock()
-            .unwrap()
-            .keys()
-            .filter(|(cx, tag)| *cx == id && tag == "tessera-container-scan")
-            .count()
-    }
-}
-
 /// `CardReadFile(dir, name)`: the code and the data.
 fn read_file(ctx: &Context, dir: Option<&std::ffi::CStr>, name: &std::ffi::CStr) -> (u32, Vec<u8>) {
     let (mut data, mut len) = (std::ptr::null_mut(), 0u32);
@@ -213,32 +131,6 @@ fn start_transaction(card: &TestCard, cache: usize) -> (Context, Vec<u8>, u64) {
     let (rc, cmapfile) = read_file(&ctx, Some(c"mscp"), c"cmapfile");
     assert_eq!(rc, 0);
     (ctx, cmapfile, counters.snapshot().since(before).apdus)
-}
-
-/// Writes Tessera's freshness object as a write through the module would.
-fn set_freshness(card: &TestCard, value: [u8; 6]) {
-    use tessera_piv::{ManagementAlgorithm, ManagementKey, Session};
-    let mut s = Session::new(card.card.connect());
-    s.select().unwrap();
-    s.authenticate_management_key(&ManagementKey::default_for(ManagementAlgorithm::Tdes).unwrap())
-        .unwrap();
-    s.put_data(tessera_minidriver::card::FRESHNESS_OBJECT, &value)
-        .unwrap();
-}
-
-/// A card with keys and certificates in 9A, 9C and 9E.
-fn card_with_keys(seed: u64) -> TestCard {
-    use tessera_piv::{AlgorithmId, KeyRef, PinPolicy};
-    let card = TestCard::new(seed);
-    for slot in [
-        KeyRef::AUTHENTICATION,
-        KeyRef::SIGNATURE,
-        KeyRef::CARD_AUTHENTICATION,
-    ] {
-        card.generate(slot, AlgorithmId::ECCP256, PinPolicy::Default);
-        card.certify(slot);
-    }
-    card
 }
 
 #[test]

@@ -12,10 +12,10 @@ use std::collections::BTreeMap;
 use std::ffi::CStr;
 use std::sync::{Arc, Mutex};
 
-use tessera_piv::{AlgorithmId, KeyRef, PinPolicy, Session, Transport, TransportError};
+use tessera_piv::{Session, Transport, TransportError};
 use windows_sys::Win32::Security::Cryptography::CONTAINER_INFO;
 
-use common::{Context, TestCard, take};
+use common::{Context, TestCard, card_with_keys, take};
 
 /// `CARD_CREATE_CONTAINER_KEY_GEN`, `AT_ECDSA_P256`, `ROLE_USER`, `EveryoneReadUserWriteAc`.
 const KEY_GEN: u32 = 1;
@@ -135,42 +135,6 @@ fn container_info(ctx: &Context, index: u8) -> (u32, Vec<u8>) {
     (rc, signature)
 }
 
-/// A card with keys and certificates in 9A, 9C and 9E and no container map.
-fn card_with_keys(seed: u64) -> TestCard {
-    let card = TestCard::new(seed);
-    for slot in [
-        KeyRef::AUTHENTICATION,
-        KeyRef::SIGNATURE,
-        KeyRef::CARD_AUTHENTICATION,
-    ] {
-        card.generate(slot, AlgorithmId::ECCP256, PinPolicy::Default);
-        card.certify(slot);
-    }
-    card
-}
-
-/// A certificate profile: a leaf for the enrolled key.
-struct Leaf;
-
-impl x509_cert::builder::profile::BuilderProfile for Leaf {
-    fn get_issuer(&self, _subject: &x509_cert::name::Name) -> x509_cert::name::Name {
-        std::str::FromStr::from_str("CN=enrollment economy test CA").unwrap()
-    }
-
-    fn get_subject(&self) -> x509_cert::name::Name {
-        std::str::FromStr::from_str("CN=enrollment economy").unwrap()
-    }
-
-    fn build_extensions(
-        &self,
-        _spk: spki::SubjectPublicKeyInfoRef<'_>,
-        _issuer_spk: spki::SubjectPublicKeyInfoRef<'_>,
-        _tbs: &x509_cert::certificate::TbsCertificate,
-    ) -> x509_cert::builder::Result<Vec<x509_cert::ext::Extension>> {
-        Ok(Vec::new())
-    }
-}
-
 /// The CA's answer for the P-256 key of a `BCRYPT_ECCKEY_BLOB` (magic, cbKey, X, Y), signed by a
 /// software CA.
 fn certificate_for(blob: &[u8]) -> Vec<u8> {
@@ -184,7 +148,8 @@ fn certificate_for(blob: &[u8]) -> Vec<u8> {
     let ca = p256::ecdsa::SigningKey::from_slice(&[0x24; 32]).unwrap();
     let validity = x509_cert::time::Validity::from_now(std::time::Duration::from_secs(3600)).unwrap();
     let serial = x509_cert::serial_number::SerialNumber::from(11u32);
-    let builder = CertificateBuilder::new(Leaf, serial, validity, spki).unwrap();
+    let builder =
+        CertificateBuilder::new(common::Leaf("enrollment economy"), serial, validity, spki).unwrap();
     let cert = builder.build::<_, p256::ecdsa::DerSignature>(&ca).unwrap();
     cert.to_der().unwrap()
 }

@@ -340,28 +340,6 @@ fn hex(text: &[u8]) -> Vec<u8> {
         .collect()
 }
 
-/// A certificate profile: a leaf for the enrolled key.
-struct Leaf;
-
-impl x509_cert::builder::profile::BuilderProfile for Leaf {
-    fn get_issuer(&self, _subject: &x509_cert::name::Name) -> x509_cert::name::Name {
-        std::str::FromStr::from_str("CN=nothing lost test CA").unwrap()
-    }
-
-    fn get_subject(&self) -> x509_cert::name::Name {
-        std::str::FromStr::from_str("CN=nothing lost").unwrap()
-    }
-
-    fn build_extensions(
-        &self,
-        _spk: spki::SubjectPublicKeyInfoRef<'_>,
-        _issuer_spk: spki::SubjectPublicKeyInfoRef<'_>,
-        _tbs: &x509_cert::certificate::TbsCertificate,
-    ) -> x509_cert::builder::Result<Vec<x509_cert::ext::Extension>> {
-        Ok(Vec::new())
-    }
-}
-
 /// The CA's answer to the request for the key in `blob`: a certificate signed by a software CA.
 fn certificate_for(blob: &[u8]) -> Result<Vec<u8>, CallError> {
     use der::{Decode, Encode};
@@ -371,7 +349,8 @@ fn certificate_for(blob: &[u8]) -> Result<Vec<u8>, CallError> {
     let ca = p256::ecdsa::SigningKey::from_slice(&[0x42; 32]).unwrap();
     let validity = x509_cert::time::Validity::from_now(std::time::Duration::from_secs(3600)).unwrap();
     let serial = x509_cert::serial_number::SerialNumber::from(7u32);
-    let builder = CertificateBuilder::new(Leaf, serial, validity, spki).map_err(|e| e.to_string())?;
+    let builder = CertificateBuilder::new(common::Leaf("nothing lost"), serial, validity, spki)
+        .map_err(|e| e.to_string())?;
     let cert = builder
         .build::<_, p256::ecdsa::DerSignature>(&ca)
         .map_err(|e| e.to_string())?;

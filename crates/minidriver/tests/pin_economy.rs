@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 
 use tessera_piv::{KeyRef, PinStatus, Session, StatusWord, Transport, TransportError, commands};
 
-use common::{Context, TestCard};
+use common::{Context, TestCard, data_cache, set_freshness};
 
 /// `SCARD_W_WRONG_CHV`, `SCARD_W_CHV_BLOCKED`.
 const WRONG_CHV: u32 = 0x8010_006B;
@@ -176,76 +176,6 @@ fn a_card_that_lost_its_selection_without_telling_gets_the_pin_once() {
     assert_eq!(card_pin_status(&card), PinStatus::NotVerified { retries: 2 });
 }
 
-/// A CSP data cache: entries by (`pvCacheContext`, tag), as the Base CSP keeps one cache per card.
-mod data_cache {
-    use std::collections::BTreeMap;
-    use std::ffi::c_void;
-    use std::sync::Mutex;
-
-    use windows_sys::Win32::Security::Cryptography::CARD_DATA;
-
-    /// Entries by cache context and tag.
-    type Entries = BTreeMap<(usize, Vec<u16>), Vec<u8>>;
-    static ENTRIES: Mutex<Entries> = Mutex::new(BTreeMap::new());
-    const ERROR_NOT_FOUND: u32 = 1168;
-
-    fn tag_of(tag: *const u16) -> Vec<u16> {
-        let mut units = Vec::new();
-        loop {
-            // SAFETY: the module passes a NUL-terminated UTF-16 tag, read up to its NUL.
-            let at = unsafe { tag.add(units.len()) };
-            // SAFETY: as above.
-            let unit = unsafe { at.read() };
-            if unit == 0 {
-                return units;
-            }
-            units.push(unit);
-        }
-    }
-
-    unsafe extern "system" fn add(
-        cx: *const c_void,
-        tag: *const u16,
-        _: u32,
-        data: *const u8,
-        len: u32,
-    ) -> u32 {
-        // SAFETY: the module passes `len` readable bytes.
-        let bytes = unsafe { std::slice::from_raw_parts(data, len as usize) }.to_vec();
-        ENTRIES.lock().unwrap().insert((cx.addr(), tag_of(tag)), bytes);
-        0
-    }
-
-    unsafe extern "system" fn lookup(
-        cx: *const c_void,
-        tag: *const u16,
-        _: u32,
-        data: *mut *mut u8,
-        len: *mut u32,
-    ) -> u32 {
-        let entries = ENTRIES.lock().unwrap();
-        let Some(bytes) = entries.get(&(cx.addr(), tag_of(tag))) else {
-            return ERROR_NOT_FOUND;
-        };
-        // SAFETY: the test allocator; the module frees the block with `csp_free`.
-        let block = unsafe { super::common::csp_alloc(bytes.len().max(1)) }.cast::<u8>();
-        // SAFETY: a fresh block of at least `bytes.len()` bytes.
-        unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), block, bytes.len()) };
-        // SAFETY: the module's out-parameter.
-        unsafe { data.write(block) };
-        // SAFETY: as above.
-        unsafe { len.write(bytes.len() as u32) };
-        0
-    }
-
-    /// Gives `cd` the cache numbered `id`.
-    pub fn attach(cd: &mut CARD_DATA, id: usize) {
-        cd.pfnCspCacheAddFile = Some(add);
-        cd.pfnCspCacheLookupFile = Some(lookup);
-        cd.pvCacheContext = std::ptr::without_provenance_mut(id);
-    }
-}
-
 /// `CardReadFile(NULL, name)`'s data.
 fn read_root_file(ctx: &Context, name: &std::ffi::CStr) -> Vec<u8> {
     let (mut data, mut len) = (std::ptr::null_mut(), 0u32);
@@ -293,17 +223,6 @@ fn logon(card: &TestCard, cache: usize) -> (u32, Vec<Vec<String>>) {
         assert_eq!(ctx.authenticate(ROLE_USER, PIN), (0, None))
     }));
     (mode, steps)
-}
-
-/// Writes Tessera's freshness object as a write through the module would.
-fn set_freshness(card: &TestCard, value: [u8; 6]) {
-    use tessera_piv::{ManagementAlgorithm, ManagementKey};
-    let mut s = Session::new(card.card.connect());
-    s.select().unwrap();
-    s.authenticate_management_key(&ManagementKey::default_for(ManagementAlgorithm::Tdes).unwrap())
-        .unwrap();
-    s.put_data(tessera_minidriver::card::FRESHNESS_OBJECT, &value)
-        .unwrap();
 }
 
 /// `CP_CACHE_MODE_GLOBAL_CACHE`, `CP_CACHE_MODE_SESSION_ONLY`.

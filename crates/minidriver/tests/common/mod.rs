@@ -286,3 +286,52 @@ pub fn take(p: *mut u8, len: u32) -> Vec<u8> {
     unsafe { csp_free(p.cast()) };
     v
 }
+
+/// Writes Tessera's freshness object as a write through the module would.
+pub fn set_freshness(card: &TestCard, value: [u8; 6]) {
+    let mut s = Session::new(card.card.connect());
+    s.select().unwrap();
+    s.authenticate_management_key(&ManagementKey::default_for(ManagementAlgorithm::Tdes).unwrap())
+        .unwrap();
+    s.put_data(tessera_minidriver::card::FRESHNESS_OBJECT, &value)
+        .unwrap();
+}
+
+/// A card with P-256 keys and certificates in 9A, 9C and 9E and no container map.
+pub fn card_with_keys(seed: u64) -> TestCard {
+    let card = TestCard::new(seed);
+    for slot in [
+        KeyRef::AUTHENTICATION,
+        KeyRef::SIGNATURE,
+        KeyRef::CARD_AUTHENTICATION,
+    ] {
+        card.generate(slot, AlgorithmId::ECCP256, PinPolicy::Default);
+        card.certify(slot);
+    }
+    card
+}
+
+/// A certificate profile for an enrolled key: subject `CN=<name>`, issuer `CN=<name> test CA`, no
+/// extensions.
+pub struct Leaf(pub &'static str);
+
+impl x509_cert::builder::profile::BuilderProfile for Leaf {
+    fn get_issuer(&self, _subject: &x509_cert::name::Name) -> x509_cert::name::Name {
+        std::str::FromStr::from_str(&format!("CN={} test CA", self.0)).unwrap()
+    }
+
+    fn get_subject(&self) -> x509_cert::name::Name {
+        std::str::FromStr::from_str(&format!("CN={}", self.0)).unwrap()
+    }
+
+    fn build_extensions(
+        &self,
+        _spk: spki::SubjectPublicKeyInfoRef<'_>,
+        _issuer_spk: spki::SubjectPublicKeyInfoRef<'_>,
+        _tbs: &x509_cert::certificate::TbsCertificate,
+    ) -> x509_cert::builder::Result<Vec<x509_cert::ext::Extension>> {
+        Ok(Vec::new())
+    }
+}
+
+pub mod data_cache;
