@@ -523,58 +523,30 @@ mod tests {
             PinChange::from_ex(2, 2, R(&[0; 8]), 2, R(&[1; 24]), 0),
             Ok(PinChange::ChangeAdminKey { .. })
         ));
-        assert_eq!(
-            code(PinChange::from_ex(3, 1, R(b"123456"), 1, R(b"654321"), 0)),
-            SCARD_E_INVALID_PARAMETER
-        );
-        assert_eq!(
-            code(PinChange::from_ex(0, 1, R(b"123456"), 1, R(b"654321"), 0)),
-            SCARD_E_INVALID_PARAMETER
-        );
-        assert_eq!(
-            code(PinChange::from_ex(1, 1, R(b"123456"), 1, R(b"654321"), 0)),
-            SCARD_E_INVALID_PARAMETER
-        );
-        assert_eq!(
-            code(PinChange::from_ex(1, 2, R(&[0; 8]), 1, R(b"654321"), 0)),
-            SCARD_E_UNSUPPORTED_FEATURE
-        );
-        assert_eq!(
-            code(PinChange::from_ex(2, 1, R(b"123456"), 4, R(b"654321"), 0)),
-            SCARD_E_INVALID_PARAMETER
-        );
-        assert_eq!(
-            code(PinChange::from_ex(2, 1, R(b"123456"), 1, R(b"12345"), 0)),
-            SCARD_E_INVALID_PARAMETER
-        );
-        assert_eq!(
-            code(PinChange::from_ex(2, 1, R(b"123456"), 1, R(b"123456789"), 0)),
-            SCARD_E_INVALID_PARAMETER
-        );
-        assert_eq!(
-            code(PinChange::from_ex(2, 1, R(b"123456"), 1, R(b"12345\x01"), 0)),
-            SCARD_E_INVALID_PARAMETER
-        );
-        assert_eq!(
-            code(PinChange::from_ex(2, 1, R(b"123456"), 1, R(b"654321"), 3)),
-            SCARD_E_INVALID_PARAMETER
-        );
-        assert_eq!(
-            code(PinChange::from_ex(2, 5, R(b"123456"), 5, R(b"654321"), 0)),
-            SCARD_E_INVALID_PARAMETER
-        );
-        assert_eq!(
-            code(PinChange::from_ex(2, 8, R(b"123456"), 8, R(b"654321"), 0)),
-            SCARD_E_INVALID_PARAMETER
-        );
-        assert_eq!(
-            code(PinChange::from_ex(2, 3, R(b"123456"), 3, R(b"654321"), 0)),
-            SCARD_E_UNSUPPORTED_FEATURE
-        );
-        assert_eq!(
-            code(PinChange::from_ex(2, 2, R(&[0; 8]), 2, R(&[1; 20]), 0)),
-            SCARD_E_INVALID_PARAMETER
-        );
+        // (dwFlags, authenticating PIN id, its data, target PIN id, new data, retries) and the code.
+        type Refused = (u32, u32, &'static [u8], u32, &'static [u8], u32, u32);
+        let refused: [Refused; 13] = [
+            (3, 1, b"123456", 1, b"654321", 0, SCARD_E_INVALID_PARAMETER),
+            (0, 1, b"123456", 1, b"654321", 0, SCARD_E_INVALID_PARAMETER),
+            (1, 1, b"123456", 1, b"654321", 0, SCARD_E_INVALID_PARAMETER),
+            (1, 2, &[0; 8], 1, b"654321", 0, SCARD_E_UNSUPPORTED_FEATURE),
+            (2, 1, b"123456", 4, b"654321", 0, SCARD_E_INVALID_PARAMETER),
+            (2, 1, b"123456", 1, b"12345", 0, SCARD_E_INVALID_PARAMETER),
+            (2, 1, b"123456", 1, b"123456789", 0, SCARD_E_INVALID_PARAMETER),
+            (2, 1, b"123456", 1, b"12345\x01", 0, SCARD_E_INVALID_PARAMETER),
+            (2, 1, b"123456", 1, b"654321", 3, SCARD_E_INVALID_PARAMETER),
+            (2, 5, b"123456", 5, b"654321", 0, SCARD_E_INVALID_PARAMETER),
+            (2, 8, b"123456", 8, b"654321", 0, SCARD_E_INVALID_PARAMETER),
+            (2, 3, b"123456", 3, b"654321", 0, SCARD_E_UNSUPPORTED_FEATURE),
+            (2, 2, &[0; 8], 2, &[1; 20], 0, SCARD_E_INVALID_PARAMETER),
+        ];
+        for (flags, auth, data, target, new, retries, expected) in refused {
+            let got = code(PinChange::from_ex(flags, auth, R(data), target, R(new), retries));
+            assert_eq!(
+                got, expected,
+                "flags {flags}, PIN {auth} -> {target}, retries {retries}"
+            );
+        }
         // The legacy forms.
         assert!(PinChange::from_legacy(ROLE_USER, R(b"123456"), R(b"654321"), 0, 2).is_ok());
         assert_eq!(
