@@ -73,6 +73,9 @@ pub struct CardContext {
     /// Whether a read for [`CardContext::find_lone_container`] found a container map (forgotten with
     /// the containers): with one, containers come from a full scan.
     lone_map_present: Option<bool>,
+    /// This context answered `CP_CARD_CACHE_MODE` with `CP_CACHE_MODE_SESSION_ONLY`: the CSP keeps its
+    /// cache for this card no longer than the process and the card's insertion.
+    pub(crate) reported_session_only: bool,
     /// `Session::exchanges` right after the PIV application answered a read with data in the current
     /// entry call: the card's PIV selection is known to hold until the next exchange or call.
     piv_answered_at: Option<u64>,
@@ -211,6 +214,7 @@ impl CardContext {
             lone_reads: std::collections::BTreeMap::new(),
             lone_map_present: None,
             lone_map_read: None,
+            reported_session_only: false,
             piv_answered_at: None,
             scan_inputs: None,
             map_current: false,
@@ -695,21 +699,30 @@ impl CardContext {
         }
     }
 
-    /// The freshness under which the CSP's cache may hold this card's scan: the `cardcf` value this
-    /// context read, on a card with a stable id whose freshness Tessera maintains
-    /// (`CP_CACHE_MODE_GLOBAL_CACHE`); `None` otherwise.
-    fn cache_freshness(&self, identity: &CardIdentity) -> Option<[u8; 6]> {
+    /// Where the CSP's cache may hold this card's scan, and the freshness it is made under: the `cardcf`
+    /// value this context read, under [`crate::scan_cache::TAG`], on a card with a stable id whose
+    /// freshness Tessera maintains (`CP_CACHE_MODE_GLOBAL_CACHE`); on one without the freshness object,
+    /// under [`crate::scan_cache::SESSION_TAG`] with no freshness, and only where this context told the
+    /// CSP `CP_CACHE_MODE_SESSION_ONLY`; `None` otherwise.
+    fn scan_cache_place(&self, identity: &CardIdentity) -> Option<(&'static str, [u8; 6])> {
         if !identity.is_stable() || self.csp_cache.is_none() || self.scan_cache_distrusted {
             return None;
         }
-        self.freshness.value().copied()
+        match self.freshness {
+            CardFact::Present(value) => Some((crate::scan_cache::TAG, value)),
+            CardFact::Absent if self.reported_session_only => Some((crate::scan_cache::SESSION_TAG, [0; 6])),
+            CardFact::NotAsked if self.reported_session_only && self.vendor_objects == Some(false) => {
+                Some((crate::scan_cache::SESSION_TAG, [0; 6]))
+            }
+            CardFact::Absent | CardFact::NotAsked => None,
+        }
     }
 
     /// The scan the CSP's cache holds for this card, when it was made under the card's current freshness
     /// and id, whatever container map it was made from.
     fn trusted_scan(&self, identity: &CardIdentity) -> Option<ScanRecord> {
-        let freshness = self.cache_freshness(identity)?;
-        let bytes = self.csp_cache.as_ref()?.lookup(crate::scan_cache::TAG)?;
+        let (tag, freshness) = self.scan_cache_place(identity)?;
+        let bytes = self.csp_cache.as_ref()?.lookup(tag)?;
         let record = ScanRecord::decode(&bytes)?;
         (record.freshness == freshness && record.card_id == identity.card_id).then_some(record)
     }
@@ -727,8 +740,8 @@ impl CardContext {
     /// The scan the CSP's cache holds for this card, when it was made under the card's current freshness
     /// and id and from the container map the card holds now.
     fn cached_scan(&self, identity: &CardIdentity, map: &Option<Vec<u8>>) -> Option<ScanRecord> {
-        let freshness = self.cache_freshness(identity)?;
-        let bytes = self.csp_cache.as_ref()?.lookup(crate::scan_cache::TAG)?;
+        let (tag, freshness) = self.scan_cache_place(identity)?;
+        let bytes = self.csp_cache.as_ref()?.lookup(tag)?;
         let record = ScanRecord::decode(&bytes).or_else(|| {
             tracing::debug!("the CSP's cache entry is not a scan record: ignored");
             None
@@ -740,15 +753,16 @@ impl CardContext {
     /// Keeps a scan in the CSP's cache under the card's current freshness (nothing when the card is not
     /// one whose freshness Tessera maintains).
     fn cache_scan(&self, mut record: ScanRecord) {
-        let Some(freshness) = self.identity.as_ref().and_then(|id| {
-            (id.is_stable() && self.csp_cache.is_some()).then_some(())?;
-            self.freshness.value().copied()
-        }) else {
+        let Some((tag, freshness)) = self
+            .identity
+            .as_ref()
+            .and_then(|identity| self.scan_cache_place(identity))
+        else {
             return;
         };
         record.freshness = freshness;
         match (record.encode(), &self.csp_cache) {
-            (Some(bytes), Some(cache)) => cache.add(crate::scan_cache::TAG, &bytes),
+            (Some(bytes), Some(cache)) => cache.add(tag, &bytes),
             _ => tracing::debug!("scan not cached: a slot's metadata would not read back the same"),
         }
     }

@@ -351,11 +351,13 @@ impl CardContext {
         if !self.identity()?.is_stable() {
             return Ok(CP_CACHE_MODE_NO_CACHE);
         }
-        Ok(if self.has_freshness()? {
+        let mode = if self.has_freshness()? {
             CP_CACHE_MODE_GLOBAL_CACHE
         } else {
             CP_CACHE_MODE_SESSION_ONLY
-        })
+        };
+        self.reported_session_only = mode == CP_CACHE_MODE_SESSION_ONLY;
+        Ok(mode)
     }
 
     /// `CardGetProperty`: the value bytes.

@@ -2,8 +2,11 @@
 //! `pfnCspCacheLookupFile`, Smart Card Minidriver Specification 7.07 §4.1.1 and §7.5) so that the next
 //! context, in this process or another, does not read every slot again.
 //!
-//! Only on cards whose freshness the module maintains (`CP_CACHE_MODE_GLOBAL_CACHE`): the record carries
-//! the `cardcf` value and the card id it was read under and is used only while both are still the card's.
+//! On cards whose freshness the module maintains (`CP_CACHE_MODE_GLOBAL_CACHE`) the record carries the
+//! `cardcf` value and the card id it was read under and is used only while both are still the card's. On
+//! a card without the freshness object it is kept under its own tag only where the module told the CSP
+//! `CP_CACHE_MODE_SESSION_ONLY`, whose cache lives only as long as the process and the card's insertion,
+//! as the CSP keeps the card's files.
 //! It holds what any program may read from the card without a PIN (certificates, GET METADATA of key
 //! slots, the key history object): never a secret.
 //!
@@ -18,6 +21,10 @@ use crate::containers::SlotContents;
 
 /// The cache tag of the record.
 pub(crate) const TAG: &str = "tessera-container-scan";
+/// The cache tag of the record on a card without the freshness object, kept only where the module told
+/// the CSP `CP_CACHE_MODE_SESSION_ONLY` (a cache that lives as long as the process and is dropped when
+/// the card is removed): its files are cached for as long, and the scan is kept no longer.
+pub(crate) const SESSION_TAG: &str = "tessera-container-scan-session";
 /// Format marker and version.
 const MAGIC: &[u8; 4] = b"TCS1";
 /// Slot flags.

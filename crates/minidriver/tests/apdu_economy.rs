@@ -121,10 +121,23 @@ fn read_file(ctx: &Context, dir: Option<&std::ffi::CStr>, name: &std::ffi::CStr)
 /// A context on `card` with CSP cache `cache`, and what the CSP reads at the start of a transaction
 /// (cardid, cardcf, cmapfile): the cmapfile and the APDUs the three reads cost.
 fn start_transaction(card: &TestCard, cache: usize) -> (Context, Vec<u8>, u64) {
+    start_transaction_asking(card, cache, None)
+}
+
+/// [`start_transaction`], after asking `CP_CARD_CACHE_MODE` as the Base CSP does when it acquires a
+/// context, when `expected_mode` says which answer to expect.
+fn start_transaction_asking(
+    card: &TestCard,
+    cache: usize,
+    expected_mode: Option<u32>,
+) -> (Context, Vec<u8>, u64) {
     let transport = Counting::new(card.card.connect());
     let counters = transport.counters();
     let mut ctx = Context::acquire_with(&card.card, 7, Box::new(transport));
     data_cache::attach(&mut ctx.cd, cache);
+    if let Some(mode) = expected_mode {
+        assert_eq!(ctx.dword_property("Cache Mode"), mode);
+    }
     let before = counters.snapshot();
     assert_eq!(read_file(&ctx, None, c"cardid").0, 0);
     assert_eq!(read_file(&ctx, None, c"cardcf").0, 0);
@@ -189,13 +202,47 @@ fn a_certificate_replaced_without_a_freshness_bump_is_seen_through_the_cache() {
     assert_eq!((rc, read), (0, new));
 }
 
+const SESSION_ONLY: u32 = 2;
+
 #[test]
-fn a_card_without_the_freshness_object_is_not_cached() {
+fn a_card_without_the_freshness_object_is_cached_only_where_the_csp_was_told_session_only() {
+    let session_records = |cache| data_cache::entries_tagged(cache, "tessera-container-scan-session");
     let card = card_with_keys(43);
+    // A CSP that never asked the cache mode may keep its cache beyond the process: nothing is kept.
     let (_first, cmapfile, cold) = start_transaction(&card, 43);
-    assert_eq!(data_cache::entries(43), 0);
+    assert_eq!((data_cache::entries(43), session_records(43)), (0, 0));
     let (_second, again, cost) = start_transaction(&card, 43);
-    assert_eq!((again, cost), (cmapfile, cold));
+    assert_eq!((&again, cost), (&cmapfile, cold));
+
+    // Told CP_CACHE_MODE_SESSION_ONLY, the CSP keeps this card's cache for the process and the card's
+    // insertion, as it keeps the card's files: the scan is kept as long, under its own tag.
+    let (_first, cmapfile_told, cold_told) = start_transaction_asking(&card, 46, Some(SESSION_ONLY));
+    assert!(cmapfile_told == cmapfile, "the same containers");
+    // The cache mode's answer read the freshness object (absent) that cardcf reads otherwise.
+    assert_eq!(cold_told, cold - 1);
+    assert_eq!((data_cache::entries(46), session_records(46)), (0, 1));
+    let (second, again, warm) = start_transaction_asking(&card, 46, Some(SESSION_ONLY));
+    assert!(again == cmapfile, "the same containers from the cached scan");
+    // cardid: the CHUID the cache mode's answer read; cardcf: the freshness object (absent);
+    // cmapfile: the container map (absent), read at the first cmapfile of every transaction.
+    assert_eq!(warm, 2, "no slot is read again (cold: {cold} APDUs)");
+    assert_eq!(container_info(&second, 0).0, 0);
+
+    // The card changed by another program (9A's certificate replaced): the next transaction's
+    // certificate read sees it, and the record is replaced.
+    use tessera_piv::{AlgorithmId, KeyRef, PinPolicy};
+    let (_, old) = read_file(&second, Some(c"mscp"), c"ksc00");
+    drop(second);
+    card.generate(KeyRef::AUTHENTICATION, AlgorithmId::ECCP256, PinPolicy::Default);
+    card.certify(KeyRef::AUTHENTICATION);
+    let (third, _, _) = start_transaction_asking(&card, 46, Some(SESSION_ONLY));
+    let (rc, new) = read_file(&third, Some(c"mscp"), c"ksc00");
+    assert_eq!(rc, 0);
+    assert_ne!(new, old, "the certificate file is read from the card");
+    drop(third);
+    let (fourth, _, cost) = start_transaction_asking(&card, 46, Some(SESSION_ONLY));
+    assert_eq!(cost, warm);
+    assert_eq!(read_file(&fourth, Some(c"mscp"), c"ksc00"), (0, new));
 }
 
 /// `CardGetContainerInfo(index)`: the code and the signature and exchange key blobs.

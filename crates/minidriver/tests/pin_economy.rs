@@ -194,18 +194,6 @@ fn read_root_file(ctx: &Context, name: &std::ffi::CStr) -> Vec<u8> {
     common::take(data, len)
 }
 
-/// `CardGetProperty(CP_CARD_CACHE_MODE)`.
-fn cache_mode(ctx: &Context) -> u32 {
-    let name: Vec<u16> = "Cache Mode".encode_utf16().chain([0]).collect();
-    let (mut value, mut len) = (0u32, 0u32);
-    // SAFETY: valid arguments: a 4-byte buffer for a DWORD property.
-    let rc = unsafe {
-        ctx.cd.pfnCardGetProperty.unwrap()(&*ctx.cd, name.as_ptr(), (&raw mut value).cast(), 4, &mut len, 0)
-    };
-    assert_eq!((rc, len), (0, 4), "CardGetProperty(CP_CARD_CACHE_MODE)");
-    value
-}
-
 /// A new context as the Base CSP opens one and logs on with it, on CSP cache `cache`: acquire,
 /// `CP_CARD_CACHE_MODE`, the start of a transaction (`cardid`, `cardcf`), the PIN. The cache mode and
 /// what each step sent.
@@ -214,7 +202,7 @@ fn logon(card: &TestCard, cache: usize) -> (u32, Vec<Vec<String>>) {
     data_cache::attach(&mut ctx.cd, cache);
     let mut steps = Vec::new();
     let mut mode = 0;
-    steps.push(sent_by(&sent, || mode = cache_mode(&ctx)));
+    steps.push(sent_by(&sent, || mode = ctx.dword_property("Cache Mode")));
     steps.push(sent_by(&sent, || {
         read_root_file(&ctx, c"cardid");
         read_root_file(&ctx, c"cardcf");

@@ -71,10 +71,15 @@ pub fn attach(cd: &mut CARD_DATA, id: usize) {
 
 /// How many container scan records cache `id` holds (the card facts record is not counted).
 pub fn entries(id: usize) -> usize {
+    entries_tagged(id, "tessera-container-scan")
+}
+
+/// How many records cache `id` holds under `tag`.
+pub fn entries_tagged(id: usize, tag: &str) -> usize {
     ENTRIES
         .lock()
         .unwrap()
         .keys()
-        .filter(|(cx, tag)| *cx == id && tag == "tessera-container-scan")
+        .filter(|(cx, t)| *cx == id && t == tag)
         .count()
 }

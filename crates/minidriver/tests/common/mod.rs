@@ -202,20 +202,25 @@ impl Context {
 
     /// `CP_CARD_AUTHENTICATED_STATE`.
     pub fn authenticated_state(&self) -> u32 {
-        let name: Vec<u16> = "Authenticated State".encode_utf16().chain([0]).collect();
+        self.dword_property("Authenticated State")
+    }
+
+    /// `CardGetProperty(name)` for a DWORD property, which must succeed.
+    pub fn dword_property(&self, name: &str) -> u32 {
+        let wide: Vec<u16> = name.encode_utf16().chain([0]).collect();
         let (mut value, mut len) = (0u32, 0u32);
         // SAFETY: valid arguments; the output buffer holds a DWORD.
         let rc = unsafe {
             self.cd.pfnCardGetProperty.unwrap()(
                 &*self.cd,
-                name.as_ptr(),
-                (&mut value as *mut u32).cast(),
+                wide.as_ptr(),
+                (&raw mut value).cast(),
                 4,
                 &mut len,
                 0,
             )
         };
-        assert_eq!((rc, len), (0, 4), "CardGetProperty(CP_CARD_AUTHENTICATED_STATE)");
+        assert_eq!((rc, len), (0, 4), "CardGetProperty({name:?})");
         value
     }
 
