@@ -359,6 +359,20 @@ pub fn stored_protected_data(card: &SharedCard) -> ProtectedData {
     ProtectedData::try_from(data.as_slice()).unwrap()
 }
 
+/// The admin data object 5FFF00 as another program reads it.
+pub fn stored_admin_data(card: &SharedCard) -> AdminData {
+    let data = session(card).get_data(tags::YUBICO_ADMIN_DATA).unwrap().unwrap();
+    AdminData::try_from(data.as_slice()).unwrap()
+}
+
+/// Writes `admin` to 5FFF00 through another program's session, with the card's management key `key`.
+pub fn put_admin_data(card: &SharedCard, key: &ManagementKey, admin: &AdminData) {
+    let mut s = session(card);
+    s.authenticate_management_key(key).unwrap();
+    s.put_data(tags::YUBICO_ADMIN_DATA, &admin.encode().unwrap())
+        .unwrap();
+}
+
 /// A card whose management key is `card_key`, PIN-protected, with 5FC109 as a cut key change leaves it:
 /// `current` in 89 and `previous` beside it.
 pub fn protect_mid_change(

@@ -14,7 +14,7 @@
 //!    `BlockDefaultPuk` a PUK the card reports to be still the default (GET METADATA 81, which spends no
 //!    try) is blocked at the same time;
 //! 4. when the default key fails, the key in 5FC109 even without the flag (a protection interrupted
-//!    before its last step).
+//!    before its last step), which the module then completes: the flag is raised in 5FFF00 (logged).
 //!
 //! Anything the module changes on its own is logged. A card with none of these ways answers
 //! `SCARD_W_SECURITY_VIOLATION`, with a log line saying what the administrator must do.
@@ -85,8 +85,22 @@ impl CardContext {
             return self.granted("the factory-default management key");
         }
         if !flagged && let Attempt::Accepted = self.try_protected_key(algorithm)? {
-            tracing::info!("5FC109 holds the management key although the admin data does not say so");
-            return self.granted("the PIN-protected management key (no flag)");
+            tracing::warn!(
+                "5FC109 holds the management key although the admin data does not say so (a protection \
+                 interrupted before its last step): raising the flag in 5FFF00"
+            );
+            self.granted("the PIN-protected management key (no flag)")?;
+            let no_block = self
+                .protected_data()?
+                .is_some_and(|protected| protected.puk_noblock_on_upgrade());
+            return match self.finish_protection(admin_data, no_block) {
+                Err(MdError::Transport(t)) => Err(MdError::Transport(t)),
+                Err(e) => {
+                    tracing::warn!("raising the flag in 5FFF00 failed ({e}); tried again at the next write");
+                    Ok(())
+                }
+                Ok(()) => Ok(()),
+            };
         }
         tracing::error!("the card refuses writes: {ADVICE}");
         Err(MdError::SecurityViolation(
@@ -285,8 +299,16 @@ impl CardContext {
                 "the card does not accept the management key it was just given".into(),
             ));
         }
+        self.finish_protection(admin, protected.puk_noblock_on_upgrade())
+    }
+
+    /// The last steps of a protection, with the card's management key authenticated and kept in 5FC109:
+    /// a factory-default PUK blocked where the policy asks it, then the flag raised in 5FFF00 (the other
+    /// fields kept), after which other tools look for the key in 5FC109. `no_block`: 5FC109 asks that
+    /// the PUK be left alone.
+    fn finish_protection(&mut self, admin: Option<AdminData>, no_block: bool) -> Result<()> {
         let mut admin = admin.unwrap_or_default();
-        if self.policy.block_default_puk && !protected.puk_noblock_on_upgrade() && self.block_default_puk()? {
+        if self.policy.block_default_puk && !no_block && self.block_default_puk()? {
             admin.set_puk_blocked(true);
         }
         admin.set_management_key_protected(true);
@@ -453,6 +475,28 @@ mod tests {
             "the old key is wiped"
         );
         assert_eq!(testing::protected_data_writes(&commands).len(), 1);
+    }
+
+    #[test]
+    fn a_protection_cut_before_the_flag_is_completed_with_the_key_found_in_5fc109() {
+        let card = testing::card(43);
+        let protected_key = key(41);
+        testing::protect_with(&card, &protected_key);
+        // The flag never reached 5FFF00.
+        testing::put_admin_data(&card, &protected_key, &AdminData::default());
+        let (mut ctx, commands) = testing::recorded(&card, true);
+        ctx.ensure_write_rights().unwrap();
+        let commands = commands.lock().unwrap();
+        // GET METADATA says the key is not the default: only the key in 5FC109 is tried.
+        assert_eq!(testing::management_authentications(&commands), 1);
+        assert!(testing::protected_data_writes(&commands).is_empty());
+        drop(commands);
+        let admin = testing::stored_admin_data(&card);
+        assert!(admin.management_key_protected(), "the flag is raised");
+        // A second context goes the flagged way at once.
+        let (mut ctx, commands) = testing::recorded(&card, true);
+        ctx.ensure_write_rights().unwrap();
+        assert_eq!(testing::management_authentications(&commands.lock().unwrap()), 1);
     }
 
     #[test]
