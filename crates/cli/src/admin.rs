@@ -60,8 +60,11 @@ pub fn admin_data<T: Transport>(session: &mut tessera_piv::Session<T>) -> Option
     AdminData::try_from(bytes.as_slice()).ok()
 }
 
-/// The PIN-protected management key: VERIFY `pin`, then the key from 5FC109 (tag 88 { 89 key }).
-pub fn pin_protected_key<T: Transport>(
+/// Authenticates `session` with the PIN-protected management key: VERIFY `pin`, then the key from
+/// 5FC109 (tag 88 { 89 key }); when the card refuses it, the previous key an interrupted
+/// management-key change left beside it (Tessera's tag C1), with a warning. 5FC109 is not rewritten
+/// here: the next management-key change, or the card module's next write, repairs it.
+pub fn authenticate_pin_protected<T: Transport>(
     session: &mut tessera_piv::Session<T>,
     pin: &tessera_piv::PaddedPin,
     algorithm: ManagementAlgorithm,
@@ -77,10 +80,41 @@ pub fn pin_protected_key<T: Transport>(
         })?;
     let protected = ProtectedData::try_from(stored.as_slice())
         .map_err(|e| CliError::ManagementKey(format!("the PIN-protected data is unreadable: {e}")))?;
-    protected
+    let unusable = |e: tessera_piv::objects::ObjectError| CliError::ManagementKey(e.to_string());
+    let current = protected
         .management_key(algorithm)
-        .map_err(|e| CliError::ManagementKey(e.to_string()))?
-        .ok_or_else(|| CliError::ManagementKey("5FC109 holds no management key".into()))
+        .map_err(unusable)?
+        .ok_or_else(|| CliError::ManagementKey("5FC109 holds no management key".into()))?;
+    let refused = match session.authenticate_management_key(&current) {
+        Ok(()) => return Ok(current),
+        Err(tessera_piv::PivError::Transport(t)) => return Err(CliError::from_transport(t)),
+        Err(other) => other,
+    };
+    let previous = protected
+        .previous_management_key(algorithm)
+        .ok()
+        .flatten()
+        .filter(|previous| previous.as_bytes() != current.as_bytes());
+    let Some(previous) = previous else {
+        return Err(CliError::ManagementKey(format!(
+            "the card refused the PIN-protected management key ({refused})"
+        )));
+    };
+    match session.authenticate_management_key(&previous) {
+        Ok(()) => {
+            eprintln!(
+                "warning: a management-key change was interrupted before the card took the new key: the \
+                 card still has the previous key, which 5FC109 keeps beside the new one; make the change \
+                 again (tessera management-key set)"
+            );
+            Ok(previous)
+        }
+        Err(tessera_piv::PivError::Transport(t)) => Err(CliError::from_transport(t)),
+        Err(other) => Err(CliError::ManagementKey(format!(
+            "the card refused the PIN-protected management key and the previous key kept beside it \
+             ({other})"
+        ))),
+    }
 }
 
 /// Authenticates `session` with the management key, from the first source that applies.
@@ -89,6 +123,16 @@ pub fn authenticate(
     admin: &AdminArgs,
     secrets: &mut SecretInput,
 ) -> CliResult<KeySource> {
+    authenticate_keeping_key(session, admin, secrets).map(|(source, _)| source)
+}
+
+/// [`authenticate`], and the key the card accepted: for a change that keeps it until the card has
+/// the new one.
+pub fn authenticate_keeping_key(
+    session: &mut CardSession,
+    admin: &AdminArgs,
+    secrets: &mut SecretInput,
+) -> CliResult<(KeySource, ManagementKey)> {
     let algorithm = management_algorithm(session);
     let refused = |source: &'static str| {
         move |e: tessera_piv::PivError| match e {
@@ -102,7 +146,7 @@ pub fn authenticate(
         session
             .authenticate_management_key(&key)
             .map_err(refused("management key given with --management-key"))?;
-        return Ok(KeySource::Argument);
+        return Ok((KeySource::Argument, key));
     }
     if admin.ask_management_key {
         let text = secrets.text("Management key (hex): ")?;
@@ -110,15 +154,12 @@ pub fn authenticate(
         session
             .authenticate_management_key(&key)
             .map_err(refused("management key typed"))?;
-        return Ok(KeySource::Prompt);
+        return Ok((KeySource::Prompt, key));
     }
     if admin_data(session).is_some_and(|a| a.management_key_protected()) {
         let pin = secrets.pin("PIN (unlocks the PIN-protected management key): ")?;
-        let key = pin_protected_key(session, &pin, algorithm)?;
-        session
-            .authenticate_management_key(&key)
-            .map_err(refused("PIN-protected management key"))?;
-        return Ok(KeySource::PinProtected);
+        let key = authenticate_pin_protected(session, &pin, algorithm)?;
+        return Ok((KeySource::PinProtected, key));
     }
     let metadata = session.get_metadata(KeyRef::MANAGEMENT).ok().flatten();
     if metadata.as_ref().and_then(|m| m.is_default) == Some(false) {
@@ -138,7 +179,7 @@ pub fn authenticate(
         "tessera: note: authenticated with the factory-default management key; anyone can change this \
          card: set your own with `tessera management-key protect`"
     );
-    Ok(KeySource::FactoryDefault)
+    Ok((KeySource::FactoryDefault, key))
 }
 
 /// Asks "question [y/N]" before a real card is changed; virtual cards and `--yes` skip the question.

@@ -272,3 +272,118 @@ fn reset_erases_everything() {
     assert_eq!(v["pin"]["default"], true);
     assert_eq!(v["pin"]["remaining"], 3);
 }
+
+/// Opens the virtual card file at `path`, selects PIV and verifies the default PIN.
+fn card_session(path: &std::path::Path) -> tessera_piv::Session<tessera_virtual_card::VirtualCard> {
+    let card = tessera_virtual_card::VirtualCard::open(path, Default::default()).unwrap();
+    let mut session = tessera_piv::Session::new(card);
+    session.select().unwrap();
+    session
+        .verify(
+            tessera_piv::KeyRef::PIN,
+            &tessera_piv::PaddedPin::new(b"123456").unwrap(),
+        )
+        .unwrap();
+    session
+}
+
+#[test]
+fn a_pin_protected_key_change_cut_before_the_card_took_the_new_key_falls_back_to_the_previous_key() {
+    use tessera_piv::objects::{ProtectedData, tags};
+    use tessera_piv::{ManagementAlgorithm, ManagementKey};
+    let (_dir, path) = card();
+    let p = s(&path);
+    tessera(
+        &[
+            "management-key",
+            "protect",
+            "--algorithm",
+            "aes128",
+            "--pin-stdin",
+            "--virtual",
+            p,
+        ],
+        "123456\n",
+    )
+    .expect(0);
+    // 5FC109 as a change cut before SET MANAGEMENT KEY leaves it: the new key in 89, the key the card
+    // still has beside it in C1.
+    {
+        let mut session = card_session(&path);
+        let stored = session.get_data(tags::PRINTED_INFORMATION).unwrap().unwrap();
+        let protected = ProtectedData::try_from(stored.as_slice()).unwrap();
+        let card_key = protected
+            .management_key(ManagementAlgorithm::Aes128)
+            .unwrap()
+            .unwrap();
+        session.authenticate_management_key(&card_key).unwrap();
+        let never_taken = ManagementKey::new(ManagementAlgorithm::Aes128, &[0x5A; 16]).unwrap();
+        let mut cut = ProtectedData::with_management_key(&never_taken);
+        cut.set_previous_management_key(Some(&card_key));
+        session
+            .put_data(tags::PRINTED_INFORMATION, &cut.encode().unwrap())
+            .unwrap();
+    }
+    let run = tessera(
+        &["keys", "generate", "9c", "--pin-stdin", "--virtual", p],
+        "123456\n",
+    )
+    .expect(0);
+    assert!(run.stderr.contains("interrupted"), "{}", run.stderr);
+
+    // The change made again: the card's key, then 5FC109 holds the new key alone.
+    tessera(
+        &[
+            "management-key",
+            "set",
+            "--generate",
+            "--protect",
+            "--algorithm",
+            "aes128",
+            "--pin-stdin",
+            "--virtual",
+            p,
+        ],
+        "123456\n",
+    )
+    .expect(0);
+    let stored = {
+        let mut session = card_session(&path);
+        let bytes = session.get_data(tags::PRINTED_INFORMATION).unwrap().unwrap();
+        ProtectedData::try_from(bytes.as_slice()).unwrap()
+    };
+    assert_eq!(
+        stored.previous_management_key_bytes(),
+        None,
+        "no key left beside the new one"
+    );
+    let card_key = stored
+        .management_key(ManagementAlgorithm::Aes128)
+        .unwrap()
+        .unwrap();
+    tessera(
+        &["keys", "generate", "9a", "--pin-stdin", "--virtual", p],
+        "123456\n",
+    )
+    .expect(0);
+
+    // Neither key the card's: refused, exit 7.
+    {
+        let mut session = card_session(&path);
+        session.authenticate_management_key(&card_key).unwrap();
+        let other = ManagementKey::new(ManagementAlgorithm::Aes128, &[0x6B; 16]).unwrap();
+        let mut wrong = ProtectedData::with_management_key(&other);
+        wrong.set_previous_management_key(Some(
+            &ManagementKey::new(ManagementAlgorithm::Aes128, &[0x7C; 16]).unwrap(),
+        ));
+        session
+            .put_data(tags::PRINTED_INFORMATION, &wrong.encode().unwrap())
+            .unwrap();
+    }
+    let run = tessera(
+        &["keys", "generate", "9c", "--pin-stdin", "--virtual", p],
+        "123456\n",
+    )
+    .expect(7);
+    assert!(run.stderr.contains("previous key"), "{}", run.stderr);
+}

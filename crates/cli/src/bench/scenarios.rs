@@ -588,17 +588,17 @@ fn replace_certificate(card: &Card, target: &Target) -> Result<Vec<u8>, Stop> {
         .flatten()
         .and_then(|b| AdminData::try_from(b.as_slice()).ok())
         .is_some_and(|a| a.management_key_protected());
-    let key = if protected {
+    if protected {
         let pin = PaddedPin::new(pin()).map_err(|e| fail("PIN")(e.to_string()))?;
-        admin::pin_protected_key(&mut session, &pin, algorithm)
-            .map_err(|e| fail("PIN-protected key")(e.to_string()))?
+        admin::authenticate_pin_protected(&mut session, &pin, algorithm)
+            .map_err(|e| fail("PIN-protected key")(e.to_string()))?;
     } else {
-        ManagementKey::default_for(algorithm)
-            .ok_or_else(|| Stop::Failed("no factory-default management key".into()))?
-    };
-    session
-        .authenticate_management_key(&key)
-        .map_err(|e| fail("management key")(e.to_string()))?;
+        let key = ManagementKey::default_for(algorithm)
+            .ok_or_else(|| Stop::Failed("no factory-default management key".into()))?;
+        session
+            .authenticate_management_key(&key)
+            .map_err(|e| fail("management key")(e.to_string()))?;
+    }
     session
         .put_data(tag, &object)
         .map_err(|e| fail("PUT DATA")(e.to_string()))?;

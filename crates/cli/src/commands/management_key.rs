@@ -104,7 +104,7 @@ fn set(
     let mut session = card.session()?;
     let current_algorithm = admin::management_algorithm(&mut session);
     let algorithm = algorithm.map_or(current_algorithm, ManagementAlgorithm::from);
-    let source = admin::authenticate(&mut session, admin_args, secrets)?;
+    let (source, current_key) = admin::authenticate_keeping_key(&mut session, admin_args, secrets)?;
     let new_key = if generate {
         random_key(algorithm)?
     } else {
@@ -116,20 +116,40 @@ fn set(
     if protect || was_protected {
         verify_pin(&mut session, secrets)?;
     }
-    if protect {
-        let mut stored = protected_data(&mut session)?;
+    // Ordered so that a cut at any APDU loses no key: 5FC109 gets the new key with the card's current
+    // one beside it (Tessera's element C1, which the card module and this command fall back to), then
+    // the card the new key, then 5FC109 the new key alone.
+    let mut stored = if protect {
+        Some(protected_data(&mut session)?)
+    } else {
+        None
+    };
+    if let Some(stored) = &mut stored {
         stored.set_management_key(Some(&new_key));
+        stored.set_previous_management_key(Some(&current_key));
         let encoded = stored.encode().map_err(|e| CliError::Input(e.to_string()))?;
         session.put_data(tags::PRINTED_INFORMATION, &encoded).card()?;
+    }
+    let name = algorithm.id().name().unwrap_or("?");
+    if generate && !protect {
+        // Printed before the card takes it: a cut after SET MANAGEMENT KEY must not lose the only copy.
+        eprintln!("the new random {name} management key; keep it, it is shown only once:");
+        println!("{}", hex::encode(new_key.as_bytes()));
     }
     session
         .set_management_key(&new_key, touch)
         .map_err(|e| CliError::from_piv(e, Secret::Pin))?;
+    // The new key authenticates from here on (a YubiKey keeps the session, other cards may not), which
+    // also proves the card took it.
+    session
+        .authenticate_management_key(&new_key)
+        .map_err(|e| CliError::ManagementKey(format!("the new key is refused: {e}")))?;
+    if let Some(stored) = &mut stored {
+        stored.set_previous_management_key(None);
+        let encoded = stored.encode().map_err(|e| CliError::Input(e.to_string()))?;
+        session.put_data(tags::PRINTED_INFORMATION, &encoded).card()?;
+    }
     if protect != was_protected {
-        // The new key authenticates from here on (a YubiKey keeps the session, other cards may not).
-        session
-            .authenticate_management_key(&new_key)
-            .map_err(|e| CliError::ManagementKey(format!("the new key is refused: {e}")))?;
         admin_data.set_management_key_protected(protect);
         let encoded = admin_data.encode().map_err(|e| CliError::Input(e.to_string()))?;
         session.put_data(tags::YUBICO_ADMIN_DATA, &encoded).card()?;
@@ -140,15 +160,13 @@ fn set(
             session.put_data(tags::PRINTED_INFORMATION, &encoded).card()?;
         }
     }
-    let name = algorithm.id().name().unwrap_or("?");
     if protect {
         eprintln!(
             "the management key is now a random {name} key, PIN-protected on the card: the PIN gives write \
              access (`tessera` and Yubico's tools find it there)"
         );
     } else if generate {
-        eprintln!("the management key is now this random {name} key; keep it, it is shown only once:");
-        println!("{}", hex::encode(new_key.as_bytes()));
+        eprintln!("the card now has this random {name} management key");
     } else {
         eprintln!("the management key is now the {name} key you gave");
     }
