@@ -287,12 +287,57 @@ fn card_session(path: &std::path::Path) -> tessera_piv::Session<tessera_virtual_
     session
 }
 
+/// An AES-128 management key of sixteen `byte`s.
+fn aes128(byte: u8) -> tessera_piv::ManagementKey {
+    tessera_piv::ManagementKey::new(tessera_piv::ManagementAlgorithm::Aes128, &[byte; 16]).unwrap()
+}
+
+/// The PIN-protected data 5FC109 of the card file at `path`, and its AES-128 key in 89.
+fn stored_protected(
+    path: &std::path::Path,
+) -> (tessera_piv::objects::ProtectedData, tessera_piv::ManagementKey) {
+    use tessera_piv::objects::{ProtectedData, tags};
+    let bytes = card_session(path)
+        .get_data(tags::PRINTED_INFORMATION)
+        .unwrap()
+        .unwrap();
+    let stored = ProtectedData::try_from(bytes.as_slice()).unwrap();
+    let key = stored
+        .management_key(tessera_piv::ManagementAlgorithm::Aes128)
+        .unwrap()
+        .unwrap();
+    (stored, key)
+}
+
+/// Writes 5FC109 of the card file at `path` as an interrupted change leaves it: `current` in 89 and
+/// `previous` beside it (C1), with the card's key `card_key`.
+fn put_mid_change(
+    path: &std::path::Path,
+    card_key: &tessera_piv::ManagementKey,
+    current: &tessera_piv::ManagementKey,
+    previous: &tessera_piv::ManagementKey,
+) {
+    use tessera_piv::objects::{ProtectedData, tags};
+    let mut session = card_session(path);
+    session.authenticate_management_key(card_key).unwrap();
+    let mut data = ProtectedData::with_management_key(current);
+    data.set_previous_management_key(Some(previous));
+    session
+        .put_data(tags::PRINTED_INFORMATION, &data.encode().unwrap())
+        .unwrap();
+}
+
 #[test]
 fn a_pin_protected_key_change_cut_before_the_card_took_the_new_key_falls_back_to_the_previous_key() {
-    use tessera_piv::objects::{ProtectedData, tags};
-    use tessera_piv::{ManagementAlgorithm, ManagementKey};
     let (_dir, path) = card();
     let p = s(&path);
+    let generate = |slot: &str, code: i32| {
+        tessera(
+            &["keys", "generate", slot, "--pin-stdin", "--virtual", p],
+            "123456\n",
+        )
+        .expect(code)
+    };
     tessera(
         &[
             "management-key",
@@ -306,29 +351,11 @@ fn a_pin_protected_key_change_cut_before_the_card_took_the_new_key_falls_back_to
         "123456\n",
     )
     .expect(0);
-    // 5FC109 as a change cut before SET MANAGEMENT KEY leaves it: the new key in 89, the key the card
-    // still has beside it in C1.
-    {
-        let mut session = card_session(&path);
-        let stored = session.get_data(tags::PRINTED_INFORMATION).unwrap().unwrap();
-        let protected = ProtectedData::try_from(stored.as_slice()).unwrap();
-        let card_key = protected
-            .management_key(ManagementAlgorithm::Aes128)
-            .unwrap()
-            .unwrap();
-        session.authenticate_management_key(&card_key).unwrap();
-        let never_taken = ManagementKey::new(ManagementAlgorithm::Aes128, &[0x5A; 16]).unwrap();
-        let mut cut = ProtectedData::with_management_key(&never_taken);
-        cut.set_previous_management_key(Some(&card_key));
-        session
-            .put_data(tags::PRINTED_INFORMATION, &cut.encode().unwrap())
-            .unwrap();
-    }
-    let run = tessera(
-        &["keys", "generate", "9c", "--pin-stdin", "--virtual", p],
-        "123456\n",
-    )
-    .expect(0);
+    // 5FC109 as a change cut before SET MANAGEMENT KEY leaves it: a key the card never took in 89, the
+    // key the card still has beside it.
+    let (_, card_key) = stored_protected(&path);
+    put_mid_change(&path, &card_key, &aes128(0x5A), &card_key);
+    let run = generate("9c", 0);
     assert!(run.stderr.contains("interrupted"), "{}", run.stderr);
 
     // The change made again: the card's key, then 5FC109 holds the new key alone.
@@ -347,43 +374,16 @@ fn a_pin_protected_key_change_cut_before_the_card_took_the_new_key_falls_back_to
         "123456\n",
     )
     .expect(0);
-    let stored = {
-        let mut session = card_session(&path);
-        let bytes = session.get_data(tags::PRINTED_INFORMATION).unwrap().unwrap();
-        ProtectedData::try_from(bytes.as_slice()).unwrap()
-    };
+    let (stored, card_key) = stored_protected(&path);
     assert_eq!(
         stored.previous_management_key_bytes(),
         None,
         "no key left beside the new one"
     );
-    let card_key = stored
-        .management_key(ManagementAlgorithm::Aes128)
-        .unwrap()
-        .unwrap();
-    tessera(
-        &["keys", "generate", "9a", "--pin-stdin", "--virtual", p],
-        "123456\n",
-    )
-    .expect(0);
+    generate("9a", 0);
 
     // Neither key the card's: refused, exit 7.
-    {
-        let mut session = card_session(&path);
-        session.authenticate_management_key(&card_key).unwrap();
-        let other = ManagementKey::new(ManagementAlgorithm::Aes128, &[0x6B; 16]).unwrap();
-        let mut wrong = ProtectedData::with_management_key(&other);
-        wrong.set_previous_management_key(Some(
-            &ManagementKey::new(ManagementAlgorithm::Aes128, &[0x7C; 16]).unwrap(),
-        ));
-        session
-            .put_data(tags::PRINTED_INFORMATION, &wrong.encode().unwrap())
-            .unwrap();
-    }
-    let run = tessera(
-        &["keys", "generate", "9c", "--pin-stdin", "--virtual", p],
-        "123456\n",
-    )
-    .expect(7);
+    put_mid_change(&path, &card_key, &aes128(0x6B), &aes128(0x7C));
+    let run = generate("9c", 7);
     assert!(run.stderr.contains("previous key"), "{}", run.stderr);
 }
