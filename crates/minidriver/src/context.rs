@@ -750,8 +750,8 @@ impl CardContext {
             .then_some(record)
     }
 
-    /// Keeps a scan in the CSP's cache under the card's current freshness (nothing when the card is not
-    /// one whose freshness Tessera maintains).
+    /// Keeps a scan in the CSP's cache where [`Self::scan_cache_place`] says (nothing where it says no
+    /// place).
     fn cache_scan(&self, mut record: ScanRecord) {
         let Some((tag, freshness)) = self
             .identity
