@@ -250,8 +250,7 @@ impl CardContext {
         if self.session.resets_seen() != self.resets_known {
             self.resets_known = self.session.resets_seen();
             self.auth = AuthState::default();
-            self.map_current = false;
-            self.slots_current.clear();
+            self.forget_what_is_current();
             // Agreements are not retrievable after a card reset (Smart Card Minidriver Specification 7.07
             // §3.2.3).
             self.wipe_agreements();
@@ -337,15 +336,7 @@ impl CardContext {
     /// the management key's algorithm): the card changed, or may have. The next call reads again.
     pub(crate) fn forget_card_contents(&mut self) {
         self.identity = None;
-        self.containers = None;
-        self.lone_containers.clear();
-        self.lone_reads.clear();
-        self.lone_map_present = None;
-        self.lone_map_read = None;
-        self.scan_inputs = None;
-        self.map_scanned = CardFact::NotAsked;
-        self.map_current = false;
-        self.slots_current.clear();
+        self.forget_containers();
         self.roots = CardFact::NotAsked;
         self.management_algorithm = None;
         self.created_files.clear();
@@ -515,6 +506,12 @@ impl CardContext {
     /// the last one. What this context read or wrote before is to be read again where the cache rule
     /// says so; within the transaction no other program reaches the card.
     pub(crate) fn begin_transaction(&mut self) {
+        self.forget_what_is_current();
+    }
+
+    /// Forgets which parts of the scan (the container map, each slot) this context knows the card to
+    /// hold now: a change is based on them only after they are read again.
+    fn forget_what_is_current(&mut self) {
         self.map_current = false;
         self.slots_current.clear();
     }
@@ -540,18 +537,23 @@ impl CardContext {
             .is_some_and(|contents| &contents.certificate == certificate)
     }
 
-    /// Forgets the container scan (after the card was changed).
+    /// Forgets the container scan (after the card was changed), and does not trust the one the CSP's
+    /// cache holds.
     pub(crate) fn invalidate_containers(&mut self) {
+        self.forget_containers();
+        self.scan_cache_distrusted = true;
+    }
+
+    /// Forgets the containers and everything they were built from; the next call reads again.
+    fn forget_containers(&mut self) {
         self.containers = None;
         self.lone_containers.clear();
         self.lone_reads.clear();
         self.lone_map_present = None;
         self.lone_map_read = None;
-        self.scan_cache_distrusted = true;
         self.scan_inputs = None;
         self.map_scanned = CardFact::NotAsked;
-        self.map_current = false;
-        self.slots_current.clear();
+        self.forget_what_is_current();
     }
 
     fn metadata_supported(&mut self) -> bool {
@@ -881,8 +883,7 @@ impl CardContext {
             .and_then(|v| <[u8; 6]>::try_from(v.as_slice()).ok());
         let fact = CardFact::found(value);
         // A new transaction: a change of the container map or of a slot is based on the card read again.
-        self.map_current = false;
-        self.slots_current.clear();
+        self.forget_what_is_current();
         if self.freshness.asked() && self.freshness != fact {
             tracing::debug!("the card's freshness changed: its contents are read again");
             self.forget_card_contents();

@@ -600,13 +600,7 @@ mod tests {
         use super::*;
         use crate::testing;
 
-        fn key(first: u8) -> ManagementKey {
-            ManagementKey::new(
-                ManagementAlgorithm::Tdes,
-                &(first..first + 24).collect::<Vec<u8>>(),
-            )
-            .unwrap()
-        }
+        use crate::testing::tdes_key as key;
 
         /// Answers a new challenge with `current` and asks for `new`.
         fn change(ctx: &mut CardContext, current: &ManagementKey, new: &ManagementKey) -> u32 {

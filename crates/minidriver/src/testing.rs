@@ -59,6 +59,15 @@ pub fn session(card: &SharedCard) -> Session<Box<dyn Transport + Send>> {
     s
 }
 
+/// A 3DES management key of the 24 bytes `first`, `first + 1`, ….
+pub fn tdes_key(first: u8) -> ManagementKey {
+    ManagementKey::new(
+        ManagementAlgorithm::Tdes,
+        &(first..first + 24).collect::<Vec<u8>>(),
+    )
+    .unwrap()
+}
+
 /// The default 3DES management key.
 pub fn default_key() -> ManagementKey {
     ManagementKey::default_for(ManagementAlgorithm::Tdes).unwrap()

@@ -414,18 +414,11 @@ mod tests {
     #![allow(clippy::unwrap_used, reason = "tests: a failure is a panic with its message")]
 
     use tessera_piv::objects::{AdminData, tags};
-    use tessera_piv::{ManagementAlgorithm, ManagementKey};
 
     use crate::codes::SCARD_W_SECURITY_VIOLATION;
     use crate::testing;
 
-    fn key(first: u8) -> ManagementKey {
-        ManagementKey::new(
-            ManagementAlgorithm::Tdes,
-            &(first..first + 24).collect::<Vec<u8>>(),
-        )
-        .unwrap()
-    }
+    use crate::testing::tdes_key as key;
 
     #[test]
     fn a_change_cut_before_the_card_took_the_new_key_falls_back_to_the_previous_key_and_repairs_5fc109() {
