@@ -35,7 +35,7 @@ use tessera_conformance::oracle::ec::{Curve, PeerKey, verify_ecdsa};
 use tessera_conformance::oracle::hash::Hash;
 use tessera_conformance::oracle::kdf;
 use tessera_conformance::oracle::rsa::{RsaKey, reversed};
-use tessera_piv::objects::{AdminData, CertificateObject, tags};
+use tessera_piv::objects::CertificateObject;
 use tessera_piv::{KeyRef, ManagementKey, PaddedPin, PublicKey};
 
 use super::certs::BenchCa;
@@ -582,12 +582,7 @@ fn replace_certificate(card: &Card, target: &Target) -> Result<Vec<u8>, Stop> {
         .ok_or_else(|| Stop::Failed("the logon slot has no certificate object".into()))?;
     let mut session = card.session().map_err(|e| fail("connect")(e.to_string()))?;
     let algorithm = admin::management_algorithm(&mut session);
-    let protected = session
-        .get_data(tags::YUBICO_ADMIN_DATA)
-        .ok()
-        .flatten()
-        .and_then(|b| AdminData::try_from(b.as_slice()).ok())
-        .is_some_and(|a| a.management_key_protected());
+    let protected = admin::admin_data(&mut session).is_some_and(|a| a.management_key_protected());
     if protected {
         let pin = PaddedPin::new(pin()).map_err(|e| fail("PIN")(e.to_string()))?;
         admin::authenticate_pin_protected(&mut session, &pin, algorithm)
