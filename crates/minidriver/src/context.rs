@@ -17,6 +17,7 @@ use crate::pins::AuthState;
 use crate::policy::WritePolicy;
 use crate::retry;
 use crate::scan_cache::{CardFacts, CspCache, ScanRecord};
+use crate::watch::Fingerprint;
 
 /// Vendor object where Tessera keeps the 6-byte `cardcf` of cards it manages (YubiKeys accept the whole
 /// 5FFFxx range; Yubico uses 5FFF00, 5FFF01 and 5FFF10–15).
@@ -39,6 +40,12 @@ pub struct CardContext {
     roots: CardFact<Vec<u8>>,
     /// Tessera's `cardcf` object, as last read.
     freshness: CardFact<[u8; 6]>,
+    /// The fingerprint of the watched certificate object's head (see [`crate::watch`]), as this context
+    /// last read or wrote it; `None`: not read yet.
+    watch: Option<Fingerprint>,
+    /// The watched certificate object's content as this transaction's `cardcf` read found it, in full
+    /// (extended length; `Some(None)`: absent): the certificate reads of the same transaction use it.
+    watched_object: Option<Option<Vec<u8>>>,
     pub(crate) auth: AuthState,
     pin_reference: Option<KeyRef>,
     pub(crate) parent_window: usize,
@@ -197,6 +204,8 @@ impl CardContext {
             containers: None,
             roots: CardFact::NotAsked,
             freshness: CardFact::NotAsked,
+            watch: None,
+            watched_object: None,
             auth: AuthState::default(),
             pin_reference: None,
             parent_window: 0,
@@ -405,7 +414,12 @@ impl CardContext {
         let Some(tag) = slot.certificate_object() else {
             return Ok(None);
         };
-        let Some(content) = self.read_object(tag)? else {
+        let read = match self.watched_object.as_ref() {
+            // Read from the card at this transaction's `cardcf` read.
+            Some(content) if slot == crate::watch::WATCHED_SLOT => content.clone(),
+            _ => self.read_object(tag)?,
+        };
+        let Some(content) = read else {
             return Ok(None);
         };
         match CertificateObject::parse_present(&content) {
@@ -514,6 +528,7 @@ impl CardContext {
     fn forget_what_is_current(&mut self) {
         self.map_current = false;
         self.slots_current.clear();
+        self.watched_object = None;
     }
 
     /// Whether `certificate` is what the container scan holds for `slot` and this context read or wrote
@@ -702,22 +717,26 @@ impl CardContext {
     }
 
     /// Where the CSP's cache may hold this card's scan, and the freshness it is made under: the `cardcf`
-    /// value this context read, under [`crate::scan_cache::TAG`], on a card with a stable id whose
-    /// freshness Tessera maintains (`CP_CACHE_MODE_GLOBAL_CACHE`); on one without the freshness object,
-    /// under [`crate::scan_cache::SESSION_TAG`] with no freshness, and only where this context told the
-    /// CSP `CP_CACHE_MODE_SESSION_ONLY`; `None` otherwise.
+    /// value this context read (as reported, the watched certificate included), under
+    /// [`crate::scan_cache::TAG`], on a card with a stable id whose freshness Tessera maintains
+    /// (`CP_CACHE_MODE_GLOBAL_CACHE`); on one without the freshness object, under
+    /// [`crate::scan_cache::SESSION_TAG`], and only where this context told the CSP
+    /// `CP_CACHE_MODE_SESSION_ONLY`; `None` otherwise, and before this context read `cardcf`.
     fn scan_cache_place(&self, identity: &CardIdentity) -> Option<(&'static str, [u8; 6])> {
         if !identity.is_stable() || self.csp_cache.is_none() || self.scan_cache_distrusted {
             return None;
         }
-        match self.freshness {
-            CardFact::Present(value) => Some((crate::scan_cache::TAG, value)),
-            CardFact::Absent if self.reported_session_only => Some((crate::scan_cache::SESSION_TAG, [0; 6])),
+        // Keyed by `cardcf` as reported, so that a replaced PIV Authentication certificate retires it.
+        let watch = self.watch?;
+        let (tag, stored) = match self.freshness {
+            CardFact::Present(value) => (crate::scan_cache::TAG, value),
+            CardFact::Absent if self.reported_session_only => (crate::scan_cache::SESSION_TAG, [0; 6]),
             CardFact::NotAsked if self.reported_session_only && self.vendor_objects == Some(false) => {
-                Some((crate::scan_cache::SESSION_TAG, [0; 6]))
+                (crate::scan_cache::SESSION_TAG, [0; 6])
             }
-            CardFact::Absent | CardFact::NotAsked => None,
-        }
+            CardFact::Absent | CardFact::NotAsked => return None,
+        };
+        Some((tag, crate::watch::reported(stored, watch)))
     }
 
     /// The scan the CSP's cache holds for this card, when it was made under the card's current freshness
@@ -895,6 +914,77 @@ impl CardContext {
     /// Records a freshness value this context wrote itself (no reason to read the card again).
     pub(crate) fn note_freshness(&mut self, value: [u8; 6]) {
         self.freshness = CardFact::Present(value);
+    }
+
+    /// `cardcf` as the module reports it: the freshness object (six zero bytes without one) with the
+    /// fingerprint of the PIV Authentication certificate's head added (see [`crate::watch`]), both read
+    /// from the card now.
+    pub(crate) fn reported_freshness(&mut self) -> Result<[u8; 6]> {
+        let stored = self.freshness()?.unwrap_or([0; 6]);
+        let watch = self.read_watch()?;
+        Ok(crate::watch::reported(stored, watch))
+    }
+
+    /// What `cardcf` reports under the stored value `stored`: the fingerprint this context knows, else
+    /// the one the card gives now.
+    pub(crate) fn watched_fingerprint(&mut self) -> Result<Fingerprint> {
+        match self.watch {
+            Some(watch) => Ok(watch),
+            None => self.read_watch(),
+        }
+    }
+
+    /// Reads the watched certificate object in one APDU: the whole of it where the card takes extended
+    /// length (kept for this transaction's reads of it), else its head. A fingerprint other than the
+    /// one this context saw last means that another program replaced the certificate: what the
+    /// context derived from the card is read again, as after a freshness change. A card that refuses
+    /// the read is taken to hold no certificate there (logged); only a failure to reach the card is an
+    /// error, so that `cardcf` stays readable.
+    fn read_watch(&mut self) -> Result<Fingerprint> {
+        let slot = crate::watch::WATCHED_SLOT;
+        let Some(tag) = slot.certificate_object() else {
+            return Err(MdError::Unexpected(
+                "the watched slot has no certificate object".into(),
+            ));
+        };
+        let whole = self.session.uses_extended_length();
+        let read = if whole {
+            self.read_object(tag).map(|content| {
+                let watch = Fingerprint::of_content(content.as_deref());
+                (watch, Some(content))
+            })
+        } else {
+            self.read(|s| s.get_data_head(tag)).map(|head| {
+                if head.is_some() {
+                    self.piv_answered_at = Some(self.session.exchanges());
+                }
+                (Fingerprint::of_head(head.as_deref().map(|h| h.as_slice())), None)
+            })
+        };
+        let (watch, content) = match read {
+            Ok(read) => read,
+            Err(e @ (MdError::Transport(_) | MdError::NoMemory)) => return Err(e),
+            Err(e) => {
+                tracing::warn!("certificate object {tag:06X} unreadable, not watched: {e}");
+                (Fingerprint::default(), None)
+            }
+        };
+        if self.watch.is_some_and(|known| known != watch) {
+            tracing::debug!("the PIV Authentication certificate changed: the card's contents are read again");
+            self.forget_card_contents();
+        }
+        self.watch = Some(watch);
+        self.watched_object = content;
+        Ok(watch)
+    }
+
+    /// Records a certificate object this context wrote in `slot` (`content`: what PUT DATA stored
+    /// inside `53`, `None`: deleted), so that its own write does not look like another's.
+    pub(crate) fn note_certificate_object_written(&mut self, slot: KeyRef, content: Option<&[u8]>) {
+        if slot == crate::watch::WATCHED_SLOT {
+            self.watch = Some(Fingerprint::of_content(content));
+            self.watched_object = None;
+        }
     }
 
     /// Whether the card has Tessera's freshness object (for `CP_CARD_CACHE_MODE`): as this context last

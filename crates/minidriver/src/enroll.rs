@@ -306,7 +306,10 @@ impl CardContext {
         )))?;
         let result = self.write(|s| s.put_data(tag, &[]));
         match &result {
-            Ok(()) => self.note_own_write(OwnWrite::Certificate(slot, None)),
+            Ok(()) => {
+                self.note_certificate_object_written(slot, None);
+                self.note_own_write(OwnWrite::Certificate(slot, None));
+            }
             Err(_) => self.invalidate_containers(),
         }
         result
@@ -441,7 +444,10 @@ impl CardContext {
         }
         let result = self.write(|s| s.put_data(tag, &encoded));
         match &result {
-            Ok(()) => self.note_own_write(OwnWrite::Certificate(slot, Some(der))),
+            Ok(()) => {
+                self.note_certificate_object_written(slot, Some(&encoded));
+                self.note_own_write(OwnWrite::Certificate(slot, Some(der)));
+            }
             Err(_) => self.invalidate_containers(),
         }
         result

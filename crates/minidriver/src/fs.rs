@@ -4,14 +4,15 @@
 //! | name | content |
 //! |---|---|
 //! | `cardid` | [`crate::identity`] |
-//! | `cardcf` | Tessera's freshness object when present, else six zero bytes |
+//! | `cardcf` | Tessera's freshness object when present, else six zero bytes, with a fingerprint of the PIV Authentication certificate added ([`crate::watch`]) |
 //! | `cardapps` | `mscp` padded to 8 bytes |
 //! | `mscp/cmapfile` | one `CONTAINER_MAP_RECORD` per container index |
 //! | `mscp/kxcNN`, `mscp/kscNN` | the container's certificate, DER (PIV gzip undone) |
 //! | `mscp/msroots` | the Yubico root store 5FFF11–15, when present |
 //!
 //! What is read from the card on every read, so that a change by another program is seen even when it
-//! did not bump the freshness (see [`crate::context`]): `cardcf` (the freshness object), `cmapfile` (the
+//! did not bump the freshness (see [`crate::context`]): `cardcf` (the freshness object and the head of
+//! the 9A certificate object), `cmapfile` (the
 //! container map object, compared with the one the containers were built from) and every certificate
 //! file (its certificate object, compared with the one the container was built from). A difference
 //! makes the module scan the containers again. Writes are in [`crate::fs_write`].
@@ -119,9 +120,10 @@ impl CardContext {
             (Dir::Root, "cardcf") => {
                 self.begin_transaction();
                 // Read on every call (the CSP reads it at the start of each transaction): another
-                // process may have changed the card, or given it the object at its first write. A card
-                // that keeps no vendor objects cannot have one and is not asked again.
-                let cf = self.freshness()?.unwrap_or([0; 6]);
+                // process may have changed the card, given it the object at its first write, or
+                // replaced the PIV Authentication certificate without bumping it. A card that keeps no
+                // vendor objects cannot have the object and is not asked for it again.
+                let cf = self.reported_freshness()?;
                 Ok((cf.to_vec(), access::EVERYONE_READ_USER_WRITE))
             }
             (Dir::Root, "cardapps") => Ok((CARDAPPS.to_vec(), access::EVERYONE_READ_ADMIN_WRITE)),

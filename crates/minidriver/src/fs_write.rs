@@ -273,11 +273,13 @@ impl CardContext {
         }
     }
 
-    /// `cardcf`: six bytes, kept in the freshness object.
+    /// `cardcf`: six bytes, kept in the freshness object less the fingerprint of the PIV
+    /// Authentication certificate the card holds (see [`crate::watch`]), so that it reads back as written.
     fn write_freshness(&mut self, data: &[u8]) -> Result<()> {
-        let value: [u8; 6] = data
+        let written: [u8; 6] = data
             .try_into()
             .map_err(|_| MdError::InvalidParameter("cardcf is six bytes"))?;
+        let value = crate::watch::stored(written, self.watched_fingerprint()?);
         self.write(|s| s.put_data(FRESHNESS_OBJECT, &value))?;
         self.note_freshness(value);
         Ok(())

@@ -47,6 +47,7 @@ mod slots;
 #[cfg(test)]
 mod testing;
 mod utf16;
+mod watch;
 mod write_rights;
 #[cfg(test)]
 mod write_tests;

@@ -3,8 +3,9 @@
 //! context, in this process or another, does not read every slot again.
 //!
 //! On cards whose freshness the module maintains (`CP_CACHE_MODE_GLOBAL_CACHE`) the record carries the
-//! `cardcf` value and the card id it was read under and is used only while both are still the card's. On
-//! a card without the freshness object it is kept under its own tag only where the module told the CSP
+//! `cardcf` value (as reported, the PIV Authentication certificate's fingerprint included) and the card
+//! id it was read under and is used only while both are still the card's. On a card without the
+//! freshness object it is kept under its own tag, with the `cardcf` reported there, only where the module told the CSP
 //! `CP_CACHE_MODE_SESSION_ONLY`, whose cache lives only as long as the process and the card's insertion,
 //! as the CSP keeps the card's files.
 //! It holds what any program may read from the card without a PIN (certificates, GET METADATA of key

@@ -132,9 +132,10 @@ fn enrollment_as_the_base_csp_does_it() {
     };
     assert_eq!(m.public_key.as_ref(), Some(&key));
 
-    // Another process sees it all, and signs with it.
+    // Another process sees it all, and signs with it; cardcf reads as the CSP wrote it last.
+    let written = ctx.read_file(None, b"cardcf").unwrap();
     let mut other = testing::context(&card, WritePolicy::hands_off());
-    assert_eq!(other.read_file(None, b"cardcf").unwrap(), [0, 0, 1, 0, 1, 0]);
+    assert_eq!(other.read_file(None, b"cardcf").unwrap(), written);
     let cmap = CmapRecord::parse_file(&other.read_file(MSCP, b"cmapfile").unwrap()).unwrap();
     assert_eq!(cmap.len(), 1);
     assert_eq!(cmap[0].name, "{8A3F0C52-1D7E-4B6B-9E1A-3C2D5F6A7B80}");
@@ -488,7 +489,8 @@ fn an_open_context_serves_the_certificate_another_program_wrote() {
     s.authenticate_management_key(&testing::default_key()).unwrap();
     s.put_data(crate::context::FRESHNESS_OBJECT, &[0, 0, 9, 0, 9, 0])
         .unwrap();
-    assert_ne!(watcher.read_file(None, b"cardcf").unwrap(), cf);
+    let bumped = watcher.read_file(None, b"cardcf").unwrap();
+    assert_ne!(bumped, cf);
     assert_eq!(
         watcher.read_file(MSCP, b"kxc00").unwrap(),
         new,
@@ -508,8 +510,27 @@ fn an_open_context_serves_the_certificate_another_program_wrote() {
     testing::generate(&card, KeyRef::AUTHENTICATION, AlgorithmId::RSA2048);
     let newer = testing::attestation(&card, KeyRef::AUTHENTICATION);
     testing::put_certificate(&card, &testing::default_key(), KeyRef::AUTHENTICATION, &newer);
-    // The watcher's next transaction begins, as every one of the CSP's does, with cardcf: unchanged.
-    assert_eq!(watcher.read_file(None, b"cardcf").unwrap(), [0, 0, 9, 0, 9, 0]);
+    // The watcher's next transaction begins, as every one of the CSP's does, with cardcf: the freshness
+    // object is unchanged, but the PIV Authentication certificate is part of what cardcf reports, so
+    // the CSP drops what it cached. Every context reads the same value.
+    let changed = watcher.read_file(None, b"cardcf").unwrap();
+    assert_ne!(changed, bumped, "a replaced 9A certificate changes cardcf");
+    assert_eq!(
+        testing::session(&card)
+            .get_data(crate::context::FRESHNESS_OBJECT)
+            .unwrap()
+            .unwrap()
+            .as_slice(),
+        [0, 0, 9, 0, 9, 0],
+        "the freshness object itself was not bumped"
+    );
+    let mut newcomer = testing::context(&card, WritePolicy::hands_off());
+    assert_eq!(newcomer.read_file(None, b"cardcf").unwrap(), changed);
+    assert_eq!(
+        watcher.read_file(None, b"cardcf").unwrap(),
+        changed,
+        "stable while unchanged"
+    );
     assert_eq!(
         watcher.read_file(MSCP, b"kxc00").unwrap(),
         newer,

@@ -28,9 +28,10 @@ fn read_cardcf(ctx: &Context) -> Vec<u8> {
 }
 
 #[test]
-fn cardcf_costs_one_read_on_a_writable_card_and_none_on_a_card_without_vendor_objects() {
-    // A card that could get the freshness object (at its first write, from any process) is asked at
-    // every read: one GET DATA.
+fn cardcf_costs_the_freshness_object_and_the_head_of_the_9a_certificate() {
+    // A card that could get the freshness object (at its first write, from any process) is asked for
+    // it at every read, and for the head of the PIV Authentication certificate (which another tool may
+    // have replaced without bumping the freshness): two GET DATA.
     let card = TestCard::new(31);
     let transport = Counting::new(card.card.connect());
     let counters = transport.counters();
@@ -42,8 +43,8 @@ fn cardcf_costs_one_read_on_a_writable_card_and_none_on_a_card_without_vendor_ob
     }
     assert_eq!(
         counters.snapshot().since(before).apdus,
-        3,
-        "one GET DATA per read"
+        6,
+        "two GET DATA per read"
     );
 
     // A card that refuses vendor objects (6A80, as standard PIV cards answer) cannot have it.
@@ -58,8 +59,8 @@ fn cardcf_costs_one_read_on_a_writable_card_and_none_on_a_card_without_vendor_ob
     }
     assert_eq!(
         counters.snapshot().since(before).apdus,
-        0,
-        "no APDU for an object the card cannot keep"
+        3,
+        "no APDU for an object the card cannot keep: only the certificate's head"
     );
 }
 
@@ -154,8 +155,9 @@ fn a_second_context_takes_the_scan_from_the_csp_cache_while_the_cards_freshness_
     assert_eq!(data_cache::entries(41), 1, "the scan is cached");
     let (_second, again, warm) = start_transaction(&card, 41);
     assert_eq!(again, cmapfile);
-    // cardid: the CHUID; cardcf: the freshness object; cmapfile: the container map, read every time.
-    assert_eq!(warm, 3, "no slot is read again (cold: {cold} APDUs)");
+    // cardid: the CHUID; cardcf: the freshness object and the head of 9A's certificate; cmapfile: the
+    // container map, read every time.
+    assert_eq!(warm, 4, "no slot is read again (cold: {cold} APDUs)");
     assert!(cold > warm + 6, "cold {cold}, warm {warm}");
 
     // A freshness change, whoever made it, sends the next context to the card.
@@ -175,6 +177,7 @@ fn a_certificate_replaced_without_a_freshness_bump_is_seen_through_the_cache() {
     let (first, _, _) = start_transaction(&card, 42);
     let (rc, old) = read_file(&first, Some(c"mscp"), c"ksc00");
     assert_eq!(rc, 0);
+    let cardcf_before = read_cardcf(&first);
     drop(first);
 
     // Another tool (yubico-piv-tool, ykman) replaces key and certificate in 9A and leaves cardcf alone.
@@ -190,6 +193,17 @@ fn a_certificate_replaced_without_a_freshness_bump_is_seen_through_the_cache() {
     assert_ne!(new, old);
 
     let (second, _, _) = start_transaction(&card, 42);
+    // What tells the CSP that its cached certificate files are stale.
+    let cardcf_after = read_cardcf(&second);
+    assert_ne!(
+        cardcf_after, cardcf_before,
+        "cardcf changes with 9A's certificate"
+    );
+    assert_eq!(
+        cardcf_after[..2],
+        cardcf_before[..2],
+        "version and PIN counter untouched"
+    );
     let (rc, read) = read_file(&second, Some(c"mscp"), c"ksc00");
     assert_eq!(rc, 0);
     assert_eq!(read, new, "the certificate file is read from the card");
@@ -197,7 +211,12 @@ fn a_certificate_replaced_without_a_freshness_bump_is_seen_through_the_cache() {
     // The scan that found the change replaced the cached one: the next context has the new certificate
     // without reading the slots.
     let (third, _, cost) = start_transaction(&card, 42);
-    assert_eq!(cost, 3);
+    assert_eq!(
+        read_cardcf(&third),
+        cardcf_after,
+        "stable while the card is unchanged"
+    );
+    assert_eq!(cost, 4);
     let (rc, read) = read_file(&third, Some(c"mscp"), c"ksc00");
     assert_eq!((rc, read), (0, new));
 }
@@ -223,9 +242,10 @@ fn a_card_without_the_freshness_object_is_cached_only_where_the_csp_was_told_ses
     assert_eq!((data_cache::entries(46), session_records(46)), (0, 1));
     let (second, again, warm) = start_transaction_asking(&card, 46, Some(SESSION_ONLY));
     assert!(again == cmapfile, "the same containers from the cached scan");
-    // cardid: the CHUID the cache mode's answer read; cardcf: the freshness object (absent);
-    // cmapfile: the container map (absent), read at the first cmapfile of every transaction.
-    assert_eq!(warm, 2, "no slot is read again (cold: {cold} APDUs)");
+    // cardid: the CHUID the cache mode's answer read; cardcf: the freshness object (absent) and the head
+    // of 9A's certificate; cmapfile: the container map (absent), read at the first cmapfile of every
+    // transaction.
+    assert_eq!(warm, 3, "no slot is read again (cold: {cold} APDUs)");
     assert_eq!(container_info(&second, 0).0, 0);
 
     // The card changed by another program (9A's certificate replaced): the next transaction's

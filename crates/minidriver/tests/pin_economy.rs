@@ -227,7 +227,7 @@ fn a_second_context_reads_the_freshness_once_and_the_discovery_object_not_at_all
         first,
         [
             vec!["GET DATA 5FC102", "GET DATA 5FFF20"], // the card id, and whether cardcf is kept
-            vec!["GET DATA 5FFF20"],                    // cardcf: read at every CardReadFile
+            vec!["GET DATA 5FFF20", "GET DATA 5FC105"], // cardcf: the freshness object and 9A's certificate, at every read
             vec!["GET DATA 7E", "VERIFY 80 PIN"],
         ]
     );
@@ -237,7 +237,7 @@ fn a_second_context_reads_the_freshness_once_and_the_discovery_object_not_at_all
         second,
         [
             vec!["GET DATA 5FC102"],
-            vec!["GET DATA 5FFF20"],
+            vec!["GET DATA 5FFF20", "GET DATA 5FC105"],
             vec!["VERIFY 80", "VERIFY 80 PIN"],
         ],
         "the cache mode and the PIN policy from the CSP's cache (the status query proves the selection)"
@@ -263,7 +263,7 @@ fn a_card_without_the_freshness_object_reads_it_once_a_context_and_the_discovery
         second,
         [
             vec!["GET DATA 5FC102"],
-            vec!["GET DATA 5FFF20"],
+            vec!["GET DATA 5FFF20", "GET DATA 5FC105"],
             vec!["GET DATA 7E", "VERIFY 80 PIN"],
         ],
         "no freshness to trust the cached discovery object under"

@@ -461,6 +461,31 @@ impl<T: Transport> Session<T> {
         Ok(Some(Zeroizing::new(value.to_vec())))
     }
 
+    /// The start of a data object in one exchange: GET DATA sent short, and the data of its first
+    /// answer (the object's encoding from its `53` tag on, at most 256 bytes) kept without fetching the
+    /// rest (ISO/IEC 7816-4 §5.3.4: the next command drops what was left). `None` when the card says the
+    /// object is absent (`6A82`). For telling whether an object changed at the cost of one APDU.
+    pub fn get_data_head(&mut self, tag: u32) -> Result<Option<Zeroizing<Vec<u8>>>> {
+        if !self.selected {
+            self.select()?;
+        }
+        let mut apdu = commands::get_data(tag)?.to_short()?;
+        let mut r = self.raw(&apdu)?;
+        if let Some(le) = r.sw.correct_le() {
+            // `6Cxx`: the object is shorter than 256 bytes and the card wants that Le (its last byte).
+            apdu.pop();
+            apdu.push(le);
+            r = self.raw(&apdu)?;
+        }
+        if r.sw == StatusWord::NOT_FOUND {
+            return Ok(None);
+        }
+        if r.sw.is_success() || r.sw.bytes_remaining().is_some() {
+            return Ok(Some(r.into_data()));
+        }
+        Err(PivError::from_status("GET DATA", r.sw))
+    }
+
     /// PUT DATA — Part 2 §3.2.1, with `content` wrapped as the object needs (`53`, or `7E`/`7F61`).
     /// An empty `content` deletes the object.
     pub fn put_data(&mut self, tag: u32, content: &[u8]) -> Result<()> {

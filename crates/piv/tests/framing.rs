@@ -150,6 +150,45 @@ fn get_data_through_several_get_response_rounds() {
 }
 
 #[test]
+fn the_head_of_an_object_is_one_short_exchange_even_with_extended_length() {
+    // The first 256 bytes of a 600-byte object, and no GET RESPONSE for the rest.
+    let object: Vec<u8> = [&hex("53 82 02 54")[..], &[0xA5; 596]].concat();
+    // With extended length in use, SELECT asks for everything in the extended form.
+    let select = tessera_piv::commands::select(&tessera_piv::commands::PIV_AID)
+        .with_le(65_536)
+        .to_extended()
+        .unwrap();
+    let script = Scripted::new().expect(select, hex(SELECT_OK)).then(
+        Scripted::new()
+            .expect(
+                hex("00 CB 3F FF 05 5C 03 5F C1 05 00"),
+                with(&object[..256], 0x6100),
+            )
+            // An absent object, and one shorter than 256 bytes on a card that wants the exact Le.
+            .expect_hex("00 CB 3F FF 05 5C 03 5F C1 0A 00", "6A 82")
+            .expect_hex("00 CB 3F FF 05 5C 03 5F C1 0D 00", "6C 05")
+            .expect_hex("00 CB 3F FF 05 5C 03 5F C1 0D 05", "53 03 70 01 00 90 00")
+            // Any other refusal is an error.
+            .expect_hex("00 CB 3F FF 05 5C 03 5F C1 0E 00", "69 82"),
+    );
+    let options = SessionOptions {
+        extended_length: true,
+        ..SessionOptions::default()
+    };
+    let mut session = Session::with_options(script, options);
+    let head = session.get_data_head(0x5FC105).unwrap().unwrap();
+    assert_eq!(*head, object[..256]);
+    assert_eq!(session.exchanges(), 2, "SELECT and one GET DATA");
+    assert_eq!(session.get_data_head(0x5FC10A).unwrap(), None);
+    assert_eq!(
+        *session.get_data_head(0x5FC10D).unwrap().unwrap(),
+        hex("53 03 70 01 00")
+    );
+    assert!(session.get_data_head(0x5FC10E).is_err());
+    session.transport().assert_done();
+}
+
+#[test]
 fn wrong_le_is_resent_with_the_le_the_card_asks_for() {
     // With Le: the last byte is replaced.
     let script = Scripted::new()
