@@ -351,11 +351,17 @@ impl CardContext {
         self.created_files.clear();
     }
 
-    /// The card's firmware version (YubiKey GET VERSION), if it reports one.
+    /// The card's firmware version (YubiKey GET VERSION), if it reports one: asked once per card id,
+    /// then kept in the CSP's cache (no write changes it).
     pub(crate) fn version(&mut self) -> Option<Version> {
         if !self.version.asked() {
-            let v = self.read_vendor(|s| s.get_version()).ok().flatten();
-            self.version = CardFact::found(v);
+            if let Some(known) = self.cached_facts().and_then(|facts| facts.version) {
+                self.version = CardFact::found(known);
+            } else {
+                let v = self.read_vendor(|s| s.get_version()).ok().flatten();
+                self.version = CardFact::found(v);
+                self.remember_facts(None);
+            }
         }
         self.version.value().copied()
     }
@@ -1010,8 +1016,9 @@ impl CardContext {
     }
 
     /// Keeps in the CSP's cache the freshness this context read and, read under it, the discovery
-    /// object (`discovery`, or the one the record already holds under the same value). Nothing on a
-    /// card without a stable id, nor before this context read the freshness.
+    /// object (`discovery`, or the one the record already holds under the same value), and the
+    /// firmware version once known. Nothing on a card without a stable id, nor before this context read
+    /// the freshness.
     fn remember_facts(&self, discovery: Option<Option<Vec<u8>>>) {
         let Some(identity) = self.identity.as_ref().filter(|id| id.is_stable()) else {
             return;
@@ -1028,10 +1035,16 @@ impl CardContext {
                 .as_ref()
                 .and_then(|facts| facts.discovery_under(&identity.card_id, &value)),
         };
+        let version = if self.version.asked() {
+            Some(self.version.value().copied())
+        } else {
+            cached.as_ref().and_then(|facts| facts.version)
+        };
         let facts = CardFacts {
             card_id: identity.card_id,
             freshness,
             discovery,
+            version,
         };
         if cached.as_ref() != Some(&facts)
             && let Some(cache) = &self.csp_cache

@@ -16,7 +16,7 @@
 //! and the discovery object (which PIN a VERIFY names). See [`CardFacts`] for when each is trusted.
 
 use tessera_piv::KeyRef;
-use tessera_piv::commands::Metadata;
+use tessera_piv::commands::{Metadata, Version};
 
 use crate::containers::SlotContents;
 
@@ -145,7 +145,7 @@ impl ScanRecord {
 /// The cache tag of the card facts.
 pub(crate) const FACTS_TAG: &str = "tessera-card-facts";
 /// Format marker and version of the card facts.
-const FACTS_MAGIC: &[u8; 4] = b"TCF1";
+const FACTS_MAGIC: &[u8; 4] = b"TCF2";
 
 /// What a context learnt about a card that the next one may take instead of asking again.
 ///
@@ -156,6 +156,8 @@ const FACTS_MAGIC: &[u8; 4] = b"TCF1";
 ///   the record, and one that lost it reads `cardcf` as zeros, a change that voids the CSP's cache.
 /// * `discovery` is used only under the card id and the `cardcf` value it was read under (as the
 ///   container scan is): a card whose freshness the module maintains, unchanged since.
+/// * `version` (YubiKey GET VERSION) is the card's firmware, which no write changes: used under the card
+///   id alone.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct CardFacts {
     /// The card id.
@@ -165,6 +167,8 @@ pub(crate) struct CardFacts {
     /// The discovery object (7E) as stored, read under `freshness` (`Some(None)`: absent); `None`: not
     /// known.
     pub discovery: Option<Option<Vec<u8>>>,
+    /// The firmware version (`Some(None)`: the card reports none); `None`: not known.
+    pub version: Option<Option<Version>>,
 }
 
 impl CardFacts {
@@ -184,6 +188,11 @@ impl CardFacts {
                 out.push(1);
                 put_optional(&mut out, stored.as_deref());
             }
+            None => out.push(0),
+        }
+        match self.version {
+            Some(Some(v)) => out.extend_from_slice(&[2, v.major, v.minor, v.patch]),
+            Some(None) => out.push(1),
             None => out.push(0),
         }
         out
@@ -206,10 +215,24 @@ impl CardFacts {
             1 => Some(r.optional()?),
             _ => return None,
         };
+        let version = match r.byte()? {
+            0 => None,
+            1 => Some(None),
+            2 => {
+                let v = r.take(3)?;
+                Some(Some(Version {
+                    major: v[0],
+                    minor: v[1],
+                    patch: v[2],
+                }))
+            }
+            _ => return None,
+        };
         r.0.is_empty().then_some(Self {
             card_id,
             freshness,
             discovery,
+            version,
         })
     }
 
@@ -318,14 +341,21 @@ mod tests {
             card_id: [9; 16],
             freshness: Some([0, 1, 0, 2, 0, 3]),
             discovery: Some(Some(vec![0x4F, 0x0B, 0xA0, 0x5F, 0x2F, 0x02, 0x40, 0x00])),
+            version: Some(Some(Version {
+                major: 5,
+                minor: 7,
+                patch: 2,
+            })),
         };
         let absent = CardFacts {
             freshness: None,
             discovery: Some(None),
+            version: Some(None),
             ..with.clone()
         };
         let unknown = CardFacts {
             discovery: None,
+            version: None,
             ..with.clone()
         };
         for facts in [&with, &absent, &unknown] {
@@ -349,6 +379,7 @@ mod tests {
             card_id: [9; 16],
             freshness: Some([0, 0, 0, 0, 0, 1]),
             discovery: Some(Some(vec![1, 2, 3])),
+            version: None,
         };
         assert_eq!(
             facts.discovery_under(&[9; 16], &[0, 0, 0, 0, 0, 1]),
