@@ -40,8 +40,8 @@ pub struct CardContext {
     roots: CardFact<Vec<u8>>,
     /// Tessera's `cardcf` object, as last read.
     freshness: CardFact<[u8; 6]>,
-    /// The fingerprint of the watched certificate object's head (see [`crate::watch`]), as this context
-    /// last read or wrote it; `None`: not read yet.
+    /// The fingerprint of the watched certificate object (see [`crate::watch`]), as this context last
+    /// read or wrote it; `None`: not read yet.
     watch: Option<Fingerprint>,
     /// The watched certificate object's content as this transaction's `cardcf` read found it, in full
     /// (extended length; `Some(None)`: absent): the certificate reads of the same transaction use it.
@@ -923,16 +923,16 @@ impl CardContext {
     }
 
     /// `cardcf` as the module reports it: the freshness object (six zero bytes without one) with the
-    /// fingerprint of the PIV Authentication certificate's head added (see [`crate::watch`]), both read
-    /// from the card now.
+    /// fingerprint of the PIV Authentication certificate added (see [`crate::watch`]), both read from
+    /// the card now.
     pub(crate) fn reported_freshness(&mut self) -> Result<[u8; 6]> {
         let stored = self.freshness()?.unwrap_or([0; 6]);
         let watch = self.read_watch()?;
         Ok(crate::watch::reported(stored, watch))
     }
 
-    /// What `cardcf` reports under the stored value `stored`: the fingerprint this context knows, else
-    /// the one the card gives now.
+    /// The fingerprint `cardcf` is reported with: the one this context knows (read at this
+    /// transaction's `cardcf` read, or its own write), else the one the card gives now.
     pub(crate) fn watched_fingerprint(&mut self) -> Result<Fingerprint> {
         match self.watch {
             Some(watch) => Ok(watch),
