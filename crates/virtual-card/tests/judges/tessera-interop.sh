@@ -6,7 +6,9 @@
 #     verified by openssl with the certificate read from the card).
 #  2. A card personalised by yubico-piv-tool (9A, 9C, 9D, 9E and the retired slot 82) shows every key
 #     as a container with its certificate to the module (`tessera info --windows`).
-#  3. A certificate replaced or deleted by yubico-piv-tool is seen as such in a new module context.
+#  3. A certificate replaced or deleted by yubico-piv-tool is seen as such in a new module context, and
+#     the `cardcf` the module reports changes with the renewed 9A certificate (a CSP's cache keyed by
+#     it gives way) while it stays the same on an unchanged card.
 # The tessera binary: TESSERA_BIN, or the debug build of this checkout (built with cargo when needed).
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -122,6 +124,9 @@ json_check "no container without a certificate" 'all(.containers[]; .certificate
 json_check "eight containers: five keys and the ECDH twins of the three P-256 keys" '.containers | length == 8'
 nine_c=$(jq '.containers[] | select(.certificate_subject == "CN=interop 9c" and .key_spec == "AT_ECDSA_P256") | .index' <<<"$OUT")
 nine_c_file=$(jq -r ".containers[] | select(.index == $nine_c) | .certificate_file" <<<"$OUT")
+cardcf_before=$(jq -r '.cardcf' <<<"$OUT")
+run tessera info --windows --json --reader "$READER"
+json_check "cardcf is the same in another context on the unchanged card" ".cardcf == \"$cardcf_before\""
 
 echo "==== 3. a certificate renewed and one deleted by yubico-piv-tool, in a new module context"
 card_certificate 9a RSA2048 "$WORK/9a.pub" "interop 9a renewed" "$WORK/9a-renewed.crt" "$PIN"
@@ -130,6 +135,8 @@ expect "Successfully imported a new certificate."
 run ypt -a delete-certificate -s 9c
 run_failing ypt -a read-certificate -s 9c
 run tessera info --windows --json --reader "$READER"
+json_check "cardcf changed with the 9A certificate yubico-piv-tool renewed (it bumps no freshness)" \
+  ".cardcf != \"$cardcf_before\" and (.cardcf | length == 12)"
 json_check "the 9A container has the renewed certificate" \
   'any(.containers[]; .key_bits == 2048 and .certificate_subject == "CN=interop 9a renewed")'
 json_check "the old 9A certificate is not served" \
