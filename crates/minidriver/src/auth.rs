@@ -152,17 +152,7 @@ impl CardContext {
             _ => return Err(self.refuse_unsent(reference)),
         };
         if !self.piv_selection_proven() {
-            match self.read(|s| s.pin_status(reference)) {
-                Ok(PinStatus::Blocked) => {
-                    self.forget_user();
-                    return Err(MdError::PinBlocked);
-                }
-                Ok(PinStatus::NotVerified { .. } | PinStatus::Verified) => {}
-                Err(e) => {
-                    self.forget_user();
-                    return Err(e);
-                }
-            }
+            self.tries_unless_blocked(reference)?;
         }
         let result = self.without_retry(|s| s.verify(reference, &padded));
         match result {
@@ -183,14 +173,9 @@ impl CardContext {
     /// left are the card's, from the status query (an empty VERIFY, which spends no try), asked again
     /// once the logout made the card tell them; a blocked PIN is reported blocked.
     fn refuse_unsent(&mut self, reference: KeyRef) -> MdError {
-        let status = self.read(|s| s.pin_status(reference));
-        let remaining = match status {
-            Ok(PinStatus::NotVerified { retries }) => Some(u32::from(retries)),
-            Ok(PinStatus::Blocked) => {
-                self.forget_user();
-                return MdError::PinBlocked;
-            }
-            Ok(PinStatus::Verified) => match self.log_out_pin(reference) {
+        let remaining = match self.tries_unless_blocked(reference) {
+            Ok(Some(retries)) => Some(u32::from(retries)),
+            Ok(None) => match self.log_out_pin(reference) {
                 Ok(()) => match self.read(|s| s.pin_status(reference)) {
                     Ok(PinStatus::NotVerified { retries }) => Some(u32::from(retries)),
                     Ok(PinStatus::Blocked) => Some(0),
@@ -201,13 +186,28 @@ impl CardContext {
                     None
                 }
             },
-            Err(e) => {
-                self.forget_user();
-                return e;
-            }
+            Err(e) => return e,
         };
         self.forget_user();
         MdError::WrongPin { remaining }
+    }
+
+    /// The PIN status query (an empty VERIFY, which spends no try) before a PIN goes or is refused: the
+    /// tries left, `None` when the PIN is verified. A blocked PIN (`SCARD_W_CHV_BLOCKED`) or a failed
+    /// query ends the user's authentication here.
+    fn tries_unless_blocked(&mut self, reference: KeyRef) -> Result<Option<u8>> {
+        match self.read(|s| s.pin_status(reference)) {
+            Ok(PinStatus::NotVerified { retries }) => Ok(Some(retries)),
+            Ok(PinStatus::Verified) => Ok(None),
+            Ok(PinStatus::Blocked) => {
+                self.forget_user();
+                Err(MdError::PinBlocked)
+            }
+            Err(e) => {
+                self.forget_user();
+                Err(e)
+            }
+        }
     }
 
     /// Logs the PIN out on the card with VERIFY `FF`; a card that cannot is selected again, which resets
