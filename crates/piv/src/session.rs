@@ -255,6 +255,14 @@ impl<T: Transport> Session<T> {
         self.selected
     }
 
+    /// Sends the next commands without a SELECT first, as to an application still selected from an
+    /// earlier connection. Only the caller can tell from their answers whether it was (a PIV data
+    /// object is answered by the PIV application alone); it calls
+    /// [`mark_deselected`](Self::mark_deselected) when it was not.
+    pub fn assume_selected(&mut self) {
+        self.selected = true;
+    }
+
     /// Forgets that the application is selected (for example after the caller learnt of a reset by other
     /// means); the next command selects it again.
     pub fn mark_deselected(&mut self) {
@@ -446,6 +454,22 @@ impl<T: Transport> Session<T> {
     /// value), or `None` when the card says it is absent (`6A82`) or holds an empty `53`.
     pub fn get_data(&mut self, tag: u32) -> Result<Option<Zeroizing<Vec<u8>>>> {
         let r = self.transmit_selected(&commands::get_data(tag)?)?;
+        Self::object_content(tag, r)
+    }
+
+    /// [`get_data`](Self::get_data) framed short (GET RESPONSE collecting a long answer), whatever
+    /// framing the session uses: for a command that may reach no application, whose refusal (`6D00`)
+    /// must not cost a second try in the other framing.
+    pub fn get_data_short(&mut self, tag: u32) -> Result<Option<Zeroizing<Vec<u8>>>> {
+        if !self.selected {
+            self.select()?;
+        }
+        let r = self.transmit_short(&commands::get_data(tag)?)?;
+        Self::object_content(tag, r)
+    }
+
+    /// The content of data object `tag` in a GET DATA answer.
+    fn object_content(tag: u32, r: Response) -> Result<Option<Zeroizing<Vec<u8>>>> {
         if r.sw == StatusWord::NOT_FOUND {
             return Ok(None);
         }

@@ -189,6 +189,39 @@ fn the_head_of_an_object_is_one_short_exchange_even_with_extended_length() {
 }
 
 #[test]
+fn an_assumed_selection_sends_no_select_and_a_short_read_gets_one_refusal() {
+    // A card with no application selected refuses the CHUID read once (`6D00`): framed short, it is
+    // not sent again in the other framing. The caller then selects.
+    let select = tessera_piv::commands::select(&tessera_piv::commands::PIV_AID)
+        .with_le(65_536)
+        .to_extended()
+        .unwrap();
+    let script = Scripted::new()
+        .expect_hex(GET_CHUID, "6D 00")
+        .expect(select, hex(SELECT_OK))
+        .expect_hex(GET_CHUID, "53 0A 34 08 01 02 03 04 05 06 07 08 90 00");
+    let options = SessionOptions {
+        extended_length: true,
+        ..SessionOptions::default()
+    };
+    let mut session = Session::with_options(script, options);
+    session.assume_selected();
+    let refused = session.get_data_short(0x5FC102).unwrap_err();
+    assert_eq!(refused.status_word(), Some(StatusWord::INS_NOT_SUPPORTED));
+    assert_eq!(
+        session.exchanges(),
+        1,
+        "one GET DATA, no SELECT, no extended retry"
+    );
+    session.mark_deselected();
+    assert_eq!(
+        *session.get_data_short(0x5FC102).unwrap().unwrap(),
+        hex("34 08 01 02 03 04 05 06 07 08")
+    );
+    session.transport().assert_done();
+}
+
+#[test]
 fn wrong_le_is_resent_with_the_le_the_card_asks_for() {
     // With Le: the last byte is replaced.
     let script = Scripted::new()
