@@ -157,6 +157,23 @@ fn every_scenario_runs_and_its_figures_add_up() {
         assert_eq!(call["apdus"], 0, "{file} from the CSP's cache: {call}");
     }
     assert!(u(&s7w["apdus"]) < u(&s7["apdus"]), "S7w costs less than S7");
+    // The PIV application still selected answers the card id, and the CSP's cache holds what SELECT
+    // told: no SELECT. The `cardcf` read proves the selection: the PIN goes without a status query.
+    let cost = |call: &str| {
+        s7w["calls"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["call"].as_str().unwrap().starts_with(call))
+            .map(|c| u(&c["apdus"]))
+            .unwrap_or_else(|| panic!("S7w calls {call}"))
+    };
+    assert_eq!(cost("CardAcquireContext"), 1, "{s7w}");
+    assert_eq!(cost("CardAuthenticateEx"), 1, "{s7w}");
+    assert!(
+        u(&s7w["apdus"]) <= 6,
+        "S7 at most 6 APDUs on a card the module maintains: {s7w}"
+    );
     // S9 lists the six keys of the card state and the ECDH twin of 82 (the one EC key that agrees),
     // each with its certificate.
     let s9 = scenario(&report, "S9");

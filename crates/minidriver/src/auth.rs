@@ -3,10 +3,13 @@
 //! A PIN is never sent twice. Before it goes, the module must know that the PIV application is
 //! selected: a card reset through the CSP's own handle (the certification kit's Reconnect sequence)
 //! loses the selection without an error, and a VERIFY sent then would reach no application. When the
-//! PIV application answered the exchange just before, in the same entry call (the discovery object
-//! read that names the PIN), the VERIFY goes at once; otherwise an empty VERIFY (which spends no try)
-//! asks first, re-selecting when no application answers it, and a blocked PIN is reported without
-//! being sent. A wrong PIN is answered `63Cx` with the tries left and a blocked one `6983` (NIST
+//! PIV application answered this transaction's `cardcf` read (with which the CSP begins every
+//! transaction), or the exchange just before in the same entry call (the discovery object read that
+//! names the PIN), the VERIFY goes at once; otherwise an empty VERIFY (which spends no try) asks
+//! first, re-selecting when no application answers it, and a blocked PIN is reported without being
+//! sent. A VERIFY that no application takes all the same (a reset through the CSP's own handle after
+//! that read) spends no try: it is reported as the reset (`SCARD_W_RESET_CARD`), and the PIN is not
+//! sent again. A wrong PIN is answered `63Cx` with the tries left and a blocked one `6983` (NIST
 //! SP 800-73-4 Part 2 §3.2.1). PINs that cannot be right (not 6–8 bytes, or containing `FF`) are refused
 //! without being sent; like any failed authentication they log the role out, on the card too, and
 //! report the card's tries left.
@@ -160,6 +163,15 @@ impl CardContext {
                 self.auth.user = true;
                 self.auth.pin_always = true;
                 Ok(())
+            }
+            Err(e) if crate::retry::lost_selection(&e) => {
+                // No application took the PIN (no try spent): the card was reset through the CSP's own
+                // handle, which no status word tells. Reported as the reset it was, so that the CSP
+                // authenticates again; the module does not send the PIN a second time itself.
+                tracing::debug!("VERIFY reached no application ({e}): reported as a card reset");
+                self.session.note_reset();
+                self.sync_resets();
+                Err(MdError::Transport(tessera_piv::TransportError::CardReset))
             }
             Err(e) => {
                 self.forget_user();

@@ -4,10 +4,9 @@
 
 use tessera_piv::commands::Version;
 use tessera_piv::objects::{
-    ApplicationProperties, CertificateObject, Chuid, ContainerMap, Discovery, KeyHistory, RootStoreAssembler,
-    tags,
+    CertificateObject, Chuid, ContainerMap, Discovery, KeyHistory, RootStoreAssembler, tags,
 };
-use tessera_piv::{KeyRef, PivError, Session, SessionOptions, SlotMetadata};
+use tessera_piv::{AlgorithmId, KeyRef, PivError, Session, SessionOptions, SlotMetadata, TransportError};
 
 use crate::containers::{ContainerSet, SlotContents};
 use crate::error::{MdError, Result};
@@ -28,8 +27,9 @@ pub struct CardContext {
     pub(crate) session: Session<Box<dyn CardLink>>,
     interface_version: u32,
     resets_known: u64,
-    /// The application property template SELECT returned.
-    pub(crate) application_properties: ApplicationProperties,
+    /// The algorithms the application property template of SELECT lists (empty: none listed, as on
+    /// YubiKeys), from this context's SELECT or from the CSP's cache.
+    pub(crate) listed_algorithms: Vec<AlgorithmId>,
     identity: Option<CardIdentity>,
     /// YubiKey GET VERSION.
     version: CardFact<Version>,
@@ -86,6 +86,11 @@ pub struct CardContext {
     /// `Session::exchanges` right after the PIV application answered a read with data in the current
     /// entry call: the card's PIV selection is known to hold until the next exchange or call.
     piv_answered_at: Option<u64>,
+    /// This transaction's `cardcf` read was answered with data by the PIV application, and no reset or
+    /// new handle came since: the selection holds until the transaction ends. The CSP begins every
+    /// transaction with that read (see [`CardContext::begin_transaction`]), and within a transaction no
+    /// other program reaches the card.
+    piv_answered_in_transaction: bool,
     /// The container map that read found, for the full scan that follows it at once.
     lone_map_read: Option<Option<Vec<u8>>>,
     /// What the full container scan was built from, kept so that the context's own writes update the
@@ -180,24 +185,27 @@ pub(crate) enum SlotKey {
 }
 
 impl CardContext {
-    /// Binds to the card: SELECT the PIV application (`SCARD_E_UNKNOWN_CARD` when absent), framing
-    /// commands as `options` say.
+    /// A context on the card, without the CSP's cache: SELECT the PIV application
+    /// (`SCARD_E_UNKNOWN_CARD` when absent), framing commands as `options` say.
     pub fn acquire(link: Box<dyn CardLink>, interface_version: u32, options: SessionOptions) -> Result<Self> {
-        let mut session = Session::with_options(link, options);
-        let application_properties = match session.select() {
-            Ok(properties) => properties,
-            Err(PivError::Transport(t)) => return Err(MdError::Transport(t)),
-            Err(e) => {
-                tracing::info!("not a PIV card: {e}");
-                return Err(MdError::UnknownCard("the card has no PIV application"));
-            }
-        };
+        Self::acquire_with_cache(link, interface_version, options, None)
+    }
+
+    /// A context on the card, with the CSP's cache as `CardAcquireContext`'s `CARD_DATA` offers it (see
+    /// [`CardContext::bind`]).
+    pub(crate) fn acquire_with_cache(
+        link: Box<dyn CardLink>,
+        interface_version: u32,
+        options: SessionOptions,
+        csp_cache: Option<Box<dyn CspCache>>,
+    ) -> Result<Self> {
+        let session = Session::with_options(link, options);
         let resets_known = session.resets_seen();
-        Ok(Self {
+        let mut context = Self {
             session,
             interface_version,
             resets_known,
-            application_properties,
+            listed_algorithms: Vec::new(),
             identity: None,
             version: CardFact::NotAsked,
             serial: CardFact::NotAsked,
@@ -217,7 +225,7 @@ impl CardContext {
             vendor_objects: None,
             map_scanned: CardFact::NotAsked,
             created_files: std::collections::BTreeSet::new(),
-            csp_cache: None,
+            csp_cache,
             scan_cache_distrusted: false,
             lone_containers: std::collections::BTreeMap::new(),
             lone_reads: std::collections::BTreeMap::new(),
@@ -225,10 +233,69 @@ impl CardContext {
             lone_map_read: None,
             reported_session_only: false,
             piv_answered_at: None,
+            piv_answered_in_transaction: false,
             scan_inputs: None,
             map_current: false,
             slots_current: std::collections::BTreeSet::new(),
-        })
+        };
+        context.bind()?;
+        Ok(context)
+    }
+
+    /// Binds to the card's PIV application. A card whose PIV application is still selected (as the
+    /// last context or program on it left it, unless the card was reset) answers the CHUID read at
+    /// once, which proves the selection; when the CSP's cache then holds what SELECT told about this
+    /// card (its algorithm list), no SELECT is sent. Otherwise the application is selected
+    /// (`SCARD_E_UNKNOWN_CARD` when the card has none). A SELECT would also end a PIN verification
+    /// another program left, but only at this moment: the card's security status is shared by every
+    /// program between transactions, and the Base CSP ends its own with `CardDeauthenticate`.
+    fn bind(&mut self) -> Result<()> {
+        if self.csp_cache.is_some()
+            && let Some(identity) = self.identity_without_select()?
+        {
+            self.identity = Some(identity);
+            if let Some(algorithms) = self.cached_facts().and_then(|facts| facts.algorithms) {
+                tracing::debug!("the PIV application answered without a SELECT; its properties are cached");
+                self.listed_algorithms = algorithms;
+                return Ok(());
+            }
+        }
+        match self.session.select() {
+            Ok(properties) => self.listed_algorithms = properties.algorithms,
+            Err(PivError::Transport(t)) => return Err(MdError::Transport(t)),
+            Err(e) => {
+                tracing::info!("not a PIV card: {e}");
+                return Err(MdError::UnknownCard("the card has no PIV application"));
+            }
+        }
+        self.resets_known = self.session.resets_seen();
+        Ok(())
+    }
+
+    /// The card's identity from a CHUID read sent without a SELECT first: `Some` only when an
+    /// application answered with a CHUID that names the card, which only the PIV application does.
+    /// Any other answer proves nothing (no application selected, another one, or a PIV card without a
+    /// CHUID): the caller selects.
+    fn identity_without_select(&mut self) -> Result<Option<CardIdentity>> {
+        self.session.assume_selected();
+        let chuid = match self.session.get_data_short(tags::CHUID) {
+            Ok(Some(bytes)) => Chuid::try_from(bytes.as_slice()).ok(),
+            Ok(None) => None,
+            Err(PivError::Transport(TransportError::CardReset)) => {
+                self.session.note_reset();
+                None
+            }
+            Err(PivError::Transport(t)) => return Err(MdError::Transport(t)),
+            Err(e) => {
+                tracing::debug!("no PIV answer without a SELECT: {e}");
+                None
+            }
+        };
+        let identity = CardIdentity::from_chuid(chuid.as_ref());
+        if identity.is_none() {
+            self.session.mark_deselected();
+        }
+        Ok(identity)
     }
 
     /// The negotiated `CARD_DATA` version.
@@ -248,16 +315,19 @@ impl CardContext {
         self.sync_resets();
     }
 
-    /// Whether the last exchange of this entry call was answered by the PIV application (a data object
-    /// read): nothing can have reset the card or moved its selection since.
+    /// Whether the PIV application is known to be selected now: it answered this transaction's `cardcf`
+    /// read, or the last exchange of this entry call (a data object read), and nothing reset the card or
+    /// moved its selection since.
     pub(crate) fn piv_selection_proven(&self) -> bool {
-        self.piv_answered_at == Some(self.session.exchanges())
+        self.piv_answered_in_transaction || self.piv_answered_at == Some(self.session.exchanges())
     }
 
     /// Drops volatile beliefs when the session saw a reset.
     pub(crate) fn sync_resets(&mut self) {
         if self.session.resets_seen() != self.resets_known {
             self.resets_known = self.session.resets_seen();
+            self.piv_answered_at = None;
+            self.piv_answered_in_transaction = false;
             self.auth = AuthState::default();
             self.forget_what_is_current();
             // Agreements are not retrievable after a card reset (Smart Card Minidriver Specification 7.07
@@ -526,6 +596,7 @@ impl CardContext {
     /// the last one. What this context read or wrote before is to be read again where the cache rule
     /// says so; within the transaction no other program reaches the card.
     pub(crate) fn begin_transaction(&mut self) {
+        self.piv_answered_in_transaction = false;
         self.forget_what_is_current();
     }
 
@@ -926,8 +997,12 @@ impl CardContext {
     /// fingerprint of the PIV Authentication certificate added (see [`crate::watch`]), both read from
     /// the card now.
     pub(crate) fn reported_freshness(&mut self) -> Result<[u8; 6]> {
+        self.piv_answered_at = None;
         let stored = self.freshness()?.unwrap_or([0; 6]);
         let watch = self.read_watch()?;
+        // Either read answered with data: the PIV application is selected for the transaction (a reset
+        // seen after that answer would have cleared `piv_answered_at`).
+        self.piv_answered_in_transaction = self.piv_answered_at.is_some();
         Ok(crate::watch::reported(stored, watch))
     }
 
@@ -1045,6 +1120,7 @@ impl CardContext {
             freshness,
             discovery,
             version,
+            algorithms: Some(self.listed_algorithms.clone()),
         };
         if cached.as_ref() != Some(&facts)
             && let Some(cache) = &self.csp_cache

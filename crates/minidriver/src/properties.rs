@@ -329,8 +329,7 @@ impl CardContext {
     /// rules (4096 from 5.7); else PIV's 1024–2048.
     fn rsa_size_range(&mut self) -> (u32, u32) {
         let listed: Vec<u32> = self
-            .application_properties
-            .algorithms
+            .listed_algorithms
             .iter()
             .filter(|a| a.is_rsa())
             .filter_map(|a| a.key_bits())

@@ -15,8 +15,8 @@
 //! for before its first answer: whether the card has the freshness object (for `CP_CARD_CACHE_MODE`)
 //! and the discovery object (which PIN a VERIFY names). See [`CardFacts`] for when each is trusted.
 
-use tessera_piv::KeyRef;
 use tessera_piv::commands::{Metadata, Version};
+use tessera_piv::{AlgorithmId, KeyRef};
 
 use crate::containers::SlotContents;
 
@@ -145,7 +145,7 @@ impl ScanRecord {
 /// The cache tag of the card facts.
 pub(crate) const FACTS_TAG: &str = "tessera-card-facts";
 /// Format marker and version of the card facts.
-const FACTS_MAGIC: &[u8; 4] = b"TCF2";
+const FACTS_MAGIC: &[u8; 4] = b"TCF3";
 
 /// What a context learnt about a card that the next one may take instead of asking again.
 ///
@@ -158,6 +158,9 @@ const FACTS_MAGIC: &[u8; 4] = b"TCF2";
 ///   container scan is): a card whose freshness the module maintains, unchanged since.
 /// * `version` (YubiKey GET VERSION) is the card's firmware, which no write changes: used under the card
 ///   id alone.
+/// * `algorithms` (the algorithm identifiers of the application property template SELECT returns) is
+///   the card application's too: used under the card id alone, so that a new context on a card whose
+///   PIV application is still selected needs no SELECT.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct CardFacts {
     /// The card id.
@@ -169,6 +172,8 @@ pub(crate) struct CardFacts {
     pub discovery: Option<Option<Vec<u8>>>,
     /// The firmware version (`Some(None)`: the card reports none); `None`: not known.
     pub version: Option<Option<Version>>,
+    /// The algorithms SELECT listed (empty: none listed); `None`: not known.
+    pub algorithms: Option<Vec<AlgorithmId>>,
 }
 
 impl CardFacts {
@@ -195,6 +200,11 @@ impl CardFacts {
             Some(None) => out.push(1),
             None => out.push(0),
         }
+        let algorithms: Option<Vec<u8>> = self
+            .algorithms
+            .as_ref()
+            .map(|a| a.iter().map(|id| id.0).collect());
+        put_optional(&mut out, algorithms.as_deref());
         out
     }
 
@@ -228,11 +238,15 @@ impl CardFacts {
             }
             _ => return None,
         };
+        let algorithms = r
+            .optional()?
+            .map(|ids| ids.iter().copied().map(AlgorithmId).collect());
         r.0.is_empty().then_some(Self {
             card_id,
             freshness,
             discovery,
             version,
+            algorithms,
         })
     }
 
@@ -346,16 +360,19 @@ mod tests {
                 minor: 7,
                 patch: 2,
             })),
+            algorithms: Some(vec![AlgorithmId::RSA2048, AlgorithmId::ECCP256]),
         };
         let absent = CardFacts {
             freshness: None,
             discovery: Some(None),
             version: Some(None),
+            algorithms: Some(Vec::new()),
             ..with.clone()
         };
         let unknown = CardFacts {
             discovery: None,
             version: None,
+            algorithms: None,
             ..with.clone()
         };
         for facts in [&with, &absent, &unknown] {
@@ -380,6 +397,7 @@ mod tests {
             freshness: Some([0, 0, 0, 0, 0, 1]),
             discovery: Some(Some(vec![1, 2, 3])),
             version: None,
+            algorithms: None,
         };
         assert_eq!(
             facts.discovery_under(&[9; 16], &[0, 0, 0, 0, 0, 1]),

@@ -1,6 +1,6 @@
 //! The APDUs of the PIN path, command by command: what a logon sends to the card (the PIN in one VERIFY,
-//! after a status query only where no answer of the PIV application in the same call proves the
-//! selection), what it still reads once per context (the discovery object, unless the CSP's cache
+//! after a status query only where no answer of the PIV application in the same call or at the
+//! transaction's `cardcf` read proves the selection; a SELECT only where no answer proves it), what it still reads once per context (the discovery object, unless the CSP's cache
 //! holds it under the card's freshness), and that the codes and tries left a CSP gets are the card's.
 #![allow(clippy::unwrap_used, reason = "a test: a failed unwrap is a failed test")]
 #![allow(unsafe_code, reason = "plays the CSP through the C ABI")]
@@ -11,11 +11,13 @@ use std::sync::{Arc, Mutex};
 
 use tessera_piv::{KeyRef, PinStatus, Session, StatusWord, Transport, TransportError, commands};
 
-use common::{Context, TestCard, data_cache, set_freshness};
+use common::{Context, TestCard, set_freshness};
 
 /// `SCARD_W_WRONG_CHV`, `SCARD_W_CHV_BLOCKED`.
 const WRONG_CHV: u32 = 0x8010_006B;
 const CHV_BLOCKED: u32 = 0x8010_006C;
+/// `SCARD_W_RESET_CARD`.
+const RESET_CARD: u32 = 0x8010_0068;
 /// `ROLE_USER`.
 const ROLE_USER: u32 = 1;
 const PIN: &[u8] = b"123456";
@@ -65,6 +67,19 @@ fn recorded(card: &TestCard) -> (Context, Sent) {
         sent: sent.clone(),
     };
     (Context::acquire_with(&card.card, 7, Box::new(transport)), sent)
+}
+
+/// A context over a recording connection with CSP data cache `cache` from `CardAcquireContext` on,
+/// the record, and what the acquisition sent.
+fn recorded_cached(card: &TestCard, cache: usize) -> (Context, Sent, Vec<String>) {
+    let sent = Sent::default();
+    let transport = Recording {
+        inner: card.card.connect(),
+        sent: sent.clone(),
+    };
+    let ctx = Context::acquire_cached(&card.card, 7, Box::new(transport), cache);
+    let acquired = std::mem::take(&mut *sent.lock().unwrap());
+    (ctx, sent, acquired)
 }
 
 /// What `f` sent to the card.
@@ -176,6 +191,105 @@ fn a_card_that_lost_its_selection_without_telling_gets_the_pin_once() {
     assert_eq!(card_pin_status(&card), PinStatus::NotVerified { retries: 2 });
 }
 
+#[test]
+fn the_cardcf_read_proves_the_selection_and_a_reset_after_it_spends_no_try() {
+    let card = TestCard::new(66);
+    set_freshness(&card, [0, 0, 0, 0, 0, 1]);
+    let (ctx, sent, _) = recorded_cached(&card, 66);
+    let transaction = |ctx: &Context| {
+        read_root_file(ctx, c"cardid");
+        read_root_file(ctx, c"cardcf");
+    };
+    transaction(&ctx);
+    let proven = sent_by(&sent, || assert_eq!(ctx.authenticate(ROLE_USER, PIN), (0, None)));
+    assert_eq!(
+        proven,
+        ["GET DATA 7E", "VERIFY 80 PIN"],
+        "no status query after cardcf"
+    );
+    assert_eq!(card_pin_status(&card), PinStatus::Verified);
+
+    // The next transaction; then a reset through the CSP's own handle, which nothing tells the module:
+    // the PIN reaches no application (6D00), which spends no try. The module reports the reset and
+    // does not send the PIN again itself.
+    transaction(&ctx);
+    card.card.with_card(|c| c.power_cycle()).unwrap();
+    let lost = sent_by(&sent, || {
+        assert_eq!(ctx.authenticate(ROLE_USER, PIN), (RESET_CARD, None))
+    });
+    assert_eq!(lost, ["VERIFY 80 PIN"]);
+    // Nothing is selected on the card now: the test's own connection selects to ask.
+    let mut own = Session::new(card.card.connect());
+    own.select().unwrap();
+    assert_eq!(
+        own.pin_status(KeyRef::PIN).unwrap(),
+        PinStatus::NotVerified { retries: 3 }
+    );
+    // The CSP authenticates again: the module selects first and asks the status.
+    let again = sent_by(&sent, || assert_eq!(ctx.authenticate(ROLE_USER, PIN), (0, None)));
+    assert_eq!(again, ["SELECT", "VERIFY 80", "VERIFY 80 PIN"]);
+    assert_eq!(card_pin_status(&card), PinStatus::Verified);
+}
+
+/// A card on which another application is selected until a SELECT comes: it answers every command
+/// with data in a `53` wrapper that is no CHUID.
+struct OtherApplicationFirst<T> {
+    inner: T,
+    selected: bool,
+}
+
+impl<T: Transport> Transport for OtherApplicationFirst<T> {
+    fn transmit(&mut self, apdu: &[u8]) -> Result<Vec<u8>, TransportError> {
+        self.selected |= apdu.get(1) == Some(&0xA4);
+        if self.selected {
+            self.inner.transmit(apdu)
+        } else {
+            Ok(vec![0x53, 0x02, 0xAA, 0xBB, 0x90, 0x00])
+        }
+    }
+}
+
+#[test]
+fn an_answer_that_is_no_chuid_proves_no_selection() {
+    let card = TestCard::new(67);
+    set_freshness(&card, [0, 0, 0, 0, 0, 1]);
+    // The CSP's cache knows the card: with PIV still selected, the acquisition sends one read.
+    let (_, known) = logon(&card, 67);
+    let (ctx, sent, acquired) = recorded_cached(&card, 67);
+    assert_eq!(acquired, ["GET DATA 5FC102"]);
+    let card_id = read_root_file(&ctx, c"cardid");
+    drop(ctx);
+    assert_eq!(known[0], ["GET DATA 5FC102", "SELECT"]);
+
+    // Another application answers the read: no proof, so the module selects, and the card id is the
+    // PIV application's.
+    let foreign = Recording {
+        inner: OtherApplicationFirst {
+            inner: card.card.connect(),
+            selected: false,
+        },
+        sent: sent.clone(),
+    };
+    let acquired = sent_by(&sent, || {
+        drop(Context::acquire_cached(&card.card, 7, Box::new(foreign), 67))
+    });
+    assert_eq!(acquired, ["GET DATA 5FC102", "SELECT"]);
+    let foreign = Recording {
+        inner: OtherApplicationFirst {
+            inner: card.card.connect(),
+            selected: false,
+        },
+        sent: sent.clone(),
+    };
+    let ctx = Context::acquire_cached(&card.card, 7, Box::new(foreign), 67);
+    let after_select = sent_by(&sent, || assert_eq!(read_root_file(&ctx, c"cardid"), card_id));
+    assert_eq!(
+        after_select,
+        ["GET DATA 5FC102"],
+        "the CHUID read again, from the PIV application"
+    );
+}
+
 /// `CardReadFile(NULL, name)`'s data.
 fn read_root_file(ctx: &Context, name: &std::ffi::CStr) -> Vec<u8> {
     let (mut data, mut len) = (std::ptr::null_mut(), 0u32);
@@ -198,9 +312,8 @@ fn read_root_file(ctx: &Context, name: &std::ffi::CStr) -> Vec<u8> {
 /// `CP_CARD_CACHE_MODE`, the start of a transaction (`cardid`, `cardcf`), the PIN. The cache mode and
 /// what each step sent.
 fn logon(card: &TestCard, cache: usize) -> (u32, Vec<Vec<String>>) {
-    let (mut ctx, sent) = recorded(card);
-    data_cache::attach(&mut ctx.cd, cache);
-    let mut steps = Vec::new();
+    let (ctx, sent, acquired) = recorded_cached(card, cache);
+    let mut steps = vec![acquired];
     let mut mode = 0;
     steps.push(sent_by(&sent, || mode = ctx.dword_property("Cache Mode")));
     steps.push(sent_by(&sent, || {
@@ -226,7 +339,10 @@ fn a_second_context_reads_the_freshness_once_and_the_discovery_object_not_at_all
     assert_eq!(
         first,
         [
-            vec!["GET DATA 5FC102", "GET DATA 5FFF20"], // the card id, and whether cardcf is kept
+            // The card id, asked before any SELECT: the PIV application answers it (still selected), but
+            // the CSP's cache does not hold what SELECT tells about the card yet.
+            vec!["GET DATA 5FC102", "SELECT"],
+            vec!["GET DATA 5FFF20"],                    // whether cardcf is kept
             vec!["GET DATA 5FFF20", "GET DATA 5FC105"], // cardcf: the freshness object and 9A's certificate, at every read
             vec!["GET DATA 7E", "VERIFY 80 PIN"],
         ]
@@ -237,18 +353,20 @@ fn a_second_context_reads_the_freshness_once_and_the_discovery_object_not_at_all
         second,
         [
             vec!["GET DATA 5FC102"],
+            vec![],
             vec!["GET DATA 5FFF20", "GET DATA 5FC105"],
-            vec!["VERIFY 80", "VERIFY 80 PIN"],
+            vec!["VERIFY 80 PIN"],
         ],
-        "the cache mode and the PIN policy from the CSP's cache (the status query proves the selection)"
+        "no SELECT (the PIV application answered the card id), the SELECT answer, the cache mode and the PIN \
+        policy from the CSP's cache, and no status query (the cardcf read proves the selection)"
     );
 
     // Another program bumps the freshness: the discovery object is read again, under the new value.
     set_freshness(&card, [0, 0, 0, 0, 0, 2]);
     let (_, bumped) = logon(&card, 64);
-    assert_eq!(bumped[2], ["GET DATA 7E", "VERIFY 80 PIN"]);
+    assert_eq!(bumped[3], ["GET DATA 7E", "VERIFY 80 PIN"]);
     let (_, after) = logon(&card, 64);
-    assert_eq!(after[2], ["VERIFY 80", "VERIFY 80 PIN"]);
+    assert_eq!(after[3], ["VERIFY 80 PIN"]);
 }
 
 #[test]
@@ -256,13 +374,22 @@ fn a_card_without_the_freshness_object_reads_it_once_a_context_and_the_discovery
     let card = TestCard::new(65);
     let (mode, first) = logon(&card, 65);
     assert_eq!(mode, SESSION_ONLY);
-    assert_eq!(first[0], ["GET DATA 5FC102", "GET DATA 5FFF20"]);
+    assert_eq!(
+        first[..2],
+        [
+            // A card just connected has no application selected: the card id asked before a SELECT
+            // gets no answer (`6D00`), and is asked again after it.
+            vec!["GET DATA 5FC102", "SELECT"],
+            vec!["GET DATA 5FC102", "GET DATA 5FFF20"],
+        ]
+    );
     let (mode, second) = logon(&card, 65);
     assert_eq!(mode, SESSION_ONLY);
     assert_eq!(
         second,
         [
             vec!["GET DATA 5FC102"],
+            vec![],
             vec!["GET DATA 5FFF20", "GET DATA 5FC105"],
             vec!["GET DATA 7E", "VERIFY 80 PIN"],
         ],
@@ -275,5 +402,5 @@ fn a_card_without_the_freshness_object_reads_it_once_a_context_and_the_discovery
     assert_eq!(mode, SESSION_ONLY);
     let (mode, next) = logon(&card, 65);
     assert_eq!(mode, GLOBAL_CACHE);
-    assert_eq!(next[2], ["VERIFY 80", "VERIFY 80 PIN"]);
+    assert_eq!(next[3], ["VERIFY 80 PIN"]);
 }

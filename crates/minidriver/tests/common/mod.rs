@@ -118,6 +118,29 @@ impl Context {
         transport: Box<dyn Transport + Send>,
         policy: WritePolicy,
     ) -> Self {
+        Self::acquire_prepared(card, version, transport, policy, |_| {})
+    }
+
+    /// Acquires a context at `version` over `transport` with CSP data cache `cache` in `CARD_DATA`
+    /// from the start, as the Base CSP hands it to `CardAcquireContext`.
+    pub fn acquire_cached(
+        card: &SharedCard,
+        version: u32,
+        transport: Box<dyn Transport + Send>,
+        cache: usize,
+    ) -> Self {
+        Self::acquire_prepared(card, version, transport, WritePolicy::hands_off(), |cd| {
+            data_cache::attach(cd, cache)
+        })
+    }
+
+    fn acquire_prepared(
+        card: &SharedCard,
+        version: u32,
+        transport: Box<dyn Transport + Send>,
+        policy: WritePolicy,
+        prepare: impl FnOnce(&mut CARD_DATA),
+    ) -> Self {
         let mut atr = card.with_card(|c| c.atr().to_vec()).unwrap();
         let name: Vec<u16> = "Tessera test card".encode_utf16().chain([0]).collect();
         let mut cd = Box::new(CARD_DATA {
@@ -132,6 +155,7 @@ impl Context {
             hScard: 1,
             ..Default::default()
         });
+        prepare(&mut cd);
         // SAFETY: a fully initialised CARD_DATA.
         let rc = unsafe { acquire_context_with_policy(&mut *cd, 0, transport, policy) };
         assert_eq!(rc, 0, "CardAcquireContext");

@@ -72,7 +72,8 @@ pub(crate) unsafe fn acquire(
         LinkSource::Pcsc => Box::new(unsafe { PcscLink::new(csp.hScard) }),
         LinkSource::Injected(t) => Box::new(Injected(t)),
     };
-    let mut context = CardContext::acquire(crate::link::traced(link), version, options)?;
+    let cache = crate::abi::csp_cache::CallbackCache::of(&csp).map(|c| Box::new(c) as _);
+    let mut context = CardContext::acquire_with_cache(crate::link::traced(link), version, options, cache)?;
     context.policy = policy;
     let handle = ContextCell::register(context);
     // SAFETY: `cd` is writable for the caller's version, which is at least `version`.
