@@ -11,9 +11,10 @@
 //! It holds what any program may read from the card without a PIN (certificates, GET METADATA of key
 //! slots, the key history object): never a secret.
 //!
-//! A second, smaller record ([`CardFacts`]) keeps two facts a new context would otherwise ask the card
-//! for before its first answer: whether the card has the freshness object (for `CP_CARD_CACHE_MODE`)
-//! and the discovery object (which PIN a VERIFY names). See [`CardFacts`] for when each is trusted.
+//! A second, smaller record ([`CardFacts`]) keeps facts a new context would otherwise ask the card for
+//! before its first answer: whether the card has the freshness object (for `CP_CARD_CACHE_MODE`), the
+//! discovery object (which PIN a VERIFY names), the firmware version and the algorithm list of SELECT.
+//! See [`CardFacts`] for when each is trusted.
 
 use tessera_piv::commands::{Metadata, Version};
 use tessera_piv::{AlgorithmId, KeyRef};
