@@ -129,6 +129,8 @@ pub(crate) enum OwnWrite<'a> {
     },
     /// The certificate object of `slot` now holds this certificate (DER), or nothing.
     Certificate(KeyRef, Option<&'a [u8]>),
+    /// `slot` holds no key now: the card deleted it, or said it had none to delete.
+    KeyDeleted(KeyRef),
 }
 
 impl std::fmt::Debug for CardContext {
@@ -614,6 +616,16 @@ impl CardContext {
         self.slots_current.contains(&slot) && self.scanned_certificate_is(slot, certificate)
     }
 
+    /// The certificate the container scan holds for `slot` (`Some(None)`: none), when this context read
+    /// or wrote that slot in this transaction: what the card holds now. `None`: the card must be asked.
+    pub(crate) fn known_certificate(&self, slot: KeyRef) -> Option<Option<Vec<u8>>> {
+        if !self.slots_current.contains(&slot) {
+            return None;
+        }
+        let contents = self.scan_inputs.as_ref()?.slots.get(&slot)?;
+        Some(contents.certificate.clone())
+    }
+
     /// Notes that `slot`'s certificate object was read from the card now and is `certificate`: when
     /// the scan holds the same, the slot is current for the rest of the transaction.
     pub(crate) fn note_certificate_read(&mut self, slot: KeyRef, certificate: &Option<Vec<u8>>) {
@@ -717,8 +729,9 @@ impl CardContext {
     /// update, or when a slot the new layout names was never read, the containers are forgotten and
     /// scanned again on next use, as after a change by another program.
     pub(crate) fn note_own_write(&mut self, write: OwnWrite<'_>) {
-        // Only a new key needs to know (GET VERSION, asked once per context).
-        let metadata_supported = matches!(write, OwnWrite::Key { .. }) && self.metadata_supported();
+        // Only a key written or deleted needs to know (GET VERSION, asked once per context).
+        let metadata_supported =
+            matches!(write, OwnWrite::Key { .. } | OwnWrite::KeyDeleted(_)) && self.metadata_supported();
         let updated = self.containers.is_some()
             && self
                 .scan_inputs
@@ -735,7 +748,7 @@ impl CardContext {
                 self.map_current = true;
                 self.vendor_objects = Some(true);
             }
-            OwnWrite::Key { slot, .. } | OwnWrite::Certificate(slot, _) => {
+            OwnWrite::Key { slot, .. } | OwnWrite::Certificate(slot, _) | OwnWrite::KeyDeleted(slot) => {
                 self.slots_current.insert(slot);
             }
         }
@@ -1221,6 +1234,14 @@ impl ScanInputs {
             }
             OwnWrite::Certificate(slot, der) => match self.slots.get_mut(slot) {
                 Some(slot) => slot.certificate = der.map(<[u8]>::to_vec),
+                None => return false,
+            },
+            // As a scan would read the slot now: GET METADATA, where the card has it, says empty.
+            OwnWrite::KeyDeleted(slot) => match self.slots.get_mut(slot) {
+                Some(slot) => {
+                    slot.metadata = None;
+                    slot.no_key = metadata_supported;
+                }
                 None => return false,
             },
         }

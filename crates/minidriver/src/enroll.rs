@@ -369,16 +369,15 @@ impl CardContext {
             }
         }
         self.store_map(&map)?;
-        // What the key's deletion leaves in the slot is the card's to say: read again on next use.
-        self.invalidate_containers();
         tracing::info!("container {index} (slot {slot}) deleted from the container map");
         if shared {
             return Ok(());
         }
         // 2. The key. A card that does not say it is older than 5.7 is asked (a garbled GET VERSION
         // answer must not leave the key behind); one that does not know the instruction keeps the key.
+        // The containers follow what the card answered; after a failure they are read again.
         let deleted = if self.deletes_keys() {
-            self.write(|s| {
+            let deletion = self.write(|s| {
                 use tessera_piv::StatusWord as Sw;
                 match s.delete_key(slot) {
                     Ok(()) => Ok(Some(true)),
@@ -397,13 +396,17 @@ impl CardContext {
                     }
                     Err(e) => Err(e),
                 }
-            })?
+            });
+            deletion.inspect_err(|_| self.invalidate_containers())?
         } else {
             None
         };
         match deleted {
-            Some(true) => tracing::info!("key of slot {slot} deleted"),
-            Some(false) => {}
+            Some(true) => {
+                tracing::info!("key of slot {slot} deleted");
+                self.note_own_write(OwnWrite::KeyDeleted(slot));
+            }
+            Some(false) => self.note_own_write(OwnWrite::KeyDeleted(slot)),
             None if self.certificate(slot)?.is_some() => {
                 tracing::info!("the card cannot delete keys: slot {slot} freed by clearing its certificate");
                 self.clear_certificate(slot)?;

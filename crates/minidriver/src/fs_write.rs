@@ -123,7 +123,11 @@ impl CardContext {
         if !deleted {
             return Ok(None);
         }
-        Ok(self.stored_container_map()?.and_then(|map| {
+        let map = match self.current_map() {
+            Some(known) => known,
+            None => self.stored_container_map()?,
+        };
+        Ok(map.and_then(|map| {
             map.records
                 .get(usize::from(index))
                 .filter(|r| {
@@ -243,7 +247,11 @@ impl CardContext {
                     return Err(MdError::FileNotFound);
                 };
                 // The certificate of a container deleted since is gone either way.
-                if self.certificate(slot)?.is_some() {
+                let present = match self.known_certificate(slot) {
+                    Some(known) => known.is_some(),
+                    None => self.certificate(slot)?.is_some(),
+                };
+                if present {
                     self.clear_certificate(slot)?;
                 }
                 Ok(())

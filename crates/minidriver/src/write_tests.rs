@@ -209,14 +209,39 @@ fn a_signature_only_key_goes_to_9c_with_the_pin_always_policy() {
 #[test]
 fn deletion_removes_key_certificate_and_record() {
     let card = testing::card(4);
-    let mut ctx = testing::logged_in(&card, WritePolicy::hands_off());
+    let (mut ctx, sent) = testing::recorded(&card, true);
     let (kept, _) = enroll_rsa(&mut ctx, 0, "{kept}");
     enroll_rsa(&mut ctx, 1, "{gone}");
     // CardDeleteContainer, CardDeleteFile(kxc01), cmapfile with the record zeroed, cardcf.
+    sent.lock().unwrap().clear();
     ctx.delete_container(1).unwrap();
     ctx.delete_file(MSCP, b"kxc01").unwrap();
     csp_writes_record(&mut ctx, 1, CmapRecord::default());
+    // The containers follow the deletion: the file deletion and the CSP's cmapfile read and write read
+    // nothing of the card again.
+    let names: Vec<String> = sent
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|c| match (c[1], c.get(7..10)) {
+            (0xCB, Some(tag)) => format!("GET DATA {}", tessera_piv::hex::HexBytes(tag)),
+            (0xDB, Some(tag)) => format!("PUT DATA {}", tessera_piv::hex::HexBytes(tag)),
+            (0xF6, _) => format!("DELETE KEY {:02X}", c[3]),
+            (ins, _) => format!("INS {ins:02X}"),
+        })
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "GET DATA 5FFF10",
+            "PUT DATA 5FFF10",
+            "DELETE KEY 9D",
+            "PUT DATA 5FC10B",
+            "PUT DATA 5FFF10"
+        ]
+    );
     csp_bumps(&mut ctx, 2);
+    let view = ctx.read_file(MSCP, b"cmapfile").unwrap();
 
     let mut s = testing::session(&card);
     assert_eq!(
@@ -233,6 +258,11 @@ fn deletion_removes_key_certificate_and_record() {
     );
 
     let mut other = testing::logged_in(&card, WritePolicy::hands_off());
+    assert_eq!(
+        other.read_file(MSCP, b"cmapfile").unwrap(),
+        view,
+        "as a new scan finds it"
+    );
     assert_eq!(code(other.container(1).map(|_| ())), SCARD_E_NO_KEY_CONTAINER);
     assert_eq!(code(other.read_file(MSCP, b"kxc01")), SCARD_E_FILE_NOT_FOUND);
     let (hash, sig) = sign_rsa(&mut other, 0, b"still here");
