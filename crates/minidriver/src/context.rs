@@ -252,9 +252,15 @@ impl CardContext {
     /// another program left, but only at this moment: the card's security status is shared by every
     /// program between transactions, and the Base CSP ends its own with `CardDeauthenticate`.
     fn bind(&mut self) -> Result<()> {
-        if self.csp_cache.is_some()
-            && let Some(identity) = self.identity_without_select()?
-        {
+        // Without a record of SELECT's answer in the CSP's cache, for any card, a SELECT follows in any
+        // case: the CHUID is read after it, not before.
+        let recorded = self
+            .csp_cache
+            .as_ref()
+            .and_then(|cache| cache.lookup(crate::scan_cache::FACTS_TAG))
+            .and_then(|bytes| CardFacts::decode(&bytes))
+            .is_some_and(|facts| facts.algorithms.is_some());
+        if recorded && let Some(identity) = self.identity_without_select()? {
             self.identity = Some(identity);
             if let Some(algorithms) = self.cached_facts().and_then(|facts| facts.algorithms) {
                 tracing::debug!("the PIV application answered without a SELECT; its properties are cached");

@@ -259,7 +259,7 @@ fn an_answer_that_is_no_chuid_proves_no_selection() {
     assert_eq!(acquired, ["GET DATA 5FC102"]);
     let card_id = read_root_file(&ctx, c"cardid");
     drop(ctx);
-    assert_eq!(known[0], ["GET DATA 5FC102", "SELECT"]);
+    assert_eq!(known[0], ["SELECT"], "nothing in the CSP's cache yet");
 
     // Another application answers the read: no proof, so the module selects, and the card id is the
     // PIV application's.
@@ -339,10 +339,10 @@ fn a_second_context_reads_the_freshness_once_and_the_discovery_object_not_at_all
     assert_eq!(
         first,
         [
-            // The card id, asked before any SELECT: the PIV application answers it (still selected), but
-            // the CSP's cache does not hold what SELECT tells about the card yet.
-            vec!["GET DATA 5FC102", "SELECT"],
-            vec!["GET DATA 5FFF20"],                    // whether cardcf is kept
+            // Nothing in the CSP's cache: SELECT first (what it answers is kept there), then the card id
+            // and whether cardcf is kept.
+            vec!["SELECT"],
+            vec!["GET DATA 5FC102", "GET DATA 5FFF20"],
             vec!["GET DATA 5FFF20", "GET DATA 5FC105"], // cardcf: the freshness object and 9A's certificate, at every read
             vec!["GET DATA 7E", "VERIFY 80 PIN"],
         ]
@@ -376,12 +376,7 @@ fn a_card_without_the_freshness_object_reads_it_once_a_context_and_the_discovery
     assert_eq!(mode, SESSION_ONLY);
     assert_eq!(
         first[..2],
-        [
-            // A card just connected has no application selected: the card id asked before a SELECT
-            // gets no answer (`6D00`), and is asked again after it.
-            vec!["GET DATA 5FC102", "SELECT"],
-            vec!["GET DATA 5FC102", "GET DATA 5FFF20"],
-        ]
+        [vec!["SELECT"], vec!["GET DATA 5FC102", "GET DATA 5FFF20"]]
     );
     let (mode, second) = logon(&card, 65);
     assert_eq!(mode, SESSION_ONLY);
@@ -394,6 +389,14 @@ fn a_card_without_the_freshness_object_reads_it_once_a_context_and_the_discovery
             vec!["GET DATA 7E", "VERIFY 80 PIN"],
         ],
         "no freshness to trust the cached discovery object under"
+    );
+    // A card reset since (reinserted): no application answers the card id asked before a SELECT
+    // (`6D00`); it is asked again after it.
+    card.card.with_card(|c| c.power_cycle()).unwrap();
+    let (_, reset) = logon(&card, 65);
+    assert_eq!(
+        reset[..2],
+        [vec!["GET DATA 5FC102", "SELECT"], vec!["GET DATA 5FC102"]]
     );
     // The card gets the object (a write through the module, in another process): the stale record
     // answered the cautious mode; the context that read cardcf corrected it for the next one.
