@@ -254,15 +254,13 @@ impl CardContext {
     fn bind(&mut self) -> Result<()> {
         // Without a record of SELECT's answer in the CSP's cache, for any card, a SELECT follows in any
         // case: the CHUID is read after it, not before.
-        let recorded = self
-            .csp_cache
-            .as_ref()
-            .and_then(|cache| cache.lookup(crate::scan_cache::FACTS_TAG))
-            .and_then(|bytes| CardFacts::decode(&bytes))
-            .is_some_and(|facts| facts.algorithms.is_some());
-        if recorded && let Some(identity) = self.identity_without_select()? {
+        let recorded = self.facts_record().filter(|facts| facts.algorithms.is_some());
+        if let Some(facts) = recorded
+            && let Some(identity) = self.identity_without_select()?
+        {
+            let same_card = facts.is_of(&identity);
             self.identity = Some(identity);
-            if let Some(algorithms) = self.cached_facts().and_then(|facts| facts.algorithms) {
+            if same_card && let Some(algorithms) = facts.algorithms {
                 tracing::debug!("the PIV application answered without a SELECT; its properties are cached");
                 self.listed_algorithms = algorithms;
                 return Ok(());
@@ -289,11 +287,11 @@ impl CardContext {
         let chuid = match self.session.get_data_short(tags::CHUID) {
             Ok(Some(bytes)) => Chuid::try_from(bytes.as_slice()).ok(),
             Ok(None) => None,
-            Err(PivError::Transport(TransportError::CardReset)) => {
-                self.session.note_reset();
-                None
+            // A reset (which the session noted) proves nothing either; any other transport failure
+            // ends the acquisition.
+            Err(PivError::Transport(t)) if !matches!(t, TransportError::CardReset) => {
+                return Err(MdError::Transport(t));
             }
-            Err(PivError::Transport(t)) => return Err(MdError::Transport(t)),
             Err(e) => {
                 tracing::debug!("no PIV answer without a SELECT: {e}");
                 None
@@ -625,11 +623,17 @@ impl CardContext {
     /// The certificate the container scan holds for `slot` (`Some(None)`: none), when this context read
     /// or wrote that slot in this transaction: what the card holds now. `None`: the card must be asked.
     pub(crate) fn known_certificate(&self, slot: KeyRef) -> Option<Option<Vec<u8>>> {
+        self.current_contents(slot)
+            .map(|contents| contents.certificate.clone())
+    }
+
+    /// What the container scan holds for `slot`, when this context read or wrote that slot in this
+    /// transaction: what the card holds now.
+    fn current_contents(&self, slot: KeyRef) -> Option<&SlotContents> {
         if !self.slots_current.contains(&slot) {
             return None;
         }
-        let contents = self.scan_inputs.as_ref()?.slots.get(&slot)?;
-        Some(contents.certificate.clone())
+        self.scan_inputs.as_ref()?.slots.get(&slot)
     }
 
     /// Notes that `slot`'s certificate object was read from the card now and is `certificate`: when
@@ -765,9 +769,7 @@ impl CardContext {
     /// What `slot` holds: as this context read or wrote it in this transaction, else read from the card
     /// now (and kept for the containers to follow the context's own writes).
     pub(crate) fn slot_contents_now(&mut self, slot: KeyRef) -> Result<SlotContents> {
-        if self.slots_current.contains(&slot)
-            && let Some(known) = self.scan_inputs.as_ref().and_then(|i| i.slots.get(&slot))
-        {
+        if let Some(known) = self.current_contents(slot) {
             return Ok(known.clone());
         }
         let contents = self.slot_contents(slot)?;
@@ -1104,9 +1106,14 @@ impl CardContext {
 
     /// The card facts the CSP's cache holds for the card this context identified (a stable id only).
     fn cached_facts(&self) -> Option<CardFacts> {
-        let identity = self.identity.as_ref().filter(|id| id.is_stable())?;
+        let identity = self.identity.as_ref()?;
+        self.facts_record().filter(|facts| facts.is_of(identity))
+    }
+
+    /// The card facts record the CSP's cache holds, whatever card it is of.
+    fn facts_record(&self) -> Option<CardFacts> {
         let bytes = self.csp_cache.as_ref()?.lookup(crate::scan_cache::FACTS_TAG)?;
-        CardFacts::decode(&bytes).filter(|facts| facts.card_id == identity.card_id)
+        CardFacts::decode(&bytes)
     }
 
     /// Keeps in the CSP's cache the freshness this context read and, read under it, the discovery

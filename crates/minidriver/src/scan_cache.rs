@@ -251,6 +251,11 @@ impl CardFacts {
         })
     }
 
+    /// Whether the record is of the card `identity` names (a stable id only).
+    pub(crate) fn is_of(&self, identity: &crate::identity::CardIdentity) -> bool {
+        identity.is_stable() && self.card_id == identity.card_id
+    }
+
     /// The discovery object, when this record holds it for this card under this `cardcf` value.
     pub(crate) fn discovery_under(&self, card_id: &[u8; 16], freshness: &[u8; 6]) -> Option<Option<Vec<u8>>> {
         (&self.card_id == card_id && self.freshness.as_ref() == Some(freshness))
